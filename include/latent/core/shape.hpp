@@ -1,0 +1,70 @@
+// Shape<D...>: the compile-time shape of one sample (channels-last, batch excluded), and
+// the small vocabulary of constexpr shape algebra used everywhere else (rank, size, dims).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace latent {
+
+template <std::size_t... D>
+struct Shape {
+    static_assert(((D > 0) && ...), "latent: every dimension of a Shape must be at least 1");
+
+    static constexpr std::size_t rank = sizeof...(D);
+    static constexpr std::size_t size = (std::size_t{1} * ... * D);  // elements per sample
+    static constexpr std::array<std::size_t, sizeof...(D)> dims{D...};
+
+    // "(28, 28, 1)": the way Keras and NumPy print a shape.
+    static std::string to_string() { return format_dims(std::vector<std::size_t>{D...}); }
+
+    static std::string format_dims(const std::vector<std::size_t>& dims_) {
+        std::string out = "(";
+        for (std::size_t i = 0; i < dims_.size(); ++i) {
+            if (i) out += ", ";
+            out += std::to_string(dims_[i]);
+        }
+        if (dims_.size() == 1) out += ",";
+        return out + ")";
+    }
+};
+
+template <class T>
+struct is_shape : std::false_type {};
+template <std::size_t... D>
+struct is_shape<Shape<D...>> : std::true_type {};
+template <class T>
+inline constexpr bool is_shape_v = is_shape<T>::value;
+
+template <class T>
+concept shape_type = is_shape_v<T>;
+
+// Dimension I of S; the last axis is `dim_v<S, S::rank - 1>`.
+template <shape_type S, std::size_t I>
+inline constexpr std::size_t dim_v = S::dims[I];
+
+// The shape's dimensions as a runtime vector (for messages, summaries and files).
+template <shape_type S>
+std::vector<std::size_t> dims_of() {
+    return std::vector<std::size_t>(S::dims.begin(), S::dims.end());
+}
+
+// "(2, 3)" for any runtime list of dimensions.
+inline std::string format_shape(const std::vector<std::size_t>& dims) {
+    return Shape<1>::format_dims(dims);
+}
+
+// Descriptions of what a layer needs, used only to spell compile-time diagnostics:
+// expected<rank<1>> reads "needs a rank-1 input", expected<elements<784>> "needs 784 elements".
+template <std::size_t R>
+struct rank {};
+template <std::size_t N>
+struct elements {};
+template <std::size_t R>
+struct min_rank {};
+struct any_shape {};
+
+}  // namespace latent

@@ -1,0 +1,474 @@
+// Sequential<[Backend,] Input<...>, Layers...>: a linear stack of layers whose whole wiring is
+// one type. Shapes, parameter counts, FLOPs and activation memory are compile-time constants;
+// parameters live in one arena, activations in buffers planned once per batch size.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "../core/arena.hpp"
+#include "../core/buffer.hpp"
+#include "../core/errors.hpp"
+#include "../core/mode.hpp"
+#include "../core/random.hpp"
+#include "../core/tensor.hpp"
+#include "../io/safetensors.hpp"
+#include "compiled.hpp"
+#include "summary.hpp"
+#include "validate.hpp"
+
+namespace latent {
+
+struct FitOptions;  // latent/train/options.hpp
+
+template <class... Args>
+class Sequential : detail::sequential_diagnostics<Sequential<Args...>, Args...> {
+    using traits = detail::sequential_traits<Args...>;
+    using chain = typename traits::chain;
+
+public:
+    using policy = typename traits::policy;
+    using layers_tuple = typename traits::layers_tuple;
+    using input_shape = typename traits::input_shape;
+    using output_shape = typename traits::output_shape;
+
+    static constexpr bool is_valid = traits::valid;
+    static constexpr std::size_t layer_count = traits::layer_count;
+
+    template <std::size_t I>
+    using layer_type = std::tuple_element_t<I, layers_tuple>;
+    template <std::size_t I>
+    using layer_input_shape = detail::type_at_t<I, typename chain::inputs>;
+    template <std::size_t I>
+    using layer_output_shape = typename detail::checked_layer_t<layer_type<I>>::template output_shape<layer_input_shape<I>>;
+
+private:
+    template <std::size_t I>
+    using checked_layer = detail::checked_layer_t<layer_type<I>>;
+
+    template <class F>
+    static constexpr auto per_layer(F f) {
+        return [&]<std::size_t... I>(std::index_sequence<I...>) {
+            return std::array<std::size_t, layer_count>{f.template operator()<I>()...};
+        }(std::make_index_sequence<layer_count>{});
+    }
+    static constexpr std::size_t total(const std::array<std::size_t, layer_count>& a) {
+        std::size_t n = 0;
+        for (auto v : a) n += v;
+        return n;
+    }
+    static constexpr std::size_t largest(const std::array<std::size_t, layer_count>& a) {
+        std::size_t n = input_shape::size;
+        for (auto v : a) n = v > n ? v : n;
+        return n;
+    }
+
+    struct param_counter {
+        bool trainable_only = false, non_trainable_only = false;
+        template <std::size_t I>
+        constexpr std::size_t operator()() const {
+            return layer_param_count<checked_layer<I>, layer_input_shape<I>>(trainable_only, non_trainable_only);
+        }
+    };
+    struct output_counter {
+        template <std::size_t I>
+        constexpr std::size_t operator()() const { return layer_output_shape<I>::size; }
+    };
+    struct workspace_counter {
+        template <std::size_t I>
+        constexpr std::size_t operator()() const {
+            return checked_layer<I>::template workspace_per_sample<layer_input_shape<I>>;
+        }
+    };
+    struct flop_counter {
+        template <std::size_t I>
+        constexpr std::size_t operator()() const {
+            return checked_layer<I>::template flops_per_sample<layer_input_shape<I>>;
+        }
+    };
+
+public:
+    static constexpr std::array<std::size_t, layer_count> layer_param_counts = per_layer(param_counter{});
+    static constexpr std::size_t param_count = total(layer_param_counts);
+    // As Keras counts them before anything is frozen (moving statistics are non-trainable).
+    static constexpr std::size_t trainable_param_count = total(per_layer(param_counter{true, false}));
+    static constexpr std::size_t non_trainable_param_count = total(per_layer(param_counter{false, true}));
+    static constexpr std::size_t flops_per_sample = total(per_layer(flop_counter{}));
+    // Bytes of every layer's float32 output for one sample: what training keeps for backward.
+    static constexpr std::size_t activation_bytes_per_sample = total(per_layer(output_counter{})) * sizeof(float);
+
+    // Weights are drawn from `seed` (Glorot-uniform kernels, zero biases): the same seed gives
+    // the same network, bit for bit.
+    explicit Sequential(std::uint64_t seed = 0) {
+        assign_default_names();
+        build_arena();
+        initialize(seed);
+    }
+
+    // Re-draws every parameter from `seed`.
+    void initialize(std::uint64_t seed) {
+        Generator gen(seed);
+        for (const auto& slot : params_.slots()) {
+            auto values = params_.slot_values(slot);
+            const ParamSpec& spec = specs_[&slot - params_.slots().data()];
+            switch (spec.init) {
+                case Init::zeros:
+                    for (auto& v : values) v = 0.0f;
+                    break;
+                case Init::ones:
+                    for (auto& v : values) v = 1.0f;
+                    break;
+                case Init::glorot_uniform: {
+                    const double limit = std::sqrt(6.0 / static_cast<double>(spec.fan_in() + spec.fan_out()));
+                    for (auto& v : values) v = static_cast<float>(gen.uniform(-limit, limit));
+                    break;
+                }
+            }
+        }
+    }
+
+    // ---- layers -------------------------------------------------------------------------
+    template <std::size_t I>
+    layer_type<I>& layer() noexcept {
+        static_assert(I < layer_count, "latent: layer<I>() is past the last layer");
+        return std::get<I>(layers_);
+    }
+    template <std::size_t I>
+    const layer_type<I>& layer() const noexcept {
+        static_assert(I < layer_count, "latent: layer<I>() is past the last layer");
+        return std::get<I>(layers_);
+    }
+
+    // A runtime handle on one layer: its name, type, output shape, parameters and trainability.
+    class LayerHandle {
+    public:
+        LayerHandle(Sequential& net, std::size_t index) : net_(&net), index_(index) {}
+        std::size_t index() const noexcept { return index_; }
+        const std::string& name() const { return net_->layer_names()[index_]; }
+        std::string_view type_name() const { return type_names[index_]; }
+        std::vector<std::size_t> output_shape() const { return output_dims()[index_]; }
+        std::size_t param_count() const noexcept { return layer_param_counts[index_]; }
+        bool trainable() const noexcept { return net_->layer_trainable_[index_]; }
+        void set_trainable(bool on) { net_->set_trainable(index_, on); }
+        // Views of this layer's parameters in the arena ("dense/kernel", "dense/bias", ...).
+        std::vector<std::pair<const ParamSlot*, std::span<float>>> weights() const {
+            std::vector<std::pair<const ParamSlot*, std::span<float>>> out;
+            for (const auto& slot : net_->params_.slots())
+                if (slot.layer == index_) out.emplace_back(&slot, net_->params_.slot_values(slot));
+            return out;
+        }
+
+    private:
+        Sequential* net_;
+        std::size_t index_;
+    };
+
+    LayerHandle layer(std::string_view name) { return LayerHandle(*this, layer_index(name)); }
+    LayerHandle layer(std::size_t index) {
+        if (index >= layer_count)
+            throw value_error("latent.graph.layer_index", "layer index " + std::to_string(index) +
+                                                              " is past the last layer (" +
+                                                              std::to_string(layer_count) + " layers)");
+        return LayerHandle(*this, index);
+    }
+
+    std::size_t layer_index(std::string_view name) const {
+        const auto names = layer_names();
+        for (std::size_t i = 0; i < names.size(); ++i)
+            if (names[i] == name) return i;
+        std::string known;
+        for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+        throw value_error("latent.graph.no_such_layer",
+                          "no layer named \"" + std::string(name) + "\" in model \"" + name_ + "\"; it has: " + known);
+    }
+
+    std::vector<std::string> layer_names() const {
+        std::vector<std::string> names;
+        names.reserve(layer_count);
+        std::apply([&](const auto&... l) { (names.push_back(l.name()), ...); }, layers_);
+        return names;
+    }
+
+    static constexpr std::array<std::string_view, layer_count> type_names = [] {
+        return [&]<std::size_t... I>(std::index_sequence<I...>) {
+            return std::array<std::string_view, layer_count>{checked_layer<I>::type_name...};
+        }(std::make_index_sequence<layer_count>{});
+    }();
+
+    static std::vector<std::vector<std::size_t>> output_dims() {
+        return [&]<std::size_t... I>(std::index_sequence<I...>) {
+            return std::vector<std::vector<std::size_t>>{dims_of<layer_output_shape<I>>()...};
+        }(std::make_index_sequence<layer_count>{});
+    }
+
+    // Freezing a layer removes its parameters from training (Keras' layer.trainable = False).
+    void set_trainable(std::size_t index, bool on) {
+        layer_trainable_.at(index) = on;
+        for (std::size_t s = 0; s < params_.slots().size(); ++s) {
+            auto& slot = params_.slots()[s];
+            if (slot.layer == index) slot.trainable = on && specs_[s].trainable;
+        }
+    }
+    void set_trainable(bool on) {
+        for (std::size_t i = 0; i < layer_count; ++i) set_trainable(i, on);
+    }
+    bool trainable(std::size_t index) const { return layer_trainable_.at(index); }
+
+    const std::string& name() const noexcept { return name_; }
+    void set_name(std::string name) { name_ = std::move(name); }
+
+    // ---- parameters ---------------------------------------------------------------------
+    ParameterArena<float>& parameters() noexcept { return params_; }
+    const ParameterArena<float>& parameters() const noexcept { return params_; }
+    std::span<float> gradients() noexcept { return grads_.span(); }
+    std::span<const float> gradients() const noexcept { return grads_.span(); }
+
+    // Trainable / non-trainable counts as they stand now (after freezing).
+    std::size_t count_trainable_params() const noexcept { return params_.trainable_count(); }
+
+    // Writes every parameter to a safetensors file ("<layer name>/kernel", ...), atomically.
+    void save_weights(const std::filesystem::path& path) const {
+        check_unique_names();
+        io::save_safetensors(path, params_);
+    }
+    // Loads every parameter; all-or-nothing (a failed load leaves the model unchanged).
+    void load_weights(const std::filesystem::path& path) {
+        check_unique_names();
+        io::load_safetensors(path, params_);
+    }
+
+    // ---- inference ----------------------------------------------------------------------
+    template <float_batch X>
+    Tensor<output_shape> predict(const X& x, std::size_t batch_size = 32) {
+        check_input<X>();
+        if (batch_size == 0) throw value_error("latent.graph.predict.batch_size", "predict needs batch_size >= 1");
+        Tensor<output_shape> out(x.batch());
+        for (std::size_t first = 0; first < x.batch(); first += batch_size) {
+            const std::size_t n = std::min(batch_size, x.batch() - first);
+            const float* y = forward(x.data() + first * input_shape::size, n, Mode::infer);
+            std::copy(y, y + n * output_shape::size, out.data() + first * output_shape::size);
+        }
+        return out;
+    }
+
+    // ---- the engine the training loop drives ---------------------------------------------
+    // Runs every layer on x (batch, input) and returns the output (batch, output); the
+    // activations stay in the model's buffers until the next call, for backward. x must stay
+    // alive until backward.
+    const float* forward(const float* x, std::size_t batch, Mode mode, Generator* rng = nullptr) {
+        if constexpr (is_valid) {
+            plan(batch);
+            input_ = x;
+            batch_ = batch;
+            [&]<std::size_t... I>(std::index_sequence<I...>) {
+                (forward_layer<I>(mode, rng), ...);
+            }(std::make_index_sequence<layer_count>{});
+            return output(layer_count - 1);
+        } else {
+            return nullptr;
+        }
+    }
+
+    // Backpropagates dy, the gradient of the loss with respect to the output of layer
+    // top - 1, through layers top - 1 ... 0 of the last forward pass. Parameter gradients are
+    // added into gradients() (zero it first); no work is done below the lowest trainable layer.
+    void backward(const float* dy, std::size_t top = layer_count) {
+        if constexpr (is_valid) {
+            const std::size_t bottom = lowest_trainable_layer();
+            const float* grad = dy;
+            std::size_t ping = 0;
+            [&]<std::size_t... I>(std::index_sequence<I...>) {
+                (backward_layer<layer_count - 1 - I>(top, bottom, grad, ping), ...);
+            }(std::make_index_sequence<layer_count>{});
+        }
+    }
+
+    // The output of layer i (batch, out_i) from the last forward pass; i = -1 is the input.
+    const float* output(std::size_t i) const { return activations_.data() + act_offsets_[i] * batch_; }
+    const float* layer_input(std::size_t i) const { return i == 0 ? input_ : output(i - 1); }
+
+    std::size_t lowest_trainable_layer() const {
+        for (std::size_t i = 0; i < layer_count; ++i)
+            if (layer_trainable_[i] && layer_param_counts[i] > 0) return i;
+        return layer_count;
+    }
+
+    // ---- Keras-style training (the loop lives in latent/train) --------------------------
+    template <class Optimizer, class Loss, class... Metrics>
+    void compile(Optimizer optimizer, Loss loss, Metrics... metrics) {
+        compile_model(*this, std::move(optimizer), std::move(loss), std::move(metrics)...);
+    }
+    // Options defaults to FitOptions (latent/train/options.hpp), so that `{.epochs = 5}` works.
+    template <float_batch X, float_batch Y, class Options = FitOptions>
+    auto fit(const X& x, const Y& y, const Options& options = {}) {
+        return fit_model(*this, as_const_view(x), as_const_view(y), options);
+    }
+    template <float_batch X, float_batch Y>
+    auto evaluate(const X& x, const Y& y, std::size_t batch_size = 32) {
+        return evaluate_model(*this, as_const_view(x), as_const_view(y), batch_size);
+    }
+    bool compiled() const noexcept { return static_cast<bool>(compiled_); }
+    detail::compiled_state* compiled_state() const noexcept { return compiled_.get(); }
+    void set_compiled_state(std::unique_ptr<detail::compiled_state> state) { compiled_.reset(std::move(state)); }
+
+    // Keras-style table: layer (type), output shape, parameters; then the totals.
+    void summary(std::ostream& out = std::cout) const {
+        std::vector<detail::summary_row> rows;
+        const auto names = layer_names();
+        const auto dims = output_dims();
+        for (std::size_t i = 0; i < layer_count; ++i)
+            rows.push_back({names[i], std::string(type_names[i]), dims[i], layer_param_counts[i]});
+        std::size_t trainable = 0;
+        for (const auto& slot : params_.slots()) trainable += slot.trainable ? slot.size : 0;
+        detail::print_summary(out, name_, rows, param_count, trainable, param_count - trainable);
+    }
+
+    template <class X>
+    static constexpr void check_input() {
+        using S = typename std::remove_cvref_t<X>::shape;
+        if constexpr (!std::is_same_v<S, input_shape>)
+            (void)sizeof(input_batch_mismatch<Sequential, got<S>, expected<input_shape>>);
+    }
+
+private:
+    template <std::size_t I>
+    static constexpr auto layer_param_specs() {
+        return checked_layer<I>::template params<layer_input_shape<I>>;
+    }
+
+    void assign_default_names() {
+        std::vector<std::string> taken;
+        std::apply([&](auto&... l) { (note_name(l, taken), ...); }, layers_);
+        std::apply([&](auto&... l) { (give_name(l, taken), ...); }, layers_);
+        check_unique_names();
+    }
+    static void note_name(const LayerBase& l, std::vector<std::string>& taken) {
+        if (!l.name().empty()) taken.push_back(l.name());
+    }
+    // Keras' scheme: "dense", "dense_1", "dense_2", ... skipping names already taken.
+    template <class L>
+    static void give_name(L& l, std::vector<std::string>& taken) {
+        if (!l.name().empty()) return;
+        const std::string base(L::default_name);
+        std::string candidate = base;
+        for (std::size_t k = 1; std::find(taken.begin(), taken.end(), candidate) != taken.end(); ++k)
+            candidate = base + "_" + std::to_string(k);
+        l.set_name(candidate);
+        taken.push_back(candidate);
+    }
+    void check_unique_names() const {
+        const auto names = layer_names();
+        for (std::size_t i = 0; i < names.size(); ++i)
+            for (std::size_t j = i + 1; j < names.size(); ++j)
+                if (names[i] == names[j])
+                    throw value_error("latent.graph.duplicate_name", "layers " + std::to_string(i) + " and " +
+                                                                         std::to_string(j) + " are both named \"" +
+                                                                         names[i] + "\"; layer names must be unique");
+    }
+
+    void build_arena() {
+        std::vector<ParamSlot> slots;
+        specs_.clear();
+        const auto names = layer_names();
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((add_slots(I, names[I], layer_param_specs<I>(), slots)), ...);
+        }(std::make_index_sequence<layer_count>{});
+        params_ = ParameterArena<float>(std::move(slots));
+        grads_.resize_discard(params_.size());
+        layer_trainable_.assign(layer_count, true);
+        std::size_t offset = 0;
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((param_offsets_[I] = offset, offset += layer_param_counts[I]), ...);
+        }(std::make_index_sequence<layer_count>{});
+    }
+    template <std::size_t K>
+    void add_slots(std::size_t layer, const std::string& layer_name, const std::array<ParamSpec, K>& specs,
+                   std::vector<ParamSlot>& slots) {
+        for (const auto& spec : specs) {
+            slots.push_back(ParamSlot{layer_name + "/" + std::string(spec.name), spec.dim_vector(), 0, spec.size(),
+                                      spec.trainable, layer});
+            specs_.push_back(spec);
+        }
+    }
+
+    // Sizes the activation, gradient and workspace buffers for `batch` samples (only grows).
+    void plan(std::size_t batch) {
+        if (batch <= planned_batch_) return;
+        constexpr auto outputs = per_layer(output_counter{});
+        constexpr auto workspaces = per_layer(workspace_counter{});
+        std::size_t a = 0, w = 0;
+        for (std::size_t i = 0; i < layer_count; ++i) {
+            act_offsets_[i] = a;
+            ws_offsets_[i] = w;
+            a += outputs[i];
+            w += workspaces[i];
+        }
+        activations_.resize_discard(a * batch);   // (batch, sum of outputs), layer after layer
+        workspace_.resize_discard(w * batch);     // (batch, sum of workspaces)
+        const std::size_t widest = largest(outputs) * batch;
+        grad_buffers_[0].resize_discard(widest);  // ping-pong input gradients
+        grad_buffers_[1].resize_discard(widest);
+        planned_batch_ = batch;
+    }
+
+    template <std::size_t I>
+    void forward_layer(Mode mode, Generator* rng) {
+        ForwardArgs<float> a;
+        a.x = layer_input(I);
+        a.y = activations_.data() + act_offsets_[I] * batch_;
+        a.params = params_.data() + param_offsets_[I];
+        a.workspace = workspace_.data() + ws_offsets_[I] * batch_;
+        a.batch = batch_;
+        a.mode = mode;
+        a.rng = rng;
+        std::get<I>(layers_).template forward<layer_input_shape<I>, policy, float>(a);
+    }
+
+    template <std::size_t I>
+    void backward_layer(std::size_t top, std::size_t bottom, const float*& grad, std::size_t& ping) {
+        if (I >= top || I < bottom) return;
+        BackwardArgs<float> a;
+        a.x = layer_input(I);
+        a.y = output(I);
+        a.dy = grad;
+        a.dx = (I > bottom) ? grad_buffers_[ping].data() : nullptr;
+        a.params = params_.data() + param_offsets_[I];
+        a.dparams = layer_trainable_[I] ? grads_.data() + param_offsets_[I] : nullptr;
+        a.workspace = workspace_.data() + ws_offsets_[I] * batch_;
+        a.batch = batch_;
+        std::get<I>(layers_).template backward<layer_input_shape<I>, policy, float>(a);
+        grad = a.dx;
+        ping ^= 1;
+    }
+
+    layers_tuple layers_{};
+    ParameterArena<float> params_;
+    AlignedBuffer<float> grads_;           // same layout as params_
+    std::vector<ParamSpec> specs_;         // one per arena slot: how to initialize it
+    std::vector<bool> layer_trainable_;
+    std::array<std::size_t, layer_count> param_offsets_{};
+    std::string name_ = "sequential";
+    detail::compiled_slot compiled_;
+
+    // Buffers planned from the compile-time shapes times the largest batch seen.
+    AlignedBuffer<float> activations_;
+    AlignedBuffer<float> workspace_;
+    AlignedBuffer<float> grad_buffers_[2];
+    std::array<std::size_t, layer_count> act_offsets_{};
+    std::array<std::size_t, layer_count> ws_offsets_{};
+    std::size_t planned_batch_ = 0;
+    std::size_t batch_ = 0;
+    const float* input_ = nullptr;
+};
+
+}  // namespace latent

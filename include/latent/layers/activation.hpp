@@ -1,0 +1,161 @@
+// Activation layers: Activation<F> applies an elementwise function F; ReLU, LeakyReLU, Sigmoid
+// and Tanh are its named forms, and Softmax normalizes over the last axis, as in Keras.
+#pragma once
+
+#include <cmath>
+
+#include "layer.hpp"
+
+namespace latent {
+
+// Elementwise functions for Activation<F>: value(x) and derivative(x, y) with y = value(x).
+namespace activations {
+
+struct linear {
+    template <class T>
+    T value(T x) const { return x; }
+    template <class T>
+    T derivative(T, T) const { return T(1); }
+};
+
+struct relu {
+    template <class T>
+    T value(T x) const { return x > T(0) ? x : T(0); }
+    template <class T>
+    T derivative(T x, T) const { return x > T(0) ? T(1) : T(0); }
+};
+
+struct leaky_relu {
+    double negative_slope = 0.3;  // Keras' default for the LeakyReLU layer
+    template <class T>
+    T value(T x) const { return x > T(0) ? x : static_cast<T>(negative_slope) * x; }
+    template <class T>
+    T derivative(T x, T) const { return x > T(0) ? T(1) : static_cast<T>(negative_slope); }
+};
+
+struct sigmoid {
+    template <class T>
+    T value(T x) const {
+        // Two forms so that exp never overflows.
+        return x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
+    }
+    template <class T>
+    T derivative(T, T y) const { return y * (T(1) - y); }
+};
+
+struct tanh {
+    template <class T>
+    T value(T x) const { return std::tanh(x); }
+    template <class T>
+    T derivative(T, T y) const { return T(1) - y * y; }
+};
+
+}  // namespace activations
+
+template <class F>
+class Activation : public LayerBase {
+public:
+    Activation() = default;
+    explicit Activation(std::string name) : LayerBase(std::move(name)) {}
+    explicit Activation(F function, std::string name = {}) : LayerBase(std::move(name)), function_(function) {}
+
+    static constexpr std::string_view type_name = "Activation";
+    static constexpr std::string_view default_name = "activation";
+
+    using requirement = any_shape;
+    template <class In>
+    static constexpr bool accepts = true;
+    template <class In>
+    using output_shape = In;
+    template <class In>
+    static constexpr std::size_t flops_per_sample = In::size;
+
+    const F& function() const noexcept { return function_; }
+    F& function() noexcept { return function_; }
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        const F f = function_;
+        ops::elementwise<B>(a.batch * In::size, [f](T& y, const T& x) { y = f.value(x); }, a.y, a.x);
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        if (!a.dx) return;
+        const F f = function_;
+        ops::elementwise<B>(
+            a.batch * In::size, [f](T& dx, const T& dy, const T& x, const T& y) { dx = dy * f.derivative(x, y); },
+            a.dx, a.dy, a.x, a.y);
+    }
+
+private:
+    F function_{};
+};
+
+class ReLU : public Activation<activations::relu> {
+public:
+    using Activation::Activation;
+    static constexpr std::string_view type_name = "ReLU";
+    static constexpr std::string_view default_name = "re_lu";
+};
+
+class LeakyReLU : public Activation<activations::leaky_relu> {
+public:
+    LeakyReLU() = default;
+    explicit LeakyReLU(double negative_slope, std::string name = {})
+        : Activation(activations::leaky_relu{negative_slope}, std::move(name)) {}
+    explicit LeakyReLU(std::string name) : Activation(std::move(name)) {}
+    static constexpr std::string_view type_name = "LeakyReLU";
+    static constexpr std::string_view default_name = "leaky_re_lu";
+
+    double negative_slope() const noexcept { return function().negative_slope; }
+    LeakyReLU& negative_slope(double slope) {
+        function().negative_slope = slope;
+        return *this;
+    }
+};
+
+class Sigmoid : public Activation<activations::sigmoid> {
+public:
+    using Activation::Activation;
+    static constexpr std::string_view type_name = "Sigmoid";
+    static constexpr std::string_view default_name = "sigmoid";
+};
+
+class Tanh : public Activation<activations::tanh> {
+public:
+    using Activation::Activation;
+    static constexpr std::string_view type_name = "Tanh";
+    static constexpr std::string_view default_name = "tanh";
+};
+
+// Softmax over the last axis (Keras' default axis=-1).
+class Softmax : public LayerBase {
+public:
+    using LayerBase::LayerBase;
+    static constexpr std::string_view type_name = "Softmax";
+    static constexpr std::string_view default_name = "softmax";
+
+    using requirement = any_shape;
+    template <class In>
+    static constexpr bool accepts = true;
+    template <class In>
+    using output_shape = In;
+    template <class In>
+    static constexpr std::size_t flops_per_sample = 3 * In::size;
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        constexpr std::size_t cols = In::dims[In::rank - 1];
+        ops::softmax<B>(a.batch * In::size / cols, cols, a.x, a.y);
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        if (!a.dx) return;
+        constexpr std::size_t cols = In::dims[In::rank - 1];
+        ops::softmax_backward<B>(a.batch * In::size / cols, cols, a.y, a.dy, a.dx);
+    }
+};
+
+}  // namespace latent

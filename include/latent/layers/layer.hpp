@@ -1,0 +1,158 @@
+// The layer concept, written down once. Every layer in latent/layers follows this contract;
+// Sequential (and later Model) relies on nothing else.
+#pragma once
+
+/* A layer L is a class deriving from LayerBase (which gives it a runtime name) with:
+
+   static constexpr std::string_view type_name      "Dense": the Keras class name, for summaries
+   static constexpr std::string_view default_name   "dense": Keras' base for automatic names
+   template <class In> static constexpr bool accepts
+       whether L can take one sample of shape In (a Shape<...>); a pure predicate, never an error
+   using requirement = rank<1> | elements<N> | min_rank<R> | any_shape
+       what `accepts` asks for, spelled into the compile-time diagnostic when it fails
+   template <class In> using output_shape = Shape<...>
+       the sample shape L produces; must be well-formed even when !accepts<In> (then it is a
+       plausible guess, so that one wiring mistake gives one error and later layers stay quiet)
+   template <class In> static constexpr std::array<ParamSpec, K> params
+       the parameters L owns (name, shape, initializer, trainable); inherited empty by default
+   template <class In> static constexpr std::size_t workspace_per_sample
+       scratch elements per sample kept from forward to backward (Dropout's mask); default 0
+   template <class In> static constexpr std::size_t flops_per_sample
+       floating-point operations of one forward pass over one sample (a multiply-add is 2)
+   template <class In, backend_policy B, class T> void forward(const ForwardArgs<T>&) const
+       y (batch, Out) from x (batch, In); params points at L's slice of the parameter arena
+   template <class In, backend_policy B, class T> void backward(const BackwardArgs<T>&) const
+       given dy, writes dx unless it is null (nothing below needs it) and *adds* the
+       parameter gradients into dparams unless it is null (frozen); x and y are forward's
+
+   The math is stated once, in the layer, through latent::ops; loops belong to backends.
+   Layers are templates on the scalar T so that the tests can check gradients in double. */
+
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "../backend/backend.hpp"
+#include "../backend/ops.hpp"
+#include "../core/mode.hpp"
+#include "../core/random.hpp"
+#include "../core/shape.hpp"
+
+namespace latent {
+
+// How a parameter is initialized (Keras' names and rules).
+enum class Init { zeros, ones, glorot_uniform };
+
+struct ParamSpec {
+    std::string_view name;                 // "kernel", "bias", ...
+    std::array<std::size_t, 4> dims{};     // the first `rank` entries are used
+    std::size_t rank = 0;
+    Init init = Init::zeros;
+    bool trainable = true;
+
+    constexpr std::size_t size() const {
+        std::size_t n = 1;
+        for (std::size_t i = 0; i < rank; ++i) n *= dims[i];
+        return n;
+    }
+    std::vector<std::size_t> dim_vector() const { return {dims.begin(), dims.begin() + static_cast<long>(rank)}; }
+    // Keras' fans: a 2-D kernel (in, out) has fan_in = in; a conv kernel (kh, kw, in, out)
+    // multiplies both fans by the receptive field kh * kw.
+    constexpr std::size_t fan_in() const {
+        if (rank < 2) return size();
+        std::size_t receptive = 1;
+        for (std::size_t i = 0; i + 2 < rank; ++i) receptive *= dims[i];
+        return dims[rank - 2] * receptive;
+    }
+    constexpr std::size_t fan_out() const {
+        if (rank < 2) return size();
+        std::size_t receptive = 1;
+        for (std::size_t i = 0; i + 2 < rank; ++i) receptive *= dims[i];
+        return dims[rank - 1] * receptive;
+    }
+};
+
+template <class T>
+struct ForwardArgs {
+    const T* x = nullptr;         // (batch, In)
+    T* y = nullptr;               // (batch, Out)
+    const T* params = nullptr;    // this layer's slice of the parameter arena
+    T* workspace = nullptr;       // (batch, workspace_per_sample)
+    std::size_t batch = 0;
+    Mode mode = Mode::infer;
+    Generator* rng = nullptr;     // for layers that draw random numbers in training
+};
+
+template <class T>
+struct BackwardArgs {
+    const T* x = nullptr;         // (batch, In), forward's input
+    const T* y = nullptr;         // (batch, Out), forward's output
+    const T* dy = nullptr;        // (batch, Out)
+    T* dx = nullptr;              // (batch, In); null when no layer below needs it
+    const T* params = nullptr;
+    T* dparams = nullptr;         // gradients are added here; null when frozen
+    T* workspace = nullptr;       // what forward left there
+    std::size_t batch = 0;
+};
+
+// The runtime part every layer shares: its name (empty until a model names it).
+class LayerBase {
+public:
+    LayerBase() = default;
+    explicit LayerBase(std::string name) : name_(std::move(name)) {}
+
+    const std::string& name() const noexcept { return name_; }
+    void set_name(std::string name) { name_ = std::move(name); }
+
+    template <class In>
+    static constexpr std::array<ParamSpec, 0> params{};
+    template <class In>
+    static constexpr std::size_t workspace_per_sample = 0;
+    template <class In>
+    static constexpr std::size_t flops_per_sample = 0;
+
+private:
+    std::string name_;
+};
+
+template <class L>
+concept layer = std::derived_from<L, LayerBase> && requires {
+    { L::type_name } -> std::convertible_to<std::string_view>;
+    { L::default_name } -> std::convertible_to<std::string_view>;
+    typename L::requirement;
+};
+
+// Whether layer L takes a sample of shape S (a predicate; never a compile error).
+template <class L, class S>
+inline constexpr bool accepts_v = L::template accepts<S>;
+
+// The element count of a layer's parameters for input In.
+template <class L, class In>
+constexpr std::size_t layer_param_count(bool trainable_only = false, bool non_trainable_only = false) {
+    std::size_t n = 0;
+    for (const auto& p : L::template params<In>) {
+        if (trainable_only && !p.trainable) continue;
+        if (non_trainable_only && p.trainable) continue;
+        n += p.size();
+    }
+    return n;
+}
+
+// The input shape of the network; not a layer, so it has no parameters and is not listed.
+template <std::size_t... D>
+struct Input {
+    using shape = Shape<D...>;
+};
+
+template <class T>
+struct is_input : std::false_type {};
+template <std::size_t... D>
+struct is_input<Input<D...>> : std::true_type {};
+template <class T>
+inline constexpr bool is_input_v = is_input<T>::value;
+
+}  // namespace latent

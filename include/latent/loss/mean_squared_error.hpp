@@ -1,0 +1,30 @@
+// MeanSquaredError: the mean over all elements of (y_pred - y_true)^2, as Keras' "mse".
+#pragma once
+
+#include <string_view>
+
+#include "../backend/ops.hpp"
+#include "loss.hpp"
+
+namespace latent::loss {
+
+struct MeanSquaredError {
+    static constexpr std::string_view name = "mean_squared_error";
+    static constexpr fusion fuses_with = fusion::none;
+    template <class Out>
+    static constexpr std::size_t label_size = Out::size;
+
+    template <backend_policy B, class T>
+    T compute(const T* y_pred, const T* y_true, std::size_t batch, std::size_t size, std::size_t /*last*/,
+              T* grad) const {
+        const std::size_t n = batch * size;
+        const T scale = T(2) / static_cast<T>(n);
+        ops::elementwise<B>(
+            n, [](T& g, const T& p, const T& y) { g = (p - y) * (p - y); }, grad, y_pred, y_true);
+        const T total = ops::sum<B>(n, grad);
+        ops::elementwise<B>(n, [scale](T& g, const T& p, const T& y) { g = scale * (p - y); }, grad, y_pred, y_true);
+        return total / static_cast<T>(n);
+    }
+};
+
+}  // namespace latent::loss

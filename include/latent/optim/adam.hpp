@@ -1,0 +1,73 @@
+// Adam as Keras computes it: m += (1 - b1)(g - m); v += (1 - b2)(g^2 - v);
+// w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + epsilon).
+#pragma once
+
+#include <cmath>
+
+#include "../backend/ops.hpp"
+#include "optimizer.hpp"
+
+namespace latent::optim {
+
+struct Adam {
+    double lr = 0.001;
+    double beta_1 = 0.9;
+    double beta_2 = 0.999;
+    double epsilon = 1e-7;
+
+    void validate() const {
+        detail::check_positive(lr, "lr", "Adam");
+        detail::check_unit(beta_1, "beta_1", "Adam");
+        detail::check_unit(beta_2, "beta_2", "Adam");
+        detail::check_positive(epsilon, "epsilon", "Adam");
+    }
+    template <backend_policy B>
+    std::unique_ptr<Optimizer> build() const;
+};
+
+namespace detail {
+template <backend_policy B>
+class AdamUpdater final : public Optimizer {
+public:
+    explicit AdamUpdater(Adam settings) : s_(settings) { s_.validate(); }
+    std::string_view name() const override { return "Adam"; }
+    std::unique_ptr<Optimizer> clone() const override { return std::make_unique<AdamUpdater>(*this); }
+    double learning_rate() const override { return s_.lr; }
+    void set_learning_rate(double lr) override {
+        detail::check_positive(lr, "lr", "Adam");
+        s_.lr = lr;
+    }
+
+    void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
+        ensure_state(m_, size);
+        ensure_state(v_, size);
+        ++iterations_;
+        const double t = static_cast<double>(iterations_);
+        const float alpha = static_cast<float>(s_.lr * std::sqrt(1.0 - std::pow(s_.beta_2, t)) /
+                                               (1.0 - std::pow(s_.beta_1, t)));
+        const float b1 = static_cast<float>(s_.beta_1), b2 = static_cast<float>(s_.beta_2);
+        const float eps = static_cast<float>(s_.epsilon);
+        for (const auto& r : ranges)
+            ops::elementwise<B>(
+                r.end - r.begin,
+                [alpha, b1, b2, eps](float& w, float& m, float& v, const float& g) {
+                    m += (1.0f - b1) * (g - m);
+                    v += (1.0f - b2) * (g * g - v);
+                    w -= alpha * m / (std::sqrt(v) + eps);
+                },
+                params + r.begin, m_.data() + r.begin, v_.data() + r.begin, grads + r.begin);
+    }
+
+private:
+    Adam s_;
+    AlignedBuffer<float> m_;  // (arena size) first moments
+    AlignedBuffer<float> v_;  // (arena size) second moments
+};
+}  // namespace detail
+
+template <backend_policy B>
+std::unique_ptr<Optimizer> Adam::build() const {
+    return std::make_unique<detail::AdamUpdater<B>>(*this);
+}
+
+}  // namespace latent::optim

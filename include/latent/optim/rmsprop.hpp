@@ -1,0 +1,76 @@
+// RMSprop as Keras computes it: v = rho v + (1 - rho) g^2; step = lr g / sqrt(v + epsilon);
+// with momentum, m = momentum m + step and w -= m, else w -= step.
+#pragma once
+
+#include <cmath>
+
+#include "../backend/ops.hpp"
+#include "optimizer.hpp"
+
+namespace latent::optim {
+
+struct RMSprop {
+    double lr = 0.001;
+    double rho = 0.9;
+    double momentum = 0.0;
+    double epsilon = 1e-7;
+
+    void validate() const {
+        detail::check_positive(lr, "lr", "RMSprop");
+        detail::check_unit(rho, "rho", "RMSprop");
+        detail::check_unit(momentum, "momentum", "RMSprop");
+        detail::check_positive(epsilon, "epsilon", "RMSprop");
+    }
+    template <backend_policy B>
+    std::unique_ptr<Optimizer> build() const;
+};
+
+namespace detail {
+template <backend_policy B>
+class RmspropUpdater final : public Optimizer {
+public:
+    explicit RmspropUpdater(RMSprop settings) : s_(settings) { s_.validate(); }
+    std::string_view name() const override { return "RMSprop"; }
+    std::unique_ptr<Optimizer> clone() const override { return std::make_unique<RmspropUpdater>(*this); }
+    double learning_rate() const override { return s_.lr; }
+    void set_learning_rate(double lr) override {
+        detail::check_positive(lr, "lr", "RMSprop");
+        s_.lr = lr;
+    }
+
+    void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
+        ensure_state(v_, size);
+        ensure_state(m_, size);
+        const float lr = static_cast<float>(s_.lr), rho = static_cast<float>(s_.rho);
+        const float mom = static_cast<float>(s_.momentum), eps = static_cast<float>(s_.epsilon);
+        const bool use_momentum = s_.momentum > 0.0;
+        for (const auto& r : ranges)
+            ops::elementwise<B>(
+                r.end - r.begin,
+                [lr, rho, mom, eps, use_momentum](float& w, float& v, float& m, const float& g) {
+                    v = rho * v + (1.0f - rho) * g * g;
+                    const float step = lr * g / std::sqrt(v + eps);
+                    if (use_momentum) {
+                        m = mom * m + step;
+                        w -= m;
+                    } else {
+                        w -= step;
+                    }
+                },
+                params + r.begin, v_.data() + r.begin, m_.data() + r.begin, grads + r.begin);
+        ++iterations_;
+    }
+
+private:
+    RMSprop s_;
+    AlignedBuffer<float> v_;  // (arena size) mean squares
+    AlignedBuffer<float> m_;  // (arena size) momentum
+};
+}  // namespace detail
+
+template <backend_policy B>
+std::unique_ptr<Optimizer> RMSprop::build() const {
+    return std::make_unique<detail::RmspropUpdater<B>>(*this);
+}
+
+}  // namespace latent::optim

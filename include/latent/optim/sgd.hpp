@@ -1,0 +1,69 @@
+// SGD with optional momentum and Nesterov momentum, updating exactly as Keras' SGD:
+// v = momentum * v - lr * g;  w += v  (Nesterov: w += momentum * v - lr * g).
+#pragma once
+
+#include "../backend/ops.hpp"
+#include "optimizer.hpp"
+
+namespace latent::optim {
+
+struct SGD {
+    double lr = 0.01;
+    double momentum = 0.0;
+    bool nesterov = false;
+
+    void validate() const {
+        detail::check_positive(lr, "lr", "SGD");
+        detail::check_unit(momentum, "momentum", "SGD");
+    }
+    template <backend_policy B>
+    std::unique_ptr<Optimizer> build() const;
+};
+
+namespace detail {
+template <backend_policy B>
+class SgdUpdater final : public Optimizer {
+public:
+    explicit SgdUpdater(SGD settings) : s_(settings) { s_.validate(); }
+    std::string_view name() const override { return "SGD"; }
+    std::unique_ptr<Optimizer> clone() const override { return std::make_unique<SgdUpdater>(*this); }
+    double learning_rate() const override { return s_.lr; }
+    void set_learning_rate(double lr) override {
+        detail::check_positive(lr, "lr", "SGD");
+        s_.lr = lr;
+    }
+
+    void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
+        const float lr = static_cast<float>(s_.lr);
+        const float m = static_cast<float>(s_.momentum);
+        if (s_.momentum == 0.0) {
+            for (const auto& r : ranges)
+                ops::elementwise<B>(r.end - r.begin, [lr](float& w, const float& g) { w -= lr * g; },
+                                    params + r.begin, grads + r.begin);
+        } else {
+            ensure_state(velocity_, size);
+            const bool nesterov = s_.nesterov;
+            for (const auto& r : ranges)
+                ops::elementwise<B>(
+                    r.end - r.begin,
+                    [lr, m, nesterov](float& w, float& v, const float& g) {
+                        v = m * v - lr * g;
+                        w += nesterov ? m * v - lr * g : v;
+                    },
+                    params + r.begin, velocity_.data() + r.begin, grads + r.begin);
+        }
+        ++iterations_;
+    }
+
+private:
+    SGD s_;
+    AlignedBuffer<float> velocity_;  // (arena size)
+};
+}  // namespace detail
+
+template <backend_policy B>
+std::unique_ptr<Optimizer> SGD::build() const {
+    return std::make_unique<detail::SgdUpdater<B>>(*this);
+}
+
+}  // namespace latent::optim

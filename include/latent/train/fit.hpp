@@ -1,0 +1,302 @@
+// The training loop behind compile(), fit() and evaluate(): batches drawn in a seeded order,
+// forward, loss (fused with a final Softmax/Sigmoid), backward into the gradient arena, one
+// optimizer pass over the trainable ranges, metrics, progress and History.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "../core/buffer.hpp"
+#include "../core/diagnostics.hpp"
+#include "../core/errors.hpp"
+#include "../core/random.hpp"
+#include "../core/tensor.hpp"
+#include "../graph/compiled.hpp"
+#include "../layers/activation.hpp"
+#include "../loss/loss.hpp"
+#include "../metrics/metric.hpp"
+#include "../optim/optimizer.hpp"
+#include "history.hpp"
+#include "options.hpp"
+#include "progress.hpp"
+
+namespace latent {
+
+namespace detail {
+
+// A loss bound to a model type: it knows whether the model ends in the activation the loss
+// fuses with, and then works from that layer's input (the logits).
+template <class Net>
+class erased_loss {
+public:
+    virtual ~erased_loss() = default;
+    virtual std::unique_ptr<erased_loss> clone() const = 0;
+    virtual std::string_view name() const = 0;
+    virtual std::size_t label_size() const = 0;
+    // Mean loss of the last forward pass; writes d loss / d (output of layer top - 1) into grad.
+    virtual double compute(Net& net, const float* labels, std::size_t batch, float* grad, std::size_t& top) const = 0;
+};
+
+template <class Net, class Loss>
+class bound_loss final : public erased_loss<Net> {
+    using Out = typename Net::output_shape;
+    static constexpr std::size_t layers = Net::layer_count;
+    using Last = typename Net::template layer_type<layers - 1>;
+    static constexpr bool fused = (Loss::fuses_with == loss::fusion::softmax && std::is_same_v<Last, Softmax>) ||
+                                  (Loss::fuses_with == loss::fusion::sigmoid &&
+                                   std::is_base_of_v<Activation<activations::sigmoid>, Last>);
+
+public:
+    explicit bound_loss(Loss l) : loss_(std::move(l)) {}
+    std::unique_ptr<erased_loss<Net>> clone() const override { return std::make_unique<bound_loss>(*this); }
+    std::string_view name() const override { return Loss::name; }
+    std::size_t label_size() const override { return Loss::template label_size<Out>; }
+
+    double compute(Net& net, const float* labels, std::size_t batch, float* grad, std::size_t& top) const override {
+        using B = typename Net::policy;
+        constexpr std::size_t size = Out::size;
+        constexpr std::size_t last = Out::dims[Out::rank - 1];
+        if constexpr (fused) {
+            if (!loss_.from_logits) {
+                top = layers - 1;  // backward starts below the Softmax/Sigmoid
+                return loss_.template compute_from_logits<B>(net.layer_input(layers - 1), labels, batch, size, last,
+                                                             grad);
+            }
+        }
+        top = layers;
+        return loss_.template compute<B>(net.output(layers - 1), labels, batch, size, last, grad);
+    }
+
+private:
+    Loss loss_;
+};
+
+template <class Net>
+struct training_setup final : compiled_state {
+    std::unique_ptr<optim::Optimizer> optimizer;
+    std::unique_ptr<erased_loss<Net>> loss;
+    std::vector<std::unique_ptr<metrics::Metric>> metrics;
+
+    std::unique_ptr<compiled_state> clone() const override {
+        auto copy = std::make_unique<training_setup>();
+        copy->optimizer = optimizer->clone();
+        copy->loss = loss->clone();
+        for (const auto& m : metrics) copy->metrics.push_back(m->clone());
+        return copy;
+    }
+};
+
+template <class Net>
+training_setup<Net>& setup_of(Net& net, const char* caller) {
+    auto* setup = dynamic_cast<training_setup<Net>*>(net.compiled_state());
+    if (!setup)
+        throw value_error("latent.train.not_compiled", std::string(caller) +
+                                                           " needs a compiled model: call compile(optimizer, loss, "
+                                                           "metrics...) first");
+    return *setup;
+}
+
+template <class Net, class YS>
+constexpr void check_label_shape() {
+    using Out = typename Net::output_shape;
+    constexpr std::size_t last = Out::dims[Out::rank - 1];
+    constexpr bool dense_labels = std::is_same_v<YS, Out> || (YS::rank == 1 && YS::size == Out::size);
+    constexpr bool class_indices = last > 1 && YS::size * last == Out::size;
+    if constexpr (!dense_labels && !class_indices)
+        (void)sizeof(label_shape_mismatch<Net, got<YS>, expected<Out>>);
+}
+
+inline void check_finite(const float* data, std::size_t count, std::size_t sample_size, const char* what) {
+    for (std::size_t i = 0; i < count * sample_size; ++i)
+        if (!std::isfinite(data[i]))
+            throw value_error("latent.train.non_finite_data",
+                              std::string(what) + ": sample " + std::to_string(i / sample_size) + ", element " +
+                                  std::to_string(i % sample_size) + " is " + std::to_string(data[i]) +
+                                  "; training data must be finite");
+}
+
+// Copies rows `indices` of a (n, sample) array into `to`.
+inline void gather_rows(const float* from, std::size_t sample, const std::size_t* indices, std::size_t count,
+                        float* to) {
+    for (std::size_t i = 0; i < count; ++i) std::memcpy(to + i * sample, from + indices[i] * sample, sample * sizeof(float));
+}
+
+// Loss and metrics over (count) samples in inference mode, batch after batch.
+template <class Net>
+std::vector<std::pair<std::string, double>> evaluate_arrays(Net& net, training_setup<Net>& setup, const float* x, const float* y,
+                                              std::size_t count, std::size_t batch_size) {
+    using In = typename Net::input_shape;
+    using Out = typename Net::output_shape;
+    constexpr std::size_t last = Out::dims[Out::rank - 1];
+    const std::size_t label = setup.loss->label_size();
+    AlignedBuffer<float> grad(std::min(batch_size, std::max<std::size_t>(count, 1)) * Out::size);
+    for (auto& m : setup.metrics) m->reset();
+    double loss_sum = 0;
+    for (std::size_t first = 0; first < count; first += batch_size) {
+        const std::size_t n = std::min(batch_size, count - first);
+        const float* out = net.forward(x + first * In::size, n, Mode::infer);
+        std::size_t top = 0;
+        loss_sum += setup.loss->compute(net, y + first * label, n, grad.data(), top) * static_cast<double>(n);
+        for (auto& m : setup.metrics) m->update(out, y + first * label, n, Out::size, last, label);
+    }
+    std::vector<std::pair<std::string, double>> result{{"loss", count ? loss_sum / static_cast<double>(count) : 0.0}};
+    for (auto& m : setup.metrics) result.emplace_back(m->name(), m->result());
+    return result;
+}
+
+}  // namespace detail
+
+// net.compile(optimizer, loss, metrics...): binds them to the model (found by ADL from Sequential).
+template <class Net, class Optimizer, class Loss, class... Metrics>
+void compile_model(Net& net, Optimizer optimizer, Loss loss, Metrics... metrics) {
+    static_assert(requires { optimizer.template build<typename Net::policy>(); },
+                  "latent: compile's first argument must be an optimizer (optim::SGD, optim::Adam, optim::RMSprop)");
+    static_assert(requires { Loss::name; Loss::fuses_with; },
+                  "latent: compile's second argument must be a loss (loss::MeanSquaredError, ...)");
+    static_assert((requires { metrics.build(); } && ...),
+                  "latent: compile's further arguments must be metrics (metrics::Accuracy)");
+    auto setup = std::make_unique<detail::training_setup<Net>>();
+    setup->optimizer = optimizer.template build<typename Net::policy>();
+    setup->loss = std::make_unique<detail::bound_loss<Net, Loss>>(std::move(loss));
+    (setup->metrics.push_back(metrics.build()), ...);
+    net.set_compiled_state(std::move(setup));
+}
+
+template <class Net, class XS, class YS>
+History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const float> y, const FitOptions& options) {
+    Net::template check_input<TensorView<XS, const float>>();
+    detail::check_label_shape<Net, YS>();
+    using In = typename Net::input_shape;
+    using Out = typename Net::output_shape;
+    constexpr std::size_t last = Out::dims[Out::rank - 1];
+
+    auto& setup = detail::setup_of(net, "fit");
+    const std::size_t label = setup.loss->label_size();
+    if (YS::size != label)
+        throw shape_error("latent.train.labels", "loss " + std::string(setup.loss->name()) + " needs labels of " +
+                                                     std::to_string(label) + " elements per sample, got " +
+                                                     YS::to_string());
+    if (x.batch() != y.batch())
+        throw shape_error("latent.train.batch", "fit got " + std::to_string(x.batch()) + " inputs but " +
+                                                    std::to_string(y.batch()) + " labels");
+    if (options.batch_size == 0) throw value_error("latent.train.batch_size", "fit needs batch_size >= 1, got 0");
+    if (!(options.validation_split >= 0.0 && options.validation_split < 1.0))
+        throw value_error("latent.train.validation_split",
+                          "validation_split must be in [0, 1), got " + std::to_string(options.validation_split));
+
+    // Keras holds out the *last* fraction, before any shuffling.
+    std::size_t n_train = x.batch();
+    ValidationData validation = options.validation;
+    if (!validation.present() && options.validation_split > 0.0) {
+        n_train = static_cast<std::size_t>(std::floor(static_cast<double>(x.batch()) * (1.0 - options.validation_split)));
+        validation.x = x.data() + n_train * In::size;
+        validation.y = y.data() + n_train * YS::size;
+        validation.count = x.batch() - n_train;
+        validation.x_sample_size = In::size;
+        validation.y_sample_size = YS::size;
+    }
+    if (validation.present() && (validation.x_sample_size != In::size || validation.y_sample_size != label))
+        throw shape_error("latent.train.validation",
+                          "validation data has samples of " + std::to_string(validation.x_sample_size) + " and labels of " +
+                              std::to_string(validation.y_sample_size) + " elements; the model needs " +
+                              std::to_string(In::size) + " and " + std::to_string(label));
+    if (n_train == 0) throw value_error("latent.train.empty", "fit has no training samples");
+    detail::check_finite(x.data(), x.batch(), In::size, "fit: x");
+    detail::check_finite(y.data(), y.batch(), YS::size, "fit: y");
+    if (validation.present() && validation.x != x.data() + n_train * In::size) {
+        detail::check_finite(validation.x, validation.count, In::size, "fit: validation x");
+        detail::check_finite(validation.y, validation.count, label, "fit: validation y");
+    }
+
+    Generator root(options.seed);
+    Generator shuffle_rng = root.split();
+    Generator dropout_rng = root.split();
+
+    const std::size_t batch_size = std::min(options.batch_size, n_train);
+    const std::size_t steps = (n_train + batch_size - 1) / batch_size;
+    AlignedBuffer<float> xb(batch_size * In::size);    // (batch, in)
+    AlignedBuffer<float> yb(batch_size * label);       // (batch, label)
+    AlignedBuffer<float> grad(batch_size * Out::size);  // (batch, out)
+    std::vector<std::size_t> order(n_train);
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    const auto ranges = net.parameters().trainable_ranges();
+    auto gradients = net.gradients();
+
+    History history;
+    detail::Progress progress(options.verbose, options.out);
+    for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
+        if (options.shuffle) latent::shuffle(order.begin(), order.end(), shuffle_rng);
+        for (auto& m : setup.metrics) m->reset();
+        progress.begin_epoch(epoch, options.epochs, steps);
+        double loss_sum = 0;
+        std::size_t seen = 0;
+        std::vector<std::pair<std::string, double>> shown;
+        for (std::size_t step = 0; step < steps; ++step) {
+            const std::size_t first = step * batch_size;
+            const std::size_t n = std::min(batch_size, n_train - first);
+            detail::gather_rows(x.data(), In::size, order.data() + first, n, xb.data());
+            detail::gather_rows(y.data(), label, order.data() + first, n, yb.data());
+
+            const float* out = net.forward(xb.data(), n, Mode::train, &dropout_rng);
+            std::fill(gradients.begin(), gradients.end(), 0.0f);
+            std::size_t top = 0;
+            const double loss = setup.loss->compute(net, yb.data(), n, grad.data(), top);
+            if (!std::isfinite(loss))
+                throw value_error("latent.train.non_finite_loss",
+                                  "epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
+                                      ": the loss is " + std::to_string(loss) +
+                                      "; lower the learning rate or check the data");
+            net.backward(grad.data(), top);
+            setup.optimizer->step(net.parameters().data(), gradients.data(), gradients.size(), ranges);
+
+            loss_sum += loss * static_cast<double>(n);
+            seen += n;
+            for (auto& m : setup.metrics) m->update(out, yb.data(), n, Out::size, last, label);
+            shown.assign({{"loss", loss_sum / static_cast<double>(seen)}});
+            for (auto& m : setup.metrics) shown.emplace_back(m->name(), m->result());
+            progress.step(step + 1, shown);
+        }
+        for (const auto& [key, value] : shown) history.history[key].push_back(value);
+        if (validation.present()) {
+            const auto val = detail::evaluate_arrays(net, setup, validation.x, validation.y, validation.count,
+                                                     options.batch_size);
+            for (const auto& [key, value] : val) {
+                history.history["val_" + key].push_back(value);
+                shown.emplace_back("val_" + key, value);
+            }
+        }
+        history.epochs = epoch + 1;
+        progress.end_epoch(shown);
+    }
+    return history;
+}
+
+// Loss and metrics on (x, y) in inference mode: {"loss": ..., "accuracy": ...}.
+template <class Net, class XS, class YS>
+std::map<std::string, double> evaluate_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const float> y,
+                                             std::size_t batch_size) {
+    Net::template check_input<TensorView<XS, const float>>();
+    detail::check_label_shape<Net, YS>();
+    auto& setup = detail::setup_of(net, "evaluate");
+    if (YS::size != setup.loss->label_size())
+        throw shape_error("latent.train.labels", "loss " + std::string(setup.loss->name()) + " needs labels of " +
+                                                     std::to_string(setup.loss->label_size()) +
+                                                     " elements per sample, got " + YS::to_string());
+    if (x.batch() != y.batch())
+        throw shape_error("latent.train.batch", "evaluate got " + std::to_string(x.batch()) + " inputs but " +
+                                                    std::to_string(y.batch()) + " labels");
+    if (batch_size == 0) throw value_error("latent.train.batch_size", "evaluate needs batch_size >= 1, got 0");
+    const auto result = detail::evaluate_arrays(net, setup, x.data(), y.data(), x.batch(), batch_size);
+    return {result.begin(), result.end()};
+}
+
+}  // namespace latent

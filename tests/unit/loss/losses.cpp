@@ -1,0 +1,126 @@
+// Loss values against hand-computed Keras results, double-precision gradient checks of every
+// loss (probability and logit paths), and agreement of the fused and unfused paths.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include <latent/backend/cpu/reference.hpp>
+#include <latent/core/random.hpp>
+#include <latent/loss/binary_crossentropy.hpp>
+#include <latent/loss/categorical_crossentropy.hpp>
+#include <latent/loss/mean_squared_error.hpp>
+#include <latent/loss/sparse_categorical_crossentropy.hpp>
+
+using namespace latent;
+using B = cpu::reference;
+
+template <class Loss>
+double value(const Loss& l, std::vector<double> pred, std::vector<double> y, std::size_t batch, std::size_t last,
+             bool logits = false) {
+    std::vector<double> grad(pred.size());
+    const std::size_t size = pred.size() / batch;
+    if constexpr (Loss::fuses_with != loss::fusion::none)
+        if (logits) return l.template compute_from_logits<B>(pred.data(), y.data(), batch, size, last, grad.data());
+    return l.template compute<B>(pred.data(), y.data(), batch, size, last, grad.data());
+}
+
+// d loss / d pred against central differences.
+template <class Loss>
+void check_loss_gradient(const Loss& l, std::vector<double> pred, const std::vector<double>& y, std::size_t batch,
+                         std::size_t last, bool logits = false) {
+    const std::size_t size = pred.size() / batch;
+    std::vector<double> grad(pred.size());
+    if constexpr (Loss::fuses_with != loss::fusion::none)
+        if (logits) l.template compute_from_logits<B>(pred.data(), y.data(), batch, size, last, grad.data());
+    if (!logits) l.template compute<B>(pred.data(), y.data(), batch, size, last, grad.data());
+    const double h = 1e-6;
+    for (std::size_t i = 0; i < pred.size(); ++i) {
+        const double keep = pred[i];
+        pred[i] = keep + h;
+        const double up = value(l, pred, y, batch, last, logits);
+        pred[i] = keep - h;
+        const double down = value(l, pred, y, batch, last, logits);
+        pred[i] = keep;
+        const double numeric = (up - down) / (2 * h);
+        INFO("element " << i << ": analytic " << grad[i] << ", numeric " << numeric);
+        CHECK(std::abs(grad[i] - numeric) < 1e-6 * std::max(1.0, std::abs(numeric)));
+    }
+}
+
+std::vector<double> random_values(std::size_t n, double low, double high, std::uint64_t seed) {
+    Generator g(seed);
+    std::vector<double> v(n);
+    for (auto& x : v) x = g.uniform(low, high);
+    return v;
+}
+
+TEST_CASE("MeanSquaredError") {
+    CHECK(value(loss::MeanSquaredError{}, {1, 2, 3, 4}, {1, 0, 3, 0}, 2, 2) == doctest::Approx((4.0 + 16.0) / 4));
+    check_loss_gradient(loss::MeanSquaredError{}, random_values(12, -2, 2, 1), random_values(12, -2, 2, 2), 3, 4);
+}
+
+TEST_CASE("BinaryCrossentropy") {
+    // Keras: -mean(y log p + (1 - y) log(1 - p))
+    const double expected = -(std::log(0.9) + std::log(1 - 0.2)) / 2;
+    CHECK(value(loss::BinaryCrossentropy{}, {0.9, 0.2}, {1, 0}, 2, 1) == doctest::Approx(expected));
+    // Clipped at 1e-7, so p = 0 gives a large finite loss.
+    CHECK(std::isfinite(value(loss::BinaryCrossentropy{}, {0.0}, {1}, 1, 1)));
+    CHECK(value(loss::BinaryCrossentropy{}, {0.0}, {1}, 1, 1) == doctest::Approx(-std::log(1e-7)));
+    check_loss_gradient(loss::BinaryCrossentropy{}, random_values(8, 0.05, 0.95, 3), random_values(8, 0, 1, 4), 2, 4);
+    SUBCASE("from logits agrees with sigmoid then the probability path") {
+        const auto z = random_values(6, -4, 4, 5);
+        const auto y = random_values(6, 0, 1, 6);
+        std::vector<double> p(z.size());
+        for (std::size_t i = 0; i < z.size(); ++i) p[i] = 1 / (1 + std::exp(-z[i]));
+        CHECK(value(loss::BinaryCrossentropy{}, z, y, 2, 3, true) ==
+              doctest::Approx(value(loss::BinaryCrossentropy{}, p, y, 2, 3)));
+        CHECK(value(loss::BinaryCrossentropy{.from_logits = true}, z, y, 2, 3) ==
+              doctest::Approx(value(loss::BinaryCrossentropy{}, p, y, 2, 3)));
+        check_loss_gradient(loss::BinaryCrossentropy{}, z, y, 2, 3, true);
+        // Stable for huge logits.
+        CHECK(std::isfinite(value(loss::BinaryCrossentropy{}, {1000.0, -1000.0}, {0, 1}, 1, 2, true)));
+    }
+}
+
+TEST_CASE("CategoricalCrossentropy") {
+    CHECK(value(loss::CategoricalCrossentropy{}, {0.7, 0.2, 0.1, 0.25, 0.25, 0.5}, {1, 0, 0, 0, 0, 1}, 2, 3) ==
+          doctest::Approx(-(std::log(0.7) + std::log(0.5)) / 2));
+    // Unnormalized outputs are normalized first, as Keras does.
+    CHECK(value(loss::CategoricalCrossentropy{}, {1.4, 0.4, 0.2}, {1, 0, 0}, 1, 3) ==
+          doctest::Approx(-std::log(0.7)));
+    check_loss_gradient(loss::CategoricalCrossentropy{}, random_values(12, 0.05, 1, 7), random_values(12, 0, 1, 8), 3,
+                        4);
+    SUBCASE("from logits agrees with softmax then the probability path, and is stable") {
+        const auto z = random_values(8, -3, 3, 9);
+        const std::vector<double> y{0, 1, 0, 0, 0.5, 0, 0, 0.5};
+        std::vector<double> p(z.size());
+        for (std::size_t r = 0; r < 2; ++r) {
+            double total = 0;
+            for (std::size_t c = 0; c < 4; ++c) total += p[r * 4 + c] = std::exp(z[r * 4 + c]);
+            for (std::size_t c = 0; c < 4; ++c) p[r * 4 + c] /= total;
+        }
+        CHECK(value(loss::CategoricalCrossentropy{}, z, y, 2, 4, true) ==
+              doctest::Approx(value(loss::CategoricalCrossentropy{}, p, y, 2, 4)));
+        check_loss_gradient(loss::CategoricalCrossentropy{}, z, y, 2, 4, true);
+        CHECK(value(loss::CategoricalCrossentropy{}, {1000.0, 0.0}, {0, 1}, 1, 2, true) == doctest::Approx(1000.0));
+    }
+}
+
+TEST_CASE("SparseCategoricalCrossentropy") {
+    CHECK(value(loss::SparseCategoricalCrossentropy{}, {0.7, 0.2, 0.1, 0.25, 0.25, 0.5}, {0, 2}, 2, 3) ==
+          doctest::Approx(-(std::log(0.7) + std::log(0.5)) / 2));
+    check_loss_gradient(loss::SparseCategoricalCrossentropy{}, random_values(12, 0.05, 1, 10), {3, 0, 1}, 3, 4);
+    check_loss_gradient(loss::SparseCategoricalCrossentropy{}, random_values(12, -3, 3, 11), {3, 0, 1}, 3, 4, true);
+    SUBCASE("agrees with CategoricalCrossentropy on one-hot labels") {
+        const auto z = random_values(6, -3, 3, 12);
+        CHECK(value(loss::SparseCategoricalCrossentropy{}, z, {2, 1}, 2, 3, true) ==
+              doctest::Approx(value(loss::CategoricalCrossentropy{}, z, {0, 0, 1, 0, 1, 0}, 2, 3, true)));
+    }
+    SUBCASE("labels that are not class indices are rejected") {
+        CHECK_THROWS_WITH_AS(value(loss::SparseCategoricalCrossentropy{}, {0.5, 0.5}, {2}, 1, 2),
+                             doctest::Contains("expected a class index in [0, 2)"), value_error);
+        CHECK_THROWS_AS(value(loss::SparseCategoricalCrossentropy{}, {0.5, 0.5}, {0.5}, 1, 2, true), value_error);
+        CHECK_THROWS_AS(value(loss::SparseCategoricalCrossentropy{}, {0.5, 0.5}, {std::nan("")}, 1, 2), value_error);
+    }
+}
