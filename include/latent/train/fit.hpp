@@ -6,10 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
-#include <cstring>
 #include <map>
 #include <memory>
-#include <numeric>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -20,6 +18,7 @@
 #include "../core/errors.hpp"
 #include "../core/random.hpp"
 #include "../core/tensor.hpp"
+#include "../data/batching.hpp"
 #include "../graph/compiled.hpp"
 #include "../layers/activation.hpp"
 #include "../loss/loss.hpp"
@@ -124,12 +123,6 @@ inline void check_finite(const float* data, std::size_t count, std::size_t sampl
                                   "; training data must be finite");
 }
 
-// Copies rows `indices` of a (n, sample) array into `to`.
-inline void gather_rows(const float* from, std::size_t sample, const std::size_t* indices, std::size_t count,
-                        float* to) {
-    for (std::size_t i = 0; i < count; ++i) std::memcpy(to + i * sample, from + indices[i] * sample, sample * sizeof(float));
-}
-
 // Loss and metrics over (count) samples in inference mode, batch after batch.
 template <class Net>
 std::vector<std::pair<std::string, double>> evaluate_arrays(Net& net, training_setup<Net>& setup, const float* x, const float* y,
@@ -222,29 +215,28 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     Generator dropout_rng = root.split();
 
     const std::size_t batch_size = std::min(options.batch_size, n_train);
-    const std::size_t steps = (n_train + batch_size - 1) / batch_size;
+    data::BatchSampler sampler(n_train, batch_size, options.shuffle, shuffle_rng);
+    const std::size_t steps = sampler.batches();
     AlignedBuffer<float> xb(batch_size * In::size);    // (batch, in)
     AlignedBuffer<float> yb(batch_size * label);       // (batch, label)
     AlignedBuffer<float> grad(batch_size * Out::size);  // (batch, out)
-    std::vector<std::size_t> order(n_train);
-    std::iota(order.begin(), order.end(), std::size_t{0});
     const auto ranges = net.parameters().trainable_ranges();
     auto gradients = net.gradients();
 
     History history;
     detail::Progress progress(options.verbose, options.out);
     for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
-        if (options.shuffle) latent::shuffle(order.begin(), order.end(), shuffle_rng);
+        if (epoch > 0) sampler.next_epoch();
         for (auto& m : setup.metrics) m->reset();
         progress.begin_epoch(epoch, options.epochs, steps);
         double loss_sum = 0;
         std::size_t seen = 0;
         std::vector<std::pair<std::string, double>> shown;
         for (std::size_t step = 0; step < steps; ++step) {
-            const std::size_t first = step * batch_size;
-            const std::size_t n = std::min(batch_size, n_train - first);
-            detail::gather_rows(x.data(), In::size, order.data() + first, n, xb.data());
-            detail::gather_rows(y.data(), label, order.data() + first, n, yb.data());
+            const auto indices = sampler.batch(step);
+            const std::size_t n = indices.size();
+            data::gather(x, indices, xb.data());
+            data::gather(y, indices, yb.data());
 
             const float* out = net.forward(xb.data(), n, Mode::train, &dropout_rng);
             std::fill(gradients.begin(), gradients.end(), 0.0f);
