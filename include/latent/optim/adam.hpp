@@ -10,6 +10,7 @@
 namespace latent::optim {
 
 struct Adam {
+    static constexpr std::string_view name = "Adam";
     double lr = 0.001;
     double beta_1 = 0.9;
     double beta_2 = 0.999;
@@ -27,22 +28,15 @@ struct Adam {
 
 namespace detail {
 template <backend_policy B>
-class AdamUpdater final : public Optimizer {
+class AdamUpdater final : public UpdaterBase<AdamUpdater<B>, Adam> {
 public:
-    explicit AdamUpdater(Adam settings) : s_(settings) { s_.validate(); }
-    std::string_view name() const override { return "Adam"; }
-    std::unique_ptr<Optimizer> clone() const override { return std::make_unique<AdamUpdater>(*this); }
-    double learning_rate() const override { return s_.lr; }
-    void set_learning_rate(double lr) override {
-        detail::check_positive(lr, "lr", "Adam");
-        s_.lr = lr;
-    }
+    using UpdaterBase<AdamUpdater<B>, Adam>::UpdaterBase;
 
     void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
         ensure_state(m_, size);
         ensure_state(v_, size);
-        ++iterations_;
-        const double t = static_cast<double>(iterations_);
+        ++this->iterations_;
+        const double t = static_cast<double>(this->iterations_);
         const float alpha = static_cast<float>(s_.lr * std::sqrt(1.0 - std::pow(s_.beta_2, t)) /
                                                (1.0 - std::pow(s_.beta_1, t)));
         const float b1 = static_cast<float>(s_.beta_1), b2 = static_cast<float>(s_.beta_2);
@@ -59,7 +53,7 @@ public:
     }
 
 private:
-    Adam s_;
+    using UpdaterBase<AdamUpdater<B>, Adam>::s_;
     AlignedBuffer<float> m_;  // (arena size) first moments
     AlignedBuffer<float> v_;  // (arena size) second moments
 };

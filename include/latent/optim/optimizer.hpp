@@ -46,6 +46,28 @@ inline void check_unit(double v, const char* what, std::string_view optimizer) {
 inline void ensure_state(AlignedBuffer<float>& state, std::size_t size) {
     if (state.size() != size) state.resize_discard(size);
 }
+
+// What every updater shares: its validated settings, name, learning rate and copying.
+template <class Derived, class Settings>
+class UpdaterBase : public Optimizer {
+public:
+    explicit UpdaterBase(Settings settings) : s_(settings) { s_.validate(); }
+    std::string_view name() const override { return Settings::name; }
+    std::unique_ptr<Optimizer> clone() const override {
+        return std::make_unique<Derived>(static_cast<const Derived&>(*this));
+    }
+    double learning_rate() const override { return s_.lr; }
+    void set_learning_rate(double lr) override {
+        Settings changed = s_;
+        changed.lr = lr;
+        changed.validate();
+        s_ = changed;
+    }
+
+protected:
+    Settings s_;
+};
+
 }  // namespace detail
 
 }  // namespace latent::optim

@@ -10,6 +10,7 @@
 namespace latent::optim {
 
 struct RMSprop {
+    static constexpr std::string_view name = "RMSprop";
     double lr = 0.001;
     double rho = 0.9;
     double momentum = 0.0;
@@ -27,16 +28,9 @@ struct RMSprop {
 
 namespace detail {
 template <backend_policy B>
-class RmspropUpdater final : public Optimizer {
+class RmspropUpdater final : public UpdaterBase<RmspropUpdater<B>, RMSprop> {
 public:
-    explicit RmspropUpdater(RMSprop settings) : s_(settings) { s_.validate(); }
-    std::string_view name() const override { return "RMSprop"; }
-    std::unique_ptr<Optimizer> clone() const override { return std::make_unique<RmspropUpdater>(*this); }
-    double learning_rate() const override { return s_.lr; }
-    void set_learning_rate(double lr) override {
-        detail::check_positive(lr, "lr", "RMSprop");
-        s_.lr = lr;
-    }
+    using UpdaterBase<RmspropUpdater<B>, RMSprop>::UpdaterBase;
 
     void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
         ensure_state(v_, size);
@@ -58,11 +52,11 @@ public:
                     }
                 },
                 params + r.begin, v_.data() + r.begin, m_.data() + r.begin, grads + r.begin);
-        ++iterations_;
+        ++this->iterations_;
     }
 
 private:
-    RMSprop s_;
+    using UpdaterBase<RmspropUpdater<B>, RMSprop>::s_;
     AlignedBuffer<float> v_;  // (arena size) mean squares
     AlignedBuffer<float> m_;  // (arena size) momentum
 };

@@ -8,6 +8,7 @@
 namespace latent::optim {
 
 struct SGD {
+    static constexpr std::string_view name = "SGD";
     double lr = 0.01;
     double momentum = 0.0;
     bool nesterov = false;
@@ -22,16 +23,9 @@ struct SGD {
 
 namespace detail {
 template <backend_policy B>
-class SgdUpdater final : public Optimizer {
+class SgdUpdater final : public UpdaterBase<SgdUpdater<B>, SGD> {
 public:
-    explicit SgdUpdater(SGD settings) : s_(settings) { s_.validate(); }
-    std::string_view name() const override { return "SGD"; }
-    std::unique_ptr<Optimizer> clone() const override { return std::make_unique<SgdUpdater>(*this); }
-    double learning_rate() const override { return s_.lr; }
-    void set_learning_rate(double lr) override {
-        detail::check_positive(lr, "lr", "SGD");
-        s_.lr = lr;
-    }
+    using UpdaterBase<SgdUpdater<B>, SGD>::UpdaterBase;
 
     void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
         const float lr = static_cast<float>(s_.lr);
@@ -52,11 +46,11 @@ public:
                     },
                     params + r.begin, velocity_.data() + r.begin, grads + r.begin);
         }
-        ++iterations_;
+        ++this->iterations_;
     }
 
 private:
-    SGD s_;
+    using UpdaterBase<SgdUpdater<B>, SGD>::s_;
     AlignedBuffer<float> velocity_;  // (arena size)
 };
 }  // namespace detail

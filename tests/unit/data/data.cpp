@@ -2,6 +2,8 @@
 // datasets written with io::write_idx (including every kind of inconsistent dataset).
 #include <doctest/doctest.h>
 
+#include "support/messages.hpp"
+
 #include <latent/data/batching.hpp>
 #include <latent/data/datasets.hpp>
 #include <latent/data/one_hot.hpp>
@@ -23,20 +25,9 @@ using namespace latent;
 
 namespace {
 
-template <class E, class F>
-std::string message_of(F&& f) {
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("<unexpected exception> ") + e.what();
-    }
-    return "<no exception>";
-}
-
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using latent::testing::contains;
+using latent::testing::message_of;
+using latent::testing::starts_with;
 
 // Checks that `expr` throws E whose message starts with "[id] " and contains `fragment`.
 #define CHECK_ERROR(E, expr, id, fragment)                                              \

@@ -2,6 +2,8 @@
 // conversion, and every kind of malformed file (each with its error id and the file's name).
 #include <doctest/doctest.h>
 
+#include "support/messages.hpp"
+
 #include <latent/core/random.hpp>
 #include <latent/io/idx.hpp>
 
@@ -23,20 +25,9 @@ using latent::io::IdxType;
 
 namespace {
 
-template <class E, class F>
-std::string message_of(F&& f) {
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("<unexpected exception> ") + e.what();
-    }
-    return "<no exception>";
-}
-
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using latent::testing::contains;
+using latent::testing::message_of;
+using latent::testing::starts_with;
 
 // Checks that `expr` throws io_error whose message starts with "[id] " and contains `fragment`.
 #define CHECK_IDX_ERROR(expr, id, fragment)                                               \

@@ -2,6 +2,8 @@
 // layout, every rejected kind of malformed file, and all-or-nothing loading.
 #include <doctest/doctest.h>
 
+#include "support/messages.hpp"
+
 #include <latent/io/json.hpp>
 #include <latent/io/safetensors.hpp>
 
@@ -22,21 +24,9 @@ using latent::io::detail::parse_json;
 
 namespace {
 
-// Runs f and returns what() of the E it throws, or a marker that fails any message check.
-template <class E, class F>
-std::string message_of(F&& f) {
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("<unexpected exception> ") + e.what();
-    }
-    return "<no exception>";
-}
-
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using latent::testing::contains;
+using latent::testing::message_of;
+using latent::testing::starts_with;
 
 // Checks that `expr` throws io_error with the given id and a message containing `fragment`.
 #define CHECK_IO_ERROR(expr, id, fragment)                                                \

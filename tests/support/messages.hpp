@@ -1,0 +1,25 @@
+// Helpers for tests that check the text of exceptions: what() of the one a call throws.
+#pragma once
+
+#include <exception>
+#include <string>
+
+namespace latent::testing {
+
+// Runs f and returns what() of the E it throws, or a marker that fails any message check.
+template <class E, class F>
+std::string message_of(F&& f) {
+    try {
+        f();
+    } catch (const E& e) {
+        return e.what();
+    } catch (const std::exception& e) {
+        return std::string("<unexpected exception> ") + e.what();
+    }
+    return "<no exception>";
+}
+
+inline bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace latent::testing
