@@ -34,16 +34,20 @@ public:
         std::swap(size_, other.size_);
     }
 
-    // Reallocates to n zeroed elements; the old contents are dropped.
+    // Reallocates to n zeroed elements; the old contents are dropped. If the allocation
+    // fails, the buffer is left as it was (the new block is made before the old one goes).
     void resize_discard(std::size_t n) {
         if (n == size_) {
             fill(T{});
             return;
         }
+        T* fresh = nullptr;
+        if (n > 0) {
+            const std::size_t bytes = (n * sizeof(T) + buffer_alignment - 1) / buffer_alignment * buffer_alignment;
+            fresh = static_cast<T*>(::operator new(bytes, std::align_val_t{buffer_alignment}));
+        }
         release();
-        if (n == 0) return;
-        const std::size_t bytes = (n * sizeof(T) + buffer_alignment - 1) / buffer_alignment * buffer_alignment;
-        data_ = static_cast<T*>(::operator new(bytes, std::align_val_t{buffer_alignment}));
+        data_ = fresh;
         size_ = n;
         fill(T{});
     }

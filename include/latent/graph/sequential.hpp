@@ -154,7 +154,7 @@ public:
     public:
         LayerHandle(Sequential& net, std::size_t index) : net_(&net), index_(index) {}
         std::size_t index() const noexcept { return index_; }
-        const std::string& name() const { return net_->layer_names()[index_]; }
+        const std::string& name() const { return net_->layer_name(index_); }
         std::string_view type_name() const { return type_names[index_]; }
         std::vector<std::size_t> output_shape() const { return output_dims()[index_]; }
         std::size_t param_count() const noexcept { return layer_param_counts[index_]; }
@@ -162,6 +162,7 @@ public:
         void set_trainable(bool on) { net_->set_trainable(index_, on); }
         // Views of this layer's parameters in the arena ("dense/kernel", "dense/bias", ...).
         std::vector<std::pair<const ParamSlot*, std::span<float>>> weights() const {
+            net_->sync_slot_names();
             std::vector<std::pair<const ParamSlot*, std::span<float>>> out;
             for (const auto& slot : net_->params_.slots())
                 if (slot.layer == index_) out.emplace_back(&slot, net_->params_.slot_values(slot));
@@ -175,10 +176,7 @@ public:
 
     LayerHandle layer(std::string_view name) { return LayerHandle(*this, layer_index(name)); }
     LayerHandle layer(std::size_t index) {
-        if (index >= layer_count)
-            throw value_error("latent.graph.layer_index", "layer index " + std::to_string(index) +
-                                                              " is past the last layer (" +
-                                                              std::to_string(layer_count) + " layers)");
+        if (index >= layer_count) throw_past_last_layer(index);
         return LayerHandle(*this, index);
     }
 
@@ -190,6 +188,16 @@ public:
         for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
         throw value_error("latent.graph.no_such_layer",
                           "no layer named \"" + std::string(name) + "\" in model \"" + name_ + "\"; it has: " + known);
+    }
+
+    // The name of layer i, as the layer itself holds it.
+    const std::string& layer_name(std::size_t i) const {
+        const std::string* found = nullptr;
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((I == i ? (void)(found = &std::get<I>(layers_).name()) : void()), ...);
+        }(std::make_index_sequence<layer_count>{});
+        if (!found) throw_past_last_layer(i);
+        return *found;
     }
 
     std::vector<std::string> layer_names() const {
@@ -213,7 +221,8 @@ public:
 
     // Freezing a layer removes its parameters from training (Keras' layer.trainable = False).
     void set_trainable(std::size_t index, bool on) {
-        layer_trainable_.at(index) = on;
+        if (index >= layer_count) throw_past_last_layer(index);
+        layer_trainable_[index] = on;
         for (std::size_t s = 0; s < params_.slots().size(); ++s) {
             auto& slot = params_.slots()[s];
             if (slot.layer == index) slot.trainable = on && specs_[s].trainable;
@@ -222,14 +231,24 @@ public:
     void set_trainable(bool on) {
         for (std::size_t i = 0; i < layer_count; ++i) set_trainable(i, on);
     }
-    bool trainable(std::size_t index) const { return layer_trainable_.at(index); }
+    bool trainable(std::size_t index) const {
+        if (index >= layer_count) throw_past_last_layer(index);
+        return layer_trainable_[index];
+    }
 
     const std::string& name() const noexcept { return name_; }
     void set_name(std::string name) { name_ = std::move(name); }
 
     // ---- parameters ---------------------------------------------------------------------
-    ParameterArena<float>& parameters() noexcept { return params_; }
-    const ParameterArena<float>& parameters() const noexcept { return params_; }
+    // The arena's slot names follow the layers' current names ("<layer>/<parameter>").
+    ParameterArena<float>& parameters() {
+        sync_slot_names();
+        return params_;
+    }
+    const ParameterArena<float>& parameters() const {
+        sync_slot_names();
+        return params_;
+    }
     std::span<float> gradients() noexcept { return grads_.span(); }
     std::span<const float> gradients() const noexcept { return grads_.span(); }
 
@@ -238,12 +257,12 @@ public:
 
     // Writes every parameter to a safetensors file ("<layer name>/kernel", ...), atomically.
     void save_weights(const std::filesystem::path& path) const {
-        check_unique_names();
+        sync_slot_names();
         io::save_safetensors(path, params_);
     }
     // Loads every parameter; all-or-nothing (a failed load leaves the model unchanged).
     void load_weights(const std::filesystem::path& path) {
-        check_unique_names();
+        sync_slot_names();
         io::load_safetensors(path, params_);
     }
 
@@ -267,6 +286,9 @@ public:
     // alive until backward.
     const float* forward(const float* x, std::size_t batch, Mode mode, Generator* rng = nullptr) {
         if constexpr (is_valid) {
+            if (params_.size() != param_count)
+                throw value_error("latent.graph.moved_from",
+                                  "model \"" + name_ + "\" was moved from; assign a model to it before using it");
             plan(batch);
             input_ = x;
             batch_ = batch;
@@ -293,7 +315,7 @@ public:
         }
     }
 
-    // The output of layer i (batch, out_i) from the last forward pass; i = -1 is the input.
+    // The output of layer i (batch, out_i), and the input of layer i, from the last forward pass.
     const float* output(std::size_t i) const { return activations_.data() + act_offsets_[i] * batch_; }
     const float* layer_input(std::size_t i) const { return i == 0 ? input_ : output(i - 1); }
 
@@ -366,6 +388,21 @@ private:
         l.set_name(candidate);
         taken.push_back(candidate);
     }
+    [[noreturn]] static void throw_past_last_layer(std::size_t index) {
+        throw value_error("latent.graph.layer_index", "layer index " + std::to_string(index) +
+                                                          " is past the last layer (" + std::to_string(layer_count) +
+                                                          " layers)");
+    }
+
+    // Layers may be renamed after construction (layer<I>().set_name(...)); parameter names
+    // follow them here, before anything reads or writes names.
+    void sync_slot_names() const {
+        check_unique_names();
+        auto& slots = params_.slots();
+        for (std::size_t s = 0; s < slots.size(); ++s)
+            slots[s].name = layer_name(slots[s].layer) + "/" + std::string(specs_[s].name);
+    }
+
     void check_unique_names() const {
         const auto names = layer_names();
         for (std::size_t i = 0; i < names.size(); ++i)
@@ -403,8 +440,9 @@ private:
 
     // Sizes the activation, gradient and workspace buffers for `batch` samples (only grows).
     void plan(std::size_t batch) {
-        if (batch <= planned_batch_) return;
         constexpr auto outputs = per_layer(output_counter{});
+        if (batch <= planned_batch_ && activations_.size() >= total(outputs) * batch) return;
+        planned_batch_ = 0;  // stays 0 if an allocation below throws
         constexpr auto workspaces = per_layer(workspace_counter{});
         std::size_t a = 0, w = 0;
         for (std::size_t i = 0; i < layer_count; ++i) {
@@ -452,7 +490,7 @@ private:
     }
 
     layers_tuple layers_{};
-    ParameterArena<float> params_;
+    mutable ParameterArena<float> params_;  // mutable only for slot names kept in sync with layer names
     AlignedBuffer<float> grads_;           // same layout as params_
     std::vector<ParamSpec> specs_;         // one per arena slot: how to initialize it
     std::vector<bool> layer_trainable_;

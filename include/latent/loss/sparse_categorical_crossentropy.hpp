@@ -52,7 +52,7 @@ struct SparseCategoricalCrossentropy {
         return total * scale;
     }
 
-private:
+    // Every label must be an integral class index in [0, last).
     template <class T>
     static void check_classes(const T* classes, std::size_t rows, std::size_t last) {
         for (std::size_t r = 0; r < rows; ++r) {

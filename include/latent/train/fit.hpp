@@ -43,6 +43,9 @@ public:
     virtual std::size_t label_size() const = 0;
     // Mean loss of the last forward pass; writes d loss / d (output of layer top - 1) into grad.
     virtual double compute(Net& net, const float* labels, std::size_t batch, float* grad, std::size_t& top) const = 0;
+    // Throws if some label can never be valid for this loss (a class index out of range), so
+    // that fit fails before the first step rather than halfway through an epoch.
+    virtual void check_labels(const float* labels, std::size_t count) const = 0;
 };
 
 template <class Net, class Loss>
@@ -50,7 +53,7 @@ class bound_loss final : public erased_loss<Net> {
     using Out = typename Net::output_shape;
     static constexpr std::size_t layers = Net::layer_count;
     using Last = typename Net::template layer_type<layers - 1>;
-    static constexpr bool fused = (Loss::fuses_with == loss::fusion::softmax && std::is_same_v<Last, Softmax>) ||
+    static constexpr bool fused = (Loss::fuses_with == loss::fusion::softmax && std::is_base_of_v<Softmax, Last>) ||
                                   (Loss::fuses_with == loss::fusion::sigmoid &&
                                    std::is_base_of_v<Activation<activations::sigmoid>, Last>);
 
@@ -59,6 +62,11 @@ public:
     std::unique_ptr<erased_loss<Net>> clone() const override { return std::make_unique<bound_loss>(*this); }
     std::string_view name() const override { return Loss::name; }
     std::size_t label_size() const override { return Loss::template label_size<Out>; }
+
+    void check_labels(const float* labels, std::size_t count) const override {
+        if constexpr (requires { Loss::check_classes(labels, count, std::size_t{1}); })
+            Loss::check_classes(labels, count * label_size(), Out::dims[Out::rank - 1]);
+    }
 
     double compute(Net& net, const float* labels, std::size_t batch, float* grad, std::size_t& top) const override {
         using B = typename Net::policy;
@@ -203,12 +211,18 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
                               std::to_string(validation.y_sample_size) + " elements; the model needs " +
                               std::to_string(In::size) + " and " + std::to_string(label));
     if (n_train == 0) throw value_error("latent.train.empty", "fit has no training samples");
+    if (validation.present() && validation.count == 0)
+        throw value_error("latent.train.validation", "the validation data has no samples (validation_split " +
+                                                         std::to_string(options.validation_split) + " of " +
+                                                         std::to_string(x.batch()) + " samples holds out none)");
     detail::check_finite(x.data(), x.batch(), In::size, "fit: x");
     detail::check_finite(y.data(), y.batch(), YS::size, "fit: y");
     if (validation.present() && validation.x != x.data() + n_train * In::size) {
         detail::check_finite(validation.x, validation.count, In::size, "fit: validation x");
         detail::check_finite(validation.y, validation.count, label, "fit: validation y");
     }
+    setup.loss->check_labels(y.data(), y.batch());
+    if (validation.present()) setup.loss->check_labels(validation.y, validation.count);
 
     Generator root(options.seed);
     Generator shuffle_rng = root.split();
@@ -220,7 +234,8 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     AlignedBuffer<float> xb(batch_size * In::size);    // (batch, in)
     AlignedBuffer<float> yb(batch_size * label);       // (batch, label)
     AlignedBuffer<float> grad(batch_size * Out::size);  // (batch, out)
-    const auto ranges = net.parameters().trainable_ranges();
+    auto& arena = net.parameters();
+    const auto ranges = arena.trainable_ranges();
     auto gradients = net.gradients();
 
     History history;
@@ -248,7 +263,7 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
                                       ": the loss is " + std::to_string(loss) +
                                       "; lower the learning rate or check the data");
             net.backward(grad.data(), top);
-            setup.optimizer->step(net.parameters().data(), gradients.data(), gradients.size(), ranges);
+            setup.optimizer->step(arena.data(), gradients.data(), gradients.size(), ranges);
 
             loss_sum += loss * static_cast<double>(n);
             seen += n;
@@ -287,6 +302,8 @@ std::map<std::string, double> evaluate_model(Net& net, TensorView<XS, const floa
         throw shape_error("latent.train.batch", "evaluate got " + std::to_string(x.batch()) + " inputs but " +
                                                     std::to_string(y.batch()) + " labels");
     if (batch_size == 0) throw value_error("latent.train.batch_size", "evaluate needs batch_size >= 1, got 0");
+    if (x.batch() == 0) throw value_error("latent.train.empty", "evaluate got no samples");
+    setup.loss->check_labels(y.data(), y.batch());
     const auto result = detail::evaluate_arrays(net, setup, x.data(), y.data(), x.batch(), batch_size);
     return {result.begin(), result.end()};
 }

@@ -13,7 +13,11 @@
 #include <utility>
 #include <vector>
 
+#if defined(_WIN32)
+#include <io.h>
+#else
 #include <unistd.h>
+#endif
 
 #include "options.hpp"
 
@@ -47,7 +51,7 @@ public:
 
     Progress(Verbosity verbose, std::ostream* out) : out_(out ? out : &std::cout) {
         if (verbose == Verbosity::automatic)
-            verbose = (out_ == &std::cout && ::isatty(STDOUT_FILENO)) ? Verbosity::progress_bar
+            verbose = (out_ == &std::cout && stdout_is_terminal()) ? Verbosity::progress_bar
                                                                        : Verbosity::one_line_per_epoch;
         verbose_ = verbose;
     }
@@ -85,6 +89,13 @@ public:
     }
 
 private:
+    static bool stdout_is_terminal() {
+#if defined(_WIN32)
+        return ::_isatty(::_fileno(stdout)) != 0;
+#else
+        return ::isatty(STDOUT_FILENO) != 0;
+#endif
+    }
     double seconds_since_start(clock::time_point now) const {
         return std::chrono::duration<double>(now - start_).count();
     }

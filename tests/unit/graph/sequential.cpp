@@ -201,3 +201,22 @@ TEST_CASE("copies are deep") {
     b.parameters().values()[0] += 1.0f;
     CHECK(a.parameters().values()[0] + 1.0f == b.parameters().values()[0]);
 }
+
+// A named model that keeps Sequential's constructors, so it can take a seed.
+struct Tiny : Sequential<Input<3>, Dense<2>> {
+    using Sequential::Sequential;
+};
+
+TEST_CASE("a named model takes a seed; a moved-from model refuses to run instead of crashing") {
+    Tiny a(1), b(1), c(2);
+    CHECK(a.parameters().values()[0] == b.parameters().values()[0]);
+    CHECK(a.parameters().values()[0] != c.parameters().values()[0]);
+    Tensor<Shape<3>> x(2, {1, 2, 3, 4, 5, 6});
+    const auto before = a.predict(x);
+    Tiny moved = std::move(a);
+    const auto after = moved.predict(x);
+    CHECK(std::equal(before.values().begin(), before.values().end(), after.values().begin()));
+    CHECK_THROWS_WITH_AS(a.predict(x), doctest::Contains("was moved from"), value_error);  // NOLINT(bugprone-use-after-move)
+    a = c;  // assigning makes it usable again
+    CHECK(a.predict(x).batch() == 2);
+}

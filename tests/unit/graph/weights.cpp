@@ -79,3 +79,16 @@ TEST_CASE("a failed save keeps the previous checkpoint") {
     again.load_weights(temp("keep.safetensors"));
     CHECK(values_of(again) == values_of(net));
 }
+
+TEST_CASE("renaming a layer renames its parameters in files") {
+    Sequential<Input<4>, Dense<3>, ReLU, Dense<2>> net;
+    net.layer<0>().set_name("encoder");
+    CHECK(net.layer(0).name() == "encoder");
+    net.save_weights(temp("renamed.safetensors"));
+    const auto file = io::read_safetensors(temp("renamed.safetensors"));
+    CHECK(file.tensors.count("encoder/kernel") == 1);
+    CHECK(file.tensors.count("dense/kernel") == 0);
+    CHECK(net.layer("encoder").weights()[1].first->name == "encoder/bias");
+    Sequential<Input<4>, Dense<3>, ReLU, Dense<2>> plain;
+    CHECK_THROWS_WITH_AS(plain.load_weights(temp("renamed.safetensors")), doctest::Contains("dense/kernel"), io_error);
+}

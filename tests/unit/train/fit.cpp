@@ -164,3 +164,20 @@ TEST_CASE("a copied compiled model trains on its own") {
     CHECK(a.parameters().values()[0] != b.parameters().values()[0]);
     CHECK(b.compiled());
 }
+
+TEST_CASE("labels and validation sets that can never work are refused before the first step") {
+    Blobs data(50);
+    Net net;
+    net.compile(optim::SGD{}, loss::SparseCategoricalCrossentropy{});
+    const auto before = std::vector<float>(net.parameters().values().begin(), net.parameters().values().end());
+    data.classes[49] = 3.0f;  // the last label is out of range for 3 classes
+    CHECK_THROWS_WITH_AS(net.fit(data.x, data.classes, {.batch_size = 8, .verbose = Verbosity::silent}),
+                         doctest::Contains("label 49 is 3"), value_error);
+    CHECK(std::equal(before.begin(), before.end(), net.parameters().values().begin()));
+    data.classes[49] = 1.0f;
+    CHECK_THROWS_WITH_AS(net.fit(data.x, data.classes, {.validation_split = 1e-17, .verbose = Verbosity::silent}),
+                         doctest::Contains("holds out none"), value_error);
+    Tensor<Shape<2>> none(0);
+    Tensor<Shape<1>> no_labels(0);
+    CHECK_THROWS_WITH_AS(net.evaluate(none, no_labels), doctest::Contains("no samples"), value_error);
+}
