@@ -39,8 +39,10 @@
 
 #include "metrics/accuracy.hpp"
 
+#include "train/checkpoint.hpp"
 #include "train/fit.hpp"
 #include "train/history.hpp"
+#include "train/interrupt.hpp"
 #include "train/options.hpp"
 
 #include "io/idx.hpp"

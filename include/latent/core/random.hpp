@@ -3,6 +3,8 @@
 // between standard libraries, and seeded runs must be bit-identical everywhere.
 #pragma once
 
+#include <array>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -67,6 +69,18 @@ public:
     Generator split() { return Generator(next_u64()); }
 
     bool operator==(const Generator&) const = default;
+
+    // The whole state as six words (four of xoshiro, the spare normal's bits and its flag),
+    // so that checkpoints can stop and resume a run bit for bit.
+    std::array<std::uint64_t, 6> state() const {
+        return {state_[0], state_[1], state_[2], state_[3], std::bit_cast<std::uint64_t>(spare_normal_),
+                has_spare_normal_ ? 1u : 0u};
+    }
+    void set_state(const std::array<std::uint64_t, 6>& words) {
+        for (int i = 0; i < 4; ++i) state_[i] = words[static_cast<std::size_t>(i)];
+        spare_normal_ = std::bit_cast<double>(words[4]);
+        has_spare_normal_ = words[5] != 0;
+    }
 
 private:
     static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }

@@ -32,6 +32,12 @@ class AdamUpdater final : public UpdaterBase<AdamUpdater<B>, Adam> {
 public:
     using UpdaterBase<AdamUpdater<B>, Adam>::UpdaterBase;
 
+    std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) override {
+        ensure_state(m_, size);
+        ensure_state(v_, size);
+        return {{"m", &m_}, {"v", &v_}};
+    }
+
     void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
         ensure_state(m_, size);
         ensure_state(v_, size);

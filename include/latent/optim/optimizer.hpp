@@ -26,6 +26,10 @@ public:
     virtual double learning_rate() const = 0;
     virtual void set_learning_rate(double lr) = 0;
     std::size_t iterations() const noexcept { return iterations_; }
+    void set_iterations(std::size_t n) noexcept { iterations_ = n; }
+    // The optimizer's per-parameter state (moments, velocities) by name, for checkpoints.
+    // Buffers are allocated on the first step; `size` allocates them now where still empty.
+    virtual std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) = 0;
 
 protected:
     std::size_t iterations_ = 0;

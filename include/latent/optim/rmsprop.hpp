@@ -32,6 +32,12 @@ class RmspropUpdater final : public UpdaterBase<RmspropUpdater<B>, RMSprop> {
 public:
     using UpdaterBase<RmspropUpdater<B>, RMSprop>::UpdaterBase;
 
+    std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) override {
+        ensure_state(v_, size);
+        ensure_state(m_, size);
+        return {{"mean_square", &v_}, {"momentum", &m_}};
+    }
+
     void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
         ensure_state(v_, size);
         ensure_state(m_, size);

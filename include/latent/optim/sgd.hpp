@@ -27,6 +27,12 @@ class SgdUpdater final : public UpdaterBase<SgdUpdater<B>, SGD> {
 public:
     using UpdaterBase<SgdUpdater<B>, SGD>::UpdaterBase;
 
+    std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) override {
+        if (s_.momentum == 0.0) return {};
+        ensure_state(velocity_, size);
+        return {{"velocity", &velocity_}};
+    }
+
     void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
         const float lr = static_cast<float>(s_.lr);
         const float m = static_cast<float>(s_.momentum);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -24,6 +25,7 @@
 #include "../loss/loss.hpp"
 #include "../metrics/metric.hpp"
 #include "../optim/optimizer.hpp"
+#include "checkpoint.hpp"
 #include "history.hpp"
 #include "options.hpp"
 #include "progress.hpp"
@@ -131,6 +133,22 @@ inline void check_finite(const float* data, std::size_t count, std::size_t sampl
                                   "; training data must be finite");
 }
 
+// Which layer's output first became non-finite in the last forward pass, in words.
+template <class Net>
+std::string first_non_finite_output(const Net& net, std::size_t batch) {
+    const auto dims = Net::output_dims();
+    for (std::size_t i = 0; i < Net::layer_count; ++i) {
+        std::size_t size = batch;
+        for (auto d : dims[i]) size *= d;
+        const float* out = net.output(i);
+        for (std::size_t k = 0; k < size; ++k)
+            if (!std::isfinite(out[k]))
+                return "the first non-finite output is layer " + std::to_string(i) + " \"" + net.layer_name(i) + "\" (" +
+                       std::string(Net::type_names[i]) + ")";
+    }
+    return "every layer's output is finite, so the loss itself overflowed (check the labels)";
+}
+
 // Loss and metrics over (count) samples in inference mode, batch after batch.
 template <class Net>
 std::vector<std::pair<std::string, double>> evaluate_arrays(Net& net, training_setup<Net>& setup, const float* x, const float* y,
@@ -227,6 +245,7 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     Generator root(options.seed);
     Generator shuffle_rng = root.split();
     Generator dropout_rng = root.split();
+    Generator epoch_shuffle = shuffle_rng;  // the generator as it was when this epoch's order was drawn
 
     const std::size_t batch_size = std::min(options.batch_size, n_train);
     data::BatchSampler sampler(n_train, batch_size, options.shuffle, shuffle_rng);
@@ -237,17 +256,44 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     auto& arena = net.parameters();
     const auto ranges = arena.trainable_ranges();
     auto gradients = net.gradients();
+    const bool checkpointing = !options.checkpoint.empty();
+    if (checkpointing && options.checkpoint_every == 0)
+        throw value_error("latent.train.checkpoint_every", "checkpoint_every must be at least 1 epoch");
 
     History history;
+    std::size_t first_epoch = 0, first_step = 0;
+    if (options.resume && checkpointing && std::filesystem::exists(options.checkpoint)) {
+        detail::RunPosition at;
+        detail::load_checkpoint(options.checkpoint, arena, *setup.optimizer, at, history);
+        if (at.step > steps)
+            throw value_error("latent.train.checkpoint", options.checkpoint.filename().string() + ": step " +
+                                                             std::to_string(at.step) + " is past the " +
+                                                             std::to_string(steps) + " steps of an epoch");
+        first_epoch = at.epoch;
+        first_step = at.step;
+        dropout_rng = at.dropout;
+        shuffle_rng = at.epoch_shuffle;
+        epoch_shuffle = at.epoch_shuffle;
+        sampler.next_epoch();  // draws the interrupted epoch's order again
+    }
+    auto stop_requested = [&] { return options.stop && options.stop->load(); };
+    auto write_checkpoint = [&](std::size_t epoch, std::size_t step) {
+        detail::save_checkpoint(options.checkpoint, arena, *setup.optimizer,
+                                {epoch, step, step == 0 ? shuffle_rng : epoch_shuffle, dropout_rng}, history);
+    };
+
     detail::Progress progress(options.verbose, options.out);
-    for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
-        if (epoch > 0) sampler.next_epoch();
+    for (std::size_t epoch = first_epoch; epoch < options.epochs; ++epoch) {
+        if (epoch > first_epoch) {
+            epoch_shuffle = shuffle_rng;
+            sampler.next_epoch();
+        }
         for (auto& m : setup.metrics) m->reset();
         progress.begin_epoch(epoch, options.epochs, steps);
         double loss_sum = 0;
         std::size_t seen = 0;
         std::vector<std::pair<std::string, double>> shown;
-        for (std::size_t step = 0; step < steps; ++step) {
+        for (std::size_t step = epoch == first_epoch ? first_step : 0; step < steps; ++step) {
             const auto indices = sampler.batch(step);
             const std::size_t n = indices.size();
             data::gather(x, indices, xb.data());
@@ -260,8 +306,10 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
             if (!std::isfinite(loss))
                 throw value_error("latent.train.non_finite_loss",
                                   "epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
-                                      ": the loss is " + std::to_string(loss) +
-                                      "; lower the learning rate or check the data");
+                                      ": the loss is " + std::to_string(loss) + "; " +
+                                      detail::first_non_finite_output(net, n) +
+                                      "; lower the learning rate or check the data" +
+                                      (checkpointing ? " (the last checkpoint is intact)" : ""));
             net.backward(grad.data(), top);
             setup.optimizer->step(arena.data(), gradients.data(), gradients.size(), ranges);
 
@@ -271,6 +319,11 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
             shown.assign({{"loss", loss_sum / static_cast<double>(seen)}});
             for (auto& m : setup.metrics) shown.emplace_back(m->name(), m->result());
             progress.step(step + 1, shown);
+            if (step + 1 < steps && stop_requested()) {
+                if (checkpointing) write_checkpoint(epoch, step + 1);
+                progress.end_epoch(shown);
+                return history;
+            }
         }
         for (const auto& [key, value] : shown) history.history[key].push_back(value);
         if (validation.present()) {
@@ -283,6 +336,10 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
         }
         history.epochs = epoch + 1;
         progress.end_epoch(shown);
+        const bool stopping = stop_requested();
+        if (checkpointing && ((epoch + 1) % options.checkpoint_every == 0 || stopping || epoch + 1 == options.epochs))
+            write_checkpoint(epoch + 1, 0);
+        if (stopping) return history;
     }
     return history;
 }

@@ -2,7 +2,9 @@
 // meant for designated initializers: fit(x, y, {.epochs = 5, .batch_size = 128}).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <filesystem>
 #include <cstdint>
 #include <ostream>
 
@@ -44,6 +46,16 @@ struct FitOptions {
     std::uint64_t seed = 0;          // shuffling and dropout; same seed, same run
     Verbosity verbose = Verbosity::automatic;  // a progress bar on a terminal, one line per epoch otherwise
     std::ostream* out = nullptr;     // where progress goes; std::cout when null
+
+    // Crash-safe training: with a checkpoint path, fit writes weights, optimizer state, epoch,
+    // step, generator states and history there every `checkpoint_every` epochs (atomically),
+    // and with `resume` it carries on from that file when it exists, bit for bit.
+    std::filesystem::path checkpoint{};
+    std::size_t checkpoint_every = 1;
+    bool resume = false;
+    // When this flag becomes true (StopOnInterrupt sets it on Ctrl-C), fit finishes the current
+    // step, writes a checkpoint if checkpointing is on, and returns the history so far.
+    const std::atomic<bool>* stop = nullptr;
 };
 
 }  // namespace latent

@@ -1,0 +1,135 @@
+// Training checkpoints: everything fit needs to carry on bit for bit where it stopped (weights,
+// optimizer state, epoch and step, random generator states, history), in one safetensors file
+// written atomically, so a crash never destroys the previous checkpoint.
+#pragma once
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "../core/errors.hpp"
+#include "../core/random.hpp"
+#include "../io/safetensors.hpp"
+#include "../optim/optimizer.hpp"
+#include "history.hpp"
+
+namespace latent::detail {
+
+// Where a run stands: the next epoch and step to run, the shuffling generator as it was when
+// that epoch's order was drawn, and the dropout generator as it is now.
+struct RunPosition {
+    std::size_t epoch = 0;
+    std::size_t step = 0;
+    Generator epoch_shuffle;
+    Generator dropout;
+};
+
+inline std::vector<std::byte> bytes_of(const void* data, std::size_t n) {
+    std::vector<std::byte> out(n);
+    if (n) std::memcpy(out.data(), data, n);
+    return out;
+}
+
+inline io::SafetensorsTensor f32_tensor(const float* data, std::vector<std::size_t> dims, std::size_t n) {
+    return {"F32", std::move(dims), bytes_of(data, n * sizeof(float))};
+}
+
+inline void save_checkpoint(const std::filesystem::path& path, const ParameterArena<float>& params,
+                            optim::Optimizer& optimizer, const RunPosition& at, const History& history) {
+    static_assert(std::endian::native == std::endian::little, "latent: checkpoints assume a little-endian host");
+    io::SafetensorsFile file;
+    for (const auto& slot : params.slots())
+        file.tensors[slot.name] = f32_tensor(params.data() + slot.offset, slot.dims, slot.size);
+    for (auto& [name, buffer] : optimizer.state_buffers(params.size()))
+        file.tensors["__optimizer__/" + name] = f32_tensor(buffer->data(), {buffer->size()}, buffer->size());
+    const auto shuffle = at.epoch_shuffle.state(), dropout = at.dropout.state();
+    file.tensors["__rng__/shuffle"] = {"U64", {shuffle.size()}, bytes_of(shuffle.data(), sizeof shuffle)};
+    file.tensors["__rng__/dropout"] = {"U64", {dropout.size()}, bytes_of(dropout.data(), sizeof dropout)};
+    for (const auto& [key, values] : history.history)
+        file.tensors["__history__/" + key] = {"F64", {values.size()}, bytes_of(values.data(), values.size() * 8)};
+    file.metadata = {{"format", "latent-checkpoint"},
+                     {"epoch", std::to_string(at.epoch)},
+                     {"step", std::to_string(at.step)},
+                     {"optimizer", std::string(optimizer.name())},
+                     {"iterations", std::to_string(optimizer.iterations())}};
+    io::write_safetensors(path, file);
+}
+
+inline std::size_t metadata_number(const io::SafetensorsFile& file, const std::string& key,
+                                   const std::string& label) {
+    const auto it = file.metadata.find(key);
+    if (it == file.metadata.end() || it->second.empty() ||
+        it->second.find_first_not_of("0123456789") != std::string::npos || it->second.size() > 19)
+        throw io_error("latent.train.checkpoint", label + ": metadata \"" + key + "\" is missing or not a count");
+    return static_cast<std::size_t>(std::stoull(it->second));
+}
+
+// Restores parameters, optimizer state, position and history; all-or-nothing: everything is
+// checked before anything changes.
+inline void load_checkpoint(const std::filesystem::path& path, ParameterArena<float>& params,
+                            optim::Optimizer& optimizer, RunPosition& at, History& history) {
+    const std::string label = path.filename().string();
+    const auto file = io::read_safetensors(path);
+    auto fail = [&](const std::string& what) { throw io_error("latent.train.checkpoint", label + ": " + what); };
+    if (file.metadata.count("format") == 0 || file.metadata.at("format") != "latent-checkpoint")
+        fail("not a latent checkpoint (metadata \"format\" is not \"latent-checkpoint\")");
+    if (file.metadata.count("optimizer") == 0 || file.metadata.at("optimizer") != optimizer.name())
+        fail("written by another optimizer than " + std::string(optimizer.name()));
+    auto tensor = [&](const std::string& name, const char* dtype, std::size_t elements) -> const io::SafetensorsTensor& {
+        const auto it = file.tensors.find(name);
+        if (it == file.tensors.end()) fail("tensor \"" + name + "\" is missing");
+        if (it->second.dtype != dtype) fail("tensor \"" + name + "\" has dtype " + it->second.dtype + ", expected " + dtype);
+        const std::size_t width = std::string_view(dtype) == "F32" ? 4 : 8;
+        if (it->second.bytes.size() != elements * width)
+            throw shape_error("latent.train.checkpoint.shape",
+                              label + ": tensor \"" + name + "\" has " + std::to_string(it->second.bytes.size() / width) +
+                                  " elements, expected " + std::to_string(elements));
+        return it->second;
+    };
+    for (const auto& slot : params.slots()) {
+        const auto& t = tensor(slot.name, "F32", slot.size);
+        if (t.dims != slot.dims)
+            throw shape_error("latent.train.checkpoint.shape", label + ": tensor \"" + slot.name + "\" expected " +
+                                                                   format_shape(slot.dims) + ", file has " +
+                                                                   format_shape(t.dims));
+    }
+    auto buffers = optimizer.state_buffers(params.size());
+    for (auto& [name, buffer] : buffers) tensor("__optimizer__/" + name, "F32", buffer->size());
+    const auto& shuffle = tensor("__rng__/shuffle", "U64", 6);
+    const auto& dropout = tensor("__rng__/dropout", "U64", 6);
+    const std::size_t epoch = metadata_number(file, "epoch", label);
+    const std::size_t step = metadata_number(file, "step", label);
+    const std::size_t iterations = metadata_number(file, "iterations", label);
+    History restored;
+    for (const auto& [name, t] : file.tensors) {
+        if (name.rfind("__history__/", 0) != 0) continue;
+        if (t.dtype != "F64" || t.bytes.size() % 8 != 0) fail("tensor \"" + name + "\" is not F64");
+        std::vector<double> values(t.bytes.size() / 8);
+        std::memcpy(values.data(), t.bytes.data(), t.bytes.size());
+        restored.history[name.substr(12)] = std::move(values);
+    }
+
+    // Everything is valid: apply.
+    for (const auto& slot : params.slots())
+        std::memcpy(params.data() + slot.offset, file.tensors.at(slot.name).bytes.data(), slot.size * sizeof(float));
+    for (auto& [name, buffer] : buffers)
+        std::memcpy(buffer->data(), file.tensors.at("__optimizer__/" + name).bytes.data(), buffer->size() * sizeof(float));
+    optimizer.set_iterations(iterations);
+    std::array<std::uint64_t, 6> words{};
+    std::memcpy(words.data(), shuffle.bytes.data(), sizeof words);
+    at.epoch_shuffle.set_state(words);
+    std::memcpy(words.data(), dropout.bytes.data(), sizeof words);
+    at.dropout.set_state(words);
+    at.epoch = epoch;
+    at.step = step;
+    restored.epochs = epoch;
+    history = std::move(restored);
+}
+
+}  // namespace latent::detail

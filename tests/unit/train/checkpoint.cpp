@@ -1,0 +1,163 @@
+// Crash-safe training: checkpoints every N epochs, resuming bit for bit after an epoch or in
+// the middle of one, Ctrl-C through StopOnInterrupt, and the non-finite loss report.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include <latent/latent.hpp>
+
+using namespace latent;
+namespace fs = std::filesystem;
+
+namespace {
+using Net = Sequential<Input<4>, Dense<16>, ReLU, Dropout, Dense<3>, Softmax>;
+
+struct Data {
+    Tensor<Shape<4>> x{96};
+    Tensor<Shape<1>> y{96};
+    Data() {
+        Generator g(4);
+        for (std::size_t i = 0; i < 96; ++i) {
+            y[i] = static_cast<float>(i % 3);
+            for (std::size_t j = 0; j < 4; ++j) x[4 * i + j] = static_cast<float>(g.normal()) + (j == i % 3 ? 2.0f : 0.0f);
+        }
+    }
+};
+
+fs::path temp(const char* name) {
+    const auto p = fs::path(LATENT_TEST_TMP_DIR) / name;
+    fs::remove(p);
+    return p;
+}
+std::vector<float> weights_of(Net& net) { return {net.parameters().values().begin(), net.parameters().values().end()}; }
+std::string bytes_of(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+FitOptions options(std::size_t epochs) {
+    return {.epochs = epochs, .batch_size = 10, .seed = 3, .verbose = Verbosity::silent};
+}
+
+std::vector<float> uninterrupted(std::size_t epochs) {
+    Data d;
+    Net net;
+    net.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{}, metrics::Accuracy{});
+    net.fit(d.x, d.y, options(epochs));
+    return weights_of(net);
+}
+}  // namespace
+
+TEST_CASE("a run stopped after epoch 2 and resumed ends bit-identical to an uninterrupted run") {
+    const auto reference = uninterrupted(4);
+    Data d;
+    const auto path = temp("resume.ckpt");
+    {
+        Net first;
+        first.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{}, metrics::Accuracy{});
+        auto o = options(2);
+        o.checkpoint = path;
+        first.fit(d.x, d.y, o);  // "crashes" after epoch 2
+    }
+    REQUIRE(fs::exists(path));
+    Net second(99);  // other initial weights: the checkpoint replaces them
+    second.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{}, metrics::Accuracy{});
+    auto o = options(4);
+    o.checkpoint = path;
+    o.resume = true;
+    const auto history = second.fit(d.x, d.y, o);
+    CHECK(weights_of(second) == reference);
+    CHECK(history["loss"].size() == 4);
+    CHECK(history.epochs == 4);
+}
+
+TEST_CASE("a stop request in the middle of an epoch checkpoints that step; resuming is bit-identical") {
+    const auto reference = uninterrupted(2);
+    Data d;
+    const auto path = temp("midway.ckpt");
+    std::atomic<bool> stop{true};  // already set: stop after the first step
+    Net net;
+    net.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{});
+    auto o = options(2);
+    o.checkpoint = path;
+    o.stop = &stop;
+    const auto partial = net.fit(d.x, d.y, o);
+    CHECK(partial.epochs == 0);
+    CHECK(io::read_safetensors(path).metadata.at("step") == "1");
+    stop = false;
+    o.resume = true;
+    Net resumed(5);
+    resumed.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{});
+    resumed.fit(d.x, d.y, o);
+    CHECK(weights_of(resumed) == reference);
+}
+
+TEST_CASE("checkpoints are written every N epochs; bad checkpoints are refused and change nothing") {
+    Data d;
+    const auto path = temp("every.ckpt");
+    Net net;
+    net.compile(optim::SGD{.lr = 0.01, .momentum = 0.9}, loss::SparseCategoricalCrossentropy{});
+    auto o = options(3);
+    o.checkpoint = path;
+    o.checkpoint_every = 2;
+    net.fit(d.x, d.y, o);
+    const auto file = io::read_safetensors(path);
+    CHECK(file.metadata.at("epoch") == "3");  // the last epoch is always saved
+    CHECK(file.tensors.count("__optimizer__/velocity") == 1);
+    CHECK(file.tensors.count("dense/kernel") == 1);
+
+    Net other(8);
+    other.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{});  // another optimizer
+    const auto before = weights_of(other);
+    o.resume = true;
+    CHECK_THROWS_WITH_AS(other.fit(d.x, d.y, o), doctest::Contains("another optimizer"), io_error);
+    CHECK(weights_of(other) == before);
+    net.save_weights(temp("plain.safetensors"));
+    o.checkpoint = fs::path(LATENT_TEST_TMP_DIR) / "plain.safetensors";
+    CHECK_THROWS_WITH_AS(other.fit(d.x, d.y, o), doctest::Contains("not a latent checkpoint"), io_error);
+    CHECK(weights_of(other) == before);
+    o.checkpoint_every = 0;
+    CHECK_THROWS_AS(other.fit(d.x, d.y, o), value_error);
+}
+
+TEST_CASE("StopOnInterrupt turns Ctrl-C into a stop request and restores the previous handler") {
+    using handler = void (*)(int);
+    const handler before = std::signal(SIGINT, SIG_DFL);  // whatever the test runner had installed
+    std::signal(SIGINT, before);
+    {
+        StopOnInterrupt guard;
+        CHECK_FALSE(guard.requested()->load());
+        std::raise(SIGINT);
+        CHECK(guard.requested()->load());
+        Data d;
+        Net net;
+        net.compile(optim::SGD{}, loss::SparseCategoricalCrossentropy{});
+        auto o = options(5);
+        o.stop = guard.requested();
+        const auto h = net.fit(d.x, d.y, o);
+        CHECK(h.epochs == 0);  // stopped after the first step
+    }
+    const bool restored = std::signal(SIGINT, before) == before;
+    CHECK(restored);
+}
+
+TEST_CASE("a non-finite loss names epoch, step and the first non-finite layer, and keeps the last checkpoint") {
+    Data d;
+    const auto path = temp("good.ckpt");
+    Net net;
+    net.compile(optim::SGD{}, loss::SparseCategoricalCrossentropy{});
+    auto o = options(1);
+    o.checkpoint = path;
+    net.fit(d.x, d.y, o);
+    const auto saved = bytes_of(path);
+    net.layer("dense_1").weights()[0].second[0] = std::numeric_limits<float>::infinity();
+    o.epochs = 2;
+    o.resume = false;
+    CHECK_THROWS_WITH_AS(net.fit(d.x, d.y, o), doctest::Contains("epoch 1, step 1: the loss is"), value_error);
+    CHECK_THROWS_WITH_AS(net.fit(d.x, d.y, o),
+                         doctest::Contains("the first non-finite output is layer 3 \"dense_1\" (Dense)"), value_error);
+    CHECK(bytes_of(path) == saved);
+}
