@@ -19,6 +19,12 @@ namespace latent::io::detail {
 // on hostile input, while safetensors headers never nest deeper than 3.
 inline constexpr std::size_t json_default_max_depth = 64;
 
+// Documents with more values than this are rejected. Each value costs about 60 times the two
+// bytes ("1,") it can take in the text, so without a bound the 100 MB a safetensors header may
+// have could make a tree of several gigabytes; this keeps a hostile header near 250 MB while a
+// real one (about 7 values per tensor) can still describe over 100,000 tensors.
+inline constexpr std::size_t json_default_max_values = std::size_t{1} << 20;
+
 // Joins message pieces by appending. Messages are built this way rather than with
 // `"text" + std::string(...)`, which makes GCC 12 at -O2 warn falsely (-Wrestrict).
 template <class... Parts>
@@ -176,7 +182,8 @@ inline void append_json_string(std::string& out, std::string_view s) {
 
 class JsonParser {
 public:
-    JsonParser(std::string_view text, std::size_t max_depth) : s_(text), max_depth_(max_depth) {}
+    JsonParser(std::string_view text, std::size_t max_depth, std::size_t max_values = json_default_max_values)
+        : s_(text), max_depth_(max_depth), max_values_(max_values) {}
 
     JsonValue parse_document() {
         skip_whitespace();
@@ -217,6 +224,9 @@ private:
 
     JsonValue parse_value(std::size_t depth) {
         if (at_end()) fail("unexpected end of input, expected a value");
+        if (++values_ > max_values_)
+            fail(concat("the document has more than ", std::to_string(max_values_),
+                        " values, the most this reader accepts"));
         JsonValue v;
         v.offset = pos_;
         switch (s_[pos_]) {
@@ -453,12 +463,15 @@ private:
     std::string_view s_;
     std::size_t pos_ = 0;
     std::size_t max_depth_;
+    std::size_t max_values_;
+    std::size_t values_ = 0;
 };
 
 // Parses one complete JSON document (surrounding whitespace allowed). Throws JsonError,
 // an io_error with id "latent.io.json" that names the byte offset of the problem.
-inline JsonValue parse_json(std::string_view text, std::size_t max_depth = json_default_max_depth) {
-    return JsonParser(text, max_depth).parse_document();
+inline JsonValue parse_json(std::string_view text, std::size_t max_depth = json_default_max_depth,
+                            std::size_t max_values = json_default_max_values) {
+    return JsonParser(text, max_depth, max_values).parse_document();
 }
 
 }  // namespace latent::io::detail
