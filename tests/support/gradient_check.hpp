@@ -28,8 +28,9 @@ inline void check_close(double analytic, double numeric, double tolerance, const
     CHECK(std::abs(analytic - numeric) / scale < tolerance);
 }
 
+// Returns how many gradient values were compared, so callers can assert the check ran.
 template <class In, class L>
-void check_layer_gradients(const L& layer, const GradientCheck& opt = {}) {
+std::size_t check_layer_gradients(const L& layer, const GradientCheck& opt = {}) {
     using B = cpu::reference;
     using Out = typename L::template output_shape<In>;
     constexpr auto specs = L::template params<In>;
@@ -71,6 +72,7 @@ void check_layer_gradients(const L& layer, const GradientCheck& opt = {}) {
     for (std::size_t i = 0; i < x.size(); ++i) check_close(dx[i], numeric(x, i), opt.tolerance, "dx", i);
     for (std::size_t i = 0; i < params.size(); ++i)
         check_close(dparams[i], numeric(params, i), opt.tolerance, "dparams", i);
+    return x.size() + params.size();
 }
 
 }  // namespace latent::testing

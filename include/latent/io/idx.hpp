@@ -25,6 +25,7 @@
 
 #include "../core/errors.hpp"
 #include "../core/shape.hpp"
+#include "file.hpp"
 
 namespace latent::io {
 
@@ -80,7 +81,6 @@ namespace detail::idx {
     throw io_error("latent.io.idx." + std::string(what), label + ": " + message);
 }
 
-inline std::string errno_text(int err) { return std::generic_category().message(err); }
 
 inline std::string hex_byte(std::byte b) {
     static constexpr char digits[] = "0123456789ABCDEF";
@@ -230,19 +230,6 @@ struct SpanSource final : Source {
         return k;
     }
 };
-
-struct FileCloser {
-    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
-};
-using FileHandle = std::unique_ptr<std::FILE, FileCloser>;
-
-inline std::FILE* open_file(const std::filesystem::path& path, bool write) {
-#if defined(_WIN32)
-    return _wfopen(path.c_str(), write ? L"wb" : L"rb");
-#else
-    return std::fopen(path.c_str(), write ? "wb" : "rb");
-#endif
-}
 
 struct FileSource final : Source {
     std::FILE* file;
@@ -491,10 +478,10 @@ inline IdxArray read_idx(const std::filesystem::path& path, std::uint64_t max_by
     if (std::filesystem::is_directory(path, ec))
         detail::idx::fail("open", label,
                           "cannot open \"" + path.string() + "\": it is a directory, expected an IDX file");
-    detail::idx::FileHandle file(detail::idx::open_file(path, false));
+    detail::FileHandle file(detail::open_file(path, "rb"));
     if (!file)
         detail::idx::fail("open", label,
-                          "cannot open \"" + path.string() + "\" for reading: " + detail::idx::errno_text(errno));
+                          "cannot open \"" + path.string() + "\" for reading: " + detail::errno_text(errno));
     detail::idx::FileSource raw(file.get(), label);
     detail::idx::PeekedSource peeked(raw);
     if (peeked.is_gzip()) {
@@ -587,9 +574,9 @@ inline void write_idx(const std::filesystem::path& path, IdxType type, const std
                       std::span<const std::byte> big_endian_payload, bool gzip = false) {
     const std::vector<std::byte> bytes = encode_idx(type, dims, big_endian_payload, gzip);
     const std::string label = detail::idx::label_of(path);
-    detail::idx::FileHandle file(detail::idx::open_file(path, true));
+    detail::FileHandle file(detail::open_file(path, "wb"));
     if (!file)
-        detail::idx::fail("write", label, "cannot create \"" + path.string() + "\": " + detail::idx::errno_text(errno));
+        detail::idx::fail("write", label, "cannot create \"" + path.string() + "\": " + detail::errno_text(errno));
     const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), file.get()) == bytes.size();
     const int write_errno = errno;
     const bool closed = std::fclose(file.release()) == 0;
@@ -598,7 +585,7 @@ inline void write_idx(const std::filesystem::path& path, IdxType type, const std
         std::filesystem::remove(path, ec);
         detail::idx::fail(
             "write", label,
-            "writing \"" + path.string() + "\" failed: " + detail::idx::errno_text(ok ? errno : write_errno));
+            "writing \"" + path.string() + "\" failed: " + detail::errno_text(ok ? errno : write_errno));
     }
 }
 

@@ -33,6 +33,7 @@
 #include "../core/arena.hpp"
 #include "../core/errors.hpp"
 #include "../core/shape.hpp"
+#include "file.hpp"
 #include "json.hpp"
 
 namespace latent::io {
@@ -424,21 +425,6 @@ inline std::string build_safetensors_header(const std::string& label, const std:
     return h;
 }
 
-inline std::string errno_text(int err) { return std::generic_category().message(err); }
-
-struct FileCloser {
-    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
-};
-using FileHandle = std::unique_ptr<std::FILE, FileCloser>;
-
-inline std::FILE* open_file(const std::filesystem::path& path, bool write) {
-#if defined(_WIN32)
-    return _wfopen(path.c_str(), write ? L"wbx" : L"rb");
-#else
-    return std::fopen(path.c_str(), write ? "wbx" : "rb");
-#endif
-}
-
 // Unique within the process (counter) and across processes (pid), so concurrent saves
 // to the same target never share a temporary.
 inline std::string temp_suffix() {
@@ -467,7 +453,7 @@ inline void write_safetensors_records(const std::filesystem::path& path, std::ve
     };
 
     errno = 0;
-    FileHandle file(open_file(temp, true));
+    FileHandle file(open_file(temp, "wbx"));
     if (!file) fail(concat("cannot create temporary file \"", temp.string(), "\" (", errno_text(errno), ")"));
     try {
         std::byte prefix[8];
@@ -530,7 +516,7 @@ inline SafetensorsFile read_safetensors(const std::filesystem::path& path) {
     const std::uint64_t file_size = std::filesystem::file_size(path, ec);
     if (ec) fail_open(ec.message());
     errno = 0;
-    detail::FileHandle file(detail::open_file(path, false));
+    detail::FileHandle file(detail::open_file(path, "rb"));
     if (!file) fail_open(detail::errno_text(errno));
 
     const auto read_exact = [&](void* dst, std::size_t n, const std::string& what) {

@@ -3,6 +3,7 @@
 // each finding has a test of its own here.
 #include <doctest/doctest.h>
 
+#include "support/files.hpp"
 #include "support/messages.hpp"
 
 #include <latent/io/idx.hpp>
@@ -28,13 +29,7 @@ using latent::testing::contains;
 using latent::testing::message_of;
 using latent::testing::starts_with;
 
-std::vector<std::byte> read_all(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    const std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<std::byte> out(chars.size());
-    if (!chars.empty()) std::memcpy(out.data(), chars.data(), chars.size());
-    return out;
-}
+using latent::testing::read_all;
 
 // The committed corpus of one fuzz target, in a stable order.
 std::vector<fs::path> corpus(const std::string& target) {

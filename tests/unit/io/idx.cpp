@@ -2,6 +2,7 @@
 // conversion, and every kind of malformed file (each with its error id and the file's name).
 #include <doctest/doctest.h>
 
+#include "support/files.hpp"
 #include "support/messages.hpp"
 
 #include <latent/core/random.hpp>
@@ -44,18 +45,8 @@ fs::path fresh_dir(const std::string& name) {
     return dir;
 }
 
-std::vector<std::byte> read_all(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<std::byte> out(chars.size());
-    if (!chars.empty()) std::memcpy(out.data(), chars.data(), chars.size());
-    return out;
-}
-
-void write_all(const fs::path& path, const std::vector<std::byte>& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
+using latent::testing::read_all;
+using latent::testing::write_all;
 
 std::vector<std::byte> bytes(std::initializer_list<int> values) {
     std::vector<std::byte> out;

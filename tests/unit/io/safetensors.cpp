@@ -2,6 +2,7 @@
 // layout, every rejected kind of malformed file, and all-or-nothing loading.
 #include <doctest/doctest.h>
 
+#include "support/files.hpp"
 #include "support/messages.hpp"
 
 #include <latent/io/json.hpp>
@@ -65,18 +66,8 @@ std::vector<std::byte> bytes_of(const latent::ParameterArena<float>& arena) {
     return out;
 }
 
-std::vector<std::byte> read_all(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<std::byte> out(chars.size());
-    if (!chars.empty()) std::memcpy(out.data(), chars.data(), chars.size());
-    return out;
-}
-
-void write_all(const fs::path& path, const std::vector<std::byte>& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
+using latent::testing::read_all;
+using latent::testing::write_all;
 
 // A raw file: 8-byte little-endian length, `header` as given (no padding), then `data_size`
 // bytes of data (a simple counting pattern).
