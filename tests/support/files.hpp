@@ -6,9 +6,18 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <string>
 #include <vector>
 
 namespace latent::testing {
+
+// An empty directory LATENT_TEST_TMP_DIR/<part>/<name> for one test (removed first if it exists).
+inline std::filesystem::path fresh_dir(const std::string& part, const std::string& name) {
+    const std::filesystem::path dir = std::filesystem::path(LATENT_TEST_TMP_DIR) / part / name;
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    return dir;
+}
 
 inline std::vector<std::byte> read_all(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);

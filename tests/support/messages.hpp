@@ -23,3 +23,11 @@ inline bool starts_with(const std::string& s, const std::string& prefix) { retur
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace latent::testing
+
+// Checks that `expr` throws an E whose message starts with "[id] " and contains `fragment`.
+#define LATENT_CHECK_ERROR(E, expr, id, fragment)                                                            \
+    do {                                                                                                     \
+        const std::string message_ = ::latent::testing::message_of<E>([&] { (void)(expr); });                \
+        CHECK_MESSAGE(::latent::testing::starts_with(message_, std::string("[") + (id) + "] "), message_);   \
+        CHECK_MESSAGE(::latent::testing::contains(message_, fragment), message_);                            \
+    } while (0)

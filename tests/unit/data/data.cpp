@@ -2,6 +2,7 @@
 // datasets written with io::write_idx (including every kind of inconsistent dataset).
 #include <doctest/doctest.h>
 
+#include "support/files.hpp"
 #include "support/messages.hpp"
 
 #include <latent/data/batching.hpp>
@@ -25,24 +26,10 @@ using namespace latent;
 
 namespace {
 
-using latent::testing::contains;
-using latent::testing::message_of;
-using latent::testing::starts_with;
 
-// Checks that `expr` throws E whose message starts with "[id] " and contains `fragment`.
-#define CHECK_ERROR(E, expr, id, fragment)                                              \
-    do {                                                                                \
-        const std::string message_ = message_of<E>([&] { (void)(expr); });              \
-        CHECK_MESSAGE(starts_with(message_, std::string("[") + (id) + "] "), message_); \
-        CHECK_MESSAGE(contains(message_, fragment), message_);                          \
-    } while (0)
+#define CHECK_ERROR(E, expr, id, fragment) LATENT_CHECK_ERROR(E, expr, id, fragment)
 
-fs::path fresh_dir(const std::string& name) {
-    const fs::path dir = fs::path(LATENT_TEST_TMP_DIR) / "data" / name;
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
-}
+fs::path fresh_dir(const std::string& name) { return latent::testing::fresh_dir("data", name); }
 
 // Sets (or unsets, for nullopt) LATENT_DATA for the scope, then restores it.
 class ScopedDataEnv {

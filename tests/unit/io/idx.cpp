@@ -30,20 +30,9 @@ using latent::testing::contains;
 using latent::testing::message_of;
 using latent::testing::starts_with;
 
-// Checks that `expr` throws io_error whose message starts with "[id] " and contains `fragment`.
-#define CHECK_IDX_ERROR(expr, id, fragment)                                               \
-    do {                                                                                  \
-        const std::string message_ = message_of<latent::io_error>([&] { (void)(expr); }); \
-        CHECK_MESSAGE(starts_with(message_, std::string("[") + (id) + "] "), message_);   \
-        CHECK_MESSAGE(contains(message_, fragment), message_);                            \
-    } while (0)
+#define CHECK_IDX_ERROR(expr, id, fragment) LATENT_CHECK_ERROR(latent::io_error, expr, id, fragment)
 
-fs::path fresh_dir(const std::string& name) {
-    const fs::path dir = fs::path(LATENT_TEST_TMP_DIR) / "idx" / name;
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
-}
+fs::path fresh_dir(const std::string& name) { return latent::testing::fresh_dir("idx", name); }
 
 using latent::testing::read_all;
 using latent::testing::write_all;

@@ -30,20 +30,13 @@ using latent::testing::message_of;
 using latent::testing::starts_with;
 
 // Checks that `expr` throws io_error with the given id and a message containing `fragment`.
-#define CHECK_IO_ERROR(expr, id, fragment)                                                \
-    do {                                                                                  \
-        CHECK_THROWS_AS(expr, latent::io_error);                                          \
-        const std::string message_ = message_of<latent::io_error>([&] { (void)(expr); }); \
-        CHECK_MESSAGE(starts_with(message_, std::string("[") + (id) + "] "), message_);   \
-        CHECK_MESSAGE(contains(message_, fragment), message_);                            \
+#define CHECK_IO_ERROR(expr, id, fragment)                                      \
+    do {                                                                        \
+        CHECK_THROWS_AS(expr, latent::io_error);                                \
+        LATENT_CHECK_ERROR(latent::io_error, expr, id, fragment);               \
     } while (0)
 
-fs::path fresh_dir(const std::string& name) {
-    const fs::path dir = fs::path(LATENT_TEST_TMP_DIR) / "safetensors" / name;
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
-}
+fs::path fresh_dir(const std::string& name) { return latent::testing::fresh_dir("safetensors", name); }
 
 latent::ParameterArena<float> make_arena() {
     latent::ParameterArena<float> arena({latent::ParamSlot{"dense/kernel", {3, 2}, 0, 6, true, 0},
