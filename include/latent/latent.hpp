@@ -11,6 +11,7 @@
 #include "core/mode.hpp"
 #include "core/random.hpp"
 #include "core/shape.hpp"
+#include "core/spatial.hpp"
 #include "core/tensor.hpp"
 
 #include "backend/backend.hpp"
@@ -19,10 +20,16 @@
 #include "backend/ops.hpp"
 
 #include "layers/activation.hpp"
+#include "layers/conv.hpp"
 #include "layers/dense.hpp"
 #include "layers/dropout.hpp"
 #include "layers/layer.hpp"
+#include "layers/noise.hpp"
+#include "layers/norm.hpp"
+#include "layers/padding.hpp"
+#include "layers/pool.hpp"
 #include "layers/reshape.hpp"
+#include "layers/upsample.hpp"
 
 #include "graph/sequential.hpp"
 #include "graph/summary.hpp"

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
 #include <vector>
 
 #include <latent/backend/cpu/reference.hpp>
@@ -20,6 +21,10 @@ struct GradientCheck {
     double step = 1e-6;
     double tolerance = 1e-6;  // on |analytic - numeric| / max(1, |analytic|, |numeric|)
     double input_low = -1.0, input_high = 1.0;
+    bool trainable = true;  // false: check the layer as a frozen layer runs (BatchNorm in inference)
+    // Sets the parameters before the check (default: normal * 0.5), for layers whose
+    // parameters need a valid range (BatchNorm's moving variance must be positive).
+    std::function<void(std::vector<double>&)> prepare_params{};
 };
 
 inline void check_close(double analytic, double numeric, double tolerance, const char* what, std::size_t index) {
@@ -41,13 +46,19 @@ std::size_t check_layer_gradients(const L& layer, const GradientCheck& opt = {})
     std::vector<double> x(opt.batch * In::size), params(param_size), r(opt.batch * Out::size);
     for (auto& v : x) v = gen.uniform(opt.input_low, opt.input_high);
     for (auto& v : params) v = gen.normal() * 0.5;
+    if (opt.prepare_params) opt.prepare_params(params);
     for (auto& v : r) v = gen.uniform(-1.0, 1.0);
-    std::vector<double> y(r.size()), workspace(opt.batch * L::template workspace_per_sample<In> + 1);
+    std::vector<double> y(r.size()), workspace(workspace_size<L, In>(opt.batch) + 1);
 
     // The same generator state for every forward pass, so Dropout draws the same mask.
     auto objective = [&]() {
         Generator rng(opt.seed + 1);
         ForwardArgs<double> a{x.data(), y.data(), params.data(), workspace.data(), opt.batch, opt.mode, &rng};
+        a.trainable = opt.trainable;
+        // Running statistics may change (they do not enter the training-mode output), but on a
+        // copy, so every evaluation starts from the same parameters.
+        std::vector<double> state = params;
+        a.state = (opt.mode == Mode::train && opt.trainable) ? state.data() : nullptr;
         layer.template forward<In, B, double>(a);
         double total = 0;
         for (std::size_t i = 0; i < y.size(); ++i) total += r[i] * y[i];

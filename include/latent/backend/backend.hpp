@@ -39,6 +39,53 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
    sigmoid_binary_cross_entropy(n, logits, labels, dlogits) -> T
        sum of max(z,0) - z*y + log(1 + exp(-|z|)); dlogits = sigmoid(z) - y (unscaled)
    uniform(n, out, generator)                out[i] uniform in [0, 1), drawn in index order
+
+   Image ops: x is (batch, in_h, in_w, channels) and y (batch, out_h, out_w, channels) as a
+   Window2D (core/spatial.hpp) describes; padded positions read as zero (pooling: as absent).
+   im2col(window, batch, x, cols)            cols (batch * out_h * out_w, kernel_h * kernel_w * channels):
+                                             row p holds the patch under output position p, in
+                                             (kh, kw, channel) order, zeros where it hangs over the edge
+   col2im(window, batch, cols, x)            x = the adjoint of im2col: every patch element added back
+                                             where it came from (x is overwritten, not accumulated into)
+   max_pool2d(window, batch, x, y)           y = maximum over each window's in-image elements
+   max_pool2d_backward(window, batch, x, y, dy, dx)
+                                             dx = dy routed to the first element equal to the window's
+                                             maximum (overwrites dx)
+   average_pool2d(window, batch, x, y)       y = mean over each window's in-image elements (padding is
+                                             not counted, as Keras)
+   average_pool2d_backward(window, batch, dy, dx)   the adjoint of average_pool2d (overwrites dx)
+   upsample_nearest2d(batch, h, w, channels, factor_h, factor_w, x, y)
+                                             y (batch, h*factor_h, w*factor_w, channels) repeats each pixel
+   upsample_nearest2d_backward(batch, h, w, channels, factor_h, factor_w, dy, dx)
+                                             dx (batch, h, w, channels) = sum of dy over each block
+   pad2d(batch, h, w, channels, top, bottom, left, right, x, y)
+                                             y (batch, h+top+bottom, w+left+right, channels): zeros with x
+                                             placed at (top, left)
+   crop2d(batch, h, w, channels, top, bottom, left, right, x, y)
+                                             y (batch, h-top-bottom, w-left-right, channels) = the inside
+                                             of x; pad2d and crop2d are each other's adjoint
+
+   Normalization and noise ops: x is (rows, cols) and every per-channel array has cols elements
+   (a channels-last tensor is rows = batch * positions by cols = channels).
+   channel_moments(rows, cols, x, mean, variance)
+                                             mean[c] = sum_r x[r, c] / rows and the biased variance[c] =
+                                             sum_r (x[r, c] - mean[c])^2 / rows (two passes, in row order)
+   channel_normalize(rows, cols, x, mean, inv_std, x_hat)
+                                             x_hat[r, c] = (x[r, c] - mean[c]) * inv_std[c]
+   channel_affine(rows, cols, x, scale, shift, y)
+                                             y[r, c] = x[r, c] * scale[c] + shift[c]; y may be x
+   batch_norm_backward(rows, cols, x_hat, dy, gamma, inv_std, batch_stats, dx, dgamma, dbeta, dmean, dvariance)
+                                             the adjoint of y = gamma * x_hat + beta with x_hat as in
+                                             channel_normalize; with s1[c] = sum_r dy and s2[c] = sum_r dy * x_hat:
+                                             dgamma[c] += s2, dbeta[c] += s1. When *batch_stats != 0 the mean and
+                                             variance were x's own channel_moments:
+                                             dx = gamma * inv_std * (dy - (s1 + x_hat * s2) / rows); otherwise they
+                                             were fixed inputs: dx = gamma * inv_std * dy, dmean[c] +=
+                                             -gamma * inv_std * s1, dvariance[c] += -gamma * inv_std^2 * s2 / 2.
+                                             dx is overwritten; any output may be null (skipped). batch_stats is
+                                             one element in the backend's memory, so forward's choice never has
+                                             to be copied to the host
+   normal(n, out, generator, mean, stddev)   out[i] = mean + stddev * generator.normal(), drawn in index order
 */
 
 // Instantiated when a backend lacks a kernel: the type's name says which backend and op.

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "../core/random.hpp"
+#include "../core/spatial.hpp"
 #include "backend.hpp"
 
 namespace latent::ops {
@@ -23,6 +24,21 @@ struct softmax_cross_entropy {};
 struct sparse_softmax_cross_entropy {};
 struct sigmoid_binary_cross_entropy {};
 struct uniform {};
+struct im2col {};
+struct col2im {};
+struct max_pool2d {};
+struct max_pool2d_backward {};
+struct average_pool2d {};
+struct average_pool2d_backward {};
+struct upsample_nearest2d {};
+struct upsample_nearest2d_backward {};
+struct pad2d {};
+struct crop2d {};
+struct channel_moments {};
+struct channel_normalize {};
+struct channel_affine {};
+struct batch_norm_backward {};
+struct normal {};
 }  // namespace op
 
 template <backend_policy B, class T>
@@ -113,6 +129,140 @@ void uniform(std::size_t n, T* out, Generator& gen) {
         uniform_kernel(B{}, n, out, gen);
     else
         (void)sizeof(missing_kernel<B, op::uniform>);
+}
+
+// ---- image ops (Window2D geometry, channels-last) ----------------------------------------
+
+template <backend_policy B, class T>
+void im2col(const Window2D& w, std::size_t batch, const T* x, T* cols) {
+    if constexpr (requires { im2col_kernel(B{}, w, batch, x, cols); })
+        im2col_kernel(B{}, w, batch, x, cols);
+    else
+        (void)sizeof(missing_kernel<B, op::im2col>);
+}
+
+template <backend_policy B, class T>
+void col2im(const Window2D& w, std::size_t batch, const T* cols, T* x) {
+    if constexpr (requires { col2im_kernel(B{}, w, batch, cols, x); })
+        col2im_kernel(B{}, w, batch, cols, x);
+    else
+        (void)sizeof(missing_kernel<B, op::col2im>);
+}
+
+template <backend_policy B, class T>
+void max_pool2d(const Window2D& w, std::size_t batch, const T* x, T* y) {
+    if constexpr (requires { max_pool2d_kernel(B{}, w, batch, x, y); })
+        max_pool2d_kernel(B{}, w, batch, x, y);
+    else
+        (void)sizeof(missing_kernel<B, op::max_pool2d>);
+}
+
+template <backend_policy B, class T>
+void max_pool2d_backward(const Window2D& w, std::size_t batch, const T* x, const T* y, const T* dy, T* dx) {
+    if constexpr (requires { max_pool2d_backward_kernel(B{}, w, batch, x, y, dy, dx); })
+        max_pool2d_backward_kernel(B{}, w, batch, x, y, dy, dx);
+    else
+        (void)sizeof(missing_kernel<B, op::max_pool2d_backward>);
+}
+
+template <backend_policy B, class T>
+void average_pool2d(const Window2D& w, std::size_t batch, const T* x, T* y) {
+    if constexpr (requires { average_pool2d_kernel(B{}, w, batch, x, y); })
+        average_pool2d_kernel(B{}, w, batch, x, y);
+    else
+        (void)sizeof(missing_kernel<B, op::average_pool2d>);
+}
+
+template <backend_policy B, class T>
+void average_pool2d_backward(const Window2D& w, std::size_t batch, const T* dy, T* dx) {
+    if constexpr (requires { average_pool2d_backward_kernel(B{}, w, batch, dy, dx); })
+        average_pool2d_backward_kernel(B{}, w, batch, dy, dx);
+    else
+        (void)sizeof(missing_kernel<B, op::average_pool2d_backward>);
+}
+
+template <backend_policy B, class T>
+void upsample_nearest2d(std::size_t batch, std::size_t h, std::size_t w, std::size_t channels, std::size_t factor_h,
+                        std::size_t factor_w, const T* x, T* y) {
+    if constexpr (requires { upsample_nearest2d_kernel(B{}, batch, h, w, channels, factor_h, factor_w, x, y); })
+        upsample_nearest2d_kernel(B{}, batch, h, w, channels, factor_h, factor_w, x, y);
+    else
+        (void)sizeof(missing_kernel<B, op::upsample_nearest2d>);
+}
+
+template <backend_policy B, class T>
+void upsample_nearest2d_backward(std::size_t batch, std::size_t h, std::size_t w, std::size_t channels,
+                                 std::size_t factor_h, std::size_t factor_w, const T* dy, T* dx) {
+    if constexpr (requires { upsample_nearest2d_backward_kernel(B{}, batch, h, w, channels, factor_h, factor_w, dy, dx); })
+        upsample_nearest2d_backward_kernel(B{}, batch, h, w, channels, factor_h, factor_w, dy, dx);
+    else
+        (void)sizeof(missing_kernel<B, op::upsample_nearest2d_backward>);
+}
+
+template <backend_policy B, class T>
+void pad2d(std::size_t batch, std::size_t h, std::size_t w, std::size_t channels, std::size_t top, std::size_t bottom,
+           std::size_t left, std::size_t right, const T* x, T* y) {
+    if constexpr (requires { pad2d_kernel(B{}, batch, h, w, channels, top, bottom, left, right, x, y); })
+        pad2d_kernel(B{}, batch, h, w, channels, top, bottom, left, right, x, y);
+    else
+        (void)sizeof(missing_kernel<B, op::pad2d>);
+}
+
+template <backend_policy B, class T>
+void crop2d(std::size_t batch, std::size_t h, std::size_t w, std::size_t channels, std::size_t top, std::size_t bottom,
+            std::size_t left, std::size_t right, const T* x, T* y) {
+    if constexpr (requires { crop2d_kernel(B{}, batch, h, w, channels, top, bottom, left, right, x, y); })
+        crop2d_kernel(B{}, batch, h, w, channels, top, bottom, left, right, x, y);
+    else
+        (void)sizeof(missing_kernel<B, op::crop2d>);
+}
+
+// ---- normalization and noise ops (per-channel work on (rows, cols), cols = channels) ------
+
+template <backend_policy B, class T>
+void channel_moments(std::size_t rows, std::size_t cols, const T* x, T* mean, T* variance) {
+    if constexpr (requires { channel_moments_kernel(B{}, rows, cols, x, mean, variance); })
+        channel_moments_kernel(B{}, rows, cols, x, mean, variance);
+    else
+        (void)sizeof(missing_kernel<B, op::channel_moments>);
+}
+
+template <backend_policy B, class T>
+void channel_normalize(std::size_t rows, std::size_t cols, const T* x, const T* mean, const T* inv_std, T* x_hat) {
+    if constexpr (requires { channel_normalize_kernel(B{}, rows, cols, x, mean, inv_std, x_hat); })
+        channel_normalize_kernel(B{}, rows, cols, x, mean, inv_std, x_hat);
+    else
+        (void)sizeof(missing_kernel<B, op::channel_normalize>);
+}
+
+template <backend_policy B, class T>
+void channel_affine(std::size_t rows, std::size_t cols, const T* x, const T* scale, const T* shift, T* y) {
+    if constexpr (requires { channel_affine_kernel(B{}, rows, cols, x, scale, shift, y); })
+        channel_affine_kernel(B{}, rows, cols, x, scale, shift, y);
+    else
+        (void)sizeof(missing_kernel<B, op::channel_affine>);
+}
+
+template <backend_policy B, class T>
+void batch_norm_backward(std::size_t rows, std::size_t cols, const T* x_hat, const T* dy, const T* gamma,
+                         const T* inv_std, const T* batch_stats, T* dx, T* dgamma, T* dbeta, T* dmean, T* dvariance) {
+    if constexpr (requires {
+                      batch_norm_backward_kernel(B{}, rows, cols, x_hat, dy, gamma, inv_std, batch_stats, dx, dgamma,
+                                                 dbeta, dmean, dvariance);
+                  })
+        batch_norm_backward_kernel(B{}, rows, cols, x_hat, dy, gamma, inv_std, batch_stats, dx, dgamma, dbeta, dmean,
+                                   dvariance);
+    else
+        (void)sizeof(missing_kernel<B, op::batch_norm_backward>);
+}
+
+// mean and stddev are doubles so that a call reads the same for float and double tensors.
+template <backend_policy B, class T>
+void normal(std::size_t n, T* out, Generator& gen, double mean, double stddev) {
+    if constexpr (requires { normal_kernel(B{}, n, out, gen, mean, stddev); })
+        normal_kernel(B{}, n, out, gen, mean, stddev);
+    else
+        (void)sizeof(missing_kernel<B, op::normal>);
 }
 
 }  // namespace latent::ops

@@ -66,5 +66,9 @@ struct elements {};
 template <std::size_t R>
 struct min_rank {};
 struct any_shape {};
+// A (height, width, channels) image of at least H x W pixels: what a valid-padded kernel or
+// pool of that size, or a crop leaving at least one pixel, needs.
+template <std::size_t H, std::size_t W>
+struct image_at_least {};
 
 }  // namespace latent

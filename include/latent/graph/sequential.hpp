@@ -84,6 +84,12 @@ private:
         template <std::size_t I>
         constexpr std::size_t operator()() const { return layer_output_shape<I>::size; }
     };
+    struct workspace_fixed_counter {
+        template <std::size_t I>
+        constexpr std::size_t operator()() const {
+            return checked_layer<I>::template workspace_fixed<layer_input_shape<I>>;
+        }
+    };
     struct workspace_counter {
         template <std::size_t I>
         constexpr std::size_t operator()() const {
@@ -444,15 +450,16 @@ private:
         if (batch <= planned_batch_ && activations_.size() >= total(outputs) * batch) return;
         planned_batch_ = 0;  // stays 0 if an allocation below throws
         constexpr auto workspaces = per_layer(workspace_counter{});
+        constexpr auto workspaces_fixed = per_layer(workspace_fixed_counter{});
         std::size_t a = 0, w = 0;
         for (std::size_t i = 0; i < layer_count; ++i) {
             act_offsets_[i] = a;
-            ws_offsets_[i] = w;
+            ws_offsets_[i] = w;  // valid for any batch up to this one
             a += outputs[i];
-            w += workspaces[i];
+            w += workspaces[i] * batch + workspaces_fixed[i];
         }
         activations_.resize_discard(a * batch);   // (batch, sum of outputs), layer after layer
-        workspace_.resize_discard(w * batch);     // (batch, sum of workspaces)
+        workspace_.resize_discard(w);             // each layer's batch * per_sample + fixed
         const std::size_t widest = largest(outputs) * batch;
         grad_buffers_[0].resize_discard(widest);  // ping-pong input gradients
         grad_buffers_[1].resize_discard(widest);
@@ -465,10 +472,12 @@ private:
         a.x = layer_input(I);
         a.y = activations_.data() + act_offsets_[I] * batch_;
         a.params = params_.data() + param_offsets_[I];
-        a.workspace = workspace_.data() + ws_offsets_[I] * batch_;
+        a.workspace = workspace_.data() + ws_offsets_[I];
         a.batch = batch_;
         a.mode = mode;
         a.rng = rng;
+        a.trainable = layer_trainable_[I];
+        a.state = (mode == Mode::train && a.trainable) ? params_.data() + param_offsets_[I] : nullptr;
         std::get<I>(layers_).template forward<layer_input_shape<I>, policy, float>(a);
     }
 
@@ -482,7 +491,7 @@ private:
         a.dx = (I > bottom) ? grad_buffers_[ping].data() : nullptr;
         a.params = params_.data() + param_offsets_[I];
         a.dparams = layer_trainable_[I] ? grads_.data() + param_offsets_[I] : nullptr;
-        a.workspace = workspace_.data() + ws_offsets_[I] * batch_;
+        a.workspace = workspace_.data() + ws_offsets_[I];
         a.batch = batch_;
         std::get<I>(layers_).template backward<layer_input_shape<I>, policy, float>(a);
         grad = a.dx;

@@ -17,6 +17,9 @@
        the parameters L owns (name, shape, initializer, trainable); inherited empty by default
    template <class In> static constexpr std::size_t workspace_per_sample
        scratch elements per sample kept from forward to backward (Dropout's mask); default 0
+   template <class In> static constexpr std::size_t workspace_fixed
+       scratch elements kept from forward to backward whatever the batch (BatchNorm's batch
+       statistics); default 0. The workspace holds batch * per_sample + fixed elements.
    template <class In> static constexpr std::size_t flops_per_sample
        floating-point operations of one forward pass over one sample (a multiply-add is 2)
    template <class In, backend_policy B, class T> void forward(const ForwardArgs<T>&) const
@@ -81,10 +84,16 @@ struct ForwardArgs {
     const T* x = nullptr;         // (batch, In)
     T* y = nullptr;               // (batch, Out)
     const T* params = nullptr;    // this layer's slice of the parameter arena
-    T* workspace = nullptr;       // (batch, workspace_per_sample)
+    T* workspace = nullptr;       // batch * workspace_per_sample + workspace_fixed elements
     std::size_t batch = 0;
     Mode mode = Mode::infer;
     Generator* rng = nullptr;     // for layers that draw random numbers in training
+    // A writable view of `params`, for layers that keep running statistics (BatchNorm's moving
+    // mean and variance); null whenever they must stay as they are (inference, frozen layer).
+    T* state = nullptr;
+    // false when the layer is frozen: BatchNorm then normalizes with its moving statistics even
+    // in training, as Keras does, so a frozen base behaves as it did when it was trained.
+    bool trainable = true;
 };
 
 template <class T>
@@ -113,6 +122,8 @@ public:
     template <class In>
     static constexpr std::size_t workspace_per_sample = 0;
     template <class In>
+    static constexpr std::size_t workspace_fixed = 0;
+    template <class In>
     static constexpr std::size_t flops_per_sample = 0;
 
 private:
@@ -129,6 +140,12 @@ concept layer = std::derived_from<L, LayerBase> && requires {
 // Whether layer L takes a sample of shape S (a predicate; never a compile error).
 template <class L, class S>
 inline constexpr bool accepts_v = L::template accepts<S>;
+
+// The workspace layer L needs for `batch` samples of shape In.
+template <class L, class In>
+constexpr std::size_t workspace_size(std::size_t batch) {
+    return batch * L::template workspace_per_sample<In> + L::template workspace_fixed<In>;
+}
 
 // The element count of a layer's parameters for input In.
 template <class L, class In>

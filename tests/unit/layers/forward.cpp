@@ -17,7 +17,7 @@ template <class In, class L>
 std::vector<float> run(const L& layer, std::vector<float> x, std::size_t batch, std::vector<float> params = {},
                        Mode mode = Mode::infer, Generator* rng = nullptr) {
     using Out = typename L::template output_shape<In>;
-    std::vector<float> y(batch * Out::size), ws(batch * L::template workspace_per_sample<In> + 1);
+    std::vector<float> y(batch * Out::size), ws(workspace_size<L, In>(batch) + 1);
     ForwardArgs<float> a{x.data(), y.data(), params.data(), ws.data(), batch, mode, rng};
     layer.template forward<In, B, float>(a);
     return y;

@@ -164,3 +164,8 @@ void uniform_kernel(const reference&, std::size_t n, T* out, Generator& gen) {
 }
 
 }  // namespace latent::cpu
+
+// The image ops, one family per header.
+#include "reference/conv.hpp"
+#include "reference/pool.hpp"
+#include "reference/norm.hpp"

@@ -1,0 +1,112 @@
+// The vocabulary of 2-D image layers: Padding, sizes given as one number or Size2<h, w>, and
+// Window2D, the geometry of a sliding window over a (height, width, channels) image with
+// Keras' output-size rules. Layers compute it at compile time; backends' kernels consume it.
+#pragma once
+
+#include <cstddef>
+#include <type_traits>
+
+#include "shape.hpp"
+
+namespace latent {
+
+enum class Padding { valid, same };
+
+// Two extents (height, width). Written Size2<h, w> in template arguments, where a single
+// number n means Size2<n, n>.
+struct Extent2 {
+    std::size_t h = 0, w = 0;
+    friend constexpr bool operator==(const Extent2&, const Extent2&) = default;
+};
+
+template <std::size_t H, std::size_t W>
+inline constexpr Extent2 Size2{H, W};
+
+namespace detail {
+template <class V>
+inline constexpr bool is_extent_argument_v =
+    std::is_integral_v<std::remove_cvref_t<V>> || std::is_same_v<std::remove_cvref_t<V>, Extent2>;
+
+// Normalizes a template argument that is a number or a Size2 into an Extent2 (0 if negative,
+// so the layer's static_assert reports it).
+template <class V>
+constexpr Extent2 to_extent2(V v) {
+    if constexpr (std::is_same_v<V, Extent2>) {
+        return v;
+    } else {
+        const std::size_t n = v < 0 ? 0 : static_cast<std::size_t>(v);
+        return Extent2{n, n};
+    }
+}
+
+// Keras' output length of a window sliding over `in` (conv_output_length); 0 when a valid
+// window does not fit.
+constexpr std::size_t window_output_length(std::size_t in, std::size_t kernel, std::size_t stride, Padding p) {
+    if (stride == 0) return 0;
+    if (p == Padding::same) return (in + stride - 1) / stride;
+    return in >= kernel ? (in - kernel) / stride + 1 : 0;
+}
+
+// TensorFlow's padding before the first element for `same` (the smaller half of the total).
+constexpr std::size_t window_padding_before(std::size_t in, std::size_t kernel, std::size_t stride, Padding p) {
+    if (p == Padding::valid) return 0;
+    const std::size_t out = window_output_length(in, kernel, stride, p);
+    const std::size_t needed = out == 0 ? 0 : (out - 1) * stride + kernel;
+    return needed > in ? (needed - in) / 2 : 0;
+}
+
+// How the image layers read a sample shape: (height, width, channels) when it has rank 3, and
+// otherwise a 1 x 1 image whose channels are its last axis, a stand-in that keeps output shapes
+// well-formed while the wiring mistake is reported once.
+struct ImageDims {
+    std::size_t h = 1, w = 1, channels = 1;
+};
+template <class In>
+inline constexpr ImageDims image_dims = [] {
+    if constexpr (In::rank == 3)
+        return ImageDims{dim_v<In, 0>, dim_v<In, 1>, dim_v<In, 2>};
+    else if constexpr (In::rank > 0)
+        return ImageDims{1, 1, dim_v<In, In::rank - 1>};
+    else
+        return ImageDims{};
+}();
+
+// A length that a mistake made zero, as 1, so that Shape<...> (which forbids 0) stays valid.
+constexpr std::size_t zero_as_one(std::size_t n) { return n == 0 ? 1 : n; }
+}  // namespace detail
+
+// A kernel_h x kernel_w window sliding with stride over an in_h x in_w x channels image that
+// is padded by pad_top / pad_left (and whatever the bottom / right need); out_h x out_w
+// positions. Images are channels-last and a batch is contiguous: (batch, h, w, channels).
+struct Window2D {
+    std::size_t in_h = 0, in_w = 0, channels = 0;
+    std::size_t kernel_h = 0, kernel_w = 0;
+    std::size_t stride_h = 1, stride_w = 1;
+    std::size_t pad_top = 0, pad_left = 0;
+    std::size_t out_h = 0, out_w = 0;
+
+    constexpr std::size_t in_size() const { return in_h * in_w * channels; }
+    constexpr std::size_t positions() const { return out_h * out_w; }
+    constexpr std::size_t patch_size() const { return kernel_h * kernel_w * channels; }
+    friend constexpr bool operator==(const Window2D&, const Window2D&) = default;
+};
+
+// The window of a Keras layer with this kernel, stride and padding over an (h, w, c) input.
+constexpr Window2D make_window(std::size_t in_h, std::size_t in_w, std::size_t channels, Extent2 kernel,
+                               Extent2 stride, Padding padding) {
+    Window2D g;
+    g.in_h = in_h;
+    g.in_w = in_w;
+    g.channels = channels;
+    g.kernel_h = kernel.h;
+    g.kernel_w = kernel.w;
+    g.stride_h = stride.h;
+    g.stride_w = stride.w;
+    g.out_h = detail::window_output_length(in_h, kernel.h, stride.h, padding);
+    g.out_w = detail::window_output_length(in_w, kernel.w, stride.w, padding);
+    g.pad_top = detail::window_padding_before(in_h, kernel.h, stride.h, padding);
+    g.pad_left = detail::window_padding_before(in_w, kernel.w, stride.w, padding);
+    return g;
+}
+
+}  // namespace latent

@@ -1,0 +1,150 @@
+// BatchNormalization (alias BatchNorm): normalizes each channel (the last axis) with the batch's
+// statistics in training and with their moving averages in inference, then scales and shifts it,
+// as Keras' BatchNormalization(axis=-1); the moving averages are non-trainable parameters.
+#pragma once
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "../core/errors.hpp"
+#include "layer.hpp"
+
+namespace latent {
+
+class BatchNormalization : public LayerBase {
+public:
+    explicit BatchNormalization(double momentum = 0.99, double epsilon = 1e-3, std::string name = {})
+        : LayerBase(std::move(name)) {
+        this->momentum(momentum);
+        this->epsilon(epsilon);
+    }
+    explicit BatchNormalization(std::string name) : LayerBase(std::move(name)) {}
+
+    static constexpr std::string_view type_name = "BatchNormalization";
+    static constexpr std::string_view default_name = "batch_normalization";
+
+    using requirement = min_rank<1>;
+    template <class In>
+    static constexpr bool accepts = In::rank >= 1;
+    template <class In>
+    using output_shape = In;
+
+    // The normalized axis is the last one: features of a vector, channels of an image.
+    template <class In>
+    static constexpr std::size_t channels = In::rank == 0 ? 1 : In::dims[In::rank - 1];
+
+    // Keras' order and initializers; the moving statistics are state, never touched by an optimizer.
+    template <class In>
+    static constexpr std::array<ParamSpec, 4> params{
+        ParamSpec{"gamma", {channels<In>}, 1, Init::ones, true},
+        ParamSpec{"beta", {channels<In>}, 1, Init::zeros, true},
+        ParamSpec{"moving_mean", {channels<In>}, 1, Init::zeros, false},
+        ParamSpec{"moving_variance", {channels<In>}, 1, Init::ones, false}};
+    // x_hat per element; then the mean and inv_std forward used, and whether they were the batch's.
+    template <class In>
+    static constexpr std::size_t workspace_per_sample = In::size;
+    template <class In>
+    static constexpr std::size_t workspace_fixed = 2 * channels<In> + 1;
+    // Normalize (subtract, multiply) and scale-shift (multiply, add) each element.
+    template <class In>
+    static constexpr std::size_t flops_per_sample = 4 * In::size;
+
+    double momentum() const noexcept { return momentum_; }
+    BatchNormalization& momentum(double m) {
+        if (!(m >= 0.0 && m <= 1.0))
+            throw value_error("latent.layers.batch_normalization.momentum",
+                              describe() + ": momentum must be in [0, 1], got " + text(m));
+        momentum_ = m;
+        return *this;
+    }
+
+    double epsilon() const noexcept { return epsilon_; }
+    BatchNormalization& epsilon(double e) {
+        if (!(e > 0.0 && std::isfinite(e)))
+            throw value_error("latent.layers.batch_normalization.epsilon",
+                              describe() + ": epsilon must be a positive finite number, got " + text(e));
+        epsilon_ = e;
+        return *this;
+    }
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        constexpr std::size_t C = channels<In>;
+        const std::size_t rows = a.batch * (In::size / C);
+        const T* gamma = a.params;                    // (C)
+        const T* beta = a.params + C;                 // (C)
+        const T* moving_mean = a.params + 2 * C;      // (C)
+        const T* moving_variance = a.params + 3 * C;  // (C)
+        T* x_hat = a.workspace;                       // (rows, C)
+        T* batch_mean = x_hat + a.batch * In::size;   // (C)
+        T* inv_std = batch_mean + C;                  // (C)
+        T* batch_stats = inv_std + C;                 // (1): 1 when normalized with the batch's statistics
+        const T eps = static_cast<T>(epsilon_);
+        const T* mean = moving_mean;
+
+        // Keras runs a frozen BatchNorm in inference mode even while the model trains, so that a
+        // fine-tuned base sees the statistics it was trained with.
+        if (a.mode == Mode::train && a.trainable) {
+            T* batch_variance = inv_std;  // (C), turned into inv_std below
+            ops::channel_moments<B>(rows, C, a.x, batch_mean, batch_variance);
+            if (a.state) {
+                // The moving variance follows the biased batch variance, the one used to normalize:
+                // Keras 3 (ops.moments) and tf.keras 2.x's non-fused path (tf.nn.moments, every input
+                // that is not 4-D/5-D) do so. tf.keras 2.x's fused path for 4-D/5-D inputs (images)
+                // feeds it TensorFlow's fused_batch_norm batch variance, which carries Bessel's
+                // correction n / (n - 1); with n = batch * height * width that differs by under 0.1%.
+                const T keep = static_cast<T>(momentum_);
+                const T take = static_cast<T>(1.0 - momentum_);
+                ops::elementwise<B>(
+                    C,
+                    [keep, take](T& mm, T& mv, const T& bm, const T& bv) {
+                        mm = mm * keep + bm * take;
+                        mv = mv * keep + bv * take;
+                    },
+                    a.state + 2 * C, a.state + 3 * C, batch_mean, batch_variance);
+            }
+            ops::elementwise<B>(C, [eps](T& s) { s = T(1) / std::sqrt(s + eps); }, inv_std);
+            ops::elementwise<B>(1, [](T& f) { f = T(1); }, batch_stats);
+            mean = batch_mean;
+        } else {
+            ops::elementwise<B>(C, [eps](T& s, const T& v) { s = T(1) / std::sqrt(v + eps); }, inv_std,
+                                moving_variance);
+            ops::elementwise<B>(1, [](T& f) { f = T(0); }, batch_stats);
+        }
+        ops::channel_normalize<B>(rows, C, a.x, mean, inv_std, x_hat);  // (rows, C)
+        ops::channel_affine<B>(rows, C, x_hat, gamma, beta, a.y);       // (rows, C)
+    }
+
+    // Through the batch statistics when forward used them; otherwise the statistics were inputs,
+    // and their exact gradients go to the moving-statistics slots (no optimizer reads those).
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        if (!a.dx && !a.dparams) return;
+        constexpr std::size_t C = channels<In>;
+        const std::size_t rows = a.batch * (In::size / C);
+        const T* x_hat = a.workspace;                            // (rows, C)
+        const T* inv_std = a.workspace + a.batch * In::size + C;  // (C)
+        const T* batch_stats = inv_std + C;                      // (1)
+        T* d = a.dparams;  // (4, C): gamma, beta, moving_mean, moving_variance
+        ops::batch_norm_backward<B>(rows, C, x_hat, a.dy, a.params, inv_std, batch_stats, a.dx, d,
+                                    d ? d + C : nullptr, d ? d + 2 * C : nullptr, d ? d + 3 * C : nullptr);
+    }
+
+private:
+    std::string describe() const {
+        return "BatchNormalization" + (name().empty() ? std::string{} : " \"" + name() + "\"");
+    }
+    static std::string text(double v) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", v);
+        return buf;
+    }
+
+    double momentum_ = 0.99;
+    double epsilon_ = 1e-3;
+};
+
+using BatchNorm = BatchNormalization;
+
+}  // namespace latent

@@ -1,0 +1,149 @@
+// MaxPooling2D, AveragePooling2D and GlobalAveragePooling2D over channels-last images, as
+// Keras: pool and stride are a number or Size2<h, w>, the stride defaults to the pool, and
+// padded positions are left out of the maximum and of the mean's count.
+#pragma once
+
+#include <cstddef>
+#include <type_traits>
+
+#include "../core/spatial.hpp"
+#include "layer.hpp"
+
+namespace latent {
+
+namespace detail {
+// The shape rules MaxPooling2D and AveragePooling2D share.
+template <auto Pool, auto Stride, Padding P>
+struct sliding_pool {
+    static_assert(is_extent_argument_v<std::remove_cv_t<decltype(Pool)>> &&
+                      is_extent_argument_v<std::remove_cv_t<decltype(Stride)>>,
+                  "latent: a pooling layer's pool size and stride are a number or Size2<h, w>");
+    static constexpr Extent2 pool = to_extent2(Pool);
+    static constexpr Extent2 stride = to_extent2(Stride);
+    static_assert(pool.h > 0 && pool.w > 0, "latent: a pooling layer's pool size must be positive");
+    static_assert(stride.h > 0 && stride.w > 0, "latent: a pooling layer's stride must be positive");
+
+    // A valid pool must fit in the image; a same-padded one fits any image.
+    using requirement = std::conditional_t<P == Padding::valid, image_at_least<pool.h, pool.w>, rank<3>>;
+    template <class In>
+    static constexpr Window2D window =
+        make_window(image_dims<In>.h, image_dims<In>.w, image_dims<In>.channels, pool, stride, P);
+    template <class In>
+    static constexpr bool accepts = In::rank == 3 && window<In>.out_h > 0 && window<In>.out_w > 0;
+    template <class In>
+    using output_shape =
+        Shape<zero_as_one(window<In>.out_h), zero_as_one(window<In>.out_w), window<In>.channels>;
+};
+}  // namespace detail
+
+// MaxPooling2D<Pool = 2, Stride = Pool, Padding = valid>: the maximum of each window, per channel.
+template <auto Pool = 2, auto Stride = Pool, Padding P = Padding::valid>
+class MaxPooling2D : public LayerBase {
+    using rule = detail::sliding_pool<Pool, Stride, P>;
+
+public:
+    using LayerBase::LayerBase;
+    static constexpr std::string_view type_name = "MaxPooling2D";
+    static constexpr std::string_view default_name = "max_pooling2d";
+    static constexpr Extent2 pool_size = rule::pool;
+    static constexpr Extent2 strides = rule::stride;
+    static constexpr Padding padding = P;
+
+    using requirement = typename rule::requirement;
+    template <class In>
+    static constexpr Window2D window = rule::template window<In>;
+    template <class In>
+    static constexpr bool accepts = rule::template accepts<In>;
+    template <class In>
+    using output_shape = typename rule::template output_shape<In>;
+    // Comparisons: each output is the best of its window.
+    template <class In>
+    static constexpr std::size_t flops_per_sample = output_shape<In>::size * (pool_size.h * pool_size.w - 1);
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        ops::max_pool2d<B>(window<In>, a.batch, a.x, a.y);  // (batch, out_h, out_w, c)
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        if (a.dx) ops::max_pool2d_backward<B>(window<In>, a.batch, a.x, a.y, a.dy, a.dx);  // (batch, h, w, c)
+    }
+};
+
+template <auto Pool = 2, auto Stride = Pool, Padding P = Padding::valid>
+using MaxPool2D = MaxPooling2D<Pool, Stride, P>;
+
+// AveragePooling2D<Pool = 2, Stride = Pool, Padding = valid>: the mean of each window, per
+// channel; with `same` padding a window at the edge averages only the pixels it covers.
+template <auto Pool = 2, auto Stride = Pool, Padding P = Padding::valid>
+class AveragePooling2D : public LayerBase {
+    using rule = detail::sliding_pool<Pool, Stride, P>;
+
+public:
+    using LayerBase::LayerBase;
+    static constexpr std::string_view type_name = "AveragePooling2D";
+    static constexpr std::string_view default_name = "average_pooling2d";
+    static constexpr Extent2 pool_size = rule::pool;
+    static constexpr Extent2 strides = rule::stride;
+    static constexpr Padding padding = P;
+
+    using requirement = typename rule::requirement;
+    template <class In>
+    static constexpr Window2D window = rule::template window<In>;
+    template <class In>
+    static constexpr bool accepts = rule::template accepts<In>;
+    template <class In>
+    using output_shape = typename rule::template output_shape<In>;
+    // The window's additions and one division per output.
+    template <class In>
+    static constexpr std::size_t flops_per_sample = output_shape<In>::size * pool_size.h * pool_size.w;
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        ops::average_pool2d<B>(window<In>, a.batch, a.x, a.y);  // (batch, out_h, out_w, c)
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        if (a.dx) ops::average_pool2d_backward<B>(window<In>, a.batch, a.dy, a.dx);  // (batch, h, w, c)
+    }
+};
+
+template <auto Pool = 2, auto Stride = Pool, Padding P = Padding::valid>
+using AvgPool2D = AveragePooling2D<Pool, Stride, P>;
+
+// GlobalAveragePooling2D: (h, w, c) -> (c), the mean of each channel over the whole image.
+class GlobalAveragePooling2D : public LayerBase {
+public:
+    using LayerBase::LayerBase;
+    static constexpr std::string_view type_name = "GlobalAveragePooling2D";
+    static constexpr std::string_view default_name = "global_average_pooling2d";
+
+    using requirement = rank<3>;
+    // One valid window as large as the image, so the backend's average pool does the work.
+    template <class In>
+    static constexpr Window2D window = [] {
+        constexpr detail::ImageDims image = detail::image_dims<In>;
+        constexpr Extent2 whole{image.h, image.w};
+        return make_window(image.h, image.w, image.channels, whole, whole, Padding::valid);
+    }();
+    template <class In>
+    static constexpr bool accepts = In::rank == 3;
+    template <class In>
+    using output_shape = Shape<detail::image_dims<In>.channels>;
+    template <class In>
+    static constexpr std::size_t flops_per_sample = In::size;
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        ops::average_pool2d<B>(window<In>, a.batch, a.x, a.y);  // (batch, 1, 1, c) = (batch, c)
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        if (a.dx) ops::average_pool2d_backward<B>(window<In>, a.batch, a.dy, a.dx);  // (batch, h, w, c)
+    }
+};
+
+}  // namespace latent

@@ -1,0 +1,330 @@
+// The image layers without parameters (pooling, upsampling, zero padding, cropping): forward
+// values against hand-computed Keras results, shape rules, gradients, and use in a Sequential.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <latent/backend/cpu/reference.hpp>
+#include <latent/latent.hpp>
+#include <latent/layers/padding.hpp>
+#include <latent/layers/pool.hpp>
+#include <latent/layers/upsample.hpp>
+
+#include "support/gradient_check.hpp"
+
+using namespace latent;
+using latent::testing::check_layer_gradients;
+
+namespace {
+
+using B = cpu::reference;
+
+template <class In, class L>
+std::vector<double> run(const L& layer, std::vector<double> x, std::size_t batch = 1) {
+    using Out = typename L::template output_shape<In>;
+    REQUIRE(x.size() == batch * In::size);
+    std::vector<double> y(batch * Out::size, -99.0);
+    ForwardArgs<double> a{x.data(), y.data(), nullptr, nullptr, batch, Mode::infer, nullptr};
+    layer.template forward<In, B, double>(a);
+    return y;
+}
+
+void check_values(const std::vector<double>& got, const std::vector<double>& expected) {
+    REQUIRE(got.size() == expected.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        INFO("element " << i);
+        CHECK(got[i] == doctest::Approx(expected[i]));
+    }
+}
+
+// 1, 2, ..., n (or first, first + 1, ...): images whose pixels can be told apart by eye.
+std::vector<double> counting(std::size_t n, double first = 1) {
+    std::vector<double> v(n);
+    std::iota(v.begin(), v.end(), first);
+    return v;
+}
+
+}  // namespace
+
+// ---- shape rules, as compile-time predicates ---------------------------------------------
+
+static_assert(std::is_same_v<MaxPooling2D<>, MaxPooling2D<2, 2, Padding::valid>>);
+static_assert(std::is_same_v<MaxPool2D<3>, MaxPooling2D<3, 3>>);
+static_assert(std::is_same_v<AvgPool2D<2, 1, Padding::same>, AveragePooling2D<2, 1, Padding::same>>);
+static_assert(MaxPooling2D<Size2<2, 3>>::strides == Size2<2, 3>);  // the stride defaults to the pool
+
+static_assert(std::is_same_v<MaxPooling2D<2>::output_shape<Shape<4, 4, 3>>, Shape<2, 2, 3>>);
+static_assert(std::is_same_v<MaxPooling2D<2>::output_shape<Shape<5, 5, 1>>, Shape<2, 2, 1>>);  // floor
+static_assert(std::is_same_v<MaxPooling2D<2, 2, Padding::same>::output_shape<Shape<5, 5, 1>>, Shape<3, 3, 1>>);
+static_assert(std::is_same_v<MaxPooling2D<Size2<2, 3>, Size2<1, 2>>::output_shape<Shape<3, 5, 1>>, Shape<2, 2, 1>>);
+static_assert(std::is_same_v<AveragePooling2D<3, 1, Padding::same>::output_shape<Shape<4, 5, 2>>, Shape<4, 5, 2>>);
+static_assert(std::is_same_v<GlobalAveragePooling2D::output_shape<Shape<7, 5, 3>>, Shape<3>>);
+static_assert(std::is_same_v<UpSampling2D<>::output_shape<Shape<3, 4, 2>>, Shape<6, 8, 2>>);
+static_assert(std::is_same_v<UpSampling2D<Size2<2, 3>>::output_shape<Shape<3, 4, 2>>, Shape<6, 12, 2>>);
+static_assert(std::is_same_v<ZeroPadding2D<>::output_shape<Shape<3, 4, 2>>, Shape<5, 6, 2>>);
+static_assert(std::is_same_v<ZeroPadding2D<Size2<1, 0>>::output_shape<Shape<3, 4, 2>>, Shape<5, 4, 2>>);
+static_assert(std::is_same_v<ZeroPadding2D<Edges<1, 0, 2, 3>>::output_shape<Shape<3, 4, 2>>, Shape<4, 9, 2>>);
+static_assert(std::is_same_v<Cropping2D<>::output_shape<Shape<3, 4, 2>>, Shape<3, 4, 2>>);
+static_assert(std::is_same_v<Cropping2D<1>::output_shape<Shape<3, 4, 2>>, Shape<1, 2, 2>>);
+static_assert(std::is_same_v<Cropping2D<Size2<0, 1>>::output_shape<Shape<3, 4, 2>>, Shape<3, 2, 2>>);
+static_assert(std::is_same_v<Cropping2D<Edges<2, 2, 4, 4>>::output_shape<Shape<28, 28, 1>>, Shape<24, 20, 1>>);
+static_assert(ZeroPadding2D<Size2<1, 2>>::padding == Edges<1, 1, 2, 2>);
+static_assert(Cropping2D<3>::cropping == Edges2D{3, 3, 3, 3});
+
+// A valid pool must fit; a same-padded one fits anything; every image layer needs rank 3.
+static_assert(accepts_v<MaxPooling2D<3>, Shape<3, 3, 1>>);
+static_assert(!accepts_v<MaxPooling2D<3>, Shape<2, 2, 1>>);
+static_assert(!accepts_v<MaxPooling2D<3>, Shape<3, 2, 1>>);
+static_assert(!accepts_v<MaxPooling2D<Size2<1, 4>>, Shape<3, 3, 1>>);
+static_assert(accepts_v<MaxPooling2D<3, 3, Padding::same>, Shape<2, 2, 1>>);
+static_assert(!accepts_v<AveragePooling2D<3>, Shape<2, 2, 1>>);
+static_assert(accepts_v<AveragePooling2D<3, 3, Padding::same>, Shape<2, 2, 1>>);
+static_assert(!accepts_v<MaxPooling2D<2>, Shape<16>> && !accepts_v<AveragePooling2D<2>, Shape<4, 4>>);
+static_assert(accepts_v<GlobalAveragePooling2D, Shape<1, 1, 4>> && !accepts_v<GlobalAveragePooling2D, Shape<4>>);
+static_assert(accepts_v<UpSampling2D<>, Shape<1, 1, 1>> && !accepts_v<UpSampling2D<>, Shape<4>>);
+static_assert(accepts_v<ZeroPadding2D<>, Shape<1, 1, 1>> && !accepts_v<ZeroPadding2D<>, Shape<4>>);
+static_assert(accepts_v<Cropping2D<Edges<1, 1, 0, 0>>, Shape<3, 1, 1>>);
+static_assert(!accepts_v<Cropping2D<Edges<1, 1, 0, 0>>, Shape<2, 1, 1>>);
+static_assert(!accepts_v<Cropping2D<Edges<0, 0, 2, 1>>, Shape<5, 3, 1>>);
+static_assert(!accepts_v<Cropping2D<>, Shape<4>>);
+
+// What a refusal is reported as.
+static_assert(std::is_same_v<MaxPooling2D<3>::requirement, image_at_least<3, 3>>);
+static_assert(std::is_same_v<AveragePooling2D<Size2<2, 5>, 1>::requirement, image_at_least<2, 5>>);
+static_assert(std::is_same_v<MaxPooling2D<3, 3, Padding::same>::requirement, rank<3>>);
+static_assert(std::is_same_v<Cropping2D<Edges<2, 2, 4, 6>>::requirement, image_at_least<5, 11>>);
+static_assert(std::is_same_v<UpSampling2D<>::requirement, rank<3>>);
+
+// After a refusal the output shape is a plausible stand-in (never a 0 extent), so later layers
+// stay quiet.
+static_assert(std::is_same_v<MaxPooling2D<3>::output_shape<Shape<2, 2, 5>>, Shape<1, 1, 5>>);
+static_assert(std::is_same_v<MaxPooling2D<3>::output_shape<Shape<16>>, Shape<1, 1, 16>>);
+static_assert(std::is_same_v<Cropping2D<2>::output_shape<Shape<4, 4, 3>>, Shape<1, 1, 3>>);
+static_assert(std::is_same_v<GlobalAveragePooling2D::output_shape<Shape<6>>, Shape<6>>);
+
+// Counts: no parameters; comparisons or additions per output.
+static_assert(MaxPooling2D<2>::params<Shape<4, 4, 2>>.empty() && UpSampling2D<>::params<Shape<4, 4, 2>>.empty());
+static_assert(MaxPooling2D<2>::flops_per_sample<Shape<4, 4, 2>> == 2 * 2 * 2 * 3);
+static_assert(AveragePooling2D<2>::flops_per_sample<Shape<4, 4, 2>> == 2 * 2 * 2 * 4);
+static_assert(GlobalAveragePooling2D::flops_per_sample<Shape<4, 4, 2>> == 32);
+
+TEST_CASE("image layers carry Keras' class and default names") {
+    CHECK(MaxPooling2D<>::type_name == "MaxPooling2D");
+    CHECK(MaxPooling2D<>::default_name == "max_pooling2d");
+    CHECK(AveragePooling2D<>::type_name == "AveragePooling2D");
+    CHECK(AveragePooling2D<>::default_name == "average_pooling2d");
+    CHECK(GlobalAveragePooling2D::type_name == "GlobalAveragePooling2D");
+    CHECK(GlobalAveragePooling2D::default_name == "global_average_pooling2d");
+    CHECK(UpSampling2D<>::type_name == "UpSampling2D");
+    CHECK(UpSampling2D<>::default_name == "up_sampling2d");
+    CHECK(ZeroPadding2D<>::type_name == "ZeroPadding2D");
+    CHECK(ZeroPadding2D<>::default_name == "zero_padding2d");
+    CHECK(Cropping2D<>::type_name == "Cropping2D");
+    CHECK(Cropping2D<>::default_name == "cropping2d");
+    CHECK(MaxPooling2D<>{"pool"}.name() == "pool");
+}
+
+// ---- forward values ----------------------------------------------------------------------
+
+TEST_CASE("MaxPooling2D takes each window's maximum, channel by channel") {
+    // Channel 0 holds 1..16 row by row, channel 1 its negation (so the maximum is -minimum).
+    std::vector<double> x;
+    for (double v = 1; v <= 16; ++v) x.insert(x.end(), {v, -v});
+    check_values(run<Shape<4, 4, 2>>(MaxPooling2D<2>{}, x), {6, -1, 8, -3, 14, -9, 16, -11});
+
+    SUBCASE("a batch pools each image on its own") {
+        std::vector<double> two = x;
+        for (double v : x) two.push_back(v + 100);
+        check_values(run<Shape<4, 4, 2>>(MaxPooling2D<2>{}, two, 2),
+                     {6, -1, 8, -3, 14, -9, 16, -11, 106, 99, 108, 97, 114, 91, 116, 89});
+    }
+}
+
+TEST_CASE("pooling with Size2 windows and a stride smaller than the window") {
+    // [[0 1 2 3 4], [5 6 7 8 9], [10 11 12 13 14]]: 2 x 3 windows, one row down, two columns across.
+    const auto x = counting(15, 0);
+    check_values(run<Shape<3, 5, 1>>(MaxPooling2D<Size2<2, 3>, Size2<1, 2>>{}, x), {7, 9, 12, 14});
+    check_values(run<Shape<3, 5, 1>>(AveragePooling2D<Size2<2, 3>, Size2<1, 2>>{}, x), {3.5, 5.5, 8.5, 10.5});
+    // A 1 x 2 pool with stride 1: overlapping windows along the rows only.
+    check_values(run<Shape<2, 3, 1>>(AvgPool2D<Size2<1, 2>, 1>{}, counting(6)), {1.5, 2.5, 4.5, 5.5});
+}
+
+TEST_CASE("same padding: padded positions are neither a maximum nor counted in a mean (Keras / TF)") {
+    // [[1 2 3], [4 5 6], [7 8 9]], pool 2 stride 2: TF pads one row below and one column right.
+    check_values(run<Shape<3, 3, 1>>(AveragePooling2D<2, 2, Padding::same>{}, counting(9)), {3, 4.5, 7.5, 9});
+    // All negative: a zero read from the padding would win every edge window.
+    std::vector<double> negative = counting(9);
+    for (auto& v : negative) v = -v;
+    check_values(run<Shape<3, 3, 1>>(MaxPooling2D<2, 2, Padding::same>{}, negative), {-1, -3, -7, -9});
+    // A pool larger than the image: the one window averages the four pixels it covers.
+    check_values(run<Shape<2, 2, 1>>(AveragePooling2D<3, 3, Padding::same>{}, {1, 2, 3, 6}), {3});
+    check_values(run<Shape<2, 2, 1>>(MaxPooling2D<3, 3, Padding::same>{}, {-4, -2, -3, -6}), {-2});
+}
+
+TEST_CASE("GlobalAveragePooling2D averages each channel over the image") {
+    // Channel 0: 1, 2, 3, 4; channel 1: 10, 20, 30, 40; the second sample doubles the first.
+    const std::vector<double> x{1, 10, 2, 20, 3, 30, 4, 40, 2, 20, 4, 40, 6, 60, 8, 80};
+    check_values(run<Shape<2, 2, 2>>(GlobalAveragePooling2D{}, x, 2), {2.5, 25, 5, 50});
+    check_values(run<Shape<1, 3, 1>>(GlobalAveragePooling2D{}, {3, 4, 8}), {5});
+}
+
+TEST_CASE("UpSampling2D repeats each pixel factor_h times down and factor_w times across") {
+    check_values(run<Shape<2, 2, 1>>(UpSampling2D<Size2<2, 3>>{}, {1, 2, 3, 4}),
+                 {1, 1, 1, 2, 2, 2,  //
+                  1, 1, 1, 2, 2, 2,  //
+                  3, 3, 3, 4, 4, 4,  //
+                  3, 3, 3, 4, 4, 4});
+    // Channels stay together: a (1, 2, 2) image doubled.
+    check_values(run<Shape<1, 2, 2>>(UpSampling2D<>{}, {1, -1, 2, -2}),
+                 {1, -1, 1, -1, 2, -2, 2, -2,  //
+                  1, -1, 1, -1, 2, -2, 2, -2});
+}
+
+TEST_CASE("ZeroPadding2D puts zeros around the image") {
+    // [[1 2], [3 4]] with one row on top and two columns left, one right.
+    check_values(run<Shape<2, 2, 1>>(ZeroPadding2D<Edges<1, 0, 2, 1>>{}, {1, 2, 3, 4}),
+                 {0, 0, 0, 0, 0,  //
+                  0, 0, 1, 2, 0,  //
+                  0, 0, 3, 4, 0});
+    check_values(run<Shape<1, 1, 2>>(ZeroPadding2D<>{}, {5, 6}), {0, 0, 0, 0, 0, 0,  //
+                                                                  0, 0, 5, 6, 0, 0,  //
+                                                                  0, 0, 0, 0, 0, 0});
+    check_values(run<Shape<1, 2, 1>>(ZeroPadding2D<Size2<1, 0>>{}, {7, 8}), {0, 0, 7, 8, 0, 0});
+}
+
+TEST_CASE("Cropping2D keeps the inside of the image") {
+    // [[1 2 3 4], [5 6 7 8], [9 10 11 12]]
+    const auto x = counting(12);
+    check_values(run<Shape<3, 4, 1>>(Cropping2D<Edges<1, 0, 1, 2>>{}, x), {6, 10});
+    check_values(run<Shape<3, 4, 1>>(Cropping2D<Size2<1, 1>>{}, x), {6, 7});
+    check_values(run<Shape<3, 4, 1>>(Cropping2D<Edges<0, 2, 0, 0>>{}, x), {1, 2, 3, 4});
+    check_values(run<Shape<3, 4, 1>>(Cropping2D<>{}, x), x);
+    SUBCASE("cropping undoes zero padding") {
+        const auto padded = run<Shape<3, 4, 1>>(ZeroPadding2D<Edges<2, 1, 0, 3>>{}, x);
+        check_values(run<Shape<6, 7, 1>>(Cropping2D<Edges<2, 1, 0, 3>>{}, padded), x);
+    }
+}
+
+// ---- gradients ---------------------------------------------------------------------------
+
+// Max pooling's gradient is defined where a window has one maximum: the default random inputs
+// are distinct, and a batch of 2 keeps the check small.
+TEST_CASE("MaxPooling2D gradients") {
+    SUBCASE("disjoint windows") { CHECK(check_layer_gradients<Shape<4, 4, 2>>(MaxPooling2D<2>{}, {.batch = 2}) > 0); }
+    SUBCASE("overlapping windows") {
+        CHECK(check_layer_gradients<Shape<4, 5, 2>>(MaxPooling2D<3, 1>{}, {.batch = 2}) > 0);
+    }
+    SUBCASE("same padding") {
+        CHECK(check_layer_gradients<Shape<5, 4, 1>>(MaxPooling2D<3, 2, Padding::same>{}, {.batch = 2}) > 0);
+    }
+    SUBCASE("Size2 window and stride") {
+        CHECK(check_layer_gradients<Shape<3, 5, 2>>(MaxPool2D<Size2<2, 3>, Size2<1, 2>>{}, {.batch = 2}) > 0);
+    }
+}
+
+TEST_CASE("AveragePooling2D gradients") {
+    SUBCASE("disjoint windows") { CHECK(check_layer_gradients<Shape<4, 4, 2>>(AveragePooling2D<2>{}) > 0); }
+    SUBCASE("overlapping windows, same padding") {
+        CHECK(check_layer_gradients<Shape<4, 5, 2>>(AveragePooling2D<3, 1, Padding::same>{}) > 0);
+    }
+    SUBCASE("Size2 window and stride, same padding") {
+        CHECK(check_layer_gradients<Shape<5, 4, 1>>(AvgPool2D<Size2<2, 3>, Size2<2, 1>, Padding::same>{}) > 0);
+    }
+}
+
+TEST_CASE("GlobalAveragePooling2D gradients") {
+    CHECK(check_layer_gradients<Shape<3, 4, 2>>(GlobalAveragePooling2D{}) > 0);
+}
+
+TEST_CASE("UpSampling2D gradients") {
+    CHECK(check_layer_gradients<Shape<2, 3, 2>>(UpSampling2D<>{}) > 0);
+    CHECK(check_layer_gradients<Shape<2, 3, 1>>(UpSampling2D<Size2<2, 3>>{}) > 0);
+}
+
+TEST_CASE("ZeroPadding2D and Cropping2D gradients") {
+    CHECK(check_layer_gradients<Shape<2, 3, 2>>(ZeroPadding2D<>{}) > 0);
+    CHECK(check_layer_gradients<Shape<2, 3, 2>>(ZeroPadding2D<Edges<1, 0, 2, 1>>{}) > 0);
+    CHECK(check_layer_gradients<Shape<5, 6, 2>>(Cropping2D<Edges<1, 2, 0, 3>>{}) > 0);
+    CHECK(check_layer_gradients<Shape<4, 4, 1>>(Cropping2D<Size2<1, 0>>{}) > 0);
+}
+
+// ---- in a Sequential ---------------------------------------------------------------------
+
+// A Dense in front, so that backward has to pass through every image layer to reach it.
+using ImageNet =
+    Sequential<Input<72>, Dense<72>, Reshape<6, 6, 2>, ZeroPadding2D<1>, MaxPooling2D<2>, UpSampling2D<2>,
+               Cropping2D<Edges<1, 1, 0, 2>>, AveragePooling2D<2, 1, Padding::same>, GlobalAveragePooling2D, Dense<3>>;
+static_assert(is_valid_v<ImageNet>);
+static_assert(std::is_same_v<ImageNet::output_shape, Shape<3>>);
+static_assert(std::is_same_v<ImageNet::layer_output_shape<2>, Shape<8, 8, 2>>);
+static_assert(std::is_same_v<ImageNet::layer_output_shape<3>, Shape<4, 4, 2>>);
+static_assert(std::is_same_v<ImageNet::layer_output_shape<4>, Shape<8, 8, 2>>);
+static_assert(std::is_same_v<ImageNet::layer_output_shape<5>, Shape<6, 6, 2>>);
+static_assert(std::is_same_v<ImageNet::layer_output_shape<6>, Shape<6, 6, 2>>);
+static_assert(std::is_same_v<ImageNet::layer_output_shape<7>, Shape<2>>);
+static_assert(ImageNet::param_count == (72 * 72 + 72) + (2 * 3 + 3));
+static_assert(!is_valid_v<Sequential<Input<2, 2, 1>, MaxPooling2D<3>, Flatten>>);
+static_assert(is_valid_v<Sequential<Input<2, 2, 1>, MaxPooling2D<3, 3, Padding::same>, Flatten>>);
+static_assert(!is_valid_v<Sequential<Input<4, 4, 1>, Cropping2D<2>>>);
+static_assert(!is_valid_v<Sequential<Input<16>, UpSampling2D<>>>);
+
+TEST_CASE("a Sequential of image layers names them, counts no parameters for them, and trains through them") {
+    ImageNet net(5);
+    CHECK(net.layer_names() == std::vector<std::string>{"dense", "reshape", "zero_padding2d", "max_pooling2d",
+                                                         "up_sampling2d", "cropping2d", "average_pooling2d",
+                                                         "global_average_pooling2d", "dense_1"});
+    CHECK(net.layer("max_pooling2d").type_name() == "MaxPooling2D");
+    CHECK(net.layer("cropping2d").output_shape() == std::vector<std::size_t>{6, 6, 2});
+    for (std::size_t i = 1; i < 8; ++i) CHECK(ImageNet::layer_param_counts[i] == 0);
+
+    // The first Dense is the identity, so the image is x itself: distinct pixel values 0.1 apart
+    // (none within 0.05 of the padding's zeros) keep every maximum unique under the probe below.
+    auto params = net.parameters().values();
+    std::fill(params.begin(), params.begin() + 72 * 72 + 72, 0.0f);
+    for (std::size_t i = 0; i < 72; ++i) params[i * 72 + i] = 1.0f;
+    constexpr std::size_t batch = 2;
+    Tensor<Shape<72>> x(batch);
+    for (std::size_t i = 0; i < x.values().size(); ++i)
+        x.values()[i] = 0.1f * (static_cast<float>((i * 29) % 144) - 71.5f);
+    const std::vector<float> r{0.5f, -1.0f, 0.25f, -0.75f, 1.0f, 0.3f};
+
+    auto objective = [&] {
+        const float* y = net.forward(x.data(), batch, Mode::train);
+        double total = 0;
+        for (std::size_t i = 0; i < r.size(); ++i) total += double(r[i]) * y[i];
+        return total;
+    };
+    objective();
+    auto grads = net.gradients();
+    std::fill(grads.begin(), grads.end(), 0.0f);
+    net.backward(r.data());
+    const std::vector<float> analytic(grads.begin(), grads.end());
+
+    // The first Dense's bias moves one pixel of each image: its gradient is what came back
+    // through every image layer. Then the last Dense's parameters.
+    std::vector<std::size_t> probed;
+    for (std::size_t i = 72 * 72; i < 72 * 72 + 72; ++i) probed.push_back(i);
+    for (std::size_t i = 72 * 72 + 72; i < ImageNet::param_count; ++i) probed.push_back(i);
+    std::size_t reached = 0;  // pixels whose gradient came back
+    const float h = 1e-2f;
+    for (std::size_t i : probed) {
+        const float keep = params[i];
+        params[i] = keep + h;
+        const double up = objective();
+        params[i] = keep - h;
+        const double down = objective();
+        params[i] = keep;
+        const double numeric = (up - down) / (2 * h);
+        INFO("parameter " << i);
+        CHECK(analytic[i] == doctest::Approx(numeric).epsilon(2e-2).scale(1.0));
+        if (i < 72 * 72 + 72 && analytic[i] != 0.0f) ++reached;
+    }
+    // Max pooling passes the gradient to each window's winner only: some pixels, not all.
+    CHECK(reached > 0);
+    CHECK(reached < 72);
+}
