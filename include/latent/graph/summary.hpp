@@ -2,6 +2,7 @@
 // type, output shape and parameter count, then Total / Trainable / Non-trainable params.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <ostream>
 #include <string>
@@ -33,23 +34,48 @@ inline std::string batch_shape_string(const std::vector<std::size_t>& dims) {
     return s + ")";
 }
 
+// One table row as Keras' print_row lays it out: columns end at 29, 55 and 65; text too long
+// for its column continues on the next line (breaking after "),"-like endings when it can).
+inline void print_summary_row(std::ostream& out, std::vector<std::string> fields) {
+    constexpr std::size_t positions[3] = {29, 55, 65};
+    const auto pending = [&] {
+        for (const auto& f : fields)
+            if (!f.empty()) return true;
+        return false;
+    };
+    do {
+        std::string line;
+        for (std::size_t col = 0; col < 3; ++col) {
+            const std::size_t start = col ? positions[col - 1] : 0;
+            const std::size_t space = col != 2 ? 2 : 0;
+            std::size_t cutoff = positions[col] - start - space;
+            std::string fit = fields[col].substr(0, cutoff);
+            std::size_t shortest = std::string::npos;
+            for (const char* ending : {"),", "},", "],", "',"}) {
+                const auto at = fit.find(ending);
+                if (at != std::string::npos) shortest = std::min(shortest, at + 2);
+            }
+            if (shortest != std::string::npos) fit.resize(cutoff = shortest);
+            if (col == 0) line += ' ';
+            line += fit;
+            line.append(space, ' ');
+            fields[col] = fields[col].size() > cutoff ? fields[col].substr(cutoff) : std::string();
+            if (line.size() < positions[col]) line.append(positions[col] - line.size(), ' ');
+        }
+        out << line << '\n';
+    } while (pending());
+}
+
 inline void print_summary(std::ostream& out, const std::string& model_name, const std::vector<summary_row>& rows,
                           std::size_t total, std::size_t trainable, std::size_t non_trainable) {
-    constexpr std::size_t name_width = 29, shape_width = 26, param_width = 10;
-    constexpr std::size_t width = name_width + shape_width + param_width;
-    auto pad = [](std::string s, std::size_t w) {
-        if (s.size() < w) s.append(w - s.size(), ' ');
-        else s += ' ';
-        return s;
-    };
+    constexpr std::size_t width = 65;
     out << "Model: \"" << model_name << "\"\n";
     out << std::string(width, '_') << '\n';
-    out << pad(" Layer (type)", name_width) << pad("Output Shape", shape_width) << pad("Param #", param_width) << '\n';
+    print_summary_row(out, {"Layer (type)", "Output Shape", "Param #"});
     out << std::string(width, '=') << '\n';
     for (std::size_t i = 0; i < rows.size(); ++i) {
         const auto& r = rows[i];
-        out << pad(" " + r.name + " (" + r.type + ")", name_width) << pad(batch_shape_string(r.output_dims), shape_width)
-            << pad(std::to_string(r.params), param_width) << '\n';
+        print_summary_row(out, {r.name + " (" + r.type + ")", batch_shape_string(r.output_dims), std::to_string(r.params)});
         if (i + 1 < rows.size()) out << '\n';
     }
     out << std::string(width, '=') << '\n';
