@@ -24,6 +24,7 @@
 #include "layers/dense.hpp"
 #include "layers/dropout.hpp"
 #include "layers/layer.hpp"
+#include "layers/merge.hpp"
 #include "layers/noise.hpp"
 #include "layers/norm.hpp"
 #include "layers/padding.hpp"
@@ -31,6 +32,8 @@
 #include "layers/reshape.hpp"
 #include "layers/upsample.hpp"
 
+#include "graph/functional.hpp"
+#include "graph/model.hpp"
 #include "graph/sequential.hpp"
 #include "graph/summary.hpp"
 #include "graph/validate.hpp"

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <functional>
 #include <vector>
@@ -11,6 +12,7 @@
 #include <latent/backend/cpu/reference.hpp>
 #include <latent/core/random.hpp>
 #include <latent/layers/layer.hpp>
+#include <latent/layers/merge.hpp>
 
 namespace latent::testing {
 
@@ -84,6 +86,59 @@ std::size_t check_layer_gradients(const L& layer, const GradientCheck& opt = {})
     for (std::size_t i = 0; i < params.size(); ++i)
         check_close(dparams[i], numeric(params, i), opt.tolerance, "dparams", i);
     return x.size() + params.size();
+}
+
+// The same check for a merge layer (latent/layers/merge.hpp) with inputs of shapes In...: the
+// analytic gradient of every input against central differences. Only the batch, seed, step,
+// tolerance and input range of the options apply (merge layers have no parameters or mode).
+// Returns how many gradient values were compared.
+template <class... In, class L>
+std::size_t check_merge_gradients(const L& layer, const GradientCheck& opt = {}) {
+    using B = cpu::reference;
+    using Out = typename L::template output_shape<In...>;
+    constexpr std::size_t count = sizeof...(In);
+    constexpr std::array<std::size_t, count> sizes{In::size...};
+
+    Generator gen(opt.seed);
+    std::array<std::vector<double>, count> xs, dxs;
+    std::array<const double*, count> x_ptrs{};
+    std::array<double*, count> dx_ptrs{};
+    for (std::size_t k = 0; k < count; ++k) {
+        xs[k].resize(opt.batch * sizes[k]);
+        for (auto& v : xs[k]) v = gen.uniform(opt.input_low, opt.input_high);
+        dxs[k].assign(xs[k].size(), 0.0);
+        x_ptrs[k] = xs[k].data();
+        dx_ptrs[k] = dxs[k].data();
+    }
+    std::vector<double> r(opt.batch * Out::size), y(r.size());
+    for (auto& v : r) v = gen.uniform(-1.0, 1.0);
+
+    auto objective = [&]() {
+        layer.template forward<B, double, In...>(MergeForwardArgs<double>{x_ptrs.data(), count, y.data(), opt.batch});
+        double total = 0;
+        for (std::size_t i = 0; i < y.size(); ++i) total += r[i] * y[i];
+        return total;
+    };
+
+    objective();
+    layer.template backward<B, double, In...>(
+        MergeBackwardArgs<double>{x_ptrs.data(), count, y.data(), r.data(), dx_ptrs.data(), opt.batch});
+
+    std::size_t compared = 0;
+    for (std::size_t k = 0; k < count; ++k) {
+        INFO("input " << k);
+        for (std::size_t i = 0; i < xs[k].size(); ++i) {
+            const double keep = xs[k][i];
+            xs[k][i] = keep + opt.step;
+            const double up = objective();
+            xs[k][i] = keep - opt.step;
+            const double down = objective();
+            xs[k][i] = keep;
+            check_close(dxs[k][i], (up - down) / (2 * opt.step), opt.tolerance, "dx", i);
+            ++compared;
+        }
+    }
+    return compared;
 }
 
 }  // namespace latent::testing

@@ -86,6 +86,12 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
                                              one element in the backend's memory, so forward's choice never has
                                              to be copied to the host
    normal(n, out, generator, mean, stddev)   out[i] = mean + stddev * generator.normal(), drawn in index order
+
+   Merge ops (the layers of layers/merge.hpp; their elementwise math goes through elementwise).
+   copy2d(rows, cols, src, src_stride, dst, dst_stride)
+                                             dst[r * dst_stride + c] = src[r * src_stride + c] for r < rows,
+                                             c < cols; the rest of dst is left as it is. Both strides are at
+                                             least cols; src and dst do not overlap
 */
 
 // Instantiated when a backend lacks a kernel: the type's name says which backend and op.

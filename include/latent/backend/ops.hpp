@@ -265,4 +265,20 @@ void normal(std::size_t n, T* out, Generator& gen, double mean, double stddev) {
         (void)sizeof(missing_kernel<B, op::normal>);
 }
 
+// ---- merge ops ---------------------------------------------------------------------------
+
+namespace op {
+struct copy2d {};
+}  // namespace op
+
+// A block of rows x cols between two row-major arrays of different widths: how Concatenate
+// places each input's slices side by side in its output, and takes the gradient apart again.
+template <backend_policy B, class T>
+void copy2d(std::size_t rows, std::size_t cols, const T* src, std::size_t src_stride, T* dst, std::size_t dst_stride) {
+    if constexpr (requires { copy2d_kernel(B{}, rows, cols, src, src_stride, dst, dst_stride); })
+        copy2d_kernel(B{}, rows, cols, src, src_stride, dst, dst_stride);
+    else
+        (void)sizeof(missing_kernel<B, op::copy2d>);
+}
+
 }  // namespace latent::ops

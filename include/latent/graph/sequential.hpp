@@ -325,6 +325,35 @@ public:
     const float* output(std::size_t i) const { return activations_.data() + act_offsets_[i] * batch_; }
     const float* layer_input(std::size_t i) const { return i == 0 ? input_ : output(i - 1); }
 
+    // What the training loop needs to fuse a loss with a final Softmax/Sigmoid (Model has the same).
+    static constexpr detail::output_activation output_activation_kind() {
+        if constexpr (is_valid)
+            return detail::output_activation_of<layer_type<layer_count - 1>>();
+        else
+            return detail::output_activation::none;
+    }
+    const float* final_output() const { return output(layer_count - 1); }
+    const float* final_logits() const { return layer_input(layer_count - 1); }
+    void backward_from_output(const float* grad, bool from_logits) {
+        backward(grad, from_logits ? layer_count - 1 : layer_count);
+    }
+    std::vector<ArenaRange> trainable_ranges() const { return params_.trainable_ranges(); }
+
+    // Which layer's output first became non-finite in the last forward pass, in words.
+    std::string describe_non_finite(std::size_t batch) const {
+        const auto dims = output_dims();
+        for (std::size_t i = 0; i < layer_count; ++i) {
+            std::size_t size = batch;
+            for (auto d : dims[i]) size *= d;
+            const float* out = output(i);
+            for (std::size_t k = 0; k < size; ++k)
+                if (!std::isfinite(out[k]))
+                    return "the first non-finite output is layer " + std::to_string(i) + " \"" + layer_name(i) +
+                           "\" (" + std::string(type_names[i]) + ")";
+        }
+        return "every layer's output is finite, so the loss itself overflowed (check the labels)";
+    }
+
     std::size_t lowest_trainable_layer() const {
         for (std::size_t i = 0; i < layer_count; ++i)
             if (layer_trainable_[i] && layer_param_counts[i] > 0) return i;

@@ -15,6 +15,7 @@ struct summary_row {
     std::string type;
     std::vector<std::size_t> output_dims;  // per sample; printed after "None" for the batch
     std::size_t params = 0;
+    bool input_layer = false;  // Keras prints an InputLayer's shape as a list: [(None, 28, 28, 1)]
 };
 
 // 1234567 -> "1,234,567", as Keras prints totals.
@@ -75,7 +76,9 @@ inline void print_summary(std::ostream& out, const std::string& model_name, cons
     out << std::string(width, '=') << '\n';
     for (std::size_t i = 0; i < rows.size(); ++i) {
         const auto& r = rows[i];
-        print_summary_row(out, {r.name + " (" + r.type + ")", batch_shape_string(r.output_dims), std::to_string(r.params)});
+        const std::string shape = batch_shape_string(r.output_dims);
+        print_summary_row(out, {r.name + " (" + r.type + ")", r.input_layer ? "[" + shape + "]" : shape,
+                                std::to_string(r.params)});
         if (i + 1 < rows.size()) out << '\n';
     }
     out << std::string(width, '=') << '\n';

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cmath>
+#include <string>
+#include <type_traits>
 
 #include "layer.hpp"
 
@@ -52,12 +54,17 @@ struct tanh {
 
 }  // namespace activations
 
-template <class F>
-class Activation : public LayerBase {
+// Derived names the concrete class (ReLU, ...) so that calling it on symbolic tensors records
+// that class; Activation<F> on its own leaves it void.
+template <class F, class Derived = void>
+class Activation : public Layer<std::conditional_t<std::is_void_v<Derived>, Activation<F, void>, Derived>> {
+    using base = Layer<std::conditional_t<std::is_void_v<Derived>, Activation<F, void>, Derived>>;
+
 public:
+    using activation_function = F;
     Activation() = default;
-    explicit Activation(std::string name) : LayerBase(std::move(name)) {}
-    explicit Activation(F function, std::string name = {}) : LayerBase(std::move(name)), function_(function) {}
+    explicit Activation(std::string name) : base(std::move(name)) {}
+    explicit Activation(F function, std::string name = {}) : base(std::move(name)), function_(function) {}
 
     static constexpr std::string_view type_name = "Activation";
     static constexpr std::string_view default_name = "activation";
@@ -92,14 +99,14 @@ private:
     F function_{};
 };
 
-class ReLU : public Activation<activations::relu> {
+class ReLU : public Activation<activations::relu, ReLU> {
 public:
     using Activation::Activation;
     static constexpr std::string_view type_name = "ReLU";
     static constexpr std::string_view default_name = "re_lu";
 };
 
-class LeakyReLU : public Activation<activations::leaky_relu> {
+class LeakyReLU : public Activation<activations::leaky_relu, LeakyReLU> {
 public:
     LeakyReLU() = default;
     explicit LeakyReLU(double negative_slope, std::string name = {})
@@ -115,14 +122,14 @@ public:
     }
 };
 
-class Sigmoid : public Activation<activations::sigmoid> {
+class Sigmoid : public Activation<activations::sigmoid, Sigmoid> {
 public:
     using Activation::Activation;
     static constexpr std::string_view type_name = "Sigmoid";
     static constexpr std::string_view default_name = "sigmoid";
 };
 
-class Tanh : public Activation<activations::tanh> {
+class Tanh : public Activation<activations::tanh, Tanh> {
 public:
     using Activation::Activation;
     static constexpr std::string_view type_name = "Tanh";
@@ -130,9 +137,9 @@ public:
 };
 
 // Softmax over the last axis (Keras' default axis=-1).
-class Softmax : public LayerBase {
+class Softmax : public Layer<Softmax> {
 public:
-    using LayerBase::LayerBase;
+    using Layer::Layer;
     static constexpr std::string_view type_name = "Softmax";
     static constexpr std::string_view default_name = "softmax";
 
@@ -157,5 +164,22 @@ public:
         ops::softmax_backward<B>(a.batch * In::size / cols, cols, a.y, a.dy, a.dx);
     }
 };
+
+namespace detail {
+// What the training loop may fuse a model's final layer with: a loss computed from the logits
+// (the final Softmax's or Sigmoid's input) is exact where the probabilities would saturate.
+enum class output_activation { none, softmax, sigmoid };
+
+template <class L>
+constexpr output_activation output_activation_of() {
+    if constexpr (std::is_base_of_v<Softmax, L>)
+        return output_activation::softmax;
+    else if constexpr (requires { typename L::activation_function; })
+        return std::is_same_v<typename L::activation_function, activations::sigmoid> ? output_activation::sigmoid
+                                                                                     : output_activation::none;
+    else
+        return output_activation::none;
+}
+}  // namespace detail
 
 }  // namespace latent

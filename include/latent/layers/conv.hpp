@@ -19,7 +19,7 @@ constexpr Window2D window_over(Extent2 kernel, Extent2 stride, Padding padding) 
 // Conv2D<Filters, Kernel, Padding = valid, Stride = 1>: Kernel and Stride are a number or
 // Size2<h, w>. Kernel of shape (kh, kw, in_channels, filters), as Keras stores it.
 template <std::size_t Filters, auto Kernel, Padding P = Padding::valid, auto Stride = 1>
-class Conv2D : public LayerBase {
+class Conv2D : public Layer<Conv2D<Filters, Kernel, P, Stride>> {
     static_assert(detail::is_extent_argument_v<decltype(Kernel)> && detail::is_extent_argument_v<decltype(Stride)>,
                   "latent: Conv2D's kernel size and stride are a number or Size2<h, w>");
     static constexpr Extent2 kernel_size = detail::to_extent2(Kernel);
@@ -29,7 +29,7 @@ class Conv2D : public LayerBase {
     static_assert(strides.h > 0 && strides.w > 0, "latent: Conv2D's stride must be positive");
 
 public:
-    using LayerBase::LayerBase;
+    using Layer<Conv2D<Filters, Kernel, P, Stride>>::Layer;
     static constexpr std::string_view type_name = "Conv2D";
     static constexpr std::string_view default_name = "conv2d";
     static constexpr std::size_t filters = Filters;
@@ -95,7 +95,7 @@ public:
 // (learned upsampling). Output size as Keras: valid h*s + max(k - s, 0), same h*s. Kernel of
 // shape (kh, kw, filters, in_channels), as Keras stores it.
 template <std::size_t Filters, auto Kernel, Padding P = Padding::valid, auto Stride = 1>
-class Conv2DTranspose : public LayerBase {
+class Conv2DTranspose : public Layer<Conv2DTranspose<Filters, Kernel, P, Stride>> {
     static_assert(detail::is_extent_argument_v<decltype(Kernel)> && detail::is_extent_argument_v<decltype(Stride)>,
                   "latent: Conv2DTranspose's kernel size and stride are a number or Size2<h, w>");
     static constexpr Extent2 kernel_size = detail::to_extent2(Kernel);
@@ -109,7 +109,7 @@ class Conv2DTranspose : public LayerBase {
     }
 
 public:
-    using LayerBase::LayerBase;
+    using Layer<Conv2DTranspose<Filters, Kernel, P, Stride>>::Layer;
     static constexpr std::string_view type_name = "Conv2DTranspose";
     static constexpr std::string_view default_name = "conv2d_transpose";
     static constexpr std::size_t filters = Filters;

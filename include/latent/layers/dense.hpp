@@ -7,11 +7,11 @@
 namespace latent {
 
 template <std::size_t Units>
-class Dense : public LayerBase {
+class Dense : public Layer<Dense<Units>> {
     static_assert(Units > 0, "latent: Dense needs at least one unit");
 
 public:
-    using LayerBase::LayerBase;
+    using Layer<Dense<Units>>::Layer;
     static constexpr std::string_view type_name = "Dense";
     static constexpr std::string_view default_name = "dense";
     static constexpr std::size_t units = Units;

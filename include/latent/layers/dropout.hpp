@@ -10,10 +10,10 @@
 
 namespace latent {
 
-class Dropout : public LayerBase {
+class Dropout : public Layer<Dropout> {
 public:
-    explicit Dropout(double rate = 0.5, std::string name = {}) : LayerBase(std::move(name)) { this->rate(rate); }
-    explicit Dropout(std::string name) : LayerBase(std::move(name)) {}
+    explicit Dropout(double rate = 0.5, std::string name = {}) : Layer(std::move(name)) { this->rate(rate); }
+    explicit Dropout(std::string name) : Layer(std::move(name)) {}
 
     static constexpr std::string_view type_name = "Dropout";
     static constexpr std::string_view default_name = "dropout";

@@ -32,6 +32,8 @@
    Layers are templates on the scalar T so that the tests can check gradients in double. */
 
 #include <array>
+#include <atomic>
+#include <cstdint>
 #include <concepts>
 #include <cstddef>
 #include <string>
@@ -108,14 +110,31 @@ struct BackwardArgs {
     std::size_t batch = 0;
 };
 
-// The runtime part every layer shares: its name (empty until a model names it).
+namespace detail {
+// Identities of layer objects, so that calling the same object twice in a functional graph
+// shares its weights; an id is never reused.
+inline std::uint64_t next_layer_uid() noexcept {
+    static std::atomic<std::uint64_t> counter{0};
+    return ++counter;
+}
+}  // namespace detail
+
+// The runtime part every layer shares: its name (empty until a model names it) and its
+// identity (a copy is another layer, with weights of its own).
 class LayerBase {
 public:
     LayerBase() = default;
     explicit LayerBase(std::string name) : name_(std::move(name)) {}
+    LayerBase(const LayerBase& other) : name_(other.name_) {}
+    LayerBase& operator=(const LayerBase& other) {
+        name_ = other.name_;
+        return *this;
+    }
+    virtual ~LayerBase() = default;
 
     const std::string& name() const noexcept { return name_; }
     void set_name(std::string name) { name_ = std::move(name); }
+    std::uint64_t uid() const noexcept { return uid_; }
 
     template <class In>
     static constexpr std::array<ParamSpec, 0> params{};
@@ -128,6 +147,28 @@ public:
 
 private:
     std::string name_;
+    std::uint64_t uid_ = detail::next_layer_uid();
+};
+
+// What makes a layer callable on symbolic tensors (latent/graph/functional.hpp): Derived is
+// the layer itself, so that the call records the layer's own type and input shapes.
+template <class Derived>
+class callable_layer {
+public:
+    // x = Dense<64>{}(inputs): call_layer is found by argument-dependent lookup on the symbolic
+    // tensors, so layers need not include the graph headers.
+    template <class... X>
+        requires(sizeof...(X) > 0)
+    auto operator()(const X&... xs) const -> decltype(call_layer(std::declval<const Derived&>(), xs...)) {
+        return call_layer(static_cast<const Derived&>(*this), xs...);
+    }
+};
+
+// The base of every concrete single-input layer.
+template <class Derived>
+class Layer : public LayerBase, public callable_layer<Derived> {
+public:
+    using LayerBase::LayerBase;
 };
 
 template <class L>

@@ -13,12 +13,12 @@
 
 namespace latent {
 
-class GaussianNoise : public LayerBase {
+class GaussianNoise : public Layer<GaussianNoise> {
 public:
     // Keras requires stddev. A model type default-constructs its layers, so this one may start
     // without it; training then refuses to run until layer<I>().stddev(...) gives it.
     GaussianNoise() = default;
-    explicit GaussianNoise(double stddev, std::string name = {}) : LayerBase(std::move(name)) {
+    explicit GaussianNoise(double stddev, std::string name = {}) : Layer(std::move(name)) {
         this->stddev(stddev);
     }
 

@@ -12,14 +12,14 @@
 
 namespace latent {
 
-class BatchNormalization : public LayerBase {
+class BatchNormalization : public Layer<BatchNormalization> {
 public:
     explicit BatchNormalization(double momentum = 0.99, double epsilon = 1e-3, std::string name = {})
-        : LayerBase(std::move(name)) {
+        : Layer(std::move(name)) {
         this->momentum(momentum);
         this->epsilon(epsilon);
     }
-    explicit BatchNormalization(std::string name) : LayerBase(std::move(name)) {}
+    explicit BatchNormalization(std::string name) : Layer(std::move(name)) {}
 
     static constexpr std::string_view type_name = "BatchNormalization";
     static constexpr std::string_view default_name = "batch_normalization";

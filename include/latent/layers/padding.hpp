@@ -53,14 +53,14 @@ constexpr std::size_t left_after_cut(std::size_t length, std::size_t cut) { retu
 
 // ZeroPadding2D<Pad = 1>: (h, w, c) -> (top + h + bottom, left + w + right, c), zeros around.
 template <auto Pad = 1>
-class ZeroPadding2D : public LayerBase {
+class ZeroPadding2D : public Layer<ZeroPadding2D<Pad>> {
     static_assert(detail::is_edges_argument_v<std::remove_cv_t<decltype(Pad)>> &&
                       !detail::is_negative_argument(Pad),
                   "latent: ZeroPadding2D's padding is a number, Size2<h, w> or Edges<top, bottom, left, right>, "
                   "none of them negative");
 
 public:
-    using LayerBase::LayerBase;
+    using Layer<ZeroPadding2D<Pad>>::Layer;
     static constexpr std::string_view type_name = "ZeroPadding2D";
     static constexpr std::string_view default_name = "zero_padding2d";
     static constexpr Edges2D padding = detail::to_edges2d(Pad);
@@ -92,14 +92,14 @@ public:
 // Cropping2D<Crop = 0>: (h, w, c) -> (h - top - bottom, w - left - right, c); at least one
 // pixel must be left.
 template <auto Crop = 0>
-class Cropping2D : public LayerBase {
+class Cropping2D : public Layer<Cropping2D<Crop>> {
     static_assert(detail::is_edges_argument_v<std::remove_cv_t<decltype(Crop)>> &&
                       !detail::is_negative_argument(Crop),
                   "latent: Cropping2D's cropping is a number, Size2<h, w> or Edges<top, bottom, left, right>, "
                   "none of them negative");
 
 public:
-    using LayerBase::LayerBase;
+    using Layer<Cropping2D<Crop>>::Layer;
     static constexpr std::string_view type_name = "Cropping2D";
     static constexpr std::string_view default_name = "cropping2d";
     static constexpr Edges2D cropping = detail::to_edges2d(Crop);

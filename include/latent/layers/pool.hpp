@@ -38,11 +38,11 @@ struct sliding_pool {
 
 // MaxPooling2D<Pool = 2, Stride = Pool, Padding = valid>: the maximum of each window, per channel.
 template <auto Pool = 2, auto Stride = Pool, Padding P = Padding::valid>
-class MaxPooling2D : public LayerBase {
+class MaxPooling2D : public Layer<MaxPooling2D<Pool, Stride, P>> {
     using rule = detail::sliding_pool<Pool, Stride, P>;
 
 public:
-    using LayerBase::LayerBase;
+    using Layer<MaxPooling2D<Pool, Stride, P>>::Layer;
     static constexpr std::string_view type_name = "MaxPooling2D";
     static constexpr std::string_view default_name = "max_pooling2d";
     static constexpr Extent2 pool_size = rule::pool;
@@ -77,11 +77,11 @@ using MaxPool2D = MaxPooling2D<Pool, Stride, P>;
 // AveragePooling2D<Pool = 2, Stride = Pool, Padding = valid>: the mean of each window, per
 // channel; with `same` padding a window at the edge averages only the pixels it covers.
 template <auto Pool = 2, auto Stride = Pool, Padding P = Padding::valid>
-class AveragePooling2D : public LayerBase {
+class AveragePooling2D : public Layer<AveragePooling2D<Pool, Stride, P>> {
     using rule = detail::sliding_pool<Pool, Stride, P>;
 
 public:
-    using LayerBase::LayerBase;
+    using Layer<AveragePooling2D<Pool, Stride, P>>::Layer;
     static constexpr std::string_view type_name = "AveragePooling2D";
     static constexpr std::string_view default_name = "average_pooling2d";
     static constexpr Extent2 pool_size = rule::pool;
@@ -114,9 +114,9 @@ template <auto Pool = 2, auto Stride = Pool, Padding P = Padding::valid>
 using AvgPool2D = AveragePooling2D<Pool, Stride, P>;
 
 // GlobalAveragePooling2D: (h, w, c) -> (c), the mean of each channel over the whole image.
-class GlobalAveragePooling2D : public LayerBase {
+class GlobalAveragePooling2D : public Layer<GlobalAveragePooling2D> {
 public:
-    using LayerBase::LayerBase;
+    using Layer::Layer;
     static constexpr std::string_view type_name = "GlobalAveragePooling2D";
     static constexpr std::string_view default_name = "global_average_pooling2d";
 

@@ -12,9 +12,9 @@ void copy_elements(std::size_t n, const T* from, T* to) {
 }
 }  // namespace detail
 
-class Flatten : public LayerBase {
+class Flatten : public Layer<Flatten> {
 public:
-    using LayerBase::LayerBase;
+    using Layer::Layer;
     static constexpr std::string_view type_name = "Flatten";
     static constexpr std::string_view default_name = "flatten";
 
@@ -35,9 +35,9 @@ public:
 };
 
 template <std::size_t... D>
-class Reshape : public LayerBase {
+class Reshape : public Layer<Reshape<D...>> {
 public:
-    using LayerBase::LayerBase;
+    using Layer<Reshape<D...>>::Layer;
     static constexpr std::string_view type_name = "Reshape";
     static constexpr std::string_view default_name = "reshape";
     using target_shape = Shape<D...>;

@@ -43,8 +43,9 @@ public:
     virtual std::unique_ptr<erased_loss> clone() const = 0;
     virtual std::string_view name() const = 0;
     virtual std::size_t label_size() const = 0;
-    // Mean loss of the last forward pass; writes d loss / d (output of layer top - 1) into grad.
-    virtual double compute(Net& net, const float* labels, std::size_t batch, float* grad, std::size_t& top) const = 0;
+    // Mean loss of the last forward pass; writes its gradient into grad: with respect to the
+    // output, or (from_logits set) to the input of the final Softmax/Sigmoid it fused with.
+    virtual double compute(Net& net, const float* labels, std::size_t batch, float* grad, bool& from_logits) const = 0;
     // Throws if some label can never be valid for this loss (a class index out of range), so
     // that fit fails before the first step rather than halfway through an epoch.
     virtual void check_labels(const float* labels, std::size_t count) const = 0;
@@ -53,11 +54,12 @@ public:
 template <class Net, class Loss>
 class bound_loss final : public erased_loss<Net> {
     using Out = typename Net::output_shape;
-    static constexpr std::size_t layers = Net::layer_count;
-    using Last = typename Net::template layer_type<layers - 1>;
-    static constexpr bool fused = (Loss::fuses_with == loss::fusion::softmax && std::is_base_of_v<Softmax, Last>) ||
-                                  (Loss::fuses_with == loss::fusion::sigmoid &&
-                                   std::is_base_of_v<Activation<activations::sigmoid>, Last>);
+
+    static bool fuses(const Net& net) {
+        const auto kind = net.output_activation_kind();
+        return (Loss::fuses_with == loss::fusion::softmax && kind == output_activation::softmax) ||
+               (Loss::fuses_with == loss::fusion::sigmoid && kind == output_activation::sigmoid);
+    }
 
 public:
     explicit bound_loss(Loss l) : loss_(std::move(l)) {}
@@ -70,19 +72,17 @@ public:
             Loss::check_classes(labels, count * label_size(), Out::dims[Out::rank - 1]);
     }
 
-    double compute(Net& net, const float* labels, std::size_t batch, float* grad, std::size_t& top) const override {
+    double compute(Net& net, const float* labels, std::size_t batch, float* grad, bool& from_logits) const override {
         using B = typename Net::policy;
         constexpr std::size_t size = Out::size;
         constexpr std::size_t last = Out::dims[Out::rank - 1];
-        if constexpr (fused) {
-            if (!loss_.from_logits) {
-                top = layers - 1;  // backward starts below the Softmax/Sigmoid
-                return loss_.template compute_from_logits<B>(net.layer_input(layers - 1), labels, batch, size, last,
-                                                             grad);
-            }
+        from_logits = false;
+        if constexpr (Loss::fuses_with != loss::fusion::none) {
+            from_logits = !loss_.from_logits && fuses(net);
+            if (from_logits)  // backward starts below the Softmax/Sigmoid
+                return loss_.template compute_from_logits<B>(net.final_logits(), labels, batch, size, last, grad);
         }
-        top = layers;
-        return loss_.template compute<B>(net.output(layers - 1), labels, batch, size, last, grad);
+        return loss_.template compute<B>(net.final_output(), labels, batch, size, last, grad);
     }
 
 private:
@@ -133,22 +133,6 @@ inline void check_finite(const float* data, std::size_t count, std::size_t sampl
                                   "; training data must be finite");
 }
 
-// Which layer's output first became non-finite in the last forward pass, in words.
-template <class Net>
-std::string first_non_finite_output(const Net& net, std::size_t batch) {
-    const auto dims = Net::output_dims();
-    for (std::size_t i = 0; i < Net::layer_count; ++i) {
-        std::size_t size = batch;
-        for (auto d : dims[i]) size *= d;
-        const float* out = net.output(i);
-        for (std::size_t k = 0; k < size; ++k)
-            if (!std::isfinite(out[k]))
-                return "the first non-finite output is layer " + std::to_string(i) + " \"" + net.layer_name(i) + "\" (" +
-                       std::string(Net::type_names[i]) + ")";
-    }
-    return "every layer's output is finite, so the loss itself overflowed (check the labels)";
-}
-
 // Loss and metrics over (count) samples in inference mode, batch after batch.
 template <class Net>
 std::vector<std::pair<std::string, double>> evaluate_arrays(Net& net, training_setup<Net>& setup, const float* x, const float* y,
@@ -163,8 +147,8 @@ std::vector<std::pair<std::string, double>> evaluate_arrays(Net& net, training_s
     for (std::size_t first = 0; first < count; first += batch_size) {
         const std::size_t n = std::min(batch_size, count - first);
         const float* out = net.forward(x + first * In::size, n, Mode::infer);
-        std::size_t top = 0;
-        loss_sum += setup.loss->compute(net, y + first * label, n, grad.data(), top) * static_cast<double>(n);
+        bool from_logits = false;
+        loss_sum += setup.loss->compute(net, y + first * label, n, grad.data(), from_logits) * static_cast<double>(n);
         for (auto& m : setup.metrics) m->update(out, y + first * label, n, Out::size, last, label);
     }
     std::vector<std::pair<std::string, double>> result{{"loss", count ? loss_sum / static_cast<double>(count) : 0.0}};
@@ -254,7 +238,7 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     AlignedBuffer<float> yb(batch_size * label);       // (batch, label)
     AlignedBuffer<float> grad(batch_size * Out::size);  // (batch, out)
     auto& arena = net.parameters();
-    const auto ranges = arena.trainable_ranges();
+    const auto ranges = net.trainable_ranges();
     auto gradients = net.gradients();
     const bool checkpointing = !options.checkpoint.empty();
     if (checkpointing && options.checkpoint_every == 0)
@@ -301,16 +285,16 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
 
             const float* out = net.forward(xb.data(), n, Mode::train, &dropout_rng);
             std::fill(gradients.begin(), gradients.end(), 0.0f);
-            std::size_t top = 0;
-            const double loss = setup.loss->compute(net, yb.data(), n, grad.data(), top);
+            bool from_logits = false;
+            const double loss = setup.loss->compute(net, yb.data(), n, grad.data(), from_logits);
             if (!std::isfinite(loss))
                 throw value_error("latent.train.non_finite_loss",
                                   "epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
                                       ": the loss is " + std::to_string(loss) + "; " +
-                                      detail::first_non_finite_output(net, n) +
+                                      net.describe_non_finite(n) +
                                       "; lower the learning rate or check the data" +
                                       (checkpointing ? " (the last checkpoint is intact)" : ""));
-            net.backward(grad.data(), top);
+            net.backward_from_output(grad.data(), from_logits);
             setup.optimizer->step(arena.data(), gradients.data(), gradients.size(), ranges);
 
             loss_sum += loss * static_cast<double>(n);

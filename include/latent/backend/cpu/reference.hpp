@@ -169,3 +169,4 @@ void uniform_kernel(const reference&, std::size_t n, T* out, Generator& gen) {
 #include "reference/conv.hpp"
 #include "reference/pool.hpp"
 #include "reference/norm.hpp"
+#include "reference/merge.hpp"

@@ -1,0 +1,484 @@
+// Keras' functional API, second half: Model(inputs, outputs) runs the layer calls recorded
+// between its input and its output, in dependency order, each node once however many nodes
+// read it. Models built from the same graph share its weights (sub-models, shared layers).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <ostream>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "../core/arena.hpp"
+#include "../core/buffer.hpp"
+#include "../core/diagnostics.hpp"
+#include "../core/errors.hpp"
+#include "../core/tensor.hpp"
+#include "../io/safetensors.hpp"
+#include "compiled.hpp"
+#include "functional.hpp"
+#include "summary.hpp"
+
+namespace latent {
+
+struct FitOptions;  // latent/train/options.hpp
+
+template <backend_policy B, class In, class Out>
+class Model {
+    using Node = detail::GraphNode;
+    static constexpr std::size_t none = Node::none;
+
+public:
+    using policy = B;
+    using input_shape = In;
+    using output_shape = Out;
+
+    // The layers between `inputs` and `outputs`. Throws value_error "latent.graph.disconnected"
+    // when the output does not follow from the input alone (it reads another input).
+    Model(const Symbolic<In, B>& inputs, const Symbolic<Out, B>& outputs, std::string name = "model")
+        : name_(std::move(name)) {
+        auto [in_store, in_node] = inputs.resolved();
+        auto [out_store, out_node] = outputs.resolved();
+        if (in_store != out_store)
+            throw value_error("latent.graph.disconnected", "model \"" + name_ +
+                                                               "\": its output was not computed from its input (they "
+                                                               "belong to separate graphs)");
+        store_ = in_store;
+        input_node_ = in_node;
+        output_node_ = out_node;
+        plan_nodes();
+    }
+
+    Model(const Model&) = delete;
+    Model& operator=(const Model&) = delete;
+    Model(Model&&) noexcept = default;
+    Model& operator=(Model&&) noexcept = default;
+
+    const std::string& name() const noexcept { return name_; }
+    void set_name(std::string name) { name_ = std::move(name); }
+
+    // ---- layers -------------------------------------------------------------------------
+    // A handle on one layer of the model (Keras' model.get_layer): name, type, trainability,
+    // output shape, parameter count and weights, read and written with shape checks.
+    class LayerHandle {
+    public:
+        LayerHandle(Model& model, std::size_t layer) : model_(&model), layer_(layer) {}
+        const std::string& name() const { return record().layer->name(); }
+        std::string_view type_name() const { return record().type_name; }
+        bool trainable() const { return record().trainable; }
+        void set_trainable(bool on) { model_->set_layer_trainable(layer_, on); }
+        // The sample shape of the layer's first call in this model.
+        std::vector<std::size_t> output_shape() const { return model_->first_node_dims(layer_); }
+        std::size_t param_count() const { return record().size; }
+        std::size_t count_trainable_params() const {
+            std::size_t n = 0;
+            for (std::size_t s = 0; s < record().slot_count; ++s) {
+                const auto& slot = model_->store_->params.slots()[record().first_slot + s];
+                n += slot.trainable ? slot.size : 0;
+            }
+            return n;
+        }
+        // Every parameter (Keras' layer.get_weights(): kernel, bias, ... in order).
+        std::vector<std::vector<float>> get_weights() const {
+            std::vector<std::vector<float>> out;
+            for (std::size_t s = 0; s < record().slot_count; ++s) {
+                const auto values = model_->store_->params.slot_values(model_->store_->params.slots()[record().first_slot + s]);
+                out.emplace_back(values.begin(), values.end());
+            }
+            return out;
+        }
+        // Replaces every parameter; all-or-nothing, each checked against the layer's shapes.
+        void set_weights(const std::vector<std::vector<float>>& weights) {
+            const auto& r = record();
+            if (weights.size() != r.slot_count)
+                throw shape_error("latent.graph.set_weights", "layer \"" + name() + "\" has " +
+                                                                  std::to_string(r.slot_count) + " weights, got " +
+                                                                  std::to_string(weights.size()));
+            auto& arena = model_->store_->params;
+            for (std::size_t s = 0; s < r.slot_count; ++s) {
+                const auto& slot = arena.slots()[r.first_slot + s];
+                if (weights[s].size() != slot.size)
+                    throw shape_error("latent.graph.set_weights",
+                                      "layer \"" + name() + "\", weight " + std::to_string(s) + " (" + slot.name +
+                                          "): expected " + std::to_string(slot.size) + " values of shape " +
+                                          format_shape(slot.dims) + ", got " + std::to_string(weights[s].size()));
+            }
+            for (std::size_t s = 0; s < r.slot_count; ++s) {
+                const auto& slot = arena.slots()[r.first_slot + s];
+                std::copy(weights[s].begin(), weights[s].end(), arena.data() + slot.offset);
+            }
+        }
+        // The layer object itself, for its runtime settings (Dropout's rate, ...).
+        template <class L>
+        L& as() {
+            auto* l = dynamic_cast<L*>(model_->store_->layers[layer_].layer.get());
+            if (!l)
+                throw value_error("latent.graph.layer_type", "layer \"" + name() + "\" is a " +
+                                                                 std::string(type_name()) + ", not the type asked for");
+            return *l;
+        }
+
+    private:
+        const detail::GraphLayer& record() const { return model_->store_->layers[layer_]; }
+        Model* model_;
+        std::size_t layer_;
+    };
+
+    LayerHandle get_layer(std::string_view name) {
+        for (std::size_t l : layers_)
+            if (store_->layers[l].layer->name() == name) return LayerHandle(*this, l);
+        std::string known;
+        for (std::size_t l : layers_) known += (known.empty() ? "" : ", ") + store_->layers[l].layer->name();
+        throw value_error("latent.graph.layer_name",
+                          "no layer named \"" + std::string(name) + "\" in model \"" + name_ + "\"; it has: " + known);
+    }
+    LayerHandle get_layer(std::size_t index) {
+        if (index >= layers_.size())
+            throw value_error("latent.graph.layer_index", "layer index " + std::to_string(index) + " is past the last layer (" +
+                                                              std::to_string(layers_.size()) + " layers)");
+        return LayerHandle(*this, layers_[index]);
+    }
+    // The model's layers in the order they run (Keras' model.layers, without the InputLayer).
+    std::vector<LayerHandle> layers() {
+        std::vector<LayerHandle> out;
+        for (std::size_t l : layers_) out.emplace_back(*this, l);
+        return out;
+    }
+    std::size_t layer_count() const noexcept { return layers_.size(); }
+    std::vector<std::string> layer_names() const {
+        std::vector<std::string> names;
+        for (std::size_t l : layers_) names.push_back(store_->layers[l].layer->name());
+        return names;
+    }
+
+    // Freezing: a frozen layer's parameters are left out of the optimizer, it gets no gradient,
+    // and a frozen BatchNorm normalizes with its moving statistics (Keras' behaviour). Layers
+    // belong to the graph, so a sub-model sees the same trainability.
+    void set_trainable(bool on) {
+        for (std::size_t l : layers_) set_layer_trainable(l, on);
+    }
+
+    std::size_t count_params() const {
+        std::size_t n = 0;
+        for (std::size_t l : layers_) n += store_->layers[l].size;
+        return n;
+    }
+    std::size_t count_trainable_params() const {
+        std::size_t n = 0;
+        for (std::size_t l : layers_) {
+            const auto& r = store_->layers[l];
+            for (std::size_t s = 0; s < r.slot_count; ++s) {
+                const auto& slot = store_->params.slots()[r.first_slot + s];
+                n += slot.trainable ? slot.size : 0;
+            }
+        }
+        return n;
+    }
+
+    // ---- weights --------------------------------------------------------------------------
+    // The graph's arena: every parameter of every layer recorded with this model's (shared
+    // with sub-models); trainable_ranges() is this model's part an optimizer may change.
+    ParameterArena<float>& parameters() noexcept { return store_->params; }
+    const ParameterArena<float>& parameters() const noexcept { return store_->params; }
+    std::span<float> gradients() noexcept { return store_->grads.span(); }
+    std::vector<ArenaRange> trainable_ranges() const {
+        std::vector<ArenaRange> ranges;
+        for (const auto& slot : store_->params.slots()) {
+            if (!slot.trainable || slot.size == 0 || !in_model(slot.layer)) continue;
+            if (!ranges.empty() && ranges.back().end == slot.offset)
+                ranges.back().end += slot.size;
+            else
+                ranges.push_back({slot.offset, slot.offset + slot.size});
+        }
+        return ranges;
+    }
+
+    // This model's parameters, named "<layer>/<weight>" as Sequential names them.
+    void save_weights(const std::filesystem::path& path) const { io::save_safetensors(path, own_arena()); }
+    // Loads every parameter of this model; all-or-nothing (a failed load changes nothing).
+    void load_weights(const std::filesystem::path& path) {
+        ParameterArena<float> mine = own_arena();
+        io::load_safetensors(path, mine);
+        for (const auto& slot : mine.slots()) {
+            const auto* home = store_->params.find(slot.name);
+            std::copy_n(mine.data() + slot.offset, slot.size, store_->params.data() + home->offset);
+        }
+    }
+
+    // ---- inference ----------------------------------------------------------------------
+    template <float_batch X>
+    Tensor<Out> predict(const X& x, std::size_t batch_size = 32) {
+        check_input<X>();
+        if (batch_size == 0) throw value_error("latent.graph.predict.batch_size", "predict needs batch_size >= 1");
+        Tensor<Out> out(x.batch());
+        for (std::size_t first = 0; first < x.batch(); first += batch_size) {
+            const std::size_t n = std::min(batch_size, x.batch() - first);
+            const float* y = forward(x.data() + first * In::size, n, Mode::infer);
+            std::copy(y, y + n * Out::size, out.data() + first * Out::size);
+        }
+        return out;
+    }
+
+    template <class X>
+    static constexpr void check_input() {
+        using S = typename std::remove_cvref_t<X>::shape;
+        if constexpr (!std::is_same_v<S, In>) (void)sizeof(input_batch_mismatch<Model, got<S>, expected<In>>);
+    }
+
+    // ---- the engine the training loop drives ---------------------------------------------
+    const float* forward(const float* x, std::size_t batch, Mode mode, Generator* rng = nullptr) {
+        if (!store_) throw value_error("latent.graph.moved_from", "model was moved from");
+        plan_buffers(batch);
+        batch_ = batch;
+        input_ = x;
+        for (std::size_t k = 0; k < order_.size(); ++k) {
+            const Node& n = store_->nodes[order_[k]];
+            if (n.layer == none) continue;
+            const auto& l = store_->layers[n.layer];
+            std::vector<const float*> xs;
+            for (std::size_t in : n.inputs) xs.push_back(activation(in));
+            float* params = store_->params.data() + l.offset;
+            float* state = (mode == Mode::train && l.trainable) ? params : nullptr;
+            n.kernels->forward(*l.layer, xs.data(), xs.size(), activations_[k].data(), params, state,
+                               workspaces_[k].data(), batch, mode, rng, l.trainable);
+        }
+        return activation(output_node_);
+    }
+
+    // Backpropagates dy (the gradient of the loss with respect to the output) through the last
+    // forward pass, adding parameter gradients into gradients() (zero it first). With
+    // `from_logits`, dy is the gradient with respect to the output layer's input (a loss fused
+    // with a final Softmax/Sigmoid) and the output layer is skipped.
+    void backward(const float* dy, bool from_logits = false) {
+        const std::size_t nodes = order_.size();
+        for (std::size_t k = 0; k < nodes; ++k)
+            if (wants_grad_[k]) std::fill_n(grads_[k].data(), batch_ * node_size(k), 0.0f);
+        const std::size_t out = nodes - 1;
+        if (from_logits) {
+            const Node& o = store_->nodes[order_[out]];
+            const std::size_t logits = position_[o.inputs[0]];
+            if (wants_grad_[logits]) add_into(grads_[logits].data(), dy, batch_ * node_size(logits));
+        } else if (wants_grad_[out]) {
+            std::copy_n(dy, batch_ * node_size(out), grads_[out].data());
+        }
+        for (std::size_t k = nodes; k-- > 0;) {
+            const Node& n = store_->nodes[order_[k]];
+            if (n.layer == none || !wants_grad_[k] || (from_logits && k == out)) continue;
+            const auto& l = store_->layers[n.layer];
+            std::vector<const float*> xs;
+            std::vector<float*> dxs;
+            for (std::size_t i = 0; i < n.inputs.size(); ++i) {
+                const std::size_t p = position_[n.inputs[i]];
+                xs.push_back(activation(n.inputs[i]));
+                dxs.push_back(wants_grad_[p] && store_->nodes[n.inputs[i]].layer != none ? scratch_[i].data() : nullptr);
+            }
+            const bool frozen = !l.trainable || l.size == 0;
+            float* dparams = frozen ? nullptr : store_->grads.data() + l.offset;
+            n.kernels->backward(*l.layer, xs.data(), xs.size(), activations_[k].data(), grads_[k].data(), dxs.data(),
+                                store_->params.data() + l.offset, dparams, workspaces_[k].data(), batch_);
+            for (std::size_t i = 0; i < n.inputs.size(); ++i)
+                if (dxs[i]) {
+                    const std::size_t p = position_[n.inputs[i]];
+                    add_into(grads_[p].data(), dxs[i], batch_ * node_size(p));
+                }
+        }
+    }
+
+    // What the training loop needs to fuse a loss with a final Softmax/Sigmoid.
+    detail::output_activation output_activation_kind() const {
+        return store_->nodes[output_node_].kernels ? store_->nodes[output_node_].kernels->activation
+                                                   : detail::output_activation::none;
+    }
+    const float* final_output() const { return activation(output_node_); }
+    const float* final_logits() const { return activation(store_->nodes[output_node_].inputs[0]); }
+    void backward_from_output(const float* grad, bool from_logits) { backward(grad, from_logits); }
+
+    // Which layer's output first became non-finite in the last forward pass, in words.
+    std::string describe_non_finite(std::size_t batch) const {
+        for (std::size_t k = 0; k < order_.size(); ++k) {
+            const Node& n = store_->nodes[order_[k]];
+            if (n.layer == none) continue;
+            const float* out = activations_[k].data();
+            for (std::size_t i = 0; i < batch * n.size; ++i)
+                if (!std::isfinite(out[i]))
+                    return "the first non-finite output is layer \"" + store_->layers[n.layer].layer->name() + "\" (" +
+                           std::string(store_->layers[n.layer].type_name) + ")";
+        }
+        return "every layer's output is finite, so the loss itself overflowed (check the labels)";
+    }
+
+    // ---- Keras-style training (the loop lives in latent/train) --------------------------
+    template <class Optimizer, class Loss, class... Metrics>
+    void compile(Optimizer optimizer, Loss loss, Metrics... metrics) {
+        compile_model(*this, std::move(optimizer), std::move(loss), std::move(metrics)...);
+    }
+    template <float_batch X, float_batch Y, class Options = FitOptions>
+    auto fit(const X& x, const Y& y, const Options& options = {}) {
+        return fit_model(*this, as_const_view(x), as_const_view(y), options);
+    }
+    template <float_batch X, float_batch Y>
+    auto evaluate(const X& x, const Y& y, std::size_t batch_size = 32) {
+        return evaluate_model(*this, as_const_view(x), as_const_view(y), batch_size);
+    }
+    detail::compiled_state* compiled_state() const noexcept { return compiled_.get(); }
+    void set_compiled_state(std::unique_ptr<detail::compiled_state> state) { compiled_.reset(std::move(state)); }
+
+    // Keras' model.summary(): one row per layer (after an InputLayer row), then the totals.
+    void summary(std::ostream& out = std::cout) const {
+        std::vector<detail::summary_row> rows;
+        const Node& in = store_->nodes[input_node_];
+        rows.push_back({in.input_name, "InputLayer", in.dims, 0, true});
+        for (std::size_t l : layers_)
+            rows.push_back({store_->layers[l].layer->name(), std::string(store_->layers[l].type_name),
+                            first_node_dims(l), store_->layers[l].size});
+        const std::size_t total = count_params(), trainable = count_trainable_params();
+        detail::print_summary(out, name_, rows, total, trainable, total - trainable);
+    }
+
+private:
+    // The nodes the output depends on, in creation order (a topological order: a node is
+    // recorded after the nodes it reads), and the layers they call, in order of first use.
+    void plan_nodes() {
+        std::vector<bool> needed(store_->nodes.size(), false);
+        std::vector<std::size_t> stack{output_node_};
+        while (!stack.empty()) {
+            const std::size_t id = stack.back();
+            stack.pop_back();
+            if (needed[id]) continue;
+            needed[id] = true;
+            const Node& n = store_->nodes[id];
+            if (id == input_node_) continue;
+            if (n.layer == none)
+                throw value_error("latent.graph.disconnected",
+                                  "model \"" + name_ + "\": its output depends on input \"" + n.input_name +
+                                      "\", which is not the model's input (Keras: graph disconnected)");
+            for (std::size_t i : n.inputs) stack.push_back(i);
+        }
+        if (!needed[input_node_])
+            throw value_error("latent.graph.disconnected",
+                              "model \"" + name_ + "\": its output does not depend on its input");
+        position_.assign(store_->nodes.size(), none);
+        for (std::size_t id = 0; id < store_->nodes.size(); ++id)
+            if (needed[id]) {
+                position_[id] = order_.size();
+                order_.push_back(id);
+            }
+        if (store_->nodes[input_node_].input_name.empty()) store_->nodes[input_node_].input_name = "input_1";
+        in_model_.assign(store_->layers.size(), false);
+        for (std::size_t id : order_) {
+            const std::size_t l = store_->nodes[id].layer;
+            if (l != none && !in_model_[l]) {
+                in_model_[l] = true;
+                layers_.push_back(l);
+            }
+        }
+        // A node needs its output gradient when some layer at or below it has trainable
+        // parameters; recomputed whenever trainability changes.
+        update_wants_grad();
+        activations_.resize(order_.size());
+        workspaces_.resize(order_.size());
+        grads_.resize(order_.size());
+    }
+
+    void update_wants_grad() {
+        wants_grad_.assign(order_.size(), false);
+        for (std::size_t k = 0; k < order_.size(); ++k) {
+            const Node& n = store_->nodes[order_[k]];
+            if (n.layer == none) continue;
+            const auto& l = store_->layers[n.layer];
+            bool wants = l.trainable && l.size > 0 && has_trainable_slot(l);
+            for (std::size_t in : n.inputs) wants = wants || wants_grad_[position_[in]];
+            wants_grad_[k] = wants;
+        }
+    }
+    bool has_trainable_slot(const detail::GraphLayer& l) const {
+        for (std::size_t s = 0; s < l.slot_count; ++s)
+            if (store_->params.slots()[l.first_slot + s].trainable) return true;
+        return false;
+    }
+
+    void set_layer_trainable(std::size_t layer, bool on) {
+        auto& l = store_->layers[layer];
+        l.trainable = on;
+        for (std::size_t s = 0; s < l.slot_count; ++s)
+            store_->params.slots()[l.first_slot + s].trainable = on && store_->slot_specs[l.first_slot + s].trainable;
+        update_wants_grad();
+    }
+
+    bool in_model(std::size_t layer) const { return layer < in_model_.size() && in_model_[layer]; }
+
+    std::vector<std::size_t> first_node_dims(std::size_t layer) const {
+        for (std::size_t id : order_)
+            if (store_->nodes[id].layer == layer) return store_->nodes[id].dims;
+        return {};
+    }
+
+    ParameterArena<float> own_arena() const {
+        std::vector<ParamSlot> slots;
+        for (const auto& slot : store_->params.slots())
+            if (in_model(slot.layer)) slots.push_back(slot);
+        ParameterArena<float> mine(std::move(slots));
+        for (const auto& slot : mine.slots()) {
+            const auto* home = store_->params.find(slot.name);
+            std::copy_n(store_->params.data() + home->offset, slot.size, mine.data() + slot.offset);
+        }
+        return mine;
+    }
+
+    std::size_t node_size(std::size_t k) const { return store_->nodes[order_[k]].size; }
+    const float* activation(std::size_t node) const {
+        return node == input_node_ ? input_ : activations_[position_[node]].data();
+    }
+    static void add_into(float* dst, const float* src, std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i) dst[i] += src[i];
+    }
+
+    // Buffers for `batch` samples (only grow): each node's output and input gradient, its
+    // layer's workspace, and scratch for the input gradients a layer writes before they are
+    // added where they belong (a node read by several layers sums their gradients).
+    void plan_buffers(std::size_t batch) {
+        if (batch <= planned_batch_) return;
+        std::size_t widest = 0, max_inputs = 0;
+        for (std::size_t k = 0; k < order_.size(); ++k) {
+            const Node& n = store_->nodes[order_[k]];
+            widest = std::max(widest, n.size);
+            max_inputs = std::max(max_inputs, n.inputs.size());
+            if (n.layer == none) continue;
+            activations_[k].resize_discard(batch * n.size);
+            grads_[k].resize_discard(batch * n.size);
+            workspaces_[k].resize_discard(batch * n.kernels->workspace_per_sample + n.kernels->workspace_fixed + 1);
+        }
+        grads_[position_[input_node_]].resize_discard(batch * store_->nodes[input_node_].size);
+        scratch_.resize(max_inputs);
+        for (auto& s : scratch_) s.resize_discard(batch * widest);
+        planned_batch_ = batch;
+    }
+
+    std::shared_ptr<detail::GraphStore> store_;
+    std::string name_;
+    std::size_t input_node_ = 0, output_node_ = 0;
+    std::vector<std::size_t> order_;     // node ids in run order
+    std::vector<std::size_t> position_;  // node id -> index in order_ (none if not in the model)
+    std::vector<std::size_t> layers_;    // layer indices in order of first use
+    std::vector<bool> in_model_;         // per layer of the graph
+    std::vector<bool> wants_grad_;       // per position
+    std::vector<AlignedBuffer<float>> activations_, workspaces_, grads_, scratch_;
+    std::size_t planned_batch_ = 0, batch_ = 0;
+    const float* input_ = nullptr;
+    detail::compiled_slot compiled_;
+};
+
+template <class In, class Out, class B>
+Model(const Symbolic<In, B>&, const Symbolic<Out, B>&) -> Model<B, In, Out>;
+template <class In, class Out, class B>
+Model(const Symbolic<In, B>&, const Symbolic<Out, B>&, std::string) -> Model<B, In, Out>;
+
+}  // namespace latent

@@ -1,0 +1,262 @@
+// The functional API: symbolic tensors, Model(inputs, outputs) over a DAG, shared layers,
+// sub-models that share weights, layer handles, freezing and weights on disk.
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+#include <latent/latent.hpp>
+
+#include "support/files.hpp"
+#include "support/messages.hpp"
+
+using namespace latent;
+
+namespace {
+
+template <class T>
+std::vector<float> values_of(const T& t) {
+    return {t.values().begin(), t.values().end()};
+}
+
+Tensor<Shape<6>> random_batch(std::size_t n, std::uint64_t seed) {
+    Tensor<Shape<6>> x(n);
+    Generator g(seed);
+    for (auto& v : x.values()) v = static_cast<float>(g.uniform(-1.0, 1.0));
+    return x;
+}
+
+// Finite differences of sum(r * output) against backward, for every parameter of a model.
+template <class M>
+void check_model_gradients(M& model, const Tensor<Shape<6>>& x, std::size_t out_size) {
+    const std::size_t batch = x.batch();
+    std::vector<float> r(batch * out_size);
+    Generator g(9);
+    for (auto& v : r) v = static_cast<float>(g.uniform(-1.0, 1.0));
+    auto objective = [&] {
+        const float* y = model.forward(x.data(), batch, Mode::train);
+        double total = 0;
+        for (std::size_t i = 0; i < r.size(); ++i) total += double(r[i]) * y[i];
+        return total;
+    };
+    objective();
+    auto grads = model.gradients();
+    std::fill(grads.begin(), grads.end(), 0.0f);
+    model.backward(r.data());
+    const std::vector<float> analytic(grads.begin(), grads.end());
+    auto params = model.parameters().values();
+    const float h = 1e-2f;
+    std::size_t checked = 0;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        const float keep = params[i];
+        params[i] = keep + h;
+        const double up = objective();
+        params[i] = keep - h;
+        const double down = objective();
+        params[i] = keep;
+        INFO("parameter " << i);
+        CHECK(analytic[i] == doctest::Approx((up - down) / (2 * h)).epsilon(2e-2).scale(1.0));
+        ++checked;
+    }
+    CHECK(checked == params.size());
+    CHECK(checked > 0);
+}
+
+}  // namespace
+
+TEST_CASE("symbolic tensors carry their shapes in their types") {
+    auto inputs = input<28, 28, 1>("inputs");
+    auto x = Conv2D<8, 3, Padding::same>{}(inputs);
+    auto f = Flatten{"features"}(MaxPool2D<2>{}(x));
+    static_assert(std::is_same_v<decltype(x)::shape, Shape<28, 28, 8>>);
+    static_assert(std::is_same_v<decltype(f)::shape, Shape<1568>>);
+    static_assert(std::is_same_v<decltype(f)::backend, default_backend>);
+    auto on_simd_free = input<cpu::reference, 4>("a");
+    static_assert(std::is_same_v<decltype(on_simd_free)::backend, cpu::reference>);
+    Model model(inputs, f, "encoder");
+    static_assert(std::is_same_v<decltype(model), Model<default_backend, Shape<28, 28, 1>, Shape<1568>>>);
+    CHECK(model.layer_names() == std::vector<std::string>{"conv2d", "max_pooling2d", "features"});
+    CHECK(model.count_params() == 3 * 3 * 8 + 8);
+}
+
+TEST_CASE("a functional chain computes and trains exactly as the same Sequential") {
+    using Net = Sequential<Input<6>, Dense<5>, Tanh, Dense<3>, Softmax>;
+    Net seq(3);
+    auto inputs = input<6>("inputs");
+    auto out = Softmax{}(Dense<3>{}(Tanh{}(Dense<5>{}(inputs))));
+    Model model(inputs, out);
+    for (const char* name : {"dense", "dense_1"}) {
+        std::vector<std::vector<float>> w;
+        for (const auto& [slot, values] : seq.layer(name).weights()) w.emplace_back(values.begin(), values.end());
+        model.get_layer(name).set_weights(w);
+    }
+    const auto x = random_batch(40, 1);
+    CHECK(values_of(model.predict(x)) == values_of(seq.predict(x)));
+
+    Tensor<Shape<1>> y(40);
+    for (std::size_t i = 0; i < 40; ++i) y[i] = static_cast<float>(i % 3);
+    seq.compile(optim::Adam{.lr = 1e-2}, loss::SparseCategoricalCrossentropy{}, metrics::Accuracy{});
+    model.compile(optim::Adam{.lr = 1e-2}, loss::SparseCategoricalCrossentropy{}, metrics::Accuracy{});
+    const auto h1 = seq.fit(x, y, {.epochs = 3, .batch_size = 8, .seed = 5, .verbose = Verbosity::silent});
+    const auto h2 = model.fit(x, y, {.epochs = 3, .batch_size = 8, .seed = 5, .verbose = Verbosity::silent});
+    CHECK(h1.at("loss") == h2.at("loss"));  // the fused softmax cross-entropy in both, bit for bit
+    CHECK(values_of(model.predict(x)) == values_of(seq.predict(x)));
+    CHECK(model.evaluate(x, y).at("accuracy") == seq.evaluate(x, y).at("accuracy"));
+}
+
+TEST_CASE("backward through a functional model matches finite differences") {
+    auto inputs = input<6>();
+    auto h = Tanh{}(Dense<5>{}(inputs));
+    auto out = Sigmoid{}(Dense<2>{}(h));
+    Model model(inputs, out);
+    check_model_gradients(model, random_batch(3, 2), 2);
+}
+
+TEST_CASE("a sub-model shares the weights of the model it was cut from") {
+    auto inputs = input<6>("inputs");
+    auto features = Tanh{"features"}(Dense<4>{}(inputs));
+    auto out = Dense<1>{}(features);
+    Model model(inputs, out);
+    Model encoder(inputs, features, "encoder");
+    CHECK(encoder.count_params() == 6 * 4 + 4);
+    const auto x = random_batch(32, 3);
+    const auto before = values_of(encoder.predict(x));
+    Tensor<Shape<1>> y(32);
+    for (std::size_t i = 0; i < 32; ++i) y[i] = x.sample(i)[0] * 2 - x.sample(i)[3];
+    model.compile(optim::SGD{.lr = 0.1}, loss::MeanSquaredError{});
+    model.fit(x, y, {.epochs = 2, .batch_size = 8, .verbose = Verbosity::silent});
+    const auto after = values_of(encoder.predict(x));
+    CHECK(before != after);  // training the model changed the encoder: one set of weights
+    CHECK(encoder.get_layer("dense").get_weights() == model.get_layer("dense").get_weights());
+    // ...and the other way round: setting the encoder's weights changes the model.
+    auto w = encoder.get_layer("dense").get_weights();
+    for (auto& v : w[1]) v += 1.0f;
+    encoder.get_layer("dense").set_weights(w);
+    CHECK(model.get_layer("dense").get_weights()[1] == w[1]);
+}
+
+TEST_CASE("freezing keeps weights bit-identical and runs a frozen BatchNorm in inference mode") {
+    auto inputs = input<6>("inputs");
+    auto base = BatchNorm{}(Dense<8>{}(inputs));
+    auto features = ReLU{"features"}(base);
+    auto out = Dense<1>{}(features);
+    Model model(inputs, out);
+    for (const char* name : {"dense", "batch_normalization"}) model.get_layer(name).set_trainable(false);
+    CHECK(model.count_params() == 6 * 8 + 8 + 4 * 8 + 8 + 1);
+    CHECK(model.count_trainable_params() == 9);
+    const auto frozen_dense = model.get_layer("dense").get_weights();
+    const auto frozen_bn = model.get_layer("batch_normalization").get_weights();
+    const auto head_before = model.get_layer("dense_1").get_weights();
+    const auto x = random_batch(32, 4);
+    Tensor<Shape<1>> y(32);
+    for (std::size_t i = 0; i < 32; ++i) y[i] = x.sample(i)[1];
+    model.compile(optim::Adam{.lr = 1e-2}, loss::MeanSquaredError{});
+    model.fit(x, y, {.epochs = 2, .batch_size = 8, .verbose = Verbosity::silent});
+    CHECK(model.get_layer("dense").get_weights() == frozen_dense);
+    CHECK(model.get_layer("batch_normalization").get_weights() == frozen_bn);  // moving statistics too
+    CHECK(model.get_layer("dense_1").get_weights() != head_before);
+    std::ostringstream out_text;
+    model.summary(out_text);
+    CHECK(out_text.str().find("Total params: 97\nTrainable params: 9\nNon-trainable params: 88\n") != std::string::npos);
+    CHECK(out_text.str().find(" inputs (InputLayer)         [(None, 6)]               0         \n") !=
+          std::string::npos);
+}
+
+TEST_CASE("layer handles: lookup, weights with shape checks, errors that name what is wrong") {
+    auto inputs = input<6>("inputs");
+    auto out = Dense<2>{"head"}(Dropout{0.5}(inputs));
+    Model model(inputs, out);
+    CHECK(model.layers().size() == 2);
+    CHECK(model.get_layer(1).name() == "head");
+    CHECK(model.get_layer("head").type_name() == "Dense");
+    CHECK(model.get_layer("head").output_shape() == std::vector<std::size_t>{2});
+    CHECK(model.get_layer("head").param_count() == 14);
+    model.get_layer("dropout").as<Dropout>().rate(0.25);
+    CHECK(model.get_layer("dropout").as<Dropout>().rate() == doctest::Approx(0.25));
+    LATENT_CHECK_ERROR(value_error, model.get_layer("tail"), "latent.graph.layer_name", "no layer named \"tail\"");
+    const auto before = model.get_layer("head").get_weights();
+    LATENT_CHECK_ERROR(shape_error, model.get_layer("head").set_weights({std::vector<float>(12), std::vector<float>(3)}),
+                       "latent.graph.set_weights", "weight 1 (head/bias): expected 2 values of shape (2,), got 3");
+    CHECK(model.get_layer("head").get_weights() == before);  // nothing changed
+    LATENT_CHECK_ERROR(value_error, model.get_layer("head").as<Dropout>(), "latent.graph.layer_type", "is a Dense");
+}
+
+TEST_CASE("a model whose output reads another input is refused (graph disconnected)") {
+    auto a = input<4>("a");
+    auto b = input<4>("b");
+    auto joined = Add{}(Dense<3>{}(a), Dense<3>{}(b));
+    LATENT_CHECK_ERROR(value_error, Model(a, joined), "latent.graph.disconnected", "depends on input \"b\"");
+}
+
+TEST_CASE("save_weights and load_weights round-trip a model's own parameters, all or nothing") {
+    auto inputs = input<6>("inputs");
+    auto out = Dense<2>{}(Tanh{}(Dense<3>{}(inputs)));
+    Model model(inputs, out);
+    const auto dir = latent::testing::fresh_dir("graph", "model_weights");
+    model.save_weights(dir / "model.safetensors");
+    const auto x = random_batch(5, 6);
+    const auto expected = values_of(model.predict(x));
+    auto w = model.get_layer("dense").get_weights();
+    for (auto& v : w[0]) v = 0.0f;
+    model.get_layer("dense").set_weights(w);
+    CHECK(values_of(model.predict(x)) != expected);
+    model.load_weights(dir / "model.safetensors");
+    CHECK(values_of(model.predict(x)) == expected);
+    // A file of another network is refused and changes nothing.
+    auto other_in = input<6>("inputs");
+    Model other(other_in, Dense<7>{}(other_in));
+    other.save_weights(dir / "other.safetensors");
+    CHECK_THROWS(model.load_weights(dir / "other.safetensors"));
+    CHECK(values_of(model.predict(x)) == expected);
+}
+
+TEST_CASE("a DAG: a node read by two layers runs once and sums the gradients flowing back into it") {
+    auto inputs = input<6>("inputs");
+    auto h = Dense<5>{"h"}(inputs);
+    auto a = Tanh{}(h);  // separate statements: the order of a call's arguments is unspecified
+    auto b = Sigmoid{}(h);
+    auto out = Add{}(a, b);
+    Model model(inputs, out);
+    Model hidden(inputs, h);
+    CHECK(model.layer_names() == std::vector<std::string>{"h", "tanh", "sigmoid", "add"});
+    CHECK(model.count_params() == 35);
+    const auto x = random_batch(4, 7);
+    const auto y = model.predict(x);
+    const auto hv = hidden.predict(x);
+    for (std::size_t i = 0; i < y.size(); ++i)
+        CHECK(y[i] == doctest::Approx(std::tanh(hv[i]) + 1.0 / (1.0 + std::exp(-hv[i]))).epsilon(1e-5));
+    check_model_gradients(model, random_batch(3, 8), 5);
+}
+
+TEST_CASE("a layer called twice shares its weights, and their gradients add up") {
+    auto inputs = input<6>("inputs");
+    auto h = Dense<5>{}(inputs);
+    Dense<3> shared{"shared"};
+    auto t = Tanh{}(h);
+    auto left = shared(t);
+    auto s = Sigmoid{}(h);
+    auto right = shared(s);
+    auto out = Concatenate<>{}(left, right);
+    static_assert(std::is_same_v<decltype(out)::shape, Shape<6>>);
+    Model model(inputs, out);
+    CHECK(model.count_params() == 35 + 18);  // the shared Dense counts once
+    CHECK(model.layer_names() == std::vector<std::string>{"dense", "tanh", "shared", "sigmoid", "concatenate"});
+    check_model_gradients(model, random_batch(3, 10), 6);
+    // Both calls read the same weights: zeroing them zeroes both halves of the output.
+    auto w = model.get_layer("shared").get_weights();
+    for (auto& v : w) std::fill(v.begin(), v.end(), 0.0f);
+    model.get_layer("shared").set_weights(w);
+    const auto y = model.predict(random_batch(2, 11));
+    for (float v : y.values()) CHECK(v == 0.0f);
+}
+
+TEST_CASE("merge layers check their inputs' shapes where they are called") {
+    auto inputs = input<8>("inputs");
+    auto a = Dense<4>{}(inputs);
+    auto b = Dense<4>{}(inputs);
+    auto c = Dense<2>{}(inputs);
+    static_assert(std::is_same_v<decltype(Subtract{}(a, b))::shape, Shape<4>>);
+    static_assert(std::is_same_v<decltype(Concatenate<>{}(a, c))::shape, Shape<6>>);
+    static_assert(std::is_same_v<decltype(Multiply{}(a, b, a))::shape, Shape<4>>);
+    Model model(inputs, Concatenate<>{}(Average{}(a, b), c));
+    CHECK(model.count_params() == 36 + 36 + 18);
+}
