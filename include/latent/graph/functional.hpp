@@ -130,6 +130,7 @@ struct GraphLayer {
     std::size_t first_slot = 0, slot_count = 0;
     std::size_t offset = 0, size = 0;  // elements of the graph's arena
     bool trainable = true;
+    float lr_multiplier = 1.0f;  // fine-tuning: this layer learns at lr * lr_multiplier
     bool auto_named = false;  // named by the graph (Keras' default names), so it may be renamed
 };
 

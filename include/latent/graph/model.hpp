@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <span>
@@ -22,6 +23,7 @@
 #include "../core/diagnostics.hpp"
 #include "../core/errors.hpp"
 #include "../core/tensor.hpp"
+#include "../io/by_name.hpp"
 #include "../io/safetensors.hpp"
 #include "compiled.hpp"
 #include "functional.hpp"
@@ -78,6 +80,15 @@ public:
         // The sample shape of the layer's first call in this model.
         std::vector<std::size_t> output_shape() const { return model_->first_node_dims(layer_); }
         std::size_t param_count() const { return record().size; }
+        // Fine-tuning: this layer learns at the optimizer's rate times `m` (default 1).
+        double lr_multiplier() const { return record().lr_multiplier; }
+        void set_lr_multiplier(double m) {
+            if (!(m >= 0.0 && std::isfinite(m)))
+                throw value_error("latent.graph.lr_multiplier", "layer \"" + name() +
+                                                                    "\": the learning-rate multiplier must be a finite "
+                                                                    "number >= 0, got " + std::to_string(m));
+            model_->store_->layers[layer_].lr_multiplier = static_cast<float>(m);
+        }
         std::size_t count_trainable_params() const {
             std::size_t n = 0;
             for (std::size_t s = 0; s < record().slot_count; ++s) {
@@ -132,9 +143,11 @@ public:
         std::size_t layer_;
     };
 
-    LayerHandle get_layer(std::string_view name) {
-        for (std::size_t l : layers_)
-            if (store_->layers[l].layer->name() == name) return LayerHandle(*this, l);
+    LayerHandle get_layer(std::string_view name) { return LayerHandle(*this, layers_[index_of(name)]); }
+    // The position of the layer called `name` in layers().
+    std::size_t index_of(std::string_view name) const {
+        for (std::size_t i = 0; i < layers_.size(); ++i)
+            if (store_->layers[layers_[i]].layer->name() == name) return i;
         std::string known;
         for (std::size_t l : layers_) known += (known.empty() ? "" : ", ") + store_->layers[l].layer->name();
         throw value_error("latent.graph.layer_name",
@@ -166,6 +179,17 @@ public:
         for (std::size_t l : layers_) set_layer_trainable(l, on);
     }
 
+    // Keras' transfer-learning moves: freeze every layer up to and including `name` (the rest
+    // trainable), or make the top k layers trainable again for fine-tuning.
+    void freeze_until(std::string_view name) {
+        const std::size_t last = index_of(name);
+        for (std::size_t i = 0; i < layers_.size(); ++i) set_layer_trainable(layers_[i], i > last);
+    }
+    void unfreeze_top(std::size_t k) {
+        for (std::size_t i = layers_.size() - std::min(k, layers_.size()); i < layers_.size(); ++i)
+            set_layer_trainable(layers_[i], true);
+    }
+
     std::size_t count_params() const {
         std::size_t n = 0;
         for (std::size_t l : layers_) n += store_->layers[l].size;
@@ -193,24 +217,36 @@ public:
         std::vector<ArenaRange> ranges;
         for (const auto& slot : store_->params.slots()) {
             if (!slot.trainable || slot.size == 0 || !in_model(slot.layer)) continue;
-            if (!ranges.empty() && ranges.back().end == slot.offset)
+            const float scale = store_->layers[slot.layer].lr_multiplier;
+            if (!ranges.empty() && ranges.back().end == slot.offset && ranges.back().lr_scale == scale)
                 ranges.back().end += slot.size;
             else
-                ranges.push_back({slot.offset, slot.offset + slot.size});
+                ranges.push_back({slot.offset, slot.offset + slot.size, scale});
         }
         return ranges;
     }
 
     // This model's parameters, named "<layer>/<weight>" as Sequential names them.
     void save_weights(const std::filesystem::path& path) const { io::save_safetensors(path, own_arena()); }
-    // Loads every parameter of this model; all-or-nothing (a failed load changes nothing).
-    void load_weights(const std::filesystem::path& path) {
+    // Loads this model's parameters: every one of them, or with {.by_name = true} the layers
+    // whose names the file has (Keras' load_weights(by_name=True, skip_mismatch=...)). All or
+    // nothing: a failed load changes nothing. The report says what was loaded and skipped.
+    io::LoadReport load_weights(const std::filesystem::path& path, const io::LoadOptions& options = {}) {
         ParameterArena<float> mine = own_arena();
-        io::load_safetensors(path, mine);
-        for (const auto& slot : mine.slots()) {
-            const auto* home = store_->params.find(slot.name);
-            std::copy_n(mine.data() + slot.offset, slot.size, store_->params.data() + home->offset);
-        }
+        auto report = io::load_safetensors(path, mine, options);
+        put_back(mine);
+        return report;
+    }
+
+    // This model's parameters as a separate arena, named "<layer>/<weight>".
+    ParameterArena<float> named_weights() const { return own_arena(); }
+    // Sets, layer by layer, the weights whose names `source` has (see transfer_weights).
+    io::LoadReport assign_weights_by_name(const std::map<std::string, io::detail::NamedValues>& source,
+                                          bool skip_mismatch, const std::string& label) {
+        ParameterArena<float> mine = own_arena();
+        auto report = io::detail::assign_by_layer(source, mine, skip_mismatch, label);
+        put_back(mine);
+        return report;
     }
 
     // ---- inference ----------------------------------------------------------------------
@@ -433,6 +469,13 @@ private:
         return mine;
     }
 
+    void put_back(const ParameterArena<float>& mine) {
+        for (const auto& slot : mine.slots()) {
+            const auto* home = store_->params.find(slot.name);
+            std::copy_n(mine.data() + slot.offset, slot.size, store_->params.data() + home->offset);
+        }
+    }
+
     std::size_t node_size(std::size_t k) const { return store_->nodes[order_[k]].size; }
     const float* activation(std::size_t node) const {
         return node == input_node_ ? input_ : activations_[position_[node]].data();
@@ -478,6 +521,20 @@ private:
 
 template <class In, class Out, class B>
 Model(const Symbolic<In, B>&, const Symbolic<Out, B>&) -> Model<B, In, Out>;
+
+// Copies the weights of every layer of `to` whose name `from` also has (Sequential or Model,
+// either way round); skip_mismatch leaves layers whose shapes differ as they are instead of
+// failing. All or nothing; the report lists what was copied and skipped.
+template <class From, class To>
+io::LoadReport transfer_weights(const From& from, To& to, bool skip_mismatch = false) {
+    std::map<std::string, io::detail::NamedValues> source;
+    const ParameterArena<float> weights = from.named_weights();
+    for (const auto& slot : weights.slots()) {
+        const auto values = weights.slot_values(slot);
+        source[slot.name] = {slot.dims, {values.begin(), values.end()}};
+    }
+    return to.assign_weights_by_name(source, skip_mismatch, "model \"" + from.name() + "\"");
+}
 template <class In, class Out, class B>
 Model(const Symbolic<In, B>&, const Symbolic<Out, B>&, std::string) -> Model<B, In, Out>;
 

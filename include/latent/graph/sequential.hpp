@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,6 +23,7 @@
 #include "../core/mode.hpp"
 #include "../core/random.hpp"
 #include "../core/tensor.hpp"
+#include "../io/by_name.hpp"
 #include "../io/safetensors.hpp"
 #include "compiled.hpp"
 #include "summary.hpp"
@@ -266,10 +268,23 @@ public:
         sync_slot_names();
         io::save_safetensors(path, params_);
     }
-    // Loads every parameter; all-or-nothing (a failed load leaves the model unchanged).
-    void load_weights(const std::filesystem::path& path) {
+    // Loads every parameter, or with {.by_name = true} the layers whose names the file has
+    // (Keras' load_weights(by_name=True, skip_mismatch=...)); all-or-nothing (a failed load
+    // leaves the model unchanged). The report says what was loaded and skipped.
+    io::LoadReport load_weights(const std::filesystem::path& path, const io::LoadOptions& options = {}) {
         sync_slot_names();
-        io::load_safetensors(path, params_);
+        return io::load_safetensors(path, params_, options);
+    }
+
+    // The parameters, named "<layer>/<weight>" (for transfer_weights).
+    ParameterArena<float> named_weights() const {
+        sync_slot_names();
+        return params_;
+    }
+    io::LoadReport assign_weights_by_name(const std::map<std::string, io::detail::NamedValues>& source,
+                                          bool skip_mismatch, const std::string& label) {
+        sync_slot_names();
+        return io::detail::assign_by_layer(source, params_, skip_mismatch, label);
     }
 
     // ---- inference ----------------------------------------------------------------------

@@ -47,15 +47,17 @@ public:
                                                (1.0 - std::pow(s_.beta_1, t)));
         const float b1 = static_cast<float>(s_.beta_1), b2 = static_cast<float>(s_.beta_2);
         const float eps = static_cast<float>(s_.epsilon);
-        for (const auto& r : ranges)
+        for (const auto& r : ranges) {
+            const float rate = alpha * r.lr_scale;
             ops::elementwise<B>(
                 r.end - r.begin,
-                [alpha, b1, b2, eps](float& w, float& m, float& v, const float& g) {
+                [rate, b1, b2, eps](float& w, float& m, float& v, const float& g) {
                     m += (1.0f - b1) * (g - m);
                     v += (1.0f - b2) * (g * g - v);
-                    w -= alpha * m / (std::sqrt(v) + eps);
+                    w -= rate * m / (std::sqrt(v) + eps);
                 },
                 params + r.begin, m_.data() + r.begin, v_.data() + r.begin, grads + r.begin);
+        }
     }
 
 private:

@@ -44,12 +44,13 @@ public:
         const float lr = static_cast<float>(s_.lr), rho = static_cast<float>(s_.rho);
         const float mom = static_cast<float>(s_.momentum), eps = static_cast<float>(s_.epsilon);
         const bool use_momentum = s_.momentum > 0.0;
-        for (const auto& r : ranges)
+        for (const auto& r : ranges) {
+            const float rate = lr * r.lr_scale;
             ops::elementwise<B>(
                 r.end - r.begin,
-                [lr, rho, mom, eps, use_momentum](float& w, float& v, float& m, const float& g) {
+                [rate, rho, mom, eps, use_momentum](float& w, float& v, float& m, const float& g) {
                     v = rho * v + (1.0f - rho) * g * g;
-                    const float step = lr * g / std::sqrt(v + eps);
+                    const float step = rate * g / std::sqrt(v + eps);
                     if (use_momentum) {
                         m = mom * m + step;
                         w -= m;
@@ -58,6 +59,7 @@ public:
                     }
                 },
                 params + r.begin, v_.data() + r.begin, m_.data() + r.begin, grads + r.begin);
+        }
         ++this->iterations_;
     }
 

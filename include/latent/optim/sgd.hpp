@@ -37,20 +37,24 @@ public:
         const float lr = static_cast<float>(s_.lr);
         const float m = static_cast<float>(s_.momentum);
         if (s_.momentum == 0.0) {
-            for (const auto& r : ranges)
-                ops::elementwise<B>(r.end - r.begin, [lr](float& w, const float& g) { w -= lr * g; },
+            for (const auto& r : ranges) {
+                const float rate = lr * r.lr_scale;
+                ops::elementwise<B>(r.end - r.begin, [rate](float& w, const float& g) { w -= rate * g; },
                                     params + r.begin, grads + r.begin);
+            }
         } else {
             ensure_state(velocity_, size);
             const bool nesterov = s_.nesterov;
-            for (const auto& r : ranges)
+            for (const auto& r : ranges) {
+                const float rate = lr * r.lr_scale;
                 ops::elementwise<B>(
                     r.end - r.begin,
-                    [lr, m, nesterov](float& w, float& v, const float& g) {
-                        v = m * v - lr * g;
-                        w += nesterov ? m * v - lr * g : v;
+                    [rate, m, nesterov](float& w, float& v, const float& g) {
+                        v = m * v - rate * g;
+                        w += nesterov ? m * v - rate * g : v;
                     },
                     params + r.begin, velocity_.data() + r.begin, grads + r.begin);
+            }
         }
         ++this->iterations_;
     }

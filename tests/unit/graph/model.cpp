@@ -260,3 +260,91 @@ TEST_CASE("merge layers check their inputs' shapes where they are called") {
     Model model(inputs, Concatenate<>{}(Average{}(a, b), c));
     CHECK(model.count_params() == 36 + 36 + 18);
 }
+
+TEST_CASE("load_weights by name takes the layers two networks share and reports the rest") {
+    const auto dir = latent::testing::fresh_dir("graph", "by_name");
+    // The "pretrained" network: a base and a 10-class head.
+    Sequential<Input<6>, Dense<4>, ReLU, Dense<10>> pretrained(21);
+    pretrained.layer<0>().set_name("base");
+    pretrained.save_weights(dir / "pretrained.safetensors");
+    // The new network: the same base, a 3-class head under the old head's name, and a new layer.
+    auto inputs = input<6>("inputs");
+    auto x = ReLU{}(Dense<4>{"base"}(inputs));
+    auto out = Dense<3>{"dense_1"}(Dense<4>{"extra"}(x));
+    Model model(inputs, out);
+    const auto head_before = model.get_layer("dense_1").get_weights();
+    const auto extra_before = model.get_layer("extra").get_weights();
+
+    // Without skip_mismatch the head's shape difference is an error, and nothing changes.
+    const auto base_before = model.get_layer("base").get_weights();
+    LATENT_CHECK_ERROR(shape_error, model.load_weights(dir / "pretrained.safetensors", {.by_name = true}),
+                       "latent.io.by_name.mismatch", "layer \"dense_1\": kernel is (4, 3) here, (4, 10) in");
+    CHECK(model.get_layer("base").get_weights() == base_before);
+
+    const auto report = model.load_weights(dir / "pretrained.safetensors", {.by_name = true, .skip_mismatch = true});
+    CHECK(report.loaded == std::vector<std::string>{"base"});
+    REQUIRE(report.skipped.size() == 2);
+    CHECK(report.skipped[0] == "extra: not in pretrained.safetensors");
+    CHECK(latent::testing::contains(report.skipped[1], "dense_1: kernel is (4, 3) here, (4, 10) in"));
+    CHECK(model.get_layer("base").get_weights()[0] ==
+          std::vector<float>(pretrained.layer("base").weights()[0].second.begin(),
+                             pretrained.layer("base").weights()[0].second.end()));
+    CHECK(model.get_layer("dense_1").get_weights() == head_before);
+    CHECK(model.get_layer("extra").get_weights() == extra_before);
+    LATENT_CHECK_ERROR(value_error, model.load_weights(dir / "pretrained.safetensors", {.skip_mismatch = true}),
+                       "latent.io.by_name.options", "skip_mismatch only applies when loading by name");
+}
+
+TEST_CASE("transfer_weights copies layers by name between a Sequential and a Model") {
+    Sequential<Input<6>, Dense<4>, Tanh, Dense<2>> seq(4);
+    auto inputs = input<6>("inputs");
+    Model model(inputs, Dense<2>{}(Tanh{}(Dense<4>{}(inputs))));
+    const auto report = transfer_weights(seq, model);
+    CHECK(report.loaded == std::vector<std::string>{"dense", "dense_1"});
+    const auto x = random_batch(9, 12);
+    CHECK(values_of(model.predict(x)) == values_of(seq.predict(x)));
+    Sequential<Input<6>, Dense<4>, Tanh, Dense<2>> back(77);
+    transfer_weights(model, back);
+    CHECK(values_of(back.predict(x)) == values_of(seq.predict(x)));
+}
+
+TEST_CASE("fine-tuning: freeze_until, unfreeze_top and per-layer learning-rate multipliers") {
+    auto inputs = input<6>("inputs");
+    auto features = Dense<4>{"features"}(Dense<5>{"low"}(inputs));
+    auto out = Dense<1>{"head"}(Tanh{}(features));
+    Model model(inputs, out);
+    model.freeze_until("features");
+    CHECK_FALSE(model.get_layer("low").trainable());
+    CHECK_FALSE(model.get_layer("features").trainable());
+    CHECK(model.get_layer("head").trainable());
+    model.unfreeze_top(3);  // features, tanh, head
+    CHECK_FALSE(model.get_layer("low").trainable());
+    CHECK(model.get_layer("features").trainable());
+
+    // Plain SGD: a multiplier of 0.5 moves the layer by exactly half of what 1 would.
+    const auto x = random_batch(8, 13);
+    Tensor<Shape<1>> y(8);
+    for (std::size_t i = 0; i < 8; ++i) y[i] = x.sample(i)[2];
+    auto run_once = [&](double multiplier) {
+        auto in2 = input<6>("inputs");
+        Model m(in2, Dense<1>{"head"}(Tanh{}(Dense<4>{"features"}(in2))));
+        const auto w0 = m.get_layer("features").get_weights()[0];
+        m.get_layer("features").set_lr_multiplier(multiplier);
+        m.compile(optim::SGD{.lr = 0.1}, loss::MeanSquaredError{});
+        m.fit(x, y, {.epochs = 1, .batch_size = 8, .shuffle = false, .verbose = Verbosity::silent});
+        const auto w1 = m.get_layer("features").get_weights()[0];
+        std::vector<double> delta(w0.size());
+        for (std::size_t i = 0; i < w0.size(); ++i) delta[i] = double(w1[i]) - w0[i];
+        return delta;
+    };
+    const auto full = run_once(1.0), half = run_once(0.5), none = run_once(0.0);
+    bool moved = false;
+    for (std::size_t i = 0; i < full.size(); ++i) {
+        CHECK(half[i] == doctest::Approx(full[i] / 2).epsilon(1e-3).scale(1e-6));
+        CHECK(none[i] == 0.0);
+        moved = moved || full[i] != 0.0;
+    }
+    CHECK(moved);
+    LATENT_CHECK_ERROR(value_error, model.get_layer("head").set_lr_multiplier(-1), "latent.graph.lr_multiplier",
+                       "must be a finite number >= 0");
+}
