@@ -390,7 +390,8 @@ template <class L, class B, class... In>
 std::pair<std::shared_ptr<GraphStore>, std::size_t> record_call(const L& layer,
                                                                 std::vector<std::pair<std::shared_ptr<GraphStore>, std::size_t>> inputs,
                                                                 std::vector<ParamSpec> specs) {
-    // Inputs from separate graphs (two input() calls) join the first input's graph.
+    // Inputs from separate graphs (two input() calls) join the first input's graph, and so
+    // does the graph where this layer object was called before (a layer shared across inputs).
     inputs[0] = resolve(inputs[0].first, inputs[0].second);
     const std::shared_ptr<GraphStore> store = inputs[0].first;
     for (auto& in : inputs) {
@@ -400,6 +401,11 @@ std::pair<std::shared_ptr<GraphStore>, std::size_t> record_call(const L& layer,
             in = resolve(in.first, in.second);
         }
     }
+    if (auto home = std::static_pointer_cast<GraphStore>(layer.graph_home())) {
+        home = resolve(home, 0).first;
+        if (home != store) store->absorb(*home, store);
+    }
+    layer.set_graph_home(store);
 
     std::size_t index = store->find_layer(layer.uid());
     if (index == GraphNode::none) {

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -33,6 +34,25 @@ namespace latent {
 
 struct FitOptions;  // latent/train/options.hpp
 
+// The sample shapes of a model with several inputs: Model<B, Inputs<S1, S2>, Out>.
+template <class... S>
+struct Inputs {};
+
+namespace detail {
+template <class In>
+struct input_list {
+    static constexpr std::size_t count = 1;
+    template <std::size_t K>
+    using shape = In;
+};
+template <class... S>
+struct input_list<Inputs<S...>> {
+    static constexpr std::size_t count = sizeof...(S);
+    template <std::size_t K>
+    using shape = std::tuple_element_t<K, std::tuple<S...>>;
+};
+}  // namespace detail
+
 template <backend_policy B, class In, class Out>
 class Model {
     using Node = detail::GraphNode;
@@ -40,23 +60,24 @@ class Model {
 
 public:
     using policy = B;
-    using input_shape = In;
+    using input_shape = In;  // Inputs<S...> for several inputs
     using output_shape = Out;
+    static constexpr std::size_t input_count = detail::input_list<In>::count;
 
     // The layers between `inputs` and `outputs`. Throws value_error "latent.graph.disconnected"
-    // when the output does not follow from the input alone (it reads another input).
+    // when the output does not follow from the inputs alone (it reads another input).
     Model(const Symbolic<In, B>& inputs, const Symbolic<Out, B>& outputs, std::string name = "model")
+        requires(input_count == 1)
         : name_(std::move(name)) {
-        auto [in_store, in_node] = inputs.resolved();
-        auto [out_store, out_node] = outputs.resolved();
-        if (in_store != out_store)
-            throw value_error("latent.graph.disconnected", "model \"" + name_ +
-                                                               "\": its output was not computed from its input (they "
-                                                               "belong to separate graphs)");
-        store_ = in_store;
-        input_node_ = in_node;
-        output_node_ = out_node;
-        plan_nodes();
+        connect({inputs.resolved()}, outputs.resolved());
+    }
+    // Several inputs: Model(std::tuple{left, right}, outputs).
+    template <class... S>
+        requires std::is_same_v<In, Inputs<S...>>
+    Model(const std::tuple<Symbolic<S, B>...>& inputs, const Symbolic<Out, B>& outputs, std::string name = "model")
+        : name_(std::move(name)) {
+        connect(std::apply([](const auto&... in) { return std::vector{in.resolved()...}; }, inputs),
+                outputs.resolved());
     }
 
     Model(const Model&) = delete;
@@ -250,8 +271,34 @@ public:
     }
 
     // ---- inference ----------------------------------------------------------------------
+    // A model with several inputs: predict(x1, x2, ...), one batch of samples per input.
+    template <float_batch... X>
+        requires(sizeof...(X) > 1)
+    Tensor<Out> predict(const X&... xs) {
+        static_assert(sizeof...(X) == input_count, "latent: predict needs one tensor per model input");
+        check_inputs<X...>(std::make_index_sequence<sizeof...(X)>{});
+        const std::size_t counts[] = {xs.batch()...};
+        for (std::size_t c : counts)
+            if (c != counts[0])
+                throw shape_error("latent.graph.predict.batch", "predict got inputs with " + std::to_string(counts[0]) +
+                                                                    " and " + std::to_string(c) + " samples");
+        constexpr std::size_t batch_size = 32;
+        Tensor<Out> out(counts[0]);
+        const std::size_t sizes[] = {std::remove_cvref_t<X>::sample_size...};
+        const float* bases[] = {xs.data()...};
+        for (std::size_t first = 0; first < counts[0]; first += batch_size) {
+            const std::size_t n = std::min(batch_size, counts[0] - first);
+            std::vector<const float*> at;
+            for (std::size_t k = 0; k < sizeof...(X); ++k) at.push_back(bases[k] + first * sizes[k]);
+            const float* y = forward_inputs(at, n, Mode::infer);
+            std::copy(y, y + n * Out::size, out.data() + first * Out::size);
+        }
+        return out;
+    }
+
     template <float_batch X>
     Tensor<Out> predict(const X& x, std::size_t batch_size = 32) {
+        static_assert(input_count == 1, "latent: this model has several inputs; call predict(x1, x2, ...)");
         check_input<X>();
         if (batch_size == 0) throw value_error("latent.graph.predict.batch_size", "predict needs batch_size >= 1");
         Tensor<Out> out(x.batch());
@@ -269,12 +316,32 @@ public:
         if constexpr (!std::is_same_v<S, In>) (void)sizeof(input_batch_mismatch<Model, got<S>, expected<In>>);
     }
 
+    template <class... X, std::size_t... K>
+    static constexpr void check_inputs(std::index_sequence<K...>) {
+        (check_one_input<K, X>(), ...);
+    }
+    template <std::size_t K, class X>
+    static constexpr void check_one_input() {
+        using S = typename std::remove_cvref_t<X>::shape;
+        using Want = typename detail::input_list<In>::template shape<K>;
+        if constexpr (!std::is_same_v<S, Want>) (void)sizeof(input_batch_mismatch<Model, got<S>, expected<Want>>);
+    }
+
     // ---- the engine the training loop drives ---------------------------------------------
     const float* forward(const float* x, std::size_t batch, Mode mode, Generator* rng = nullptr) {
+        return forward_inputs({x}, batch, mode, rng);
+    }
+    // One pointer per model input, in the order the model was given its inputs.
+    const float* forward_inputs(const std::vector<const float*>& xs, std::size_t batch, Mode mode,
+                                Generator* rng = nullptr) {
         if (!store_) throw value_error("latent.graph.moved_from", "model was moved from");
+        if (xs.size() != input_nodes_.size())
+            throw value_error("latent.graph.inputs", "model \"" + name_ + "\" has " +
+                                                         std::to_string(input_nodes_.size()) + " inputs, got " +
+                                                         std::to_string(xs.size()));
         plan_buffers(batch);
         batch_ = batch;
-        input_ = x;
+        inputs_ = xs;
         for (std::size_t k = 0; k < order_.size(); ++k) {
             const Node& n = store_->nodes[order_[k]];
             if (n.layer == none) continue;
@@ -358,10 +425,13 @@ public:
     }
     template <float_batch X, float_batch Y, class Options = FitOptions>
     auto fit(const X& x, const Y& y, const Options& options = {}) {
+        static_assert(input_count == 1, "latent: fit and evaluate take models with one input for now; train a "
+                                        "several-input model with forward_inputs/backward and an optimizer");
         return fit_model(*this, as_const_view(x), as_const_view(y), options);
     }
     template <float_batch X, float_batch Y>
     auto evaluate(const X& x, const Y& y, std::size_t batch_size = 32) {
+        static_assert(input_count == 1, "latent: fit and evaluate take models with one input for now");
         return evaluate_model(*this, as_const_view(x), as_const_view(y), batch_size);
     }
     detail::compiled_state* compiled_state() const noexcept { return compiled_.get(); }
@@ -370,8 +440,10 @@ public:
     // Keras' model.summary(): one row per layer (after an InputLayer row), then the totals.
     void summary(std::ostream& out = std::cout) const {
         std::vector<detail::summary_row> rows;
-        const Node& in = store_->nodes[input_node_];
-        rows.push_back({in.input_name, "InputLayer", in.dims, 0, true});
+        for (std::size_t id : input_nodes_) {
+            const Node& in = store_->nodes[id];
+            rows.push_back({in.input_name, "InputLayer", in.dims, 0, true});
+        }
         for (std::size_t l : layers_)
             rows.push_back({store_->layers[l].layer->name(), std::string(store_->layers[l].type_name),
                             first_node_dims(l), store_->layers[l].size});
@@ -382,6 +454,31 @@ public:
 private:
     // The nodes the output depends on, in creation order (a topological order: a node is
     // recorded after the nodes it reads), and the layers they call, in order of first use.
+    void connect(std::vector<std::pair<std::shared_ptr<detail::GraphStore>, std::size_t>> inputs,
+                 std::pair<std::shared_ptr<detail::GraphStore>, std::size_t> output) {
+        // Resolve again: building the output may have merged the inputs' graphs.
+        for (auto& in : inputs) in = detail::resolve(in.first, in.second);
+        output = detail::resolve(output.first, output.second);
+        for (const auto& in : inputs)
+            if (in.first != output.first)
+                throw value_error("latent.graph.disconnected", "model \"" + name_ +
+                                                                   "\": its output was not computed from its inputs "
+                                                                   "(they belong to separate graphs)");
+        store_ = output.first;
+        output_node_ = output.second;
+        for (const auto& in : inputs) {
+            if (store_->nodes[in.second].layer != none)
+                throw value_error("latent.graph.inputs", "model \"" + name_ +
+                                                             "\": an input must come from input<...>(), not from a layer");
+            input_nodes_.push_back(in.second);
+        }
+        plan_nodes();
+    }
+
+    bool is_input(std::size_t id) const {
+        return std::find(input_nodes_.begin(), input_nodes_.end(), id) != input_nodes_.end();
+    }
+
     void plan_nodes() {
         std::vector<bool> needed(store_->nodes.size(), false);
         std::vector<std::size_t> stack{output_node_};
@@ -391,23 +488,26 @@ private:
             if (needed[id]) continue;
             needed[id] = true;
             const Node& n = store_->nodes[id];
-            if (id == input_node_) continue;
+            if (is_input(id)) continue;
             if (n.layer == none)
                 throw value_error("latent.graph.disconnected",
                                   "model \"" + name_ + "\": its output depends on input \"" + n.input_name +
                                       "\", which is not the model's input (Keras: graph disconnected)");
             for (std::size_t i : n.inputs) stack.push_back(i);
         }
-        if (!needed[input_node_])
-            throw value_error("latent.graph.disconnected",
-                              "model \"" + name_ + "\": its output does not depend on its input");
+        for (std::size_t id : input_nodes_)
+            if (!needed[id])
+                throw value_error("latent.graph.disconnected", "model \"" + name_ + "\": its output does not depend on input \"" +
+                                                                   store_->nodes[id].input_name + "\"");
         position_.assign(store_->nodes.size(), none);
         for (std::size_t id = 0; id < store_->nodes.size(); ++id)
             if (needed[id]) {
                 position_[id] = order_.size();
                 order_.push_back(id);
             }
-        if (store_->nodes[input_node_].input_name.empty()) store_->nodes[input_node_].input_name = "input_1";
+        for (std::size_t k = 0; k < input_nodes_.size(); ++k)
+            if (store_->nodes[input_nodes_[k]].input_name.empty())
+                store_->nodes[input_nodes_[k]].input_name = "input_" + std::to_string(k + 1);
         in_model_.assign(store_->layers.size(), false);
         for (std::size_t id : order_) {
             const std::size_t l = store_->nodes[id].layer;
@@ -478,7 +578,9 @@ private:
 
     std::size_t node_size(std::size_t k) const { return store_->nodes[order_[k]].size; }
     const float* activation(std::size_t node) const {
-        return node == input_node_ ? input_ : activations_[position_[node]].data();
+        for (std::size_t k = 0; k < input_nodes_.size(); ++k)
+            if (input_nodes_[k] == node) return inputs_[k];
+        return activations_[position_[node]].data();
     }
     static void add_into(float* dst, const float* src, std::size_t n) {
         for (std::size_t i = 0; i < n; ++i) dst[i] += src[i];
@@ -499,7 +601,6 @@ private:
             grads_[k].resize_discard(batch * n.size);
             workspaces_[k].resize_discard(batch * n.kernels->workspace_per_sample + n.kernels->workspace_fixed + 1);
         }
-        grads_[position_[input_node_]].resize_discard(batch * store_->nodes[input_node_].size);
         scratch_.resize(max_inputs);
         for (auto& s : scratch_) s.resize_discard(batch * widest);
         planned_batch_ = batch;
@@ -507,7 +608,8 @@ private:
 
     std::shared_ptr<detail::GraphStore> store_;
     std::string name_;
-    std::size_t input_node_ = 0, output_node_ = 0;
+    std::vector<std::size_t> input_nodes_;  // in the order the model was given them
+    std::size_t output_node_ = 0;
     std::vector<std::size_t> order_;     // node ids in run order
     std::vector<std::size_t> position_;  // node id -> index in order_ (none if not in the model)
     std::vector<std::size_t> layers_;    // layer indices in order of first use
@@ -515,7 +617,7 @@ private:
     std::vector<bool> wants_grad_;       // per position
     std::vector<AlignedBuffer<float>> activations_, workspaces_, grads_, scratch_;
     std::size_t planned_batch_ = 0, batch_ = 0;
-    const float* input_ = nullptr;
+    std::vector<const float*> inputs_;
     detail::compiled_slot compiled_;
 };
 
@@ -537,5 +639,9 @@ io::LoadReport transfer_weights(const From& from, To& to, bool skip_mismatch = f
 }
 template <class In, class Out, class B>
 Model(const Symbolic<In, B>&, const Symbolic<Out, B>&, std::string) -> Model<B, In, Out>;
+template <class... S, class Out, class B>
+Model(const std::tuple<Symbolic<S, B>...>&, const Symbolic<Out, B>&) -> Model<B, Inputs<S...>, Out>;
+template <class... S, class Out, class B>
+Model(const std::tuple<Symbolic<S, B>...>&, const Symbolic<Out, B>&, std::string) -> Model<B, Inputs<S...>, Out>;
 
 }  // namespace latent

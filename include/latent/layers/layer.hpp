@@ -34,6 +34,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <concepts>
 #include <cstddef>
 #include <string>
@@ -135,6 +136,11 @@ public:
     const std::string& name() const noexcept { return name_; }
     void set_name(std::string name) { name_ = std::move(name); }
     std::uint64_t uid() const noexcept { return uid_; }
+    // The functional graph this object was last called in (opaque here; see
+    // graph/functional.hpp), so that calling it from another graph joins the two and shares
+    // its weights. A copy starts without one.
+    std::shared_ptr<void> graph_home() const { return graph_home_.lock(); }
+    void set_graph_home(const std::shared_ptr<void>& graph) const { graph_home_ = graph; }
 
     template <class In>
     static constexpr std::array<ParamSpec, 0> params{};
@@ -148,6 +154,7 @@ public:
 private:
     std::string name_;
     std::uint64_t uid_ = detail::next_layer_uid();
+    mutable std::weak_ptr<void> graph_home_;
 };
 
 // What makes a layer callable on symbolic tensors (latent/graph/functional.hpp): Derived is

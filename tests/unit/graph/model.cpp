@@ -348,3 +348,53 @@ TEST_CASE("fine-tuning: freeze_until, unfreeze_top and per-layer learning-rate m
     LATENT_CHECK_ERROR(value_error, model.get_layer("head").set_lr_multiplier(-1), "latent.graph.lr_multiplier",
                        "must be a finite number >= 0");
 }
+
+TEST_CASE("a siamese pair: two inputs through one shared encoder") {
+    auto left = input<6>("left");
+    auto right = input<6>("right");
+    Dense<4> encoder{"encoder"};
+    auto a = Tanh{}(encoder(left));
+    auto b = Tanh{}(encoder(right));
+    auto score = Dense<1>{"score"}(Subtract{}(a, b));
+    Model model(std::tuple{left, right}, score, "siamese");
+    static_assert(std::is_same_v<decltype(model), Model<default_backend, Inputs<Shape<6>, Shape<6>>, Shape<1>>>);
+    CHECK(model.count_params() == 28 + 5);  // one encoder, shared by both inputs
+    std::ostringstream text;
+    model.summary(text);
+    CHECK(text.str().find(" left (InputLayer)") != std::string::npos);
+    CHECK(text.str().find(" right (InputLayer)") != std::string::npos);
+
+    const auto x1 = random_batch(5, 14), x2 = random_batch(5, 15);
+    const float bias = model.get_layer("score").get_weights()[1][0];
+    for (float v : model.predict(x1, x1).values()) CHECK(v == doctest::Approx(bias));  // same input, same code
+    const auto forward_order = model.predict(x1, x2), swapped = model.predict(x2, x1);
+    for (std::size_t i = 0; i < 5; ++i) CHECK(forward_order[i] - bias == doctest::Approx(-(swapped[i] - bias)));
+
+    // Gradients through both branches add up in the shared encoder.
+    const std::size_t batch = 3;
+    std::vector<float> r{0.5f, -1.0f, 0.25f};
+    auto objective = [&] {
+        const float* y = model.forward_inputs({x1.data(), x2.data()}, batch, Mode::train);
+        double total = 0;
+        for (std::size_t i = 0; i < batch; ++i) total += double(r[i]) * y[i];
+        return total;
+    };
+    objective();
+    auto grads = model.gradients();
+    std::fill(grads.begin(), grads.end(), 0.0f);
+    model.backward(r.data());
+    const std::vector<float> analytic(grads.begin(), grads.end());
+    auto params = model.parameters().values();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        const float keep = params[i];
+        params[i] = keep + 1e-2f;
+        const double up = objective();
+        params[i] = keep - 1e-2f;
+        const double down = objective();
+        params[i] = keep;
+        INFO("parameter " << i);
+        CHECK(analytic[i] == doctest::Approx((up - down) / 2e-2).epsilon(2e-2).scale(1.0));
+    }
+    LATENT_CHECK_ERROR(value_error, model.forward_inputs({x1.data()}, 1, Mode::infer), "latent.graph.inputs",
+                       "has 2 inputs, got 1");
+}
