@@ -51,6 +51,7 @@
 
 #include "train/checkpoint.hpp"
 #include "train/fit.hpp"
+#include "train/fit_outputs.hpp"
 #include "train/history.hpp"
 #include "train/interrupt.hpp"
 #include "train/options.hpp"

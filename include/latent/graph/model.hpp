@@ -38,7 +38,49 @@ struct FitOptions;  // latent/train/options.hpp
 template <class... S>
 struct Inputs {};
 
+// The sample shapes of a model with several outputs: Model<B, In, Outputs<S1, S2>>.
+template <class... S>
+struct Outputs {};
+
 namespace detail {
+template <class Out>
+struct output_list {
+    static constexpr std::size_t count = 1;
+    template <std::size_t K>
+    using shape = Out;
+    using prediction = Tensor<Out>;
+};
+template <class... S>
+struct output_list<Outputs<S...>> {
+    static constexpr std::size_t count = sizeof...(S);
+    template <std::size_t K>
+    using shape = std::tuple_element_t<K, std::tuple<S...>>;
+    using prediction = std::tuple<Tensor<S>...>;
+};
+
+// What Model(inputs, outputs) was given: one symbolic tensor or a tuple of them.
+template <class X>
+struct symbolic_args;
+template <class S, class B>
+struct symbolic_args<Symbolic<S, B>> {
+    using backend = B;
+    using inputs = S;
+    using outputs = S;
+    static std::vector<std::pair<std::shared_ptr<GraphStore>, std::size_t>> resolve_all(const Symbolic<S, B>& x) {
+        return {x.resolved()};
+    }
+};
+template <class... S, class B>
+struct symbolic_args<std::tuple<Symbolic<S, B>...>> {
+    using backend = B;
+    using inputs = Inputs<S...>;
+    using outputs = Outputs<S...>;
+    static std::vector<std::pair<std::shared_ptr<GraphStore>, std::size_t>> resolve_all(
+        const std::tuple<Symbolic<S, B>...>& xs) {
+        return std::apply([](const auto&... x) { return std::vector{x.resolved()...}; }, xs);
+    }
+};
+
 template <class In>
 struct input_list {
     static constexpr std::size_t count = 1;
@@ -64,20 +106,20 @@ public:
     using output_shape = Out;
     static constexpr std::size_t input_count = detail::input_list<In>::count;
 
-    // The layers between `inputs` and `outputs`. Throws value_error "latent.graph.disconnected"
-    // when the output does not follow from the inputs alone (it reads another input).
-    Model(const Symbolic<In, B>& inputs, const Symbolic<Out, B>& outputs, std::string name = "model")
-        requires(input_count == 1)
-        : name_(std::move(name)) {
-        connect({inputs.resolved()}, outputs.resolved());
-    }
-    // Several inputs: Model(std::tuple{left, right}, outputs).
-    template <class... S>
-        requires std::is_same_v<In, Inputs<S...>>
-    Model(const std::tuple<Symbolic<S, B>...>& inputs, const Symbolic<Out, B>& outputs, std::string name = "model")
-        : name_(std::move(name)) {
-        connect(std::apply([](const auto&... in) { return std::vector{in.resolved()...}; }, inputs),
-                outputs.resolved());
+    static constexpr std::size_t output_count = detail::output_list<Out>::count;
+    // predict's result: a Tensor, or a tuple of them for several outputs.
+    using prediction = typename detail::output_list<Out>::prediction;
+
+    // The layers between `inputs` and `outputs`, each one symbolic tensor or a std::tuple of
+    // them (Model(std::tuple{left, right}, std::tuple{digit, parity})). Throws value_error
+    // "latent.graph.disconnected" when an output reads an input the model is not given.
+    template <class I, class O>
+        requires std::is_same_v<typename detail::symbolic_args<I>::inputs, In> &&
+                 std::is_same_v<typename detail::symbolic_args<O>::outputs, Out> &&
+                 std::is_same_v<typename detail::symbolic_args<I>::backend, B> &&
+                 std::is_same_v<typename detail::symbolic_args<O>::backend, B>
+    Model(const I& inputs, const O& outputs, std::string name = "model") : name_(std::move(name)) {
+        connect(detail::symbolic_args<I>::resolve_all(inputs), detail::symbolic_args<O>::resolve_all(outputs));
     }
 
     Model(const Model&) = delete;
@@ -271,43 +313,27 @@ public:
     }
 
     // ---- inference ----------------------------------------------------------------------
-    // A model with several inputs: predict(x1, x2, ...), one batch of samples per input.
+    // A model with several inputs: predict(x1, x2, ...), one batch of samples per input. A
+    // model with several outputs returns a std::tuple of tensors, one per output.
     template <float_batch... X>
         requires(sizeof...(X) > 1)
-    Tensor<Out> predict(const X&... xs) {
+    prediction predict(const X&... xs) {
         static_assert(sizeof...(X) == input_count, "latent: predict needs one tensor per model input");
         check_inputs<X...>(std::make_index_sequence<sizeof...(X)>{});
-        const std::size_t counts[] = {xs.batch()...};
+        const std::vector<std::size_t> counts{xs.batch()...};
         for (std::size_t c : counts)
             if (c != counts[0])
                 throw shape_error("latent.graph.predict.batch", "predict got inputs with " + std::to_string(counts[0]) +
                                                                     " and " + std::to_string(c) + " samples");
-        constexpr std::size_t batch_size = 32;
-        Tensor<Out> out(counts[0]);
-        const std::size_t sizes[] = {std::remove_cvref_t<X>::sample_size...};
-        const float* bases[] = {xs.data()...};
-        for (std::size_t first = 0; first < counts[0]; first += batch_size) {
-            const std::size_t n = std::min(batch_size, counts[0] - first);
-            std::vector<const float*> at;
-            for (std::size_t k = 0; k < sizeof...(X); ++k) at.push_back(bases[k] + first * sizes[k]);
-            const float* y = forward_inputs(at, n, Mode::infer);
-            std::copy(y, y + n * Out::size, out.data() + first * Out::size);
-        }
-        return out;
+        return predict_arrays({xs.data()...}, {std::remove_cvref_t<X>::sample_size...}, counts[0], 32);
     }
 
     template <float_batch X>
-    Tensor<Out> predict(const X& x, std::size_t batch_size = 32) {
+    prediction predict(const X& x, std::size_t batch_size = 32) {
         static_assert(input_count == 1, "latent: this model has several inputs; call predict(x1, x2, ...)");
         check_input<X>();
         if (batch_size == 0) throw value_error("latent.graph.predict.batch_size", "predict needs batch_size >= 1");
-        Tensor<Out> out(x.batch());
-        for (std::size_t first = 0; first < x.batch(); first += batch_size) {
-            const std::size_t n = std::min(batch_size, x.batch() - first);
-            const float* y = forward(x.data() + first * In::size, n, Mode::infer);
-            std::copy(y, y + n * Out::size, out.data() + first * Out::size);
-        }
-        return out;
+        return predict_arrays({x.data()}, {In::size}, x.batch(), batch_size);
     }
 
     template <class X>
@@ -353,28 +379,35 @@ public:
             n.kernels->forward(*l.layer, xs.data(), xs.size(), activations_[k].data(), params, state,
                                workspaces_[k].data(), batch, mode, rng, l.trainable);
         }
-        return activation(output_node_);
+        return activation(output_nodes_[0]);
     }
 
     // Backpropagates dy (the gradient of the loss with respect to the output) through the last
     // forward pass, adding parameter gradients into gradients() (zero it first). With
     // `from_logits`, dy is the gradient with respect to the output layer's input (a loss fused
     // with a final Softmax/Sigmoid) and the output layer is skipped.
-    void backward(const float* dy, bool from_logits = false) {
+    void backward(const float* dy, bool from_logits = false) { backward_outputs({dy}, {from_logits}); }
+
+    // The same for every output at once: dys[k] for output k (null: no loss on it).
+    void backward_outputs(const std::vector<const float*>& dys, const std::vector<bool>& from_logits) {
         const std::size_t nodes = order_.size();
         for (std::size_t k = 0; k < nodes; ++k)
             if (wants_grad_[k]) std::fill_n(grads_[k].data(), batch_ * node_size(k), 0.0f);
-        const std::size_t out = nodes - 1;
-        if (from_logits) {
-            const Node& o = store_->nodes[order_[out]];
-            const std::size_t logits = position_[o.inputs[0]];
-            if (wants_grad_[logits]) add_into(grads_[logits].data(), dy, batch_ * node_size(logits));
-        } else if (wants_grad_[out]) {
-            std::copy_n(dy, batch_ * node_size(out), grads_[out].data());
+        std::vector<bool> skip(nodes, false);
+        for (std::size_t o = 0; o < output_nodes_.size() && o < dys.size(); ++o) {
+            if (!dys[o]) continue;
+            const std::size_t at = position_[output_nodes_[o]];
+            if (o < from_logits.size() && from_logits[o]) {
+                const std::size_t logits = position_[store_->nodes[output_nodes_[o]].inputs[0]];
+                if (wants_grad_[logits]) add_into(grads_[logits].data(), dys[o], batch_ * node_size(logits));
+                skip[at] = true;
+            } else if (wants_grad_[at]) {
+                add_into(grads_[at].data(), dys[o], batch_ * node_size(at));
+            }
         }
         for (std::size_t k = nodes; k-- > 0;) {
             const Node& n = store_->nodes[order_[k]];
-            if (n.layer == none || !wants_grad_[k] || (from_logits && k == out)) continue;
+            if (n.layer == none || !wants_grad_[k] || skip[k]) continue;
             const auto& l = store_->layers[n.layer];
             std::vector<const float*> xs;
             std::vector<float*> dxs;
@@ -395,13 +428,28 @@ public:
         }
     }
 
-    // What the training loop needs to fuse a loss with a final Softmax/Sigmoid.
-    detail::output_activation output_activation_kind() const {
-        return store_->nodes[output_node_].kernels ? store_->nodes[output_node_].kernels->activation
-                                                   : detail::output_activation::none;
+    // Output k of the last forward pass, the input of its final layer (the logits), and whether
+    // a loss may fuse with that layer: it is a Softmax/Sigmoid no other layer of the model reads.
+    const float* output_at(std::size_t k) const { return activation(output_nodes_[k]); }
+    const float* logits_at(std::size_t k) const { return activation(store_->nodes[output_nodes_[k]].inputs[0]); }
+    detail::output_activation output_activation_at(std::size_t k) const {
+        const std::size_t id = output_nodes_[k];
+        const Node& n = store_->nodes[id];
+        if (!n.kernels || n.inputs.size() != 1) return detail::output_activation::none;
+        for (std::size_t other : order_)
+            for (std::size_t in : store_->nodes[other].inputs)
+                if (in == id) return detail::output_activation::none;
+        return n.kernels->activation;
     }
-    const float* final_output() const { return activation(output_node_); }
-    const float* final_logits() const { return activation(store_->nodes[output_node_].inputs[0]); }
+    const std::string& output_name(std::size_t k) const {
+        const Node& n = store_->nodes[output_nodes_[k]];
+        return n.layer == none ? n.input_name : store_->layers[n.layer].layer->name();
+    }
+
+    // What the training loop needs to fuse a loss with a final Softmax/Sigmoid.
+    detail::output_activation output_activation_kind() const { return output_activation_at(0); }
+    const float* final_output() const { return output_at(0); }
+    const float* final_logits() const { return logits_at(0); }
     void backward_from_output(const float* grad, bool from_logits) { backward(grad, from_logits); }
 
     // Which layer's output first became non-finite in the last forward pass, in words.
@@ -419,20 +467,29 @@ public:
     }
 
     // ---- Keras-style training (the loop lives in latent/train) --------------------------
+    // With several outputs, the loss is loss::per_output(l1, l2, ...).weighted({...}) (Keras'
+    // loss=[...], loss_weights=[...]); fit and evaluate then take std::tuples of tensors for
+    // the inputs (when several) and the labels (one per output), in the model's order.
     template <class Optimizer, class Loss, class... Metrics>
     void compile(Optimizer optimizer, Loss loss, Metrics... metrics) {
-        compile_model(*this, std::move(optimizer), std::move(loss), std::move(metrics)...);
+        if constexpr (input_count == 1 && output_count == 1)
+            compile_model(*this, std::move(optimizer), std::move(loss), std::move(metrics)...);
+        else
+            compile_outputs_model(*this, std::move(optimizer), std::move(loss), std::move(metrics)...);
     }
-    template <float_batch X, float_batch Y, class Options = FitOptions>
+    template <class X, class Y, class Options = FitOptions>
     auto fit(const X& x, const Y& y, const Options& options = {}) {
-        static_assert(input_count == 1, "latent: fit and evaluate take models with one input for now; train a "
-                                        "several-input model with forward_inputs/backward and an optimizer");
-        return fit_model(*this, as_const_view(x), as_const_view(y), options);
+        if constexpr (input_count == 1 && output_count == 1)
+            return fit_model(*this, as_const_view(x), as_const_view(y), options);
+        else
+            return fit_outputs_model(*this, x, y, options);
     }
-    template <float_batch X, float_batch Y>
+    template <class X, class Y>
     auto evaluate(const X& x, const Y& y, std::size_t batch_size = 32) {
-        static_assert(input_count == 1, "latent: fit and evaluate take models with one input for now");
-        return evaluate_model(*this, as_const_view(x), as_const_view(y), batch_size);
+        if constexpr (input_count == 1 && output_count == 1)
+            return evaluate_model(*this, as_const_view(x), as_const_view(y), batch_size);
+        else
+            return evaluate_outputs_model(*this, x, y, batch_size);
     }
     detail::compiled_state* compiled_state() const noexcept { return compiled_.get(); }
     void set_compiled_state(std::unique_ptr<detail::compiled_state> state) { compiled_.reset(std::move(state)); }
@@ -455,17 +512,22 @@ private:
     // The nodes the output depends on, in creation order (a topological order: a node is
     // recorded after the nodes it reads), and the layers they call, in order of first use.
     void connect(std::vector<std::pair<std::shared_ptr<detail::GraphStore>, std::size_t>> inputs,
-                 std::pair<std::shared_ptr<detail::GraphStore>, std::size_t> output) {
-        // Resolve again: building the output may have merged the inputs' graphs.
+                 std::vector<std::pair<std::shared_ptr<detail::GraphStore>, std::size_t>> outputs) {
+        // Resolve again: building the outputs may have merged the inputs' graphs.
         for (auto& in : inputs) in = detail::resolve(in.first, in.second);
-        output = detail::resolve(output.first, output.second);
-        for (const auto& in : inputs)
-            if (in.first != output.first)
+        for (auto& out : outputs) out = detail::resolve(out.first, out.second);
+        store_ = outputs[0].first;
+        for (const auto& x : inputs)
+            if (x.first != store_)
                 throw value_error("latent.graph.disconnected", "model \"" + name_ +
-                                                                   "\": its output was not computed from its inputs "
+                                                                   "\": its outputs were not computed from its inputs "
                                                                    "(they belong to separate graphs)");
-        store_ = output.first;
-        output_node_ = output.second;
+        for (const auto& x : outputs) {
+            if (x.first != store_)
+                throw value_error("latent.graph.disconnected",
+                                  "model \"" + name_ + "\": its outputs belong to separate graphs");
+            output_nodes_.push_back(x.second);
+        }
         for (const auto& in : inputs) {
             if (store_->nodes[in.second].layer != none)
                 throw value_error("latent.graph.inputs", "model \"" + name_ +
@@ -481,7 +543,7 @@ private:
 
     void plan_nodes() {
         std::vector<bool> needed(store_->nodes.size(), false);
-        std::vector<std::size_t> stack{output_node_};
+        std::vector<std::size_t> stack(output_nodes_.begin(), output_nodes_.end());
         while (!stack.empty()) {
             const std::size_t id = stack.back();
             stack.pop_back();
@@ -569,6 +631,38 @@ private:
         return mine;
     }
 
+    prediction predict_arrays(const std::vector<const float*>& bases, const std::vector<std::size_t>& sizes,
+                              std::size_t count, std::size_t batch_size) {
+        prediction out = [&]<std::size_t... K>(std::index_sequence<K...>) {
+            if constexpr (output_count == 1)
+                return prediction(count);
+            else
+                return prediction(Tensor<typename detail::output_list<Out>::template shape<K>>(count)...);
+        }(std::make_index_sequence<output_count>{});
+        for (std::size_t first = 0; first < count; first += batch_size) {
+            const std::size_t n = std::min(batch_size, count - first);
+            std::vector<const float*> at;
+            for (std::size_t k = 0; k < bases.size(); ++k) at.push_back(bases[k] + first * sizes[k]);
+            forward_inputs(at, n, Mode::infer);
+            [&]<std::size_t... K>(std::index_sequence<K...>) {
+                (copy_output<K>(out, first, n), ...);
+            }(std::make_index_sequence<output_count>{});
+        }
+        return out;
+    }
+    template <std::size_t K>
+    void copy_output(prediction& out, std::size_t first, std::size_t n) const {
+        auto& tensor = [&]() -> auto& {
+            if constexpr (output_count == 1)
+                return out;
+            else
+                return std::get<K>(out);
+        }();
+        constexpr std::size_t size = std::remove_cvref_t<decltype(tensor)>::sample_size;
+        const float* y = output_at(K);
+        std::copy(y, y + n * size, tensor.data() + first * size);
+    }
+
     void put_back(const ParameterArena<float>& mine) {
         for (const auto& slot : mine.slots()) {
             const auto* home = store_->params.find(slot.name);
@@ -609,7 +703,7 @@ private:
     std::shared_ptr<detail::GraphStore> store_;
     std::string name_;
     std::vector<std::size_t> input_nodes_;  // in the order the model was given them
-    std::size_t output_node_ = 0;
+    std::vector<std::size_t> output_nodes_;  // in the order the model was given them
     std::vector<std::size_t> order_;     // node ids in run order
     std::vector<std::size_t> position_;  // node id -> index in order_ (none if not in the model)
     std::vector<std::size_t> layers_;    // layer indices in order of first use
@@ -621,8 +715,13 @@ private:
     detail::compiled_slot compiled_;
 };
 
-template <class In, class Out, class B>
-Model(const Symbolic<In, B>&, const Symbolic<Out, B>&) -> Model<B, In, Out>;
+template <class I, class O>
+Model(const I&, const O&) -> Model<typename detail::symbolic_args<I>::backend, typename detail::symbolic_args<I>::inputs,
+                                   typename detail::symbolic_args<O>::outputs>;
+template <class I, class O>
+Model(const I&, const O&, std::string) -> Model<typename detail::symbolic_args<I>::backend,
+                                                typename detail::symbolic_args<I>::inputs,
+                                                typename detail::symbolic_args<O>::outputs>;
 
 // Copies the weights of every layer of `to` whose name `from` also has (Sequential or Model,
 // either way round); skip_mismatch leaves layers whose shapes differ as they are instead of

@@ -398,3 +398,88 @@ TEST_CASE("a siamese pair: two inputs through one shared encoder") {
     LATENT_CHECK_ERROR(value_error, model.forward_inputs({x1.data()}, 1, Mode::infer), "latent.graph.inputs",
                        "has 2 inputs, got 1");
 }
+
+TEST_CASE("several outputs: one trunk, two heads, two weighted losses, trained together") {
+    auto inputs = input<6>("inputs");
+    auto trunk = Tanh{}(Dense<8>{"trunk"}(inputs));
+    auto digit = Softmax{"digit"}(Dense<3>{}(trunk));
+    auto sign = Sigmoid{"sign"}(Dense<1>{}(trunk));
+    Model model(inputs, std::tuple{digit, sign});
+    static_assert(std::is_same_v<decltype(model), Model<default_backend, Shape<6>, Outputs<Shape<3>, Shape<1>>>>);
+    static_assert(std::is_same_v<decltype(model)::prediction, std::tuple<Tensor<Shape<3>>, Tensor<Shape<1>>>>);
+
+    // Labels: which of the first three features is largest, and whether the fourth is positive.
+    const auto x = random_batch(200, 16);
+    Tensor<Shape<3>> y_digit(200);
+    Tensor<Shape<1>> y_sign(200);
+    for (std::size_t i = 0; i < 200; ++i) {
+        const auto s = x.sample(i);
+        y_digit.sample(i)[static_cast<std::size_t>(std::max_element(s.begin(), s.begin() + 3) - s.begin())] = 1.0f;
+        y_sign[i] = s[3] > 0 ? 1.0f : 0.0f;
+    }
+    model.compile(optim::Adam{.lr = 2e-2}, loss::per_output(loss::CategoricalCrossentropy{}, loss::BinaryCrossentropy{})
+                                                .weighted({1.0, 0.5}),
+                  metrics::Accuracy{});
+    const auto before = model.evaluate(x, std::tuple{y_digit, y_sign});
+    CHECK(before.at("loss") == doctest::Approx(before.at("digit_loss") + 0.5 * before.at("sign_loss")));
+    const auto history =
+        model.fit(x, std::tuple{y_digit, y_sign}, {.epochs = 15, .batch_size = 16, .validation_split = 0.2,
+                                                    .verbose = Verbosity::silent});
+    for (const char* key : {"loss", "digit_loss", "sign_loss", "digit_accuracy", "sign_accuracy", "val_loss",
+                            "val_digit_accuracy", "val_sign_accuracy"})
+        CHECK(history.contains(key));
+    CHECK(history.at("loss").back() < history.at("loss").front());
+    const auto after = model.evaluate(x, std::tuple{y_digit, y_sign});
+    CHECK(after.at("digit_accuracy") > 0.8);
+    CHECK(after.at("sign_accuracy") > 0.85);
+    const auto [p_digit, p_sign] = model.predict(x);
+    CHECK(p_digit.batch() == 200);
+    CHECK(p_sign.batch() == 200);
+
+    // The gradients of both heads meet in the trunk: finite differences of r1.y1 + r2.y2.
+    const std::size_t batch = 2;
+    std::vector<float> r1{0.3f, -0.2f, 0.5f, 0.1f, 0.4f, -0.6f}, r2{0.7f, -0.9f};
+    auto objective = [&] {
+        model.forward_inputs({x.data()}, batch, Mode::train);
+        double total = 0;
+        for (std::size_t i = 0; i < r1.size(); ++i) total += double(r1[i]) * model.output_at(0)[i];
+        for (std::size_t i = 0; i < r2.size(); ++i) total += double(r2[i]) * model.output_at(1)[i];
+        return total;
+    };
+    objective();
+    auto grads = model.gradients();
+    std::fill(grads.begin(), grads.end(), 0.0f);
+    model.backward_outputs({r1.data(), r2.data()}, {false, false});
+    const std::vector<float> analytic(grads.begin(), grads.end());
+    auto params = model.parameters().values();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        const float keep = params[i];
+        params[i] = keep + 1e-2f;
+        const double up = objective();
+        params[i] = keep - 1e-2f;
+        const double down = objective();
+        params[i] = keep;
+        INFO("parameter " << i);
+        CHECK(analytic[i] == doctest::Approx((up - down) / 2e-2).epsilon(2e-2).scale(1.0));
+    }
+    LATENT_CHECK_ERROR(shape_error, model.fit(x, std::tuple{y_digit}, {.verbose = Verbosity::silent}),
+                       "latent.train.arrays", "needs 1 input arrays and 2 label arrays, got 1 and 1");
+}
+
+TEST_CASE("a two-input model trains with fit on a tuple of inputs") {
+    auto left = input<6>("left");
+    auto right = input<6>("right");
+    Dense<4> encoder{"encoder"};
+    auto a = encoder(left);
+    auto b = encoder(right);
+    auto out = Dense<1>{}(Multiply{}(Subtract{}(a, b), Subtract{}(a, b)));
+    Model model(std::tuple{left, right}, out);
+    const auto x1 = random_batch(64, 17), x2 = random_batch(64, 18);
+    Tensor<Shape<1>> y(64);
+    for (std::size_t i = 0; i < 64; ++i) y[i] = x1.sample(i)[0] - x2.sample(i)[0];
+    for (std::size_t i = 0; i < 64; ++i) y[i] *= y[i];  // a squared distance along the first feature
+    model.compile(optim::Adam{.lr = 1e-2}, loss::MeanSquaredError{});
+    const auto h = model.fit(std::tuple{x1, x2}, y, {.epochs = 20, .batch_size = 16, .verbose = Verbosity::silent});
+    CHECK(h.at("loss").back() < 0.5 * h.at("loss").front());
+    CHECK(model.evaluate(std::tuple{x1, x2}, y).at("loss") == doctest::Approx(h.at("loss").back()).epsilon(0.5));
+}

@@ -1,0 +1,395 @@
+// Training a functional Model with several inputs or outputs (Keras' multi-output compile and
+// fit): one loss per output with loss weights, metrics per output, inputs and labels given as
+// std::tuples of tensors. History keys as Keras: "loss", "<output>_loss", "<output>_accuracy".
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "../core/buffer.hpp"
+#include "../core/errors.hpp"
+#include "../core/random.hpp"
+#include "../core/tensor.hpp"
+#include "../data/batching.hpp"
+#include "../graph/compiled.hpp"
+#include "../graph/model.hpp"
+#include "../loss/loss.hpp"
+#include "../metrics/metric.hpp"
+#include "../optim/optimizer.hpp"
+#include "history.hpp"
+#include "options.hpp"
+#include "progress.hpp"
+
+namespace latent {
+
+namespace loss {
+// One loss per model output, each weighted (Keras' compile(loss=[...], loss_weights=[...])).
+// The training loss is the weighted sum.
+template <class... L>
+struct PerOutput {
+    std::tuple<L...> losses;
+    std::array<double, sizeof...(L)> weights;
+
+    PerOutput& weighted(std::array<double, sizeof...(L)> w) {
+        for (double v : w)
+            if (!(v >= 0.0 && std::isfinite(v)))
+                throw value_error("latent.loss.weights", "loss weights must be finite and >= 0, got " + std::to_string(v));
+        weights = w;
+        return *this;
+    }
+};
+
+template <class... L>
+PerOutput<L...> per_output(L... losses) {
+    PerOutput<L...> p{{std::move(losses)...}, {}};
+    p.weights.fill(1.0);
+    return p;
+}
+}  // namespace loss
+
+namespace detail {
+
+// One output's loss, bound to the model type and to the output's position.
+template <class Net>
+class erased_output_loss {
+public:
+    virtual ~erased_output_loss() = default;
+    virtual std::unique_ptr<erased_output_loss> clone() const = 0;
+    virtual std::size_t label_size() const = 0;
+    virtual std::size_t output_size() const = 0;
+    virtual std::size_t last_axis() const = 0;
+    virtual void check_labels(const float* labels, std::size_t count) const = 0;
+    virtual double compute(Net& net, const float* labels, std::size_t batch, float* grad, bool& from_logits) const = 0;
+};
+
+template <class Net, std::size_t K, class Loss>
+class bound_output_loss final : public erased_output_loss<Net> {
+    using Out = typename detail::output_list<typename Net::output_shape>::template shape<K>;
+
+public:
+    explicit bound_output_loss(Loss l) : loss_(std::move(l)) {}
+    std::unique_ptr<erased_output_loss<Net>> clone() const override { return std::make_unique<bound_output_loss>(*this); }
+    std::size_t label_size() const override { return Loss::template label_size<Out>; }
+    std::size_t output_size() const override { return Out::size; }
+    std::size_t last_axis() const override { return Out::dims[Out::rank - 1]; }
+    void check_labels(const float* labels, std::size_t count) const override {
+        if constexpr (requires { Loss::check_classes(labels, count, std::size_t{1}); })
+            Loss::check_classes(labels, count * label_size(), Out::dims[Out::rank - 1]);
+    }
+    double compute(Net& net, const float* labels, std::size_t batch, float* grad, bool& from_logits) const override {
+        using B = typename Net::policy;
+        constexpr std::size_t size = Out::size;
+        constexpr std::size_t last = Out::dims[Out::rank - 1];
+        from_logits = false;
+        if constexpr (Loss::fuses_with != loss::fusion::none) {
+            const auto kind = net.output_activation_at(K);
+            from_logits = !loss_.from_logits &&
+                          ((Loss::fuses_with == loss::fusion::softmax && kind == output_activation::softmax) ||
+                           (Loss::fuses_with == loss::fusion::sigmoid && kind == output_activation::sigmoid));
+            if (from_logits)
+                return loss_.template compute_from_logits<B>(net.logits_at(K), labels, batch, size, last, grad);
+        }
+        return loss_.template compute<B>(net.output_at(K), labels, batch, size, last, grad);
+    }
+
+private:
+    Loss loss_;
+};
+
+template <class Net>
+struct outputs_setup final : compiled_state {
+    std::unique_ptr<optim::Optimizer> optimizer;
+    std::vector<std::unique_ptr<erased_output_loss<Net>>> losses;  // one per output
+    std::vector<double> weights;
+    std::vector<std::vector<std::unique_ptr<metrics::Metric>>> metrics;  // per output
+
+    std::unique_ptr<compiled_state> clone() const override {
+        auto copy = std::make_unique<outputs_setup>();
+        copy->optimizer = optimizer->clone();
+        for (const auto& l : losses) copy->losses.push_back(l->clone());
+        copy->weights = weights;
+        for (const auto& per : metrics) {
+            copy->metrics.emplace_back();
+            for (const auto& m : per) copy->metrics.back().push_back(m->clone());
+        }
+        return copy;
+    }
+};
+
+// A batch of samples given as one flat array (count, sample_size).
+struct ArrayRef {
+    const float* data = nullptr;
+    std::size_t count = 0;
+    std::size_t sample_size = 0;
+};
+
+template <class... X>
+std::vector<ArrayRef> array_refs(const std::tuple<X...>& xs) {
+    return std::apply(
+        [](const auto&... x) {
+            return std::vector<ArrayRef>{ArrayRef{x.data(), x.batch(), std::remove_cvref_t<decltype(x)>::sample_size}...};
+        },
+        xs);
+}
+
+inline void gather_rows(const ArrayRef& a, std::span<const std::size_t> rows, float* out) {
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        std::copy_n(a.data + rows[i] * a.sample_size, a.sample_size, out + i * a.sample_size);
+}
+
+template <class Net>
+outputs_setup<Net>& outputs_setup_of(Net& net, const char* caller) {
+    auto* setup = dynamic_cast<outputs_setup<Net>*>(net.compiled_state());
+    if (!setup)
+        throw value_error("latent.train.not_compiled",
+                          std::string(caller) + " of a model with several inputs or outputs needs compile(optimizer, "
+                                                "loss::per_output(...), metrics...) first");
+    return *setup;
+}
+
+template <class Net>
+void check_arrays(const Net& net, outputs_setup<Net>& setup, const std::vector<ArrayRef>& xs,
+                  const std::vector<ArrayRef>& ys, const char* caller) {
+    if (xs.size() != Net::input_count || ys.size() != setup.losses.size())
+        throw shape_error("latent.train.arrays", std::string(caller) + " needs " + std::to_string(Net::input_count) +
+                                                     " input arrays and " + std::to_string(setup.losses.size()) +
+                                                     " label arrays, got " + std::to_string(xs.size()) + " and " +
+                                                     std::to_string(ys.size()));
+    const std::size_t count = xs[0].count;
+    for (const auto& a : xs)
+        if (a.count != count)
+            throw shape_error("latent.train.batch", std::string(caller) + ": the input arrays hold " +
+                                                        std::to_string(count) + " and " + std::to_string(a.count) +
+                                                        " samples");
+    for (std::size_t k = 0; k < ys.size(); ++k) {
+        if (ys[k].count != count)
+            throw shape_error("latent.train.batch", std::string(caller) + " got " + std::to_string(count) +
+                                                        " inputs but " + std::to_string(ys[k].count) +
+                                                        " labels for output \"" + net.output_name(k) + "\"");
+        if (ys[k].sample_size != setup.losses[k]->label_size())
+            throw shape_error("latent.train.labels", "output \"" + net.output_name(k) + "\" needs labels of " +
+                                                         std::to_string(setup.losses[k]->label_size()) +
+                                                         " elements per sample, got " +
+                                                         std::to_string(ys[k].sample_size));
+        setup.losses[k]->check_labels(ys[k].data, ys[k].count);
+    }
+}
+
+// Loss (weighted total and per output) and metrics over `count` samples, inference mode.
+template <class Net>
+std::vector<std::pair<std::string, double>> evaluate_outputs(Net& net, outputs_setup<Net>& setup,
+                                                             const std::vector<ArrayRef>& xs,
+                                                             const std::vector<ArrayRef>& ys, std::size_t first,
+                                                             std::size_t count, std::size_t batch_size) {
+    const std::size_t outputs = setup.losses.size();
+    std::vector<double> sums(outputs, 0.0);
+    for (auto& per : setup.metrics)
+        for (auto& m : per) m->reset();
+    std::vector<AlignedBuffer<float>> grads;
+    for (std::size_t k = 0; k < outputs; ++k) grads.emplace_back(batch_size * setup.losses[k]->output_size());
+    for (std::size_t at = first; at < first + count; at += batch_size) {
+        const std::size_t n = std::min(batch_size, first + count - at);
+        std::vector<const float*> inputs;
+        for (const auto& a : xs) inputs.push_back(a.data + at * a.sample_size);
+        net.forward_inputs(inputs, n, Mode::infer);
+        for (std::size_t k = 0; k < outputs; ++k) {
+            const float* labels = ys[k].data + at * ys[k].sample_size;
+            bool from_logits = false;
+            sums[k] += setup.losses[k]->compute(net, labels, n, grads[k].data(), from_logits) * static_cast<double>(n);
+            for (auto& m : setup.metrics[k])
+                m->update(net.output_at(k), labels, n, setup.losses[k]->output_size(), setup.losses[k]->last_axis(),
+                          ys[k].sample_size);
+        }
+    }
+    double total = 0;
+    for (std::size_t k = 0; k < outputs; ++k) total += setup.weights[k] * sums[k] / static_cast<double>(count);
+    std::vector<std::pair<std::string, double>> result{{"loss", total}};
+    for (std::size_t k = 0; k < outputs; ++k) result.emplace_back(net.output_name(k) + "_loss", sums[k] / static_cast<double>(count));
+    for (std::size_t k = 0; k < outputs; ++k)
+        for (auto& m : setup.metrics[k]) result.emplace_back(net.output_name(k) + "_" + m->name(), m->result());
+    return result;
+}
+
+}  // namespace detail
+
+// compile(optimizer, loss::per_output(l1, l2).weighted({1, 0.5}), metrics...): each metric is
+// kept for every output.
+template <class Net, class Optimizer, class... L, class... Metrics>
+void compile_model(Net& net, Optimizer optimizer, loss::PerOutput<L...> losses, Metrics... metrics) {
+    static_assert(sizeof...(L) == Net::output_count, "latent: per_output needs one loss per model output");
+    auto setup = std::make_unique<detail::outputs_setup<Net>>();
+    setup->optimizer = optimizer.template build<typename Net::policy>();
+    [&]<std::size_t... K>(std::index_sequence<K...>) {
+        (setup->losses.push_back(std::make_unique<detail::bound_output_loss<Net, K, std::tuple_element_t<K, std::tuple<L...>>>>(
+             std::get<K>(losses.losses))),
+         ...);
+    }(std::make_index_sequence<sizeof...(L)>{});
+    setup->weights.assign(losses.weights.begin(), losses.weights.end());
+    for (std::size_t k = 0; k < sizeof...(L); ++k) {
+        setup->metrics.emplace_back();
+        (setup->metrics.back().push_back(metrics.build()), ...);
+    }
+    net.set_compiled_state(std::move(setup));
+}
+
+template <class L>
+inline constexpr bool is_per_output_v = false;
+template <class... L>
+inline constexpr bool is_per_output_v<loss::PerOutput<L...>> = true;
+
+// Model::compile for several inputs or outputs: a single loss serves a single output.
+template <class Net, class Optimizer, class Loss, class... Metrics>
+void compile_outputs_model(Net& net, Optimizer optimizer, Loss loss, Metrics... metrics) {
+    if constexpr (is_per_output_v<Loss>) {
+        compile_model(net, std::move(optimizer), std::move(loss), std::move(metrics)...);
+    } else {
+        static_assert(Net::output_count == 1,
+                      "latent: a model with several outputs needs one loss per output: loss::per_output(l1, l2, ...)");
+        compile_model(net, std::move(optimizer), loss::per_output(std::move(loss)), std::move(metrics)...);
+    }
+}
+
+// fit for several inputs or outputs: xs and ys are std::tuples of tensors (a single tensor for
+// a single input). validation_split holds out the last fraction of every array. Checkpoints
+// and validation arrays are for one-input, one-output models only, for now.
+namespace detail {
+template <class X>
+std::vector<ArrayRef> refs_of(const X& x) {
+    if constexpr (requires { std::tuple_size<X>::value; })
+        return array_refs(x);
+    else
+        return {ArrayRef{x.data(), x.batch(), std::remove_cvref_t<X>::sample_size}};
+}
+}  // namespace detail
+
+template <class Net>
+History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, const std::vector<detail::ArrayRef>& ys,
+                           const FitOptions& options) {
+    auto& setup = detail::outputs_setup_of(net, "fit");
+    detail::check_arrays(net, setup, xs, ys, "fit");
+    if (!options.checkpoint.empty() || options.validation.present())
+        throw value_error("latent.train.options", "fit of a model with several inputs or outputs takes neither "
+                                                  "checkpoints nor validation arrays yet; use validation_split");
+    if (options.batch_size == 0) throw value_error("latent.train.batch_size", "fit needs batch_size >= 1, got 0");
+    if (!(options.validation_split >= 0.0 && options.validation_split < 1.0))
+        throw value_error("latent.train.validation_split",
+                          "validation_split must be in [0, 1), got " + std::to_string(options.validation_split));
+    const std::size_t count = xs[0].count;
+    const std::size_t n_train =
+        static_cast<std::size_t>(std::floor(static_cast<double>(count) * (1.0 - options.validation_split)));
+    if (n_train == 0) throw value_error("latent.train.empty", "fit has no training samples");
+    const std::size_t n_val = count - n_train;
+
+    Generator root(options.seed);
+    Generator shuffle_rng = root.split();
+    Generator dropout_rng = root.split();
+    const std::size_t batch_size = std::min(options.batch_size, n_train);
+    data::BatchSampler sampler(n_train, batch_size, options.shuffle, shuffle_rng);
+    const std::size_t steps = sampler.batches();
+    const std::size_t outputs = ys.size();
+    std::vector<AlignedBuffer<float>> xb, yb, grads;
+    for (const auto& a : xs) xb.emplace_back(batch_size * a.sample_size);
+    for (std::size_t k = 0; k < outputs; ++k) {
+        yb.emplace_back(batch_size * ys[k].sample_size);
+        grads.emplace_back(batch_size * setup.losses[k]->output_size());
+    }
+    auto& arena = net.parameters();
+    auto gradients = net.gradients();
+
+    History history;
+    detail::Progress progress(options.verbose, options.out);
+    for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
+        if (epoch > 0) sampler.next_epoch();
+        for (auto& per : setup.metrics)
+            for (auto& m : per) m->reset();
+        progress.begin_epoch(epoch, options.epochs, steps);
+        std::vector<double> sums(outputs, 0.0);
+        double total_sum = 0;
+        std::size_t seen = 0;
+        std::vector<std::pair<std::string, double>> shown;
+        for (std::size_t step = 0; step < steps; ++step) {
+            const auto rows = sampler.batch(step);
+            const std::size_t n = rows.size();
+            std::vector<const float*> inputs;
+            for (std::size_t i = 0; i < xs.size(); ++i) {
+                detail::gather_rows(xs[i], rows, xb[i].data());
+                inputs.push_back(xb[i].data());
+            }
+            for (std::size_t k = 0; k < outputs; ++k) detail::gather_rows(ys[k], rows, yb[k].data());
+            net.forward_inputs(inputs, n, Mode::train, &dropout_rng);
+            std::fill(gradients.begin(), gradients.end(), 0.0f);
+            std::vector<const float*> dys;
+            std::vector<bool> from_logits(outputs, false);
+            double total = 0;
+            for (std::size_t k = 0; k < outputs; ++k) {
+                bool fused = false;
+                const double l = setup.losses[k]->compute(net, yb[k].data(), n, grads[k].data(), fused);
+                from_logits[k] = fused;
+                if (!std::isfinite(l))
+                    throw value_error("latent.train.non_finite_loss",
+                                      "epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
+                                          ": the loss of output \"" + net.output_name(k) + "\" is " +
+                                          std::to_string(l) + "; " + net.describe_non_finite(n));
+                const float w = static_cast<float>(setup.weights[k]);
+                float* g = grads[k].data();
+                for (std::size_t i = 0; i < n * setup.losses[k]->output_size(); ++i) g[i] *= w;
+                dys.push_back(g);
+                sums[k] += l * static_cast<double>(n);
+                total += setup.weights[k] * l;
+                for (auto& m : setup.metrics[k])
+                    m->update(net.output_at(k), yb[k].data(), n, setup.losses[k]->output_size(),
+                              setup.losses[k]->last_axis(), ys[k].sample_size);
+            }
+            net.backward_outputs(dys, from_logits);
+            setup.optimizer->step(arena.data(), gradients.data(), gradients.size(), net.trainable_ranges());
+            total_sum += total * static_cast<double>(n);
+            seen += n;
+            shown.assign({{"loss", total_sum / static_cast<double>(seen)}});
+            for (std::size_t k = 0; k < outputs; ++k)
+                shown.emplace_back(net.output_name(k) + "_loss", sums[k] / static_cast<double>(seen));
+            for (std::size_t k = 0; k < outputs; ++k)
+                for (auto& m : setup.metrics[k]) shown.emplace_back(net.output_name(k) + "_" + m->name(), m->result());
+            progress.step(step + 1, shown);
+        }
+        for (const auto& [key, value] : shown) history.history[key].push_back(value);
+        if (n_val > 0) {
+            for (const auto& [key, value] :
+                 detail::evaluate_outputs(net, setup, xs, ys, n_train, n_val, options.batch_size)) {
+                history.history["val_" + key].push_back(value);
+                shown.emplace_back("val_" + key, value);
+            }
+        }
+        history.epochs = epoch + 1;
+        progress.end_epoch(shown);
+    }
+    return history;
+}
+
+template <class Net>
+std::map<std::string, double> evaluate_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs,
+                                                      const std::vector<detail::ArrayRef>& ys, std::size_t batch_size) {
+    auto& setup = detail::outputs_setup_of(net, "evaluate");
+    detail::check_arrays(net, setup, xs, ys, "evaluate");
+    if (batch_size == 0) throw value_error("latent.train.batch_size", "evaluate needs batch_size >= 1, got 0");
+    if (xs[0].count == 0) throw value_error("latent.train.empty", "evaluate got no samples");
+    const auto result = detail::evaluate_outputs(net, setup, xs, ys, 0, xs[0].count, batch_size);
+    return {result.begin(), result.end()};
+}
+
+template <class Net, class X, class Y>
+History fit_outputs_model(Net& net, const X& x, const Y& y, const FitOptions& options) {
+    return fit_outputs_arrays(net, detail::refs_of(x), detail::refs_of(y), options);
+}
+template <class Net, class X, class Y>
+std::map<std::string, double> evaluate_outputs_model(Net& net, const X& x, const Y& y, std::size_t batch_size) {
+    return evaluate_outputs_arrays(net, detail::refs_of(x), detail::refs_of(y), batch_size);
+}
+
+}  // namespace latent
