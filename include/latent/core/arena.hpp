@@ -28,7 +28,7 @@ struct ParamSlot {
 struct ArenaRange {
     std::size_t begin = 0;
     std::size_t end = 0;
-    float lr_scale = 1.0f;  // the optimizer's learning rate is multiplied by this here (fine-tuning)
+    double lr_scale = 1.0;  // the optimizer's learning rate is multiplied by this here (fine-tuning)
 };
 
 template <class T = float>

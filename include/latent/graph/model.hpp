@@ -280,7 +280,7 @@ public:
         std::vector<ArenaRange> ranges;
         for (const auto& slot : store_->params.slots()) {
             if (!slot.trainable || slot.size == 0 || !in_model(slot.layer)) continue;
-            const float scale = store_->layers[slot.layer].lr_multiplier;
+            const double scale = store_->layers[slot.layer].lr_multiplier;
             if (!ranges.empty() && ranges.back().end == slot.offset && ranges.back().lr_scale == scale)
                 ranges.back().end += slot.size;
             else

@@ -48,7 +48,7 @@ public:
         const float b1 = static_cast<float>(s_.beta_1), b2 = static_cast<float>(s_.beta_2);
         const float eps = static_cast<float>(s_.epsilon);
         for (const auto& r : ranges) {
-            const float rate = alpha * r.lr_scale;
+            const float rate = alpha * static_cast<float>(r.lr_scale);
             ops::elementwise<B>(
                 r.end - r.begin,
                 [rate, b1, b2, eps](float& w, float& m, float& v, const float& g) {

@@ -45,7 +45,7 @@ public:
         const float mom = static_cast<float>(s_.momentum), eps = static_cast<float>(s_.epsilon);
         const bool use_momentum = s_.momentum > 0.0;
         for (const auto& r : ranges) {
-            const float rate = lr * r.lr_scale;
+            const float rate = lr * static_cast<float>(r.lr_scale);
             ops::elementwise<B>(
                 r.end - r.begin,
                 [rate, rho, mom, eps, use_momentum](float& w, float& v, float& m, const float& g) {

@@ -38,7 +38,7 @@ public:
         const float m = static_cast<float>(s_.momentum);
         if (s_.momentum == 0.0) {
             for (const auto& r : ranges) {
-                const float rate = lr * r.lr_scale;
+                const float rate = lr * static_cast<float>(r.lr_scale);
                 ops::elementwise<B>(r.end - r.begin, [rate](float& w, const float& g) { w -= rate * g; },
                                     params + r.begin, grads + r.begin);
             }
@@ -46,7 +46,7 @@ public:
             ensure_state(velocity_, size);
             const bool nesterov = s_.nesterov;
             for (const auto& r : ranges) {
-                const float rate = lr * r.lr_scale;
+                const float rate = lr * static_cast<float>(r.lr_scale);
                 ops::elementwise<B>(
                     r.end - r.begin,
                     [rate, m, nesterov](float& w, float& v, const float& g) {

@@ -220,7 +220,7 @@ std::vector<std::pair<std::string, double>> evaluate_outputs(Net& net, outputs_s
 }  // namespace detail
 
 // compile(optimizer, loss::per_output(l1, l2).weighted({1, 0.5}), metrics...): each metric is
-// kept for every output.
+// kept for every output trained with a cross-entropy.
 template <class Net, class Optimizer, class... L, class... Metrics>
 void compile_model(Net& net, Optimizer optimizer, loss::PerOutput<L...> losses, Metrics... metrics) {
     static_assert(sizeof...(L) == Net::output_count, "latent: per_output needs one loss per model output");
@@ -232,9 +232,12 @@ void compile_model(Net& net, Optimizer optimizer, loss::PerOutput<L...> losses, 
          ...);
     }(std::make_index_sequence<sizeof...(L)>{});
     setup->weights.assign(losses.weights.begin(), losses.weights.end());
+    // Accuracy means something only where the output is a classification: metrics are kept for
+    // the outputs trained with a cross-entropy, not for regression heads.
+    constexpr std::array<bool, sizeof...(L)> classifies{(L::fuses_with != loss::fusion::none)...};
     for (std::size_t k = 0; k < sizeof...(L); ++k) {
         setup->metrics.emplace_back();
-        (setup->metrics.back().push_back(metrics.build()), ...);
+        if (classifies[k]) (setup->metrics.back().push_back(metrics.build()), ...);
     }
     net.set_compiled_state(std::move(setup));
 }

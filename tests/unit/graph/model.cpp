@@ -366,7 +366,8 @@ TEST_CASE("a siamese pair: two inputs through one shared encoder") {
 
     const auto x1 = random_batch(5, 14), x2 = random_batch(5, 15);
     const float bias = model.get_layer("score").get_weights()[1][0];
-    for (float v : model.predict(x1, x1).values()) CHECK(v == doctest::Approx(bias));  // same input, same code
+    const auto same = model.predict(x1, x1);
+    for (float v : same.values()) CHECK(v == doctest::Approx(bias));  // same input, same code
     const auto forward_order = model.predict(x1, x2), swapped = model.predict(x2, x1);
     for (std::size_t i = 0; i < 5; ++i) CHECK(forward_order[i] - bias == doctest::Approx(-(swapped[i] - bias)));
 

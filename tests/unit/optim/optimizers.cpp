@@ -16,7 +16,7 @@ using B = cpu::reference;
 struct Run {
     std::vector<float> w{1.0f, -2.0f, 0.5f};
     const std::vector<float> g{0.5f, -1.0f, 2.0f};
-    std::vector<ArenaRange> all{{0, 3}};
+    std::vector<ArenaRange> all = std::vector<ArenaRange>(1, ArenaRange{0, 3});
     void step(optim::Optimizer& o) { o.step(w.data(), g.data(), w.size(), all); }
 };
 
