@@ -70,13 +70,14 @@ struct symbolic_args<Symbolic<S, B>> {
         return {x.resolved()};
     }
 };
-template <class... S, class B>
-struct symbolic_args<std::tuple<Symbolic<S, B>...>> {
-    using backend = B;
+// (Mixed backends are reported where their tensors meet, by the merge layer: one error.)
+template <class... S, class... Bs>
+struct symbolic_args<std::tuple<Symbolic<S, Bs>...>> {
+    using backend = std::tuple_element_t<0, std::tuple<Bs...>>;
     using inputs = Inputs<S...>;
     using outputs = Outputs<S...>;
     static std::vector<std::pair<std::shared_ptr<GraphStore>, std::size_t>> resolve_all(
-        const std::tuple<Symbolic<S, B>...>& xs) {
+        const std::tuple<Symbolic<S, Bs>...>& xs) {
         return std::apply([](const auto&... x) { return std::vector{x.resolved()...}; }, xs);
     }
 };
@@ -390,6 +391,8 @@ public:
 
     // The same for every output at once: dys[k] for output k (null: no loss on it).
     void backward_outputs(const std::vector<const float*>& dys, const std::vector<bool>& from_logits) {
+        // Trainability belongs to the graph: another model on it may have changed it since.
+        update_wants_grad();
         const std::size_t nodes = order_.size();
         for (std::size_t k = 0; k < nodes; ++k)
             if (wants_grad_[k]) std::fill_n(grads_[k].data(), batch_ * node_size(k), 0.0f);

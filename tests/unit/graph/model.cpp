@@ -484,3 +484,22 @@ TEST_CASE("a two-input model trains with fit on a tuple of inputs") {
     CHECK(h.at("loss").back() < 0.5 * h.at("loss").front());
     CHECK(model.evaluate(std::tuple{x1, x2}, y).at("loss") == doctest::Approx(h.at("loss").back()).epsilon(0.5));
 }
+
+TEST_CASE("unfreezing through one model reaches every model on the same graph") {
+    auto inputs = input<6>("inputs");
+    auto h = Tanh{}(Dense<4>{"low"}(inputs));
+    Model base(inputs, h, "base");
+    base.set_trainable(false);
+    auto out = Dense<1>{"head"}(h);
+    Model full(inputs, out);
+    base.set_trainable(true);  // Keras' fine-tuning recipe: base_model.trainable = True
+    const auto x = random_batch(4, 19);
+    std::vector<float> r{1, -1, 0.5f, 2};
+    full.forward(x.data(), 4, Mode::train);
+    auto grads = full.gradients();
+    std::fill(grads.begin(), grads.end(), 0.0f);
+    full.backward(r.data());
+    const auto& slot = *full.parameters().find("low/kernel");
+    CHECK(std::any_of(grads.begin() + static_cast<long>(slot.offset),
+                      grads.begin() + static_cast<long>(slot.offset + slot.size), [](float g) { return g != 0.0f; }));
+}
