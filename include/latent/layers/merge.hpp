@@ -233,14 +233,15 @@ struct concat_rule<Axis, First, Rest...> {
 
 }  // namespace detail
 
-// Add: the elementwise sum of two or more inputs of one shape.
-class Add : public MergeLayerBase, public callable_layer<Add> {
-    using rule = detail::same_shape_rule<2, detail::any_count>;
+namespace detail {
+// What every same-shape merge (Add, Subtract, Multiply, Average, Maximum, Minimum) shares: its
+// shape rule and the members spelled from it. Derived may restate flops_per_sample.
+template <class Derived, std::size_t MinCount, std::size_t MaxCount>
+class same_shape_merge : public MergeLayerBase, public callable_layer<Derived> {
+    using rule = same_shape_rule<MinCount, MaxCount>;
 
 public:
     using MergeLayerBase::MergeLayerBase;
-    static constexpr std::string_view type_name = "Add";
-    static constexpr std::string_view default_name = "add";
 
     template <class... In>
     static constexpr bool accepts_inputs = rule::template accepts<In...>;
@@ -248,8 +249,19 @@ public:
     using requirement_for = typename rule::template requirement<In...>;
     template <class... In>
     using output_shape = typename rule::template output_shape<In...>;
+    // One operation per element for each input after the first (comparisons for Maximum and
+    // Minimum, counted as the pooling layers count them).
     template <class... In>
     static constexpr std::size_t flops_per_sample = rule::template combining_flops<In...>;
+};
+}  // namespace detail
+
+// Add: the elementwise sum of two or more inputs of one shape.
+class Add : public detail::same_shape_merge<Add, 2, detail::any_count> {
+public:
+    using same_shape_merge::same_shape_merge;
+    static constexpr std::string_view type_name = "Add";
+    static constexpr std::string_view default_name = "add";
 
     template <backend_policy B, class T, class... In>
     void forward(const MergeForwardArgs<T>& a) const {
@@ -266,20 +278,12 @@ public:
 };
 
 // Subtract: x0 - x1, exactly two inputs of one shape.
-class Subtract : public MergeLayerBase, public callable_layer<Subtract> {
-    using rule = detail::same_shape_rule<2, 2>;
-
+class Subtract : public detail::same_shape_merge<Subtract, 2, 2> {
 public:
-    using MergeLayerBase::MergeLayerBase;
+    using same_shape_merge::same_shape_merge;
     static constexpr std::string_view type_name = "Subtract";
     static constexpr std::string_view default_name = "subtract";
 
-    template <class... In>
-    static constexpr bool accepts_inputs = rule::template accepts<In...>;
-    template <class... In>
-    using requirement_for = typename rule::template requirement<In...>;
-    template <class... In>
-    using output_shape = typename rule::template output_shape<In...>;
     template <class... In>
     static constexpr std::size_t flops_per_sample = output_shape<In...>::size;
 
@@ -298,22 +302,11 @@ public:
 };
 
 // Multiply: the elementwise product of two or more inputs of one shape.
-class Multiply : public MergeLayerBase, public callable_layer<Multiply> {
-    using rule = detail::same_shape_rule<2, detail::any_count>;
-
+class Multiply : public detail::same_shape_merge<Multiply, 2, detail::any_count> {
 public:
-    using MergeLayerBase::MergeLayerBase;
+    using same_shape_merge::same_shape_merge;
     static constexpr std::string_view type_name = "Multiply";
     static constexpr std::string_view default_name = "multiply";
-
-    template <class... In>
-    static constexpr bool accepts_inputs = rule::template accepts<In...>;
-    template <class... In>
-    using requirement_for = typename rule::template requirement<In...>;
-    template <class... In>
-    using output_shape = typename rule::template output_shape<In...>;
-    template <class... In>
-    static constexpr std::size_t flops_per_sample = rule::template combining_flops<In...>;
 
     template <backend_policy B, class T, class... In>
     void forward(const MergeForwardArgs<T>& a) const {
@@ -343,23 +336,16 @@ public:
 };
 
 // Average: the elementwise mean of two or more inputs of one shape.
-class Average : public MergeLayerBase, public callable_layer<Average> {
-    using rule = detail::same_shape_rule<2, detail::any_count>;
-
+class Average : public detail::same_shape_merge<Average, 2, detail::any_count> {
 public:
-    using MergeLayerBase::MergeLayerBase;
+    using same_shape_merge::same_shape_merge;
     static constexpr std::string_view type_name = "Average";
     static constexpr std::string_view default_name = "average";
 
-    template <class... In>
-    static constexpr bool accepts_inputs = rule::template accepts<In...>;
-    template <class... In>
-    using requirement_for = typename rule::template requirement<In...>;
-    template <class... In>
-    using output_shape = typename rule::template output_shape<In...>;
     // The sum's additions and one division per element.
     template <class... In>
-    static constexpr std::size_t flops_per_sample = rule::template combining_flops<In...> + output_shape<In...>::size;
+    static constexpr std::size_t flops_per_sample =
+        same_shape_merge::template flops_per_sample<In...> + output_shape<In...>::size;
 
     // The sum divided by N, as Keras computes it.
     template <backend_policy B, class T, class... In>
@@ -380,23 +366,11 @@ public:
 };
 
 // Maximum: the elementwise maximum of two or more inputs of one shape.
-class Maximum : public MergeLayerBase, public callable_layer<Maximum> {
-    using rule = detail::same_shape_rule<2, detail::any_count>;
-
+class Maximum : public detail::same_shape_merge<Maximum, 2, detail::any_count> {
 public:
-    using MergeLayerBase::MergeLayerBase;
+    using same_shape_merge::same_shape_merge;
     static constexpr std::string_view type_name = "Maximum";
     static constexpr std::string_view default_name = "maximum";
-
-    template <class... In>
-    static constexpr bool accepts_inputs = rule::template accepts<In...>;
-    template <class... In>
-    using requirement_for = typename rule::template requirement<In...>;
-    template <class... In>
-    using output_shape = typename rule::template output_shape<In...>;
-    // Comparisons, counted as the pooling layers count them.
-    template <class... In>
-    static constexpr std::size_t flops_per_sample = rule::template combining_flops<In...>;
 
     // A NaN wins, so that a diverging input shows in the output.
     template <backend_policy B, class T, class... In>
@@ -417,22 +391,11 @@ public:
 };
 
 // Minimum: the elementwise minimum of two or more inputs of one shape.
-class Minimum : public MergeLayerBase, public callable_layer<Minimum> {
-    using rule = detail::same_shape_rule<2, detail::any_count>;
-
+class Minimum : public detail::same_shape_merge<Minimum, 2, detail::any_count> {
 public:
-    using MergeLayerBase::MergeLayerBase;
+    using same_shape_merge::same_shape_merge;
     static constexpr std::string_view type_name = "Minimum";
     static constexpr std::string_view default_name = "minimum";
-
-    template <class... In>
-    static constexpr bool accepts_inputs = rule::template accepts<In...>;
-    template <class... In>
-    using requirement_for = typename rule::template requirement<In...>;
-    template <class... In>
-    using output_shape = typename rule::template output_shape<In...>;
-    template <class... In>
-    static constexpr std::size_t flops_per_sample = rule::template combining_flops<In...>;
 
     // A NaN wins, so that a diverging input shows in the output.
     template <backend_policy B, class T, class... In>

@@ -34,6 +34,13 @@ namespace latent {
 
 namespace detail {
 
+// Whether Loss is computed from the logits of a model ending in this kind of activation.
+template <class Loss>
+constexpr bool loss_fuses_with(output_activation kind) {
+    return (Loss::fuses_with == loss::fusion::softmax && kind == output_activation::softmax) ||
+           (Loss::fuses_with == loss::fusion::sigmoid && kind == output_activation::sigmoid);
+}
+
 // A loss bound to a model type: it knows whether the model ends in the activation the loss
 // fuses with, and then works from that layer's input (the logits).
 template <class Net>
@@ -55,11 +62,7 @@ template <class Net, class Loss>
 class bound_loss final : public erased_loss<Net> {
     using Out = typename Net::output_shape;
 
-    static bool fuses(const Net& net) {
-        const auto kind = net.output_activation_kind();
-        return (Loss::fuses_with == loss::fusion::softmax && kind == output_activation::softmax) ||
-               (Loss::fuses_with == loss::fusion::sigmoid && kind == output_activation::sigmoid);
-    }
+    static bool fuses(const Net& net) { return loss_fuses_with<Loss>(net.output_activation_kind()); }
 
 public:
     explicit bound_loss(Loss l) : loss_(std::move(l)) {}

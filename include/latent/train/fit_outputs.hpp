@@ -23,6 +23,7 @@
 #include "../loss/loss.hpp"
 #include "../metrics/metric.hpp"
 #include "../optim/optimizer.hpp"
+#include "fit.hpp"
 #include "history.hpp"
 #include "options.hpp"
 #include "progress.hpp"
@@ -89,10 +90,7 @@ public:
         constexpr std::size_t last = Out::dims[Out::rank - 1];
         from_logits = false;
         if constexpr (Loss::fuses_with != loss::fusion::none) {
-            const auto kind = net.output_activation_at(K);
-            from_logits = !loss_.from_logits &&
-                          ((Loss::fuses_with == loss::fusion::softmax && kind == output_activation::softmax) ||
-                           (Loss::fuses_with == loss::fusion::sigmoid && kind == output_activation::sigmoid));
+            from_logits = !loss_.from_logits && loss_fuses_with<Loss>(net.output_activation_at(K));
             if (from_logits)
                 return loss_.template compute_from_logits<B>(net.logits_at(K), labels, batch, size, last, grad);
         }
