@@ -123,6 +123,32 @@ public:
         connect(detail::symbolic_args<I>::resolve_all(inputs), detail::symbolic_args<O>::resolve_all(outputs));
     }
 
+    // A model called on a symbolic tensor, like a layer (Keras' nested models): its layer calls
+    // are recorded again on x, with the same layers, so the weights stay shared with this model
+    // and with every other place it is called. One-input, one-output models.
+    template <class S>
+        requires(input_count == 1 && output_count == 1)
+    Symbolic<Out, B> operator()(const Symbolic<S, B>& x) const {
+        static_assert(std::is_same_v<S, In>, "latent: a nested model is called on a tensor of its input shape");
+        auto [store, node] = x.resolved();
+        if (store != store_) {
+            // x comes from another graph: join it here (this model's graph keeps its layers).
+            store_->absorb(*store, store_);
+            std::tie(store, node) = x.resolved();
+        }
+        std::vector<std::size_t> mapped(store_->nodes.size(), none);
+        mapped[input_nodes_[0]] = node;
+        for (std::size_t id : order_) {
+            if (id == input_nodes_[0]) continue;
+            Node copy = store_->nodes[id];
+            for (auto& in : copy.inputs) in = mapped[in];
+            store_->nodes.push_back(std::move(copy));
+            mapped.push_back(none);
+            mapped[id] = store_->nodes.size() - 1;
+        }
+        return Symbolic<Out, B>(store_, mapped[output_nodes_[0]]);
+    }
+
     Model(const Model&) = delete;
     Model& operator=(const Model&) = delete;
     Model(Model&&) noexcept = default;

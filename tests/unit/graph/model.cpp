@@ -483,3 +483,27 @@ TEST_CASE("unfreezing through one model reaches every model on the same graph") 
     CHECK(std::any_of(grads.begin() + static_cast<long>(slot.offset),
                       grads.begin() + static_cast<long>(slot.offset + slot.size), [](float g) { return g != 0.0f; }));
 }
+
+TEST_CASE("a model called like a layer inside another model shares its weights") {
+    auto code_in = input<6>("code_in");
+    auto code = Tanh{}(Dense<3>{"encode"}(code_in));
+    Model encoder(code_in, code, "encoder");
+    // A siamese pair built from the encoder model itself.
+    auto left = input<6>("left");
+    auto right = input<6>("right");
+    auto a = encoder(left);
+    auto b = encoder(right);
+    static_assert(std::is_same_v<decltype(a)::shape, Shape<3>>);
+    auto score = Dense<1>{"score"}(Subtract{}(a, b));
+    Model pair(std::tuple{left, right}, score);
+    CHECK(pair.count_params() == 21 + 4);  // the encoder's weights once
+    const auto x1 = random_batch(6, 20), x2 = random_batch(6, 21);
+    const auto codes = encoder.predict(x1);
+    Tensor<Shape<1>> y(6);
+    for (std::size_t i = 0; i < 6; ++i) y[i] = x1.sample(i)[0] - x2.sample(i)[0];
+    pair.compile(optim::SGD{.lr = 0.1}, loss::MeanSquaredError{});
+    pair.fit(std::tuple{x1, x2}, y, {.epochs = 2, .batch_size = 3, .verbose = Verbosity::silent});
+    CHECK(values_of(encoder.predict(x1)) != values_of(codes));  // training the pair trained the encoder
+    encoder.set_trainable(false);
+    CHECK(pair.count_trainable_params() == 4);
+}
