@@ -3,7 +3,9 @@
 // Gradients live in a second arena of the same layout, so optimizers make one pass over both.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <string>
 #include <utility>
@@ -31,10 +33,41 @@ struct ArenaRange {
     double lr_scale = 1.0;  // the optimizer's learning rate is multiplied by this here (fine-tuning)
 };
 
+// Where an arena's values live when it shares them with a bigger arena: a Sequential called
+// inside a functional model trains the model's copy of its weights (one set of weights, two
+// views). data() is asked each time because the bigger arena may move when it grows.
+template <class T>
+class SharedValues {
+public:
+    virtual ~SharedValues() = default;
+    virtual T* data() = 0;
+};
+
 template <class T = float>
 class ParameterArena {
 public:
     ParameterArena() = default;
+
+    // A copy owns its values, also when the original shares them with a graph.
+    ParameterArena(const ParameterArena& other) : slots_(other.slots_), size_(other.size_) {
+        values_.resize_discard(size_);
+        std::copy_n(other.data(), size_, values_.data());
+    }
+    ParameterArena& operator=(const ParameterArena& other) {
+        if (this != &other) *this = ParameterArena(other);
+        return *this;
+    }
+    ParameterArena(ParameterArena&& other) noexcept
+        : slots_(std::move(other.slots_)), values_(std::move(other.values_)), size_(std::exchange(other.size_, 0)),
+          shared_(std::move(other.shared_)) {}
+    ParameterArena& operator=(ParameterArena&& other) noexcept {
+        slots_ = std::move(other.slots_);
+        values_ = std::move(other.values_);
+        size_ = std::exchange(other.size_, 0);
+        shared_ = std::move(other.shared_);
+        return *this;
+    }
+    ~ParameterArena() = default;
 
     // Lays out the slots back to back (offsets are assigned here) and zeroes the values.
     explicit ParameterArena(std::vector<ParamSlot> slots) : slots_(std::move(slots)) {
@@ -44,13 +77,22 @@ public:
             offset += s.size;
         }
         values_.resize_discard(offset);
+        size_ = offset;
     }
 
-    std::size_t size() const noexcept { return values_.size(); }
-    T* data() noexcept { return values_.data(); }
-    const T* data() const noexcept { return values_.data(); }
-    std::span<T> values() noexcept { return values_.span(); }
-    std::span<const T> values() const noexcept { return values_.span(); }
+    std::size_t size() const noexcept { return size_; }
+    T* data() noexcept { return shared_ ? shared_->data() : values_.data(); }
+    const T* data() const noexcept { return shared_ ? shared_->data() : values_.data(); }
+    std::span<T> values() noexcept { return {data(), size_}; }
+    std::span<const T> values() const noexcept { return {data(), size_}; }
+
+    // From now on the values live in `host` (which must hold size() elements, laid out as
+    // here); this arena's own copy is released.
+    void share_values(std::shared_ptr<SharedValues<T>> host) {
+        shared_ = std::move(host);
+        values_ = {};
+    }
+    bool shares_values() const noexcept { return shared_ != nullptr; }
     const std::vector<ParamSlot>& slots() const noexcept { return slots_; }
     std::vector<ParamSlot>& slots() noexcept { return slots_; }
 
@@ -85,6 +127,8 @@ public:
 private:
     std::vector<ParamSlot> slots_;
     AlignedBuffer<T> values_;
+    std::size_t size_ = 0;
+    std::shared_ptr<SharedValues<T>> shared_;
 };
 
 }  // namespace latent

@@ -24,11 +24,14 @@
 #include "../layers/activation.hpp"
 #include "../layers/layer.hpp"
 #include "../layers/merge.hpp"
+#include "graph_link.hpp"
 
 namespace latent {
 
 template <class S, backend_policy B>
 class Symbolic;
+template <class... Args>
+class Sequential;
 
 namespace detail {
 
@@ -217,6 +220,14 @@ public:
         return layer_index;
     }
 
+    // Keras' layer.trainable: a frozen layer's parameters leave the optimizer's ranges.
+    void set_trainable(std::size_t layer, bool on) {
+        GraphLayer& l = layers[layer];
+        l.trainable = on;
+        for (std::size_t s = 0; s < l.slot_count; ++s)
+            params.slots()[l.first_slot + s].trainable = on && slot_specs[l.first_slot + s].trainable;
+    }
+
     void initialize_layer(const GraphLayer& l) {
         for (std::size_t s = l.first_slot; s < l.first_slot + l.slot_count; ++s) {
             const ParamSpec& spec = slot_specs[s];
@@ -371,6 +382,13 @@ struct merge_shape_mismatch {
                   "Multiply, Average, Maximum and Minimum need identical shapes (Subtract exactly two); Concatenate "
                   "needs equal shapes except along its axis.");
 };
+template <class Network, class Got, class Expected>
+struct network_backend_mismatch {
+    static_assert(detail::dependent_false<Network>,
+                  "latent: network_backend_mismatch: a Sequential was called on a symbolic tensor of another backend; "
+                  "the type network_backend_mismatch<Network, got<Backend>, expected<Backend>> names both. Start the "
+                  "model's input with the network's backend, e.g. input<cpu::simd, 28, 28, 1>(...).");
+};
 template <class Layer>
 struct mixed_backends {
     static_assert(detail::dependent_false<Layer>,
@@ -386,10 +404,13 @@ std::unique_ptr<LayerBase> copy_layer(const LayerBase& l) {
 }
 
 // Records layer(inputs...) in the graph of the inputs and returns the new node's id there.
+// With `rename_if_taken`, a layer whose name the graph already has gets the next free default
+// name there (a Sequential's default-named layers called inside a model).
 template <class L, class B, class... In>
 std::pair<std::shared_ptr<GraphStore>, std::size_t> record_call(const L& layer,
                                                                 std::vector<std::pair<std::shared_ptr<GraphStore>, std::size_t>> inputs,
-                                                                std::vector<ParamSpec> specs) {
+                                                                std::vector<ParamSpec> specs,
+                                                                bool rename_if_taken = false) {
     // Inputs from separate graphs (two input() calls) join the first input's graph, and so
     // does the graph where this layer object was called before (a layer shared across inputs).
     inputs[0] = resolve(inputs[0].first, inputs[0].second);
@@ -416,6 +437,7 @@ std::pair<std::shared_ptr<GraphStore>, std::size_t> record_call(const L& layer,
         record.default_name = L::default_name;
         record.uid = layer.uid();
         record.specs = std::move(specs);
+        if (rename_if_taken && store->taken(record.layer->name())) record.layer->set_name({});
         index = store->add_layer(std::move(record));
     } else {
         // A shared layer: its weights were built for its first call's input shapes.
@@ -444,6 +466,85 @@ std::vector<ParamSpec> spec_vector(const std::array<ParamSpec, K>& specs) {
     return {specs.begin(), specs.end()};
 }
 
+// A Sequential's weights and trainability, once it was called inside a functional model: they
+// live in that graph (found by the layers' uids, again after the graph joins another one).
+class sequential_in_graph final : public SharedValues<float>, public graph_membership {
+public:
+    sequential_in_graph(std::shared_ptr<GraphStore> store, std::vector<std::uint64_t> uids)
+        : store_(std::move(store)), uids_(std::move(uids)) {}
+
+    float* data() override { return store().params.data() + store().layers[index(0)].offset; }
+    bool trainable(std::size_t layer) override { return store().layers[index(layer)].trainable; }
+    void set_trainable(std::size_t layer, bool on) override { store().set_trainable(index(layer), on); }
+
+private:
+    GraphStore& store() {
+        if (store_->merged_into) store_ = resolve(store_, 0).first;
+        return *store_;
+    }
+    std::size_t index(std::size_t layer) {
+        GraphStore& s = store();
+        if (indexed_ != &s) {
+            indices_.clear();
+            for (auto uid : uids_) indices_.push_back(s.find_layer(uid));
+            indexed_ = &s;
+        }
+        return indices_[layer];
+    }
+
+    std::shared_ptr<GraphStore> store_;
+    std::vector<std::uint64_t> uids_;
+    std::vector<std::size_t> indices_;
+    const GraphStore* indexed_ = nullptr;
+};
+
+// Records a Sequential's layers, one call each, and moves its weights into the graph.
+struct sequential_access {
+    using at_node = std::pair<std::shared_ptr<GraphStore>, std::size_t>;
+
+    template <class Seq, class B>
+    static at_node call(Seq& seq, at_node at) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((at = record<Seq, B, I>(seq, std::move(at))), ...);
+        }(std::make_index_sequence<Seq::layer_count>{});
+        link(seq, at.first);
+        return at;
+    }
+
+    template <class Seq, class B, std::size_t I>
+    static at_node record(Seq& seq, at_node at) {
+        using L = typename Seq::template layer_type<I>;
+        using In = typename Seq::template layer_input_shape<I>;
+        auto& layer = seq.template layer<I>();
+        const bool default_named = !seq.default_names_[I].empty() && seq.default_names_[I] == layer.name();
+        return record_call<L, B, In>(layer, {std::move(at)}, spec_vector(L::template params<In>), default_named);
+    }
+
+    template <class Seq>
+    static void link(Seq& seq, const std::shared_ptr<GraphStore>& store) {
+        std::vector<std::uint64_t> uids;
+        std::vector<std::size_t> index;
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (uids.push_back(seq.template layer<I>().uid()), ...);
+        }(std::make_index_sequence<Seq::layer_count>{});
+        for (auto uid : uids) index.push_back(store->find_layer(uid));
+        // The network's weights are one block of the graph's arena, laid out as its own arena.
+        const std::size_t start = store->layers[index[0]].offset;
+        for (std::size_t i = 0; i < index.size(); ++i)
+            if (store->layers[index[i]].offset != start + seq.param_offsets_[i])
+                throw value_error("latent.graph.sequential_split",
+                                  "the layers of Sequential \"" + seq.name() + "\" are not one block in the graph it "
+                                  "is called in (layer " + std::to_string(i) + " \"" + seq.layer_name(i) +
+                                  "\" was called there on its own before); call the network as a whole");
+        if (seq.graph_.get()) return;  // it lives in this graph already
+        auto shared = std::make_shared<sequential_in_graph>(store, std::move(uids));
+        std::copy_n(seq.params_.data(), Seq::param_count, store->params.data() + start);
+        for (std::size_t i = 0; i < index.size(); ++i) store->set_trainable(index[i], seq.layer_trainable_[i]);
+        seq.params_.share_values(shared);
+        seq.graph_.reset(std::move(shared));
+    }
+};
+
 }  // namespace detail
 
 // layer(x): found by Layer::operator() through argument-dependent lookup. A wrong shape is one
@@ -462,6 +563,28 @@ Symbolic<typename L::template output_shape<S>, B> call_layer(const L& layer, con
         using Out = typename L::template output_shape<S>;
         auto [store, node] = detail::record_call<L, B, S>(layer, {x.resolved()}, detail::spec_vector(L::template params<S>));
         return Symbolic<Out, B>(std::move(store), node);
+    }
+}
+
+// A Sequential called like a layer (Keras' nested Sequential): its layers are recorded in x's
+// graph, and from then on its weights live there, shared by the Sequential and every model
+// built on the graph; freezing its layers through either freezes them in both. Calling it
+// again shares the same weights. Default-named layers whose name the graph already has are
+// renamed there ("dense" -> "dense_2"); layers named by the user must be unique.
+template <class... A, class S, class B>
+Symbolic<typename Sequential<A...>::output_shape, B> call_layer(Sequential<A...>& net, const Symbolic<S, B>& x) {
+    using Net = Sequential<A...>;
+    if constexpr (!std::is_same_v<B, typename Net::policy>) {
+        (void)sizeof(network_backend_mismatch<Net, got<B>, expected<typename Net::policy>>);
+        return {x.resolved().first, x.resolved().second};
+    } else if constexpr (!std::is_same_v<S, typename Net::input_shape>) {
+        (void)sizeof(call_shape_mismatch<Net, got<S>, expected<typename Net::input_shape>>);
+        return {x.resolved().first, x.resolved().second};
+    } else if constexpr (!Net::is_valid) {
+        return {x.resolved().first, x.resolved().second};  // the network reports its own wiring error
+    } else {
+        auto [store, node] = detail::sequential_access::call<Net, B>(net, x.resolved());
+        return Symbolic<typename Net::output_shape, B>(std::move(store), node);
     }
 }
 

@@ -633,10 +633,7 @@ private:
     }
 
     void set_layer_trainable(std::size_t layer, bool on) {
-        auto& l = store_->layers[layer];
-        l.trainable = on;
-        for (std::size_t s = 0; s < l.slot_count; ++s)
-            store_->params.slots()[l.first_slot + s].trainable = on && store_->slot_specs[l.first_slot + s].trainable;
+        store_->set_trainable(layer, on);
         update_wants_grad();
     }
 

@@ -26,12 +26,17 @@
 #include "../io/by_name.hpp"
 #include "../io/safetensors.hpp"
 #include "compiled.hpp"
+#include "graph_link.hpp"
 #include "summary.hpp"
 #include "validate.hpp"
 
 namespace latent {
 
 struct FitOptions;  // latent/train/options.hpp
+
+namespace detail {
+struct sequential_access;  // graph/functional.hpp: records a Sequential's layers in a graph
+}  // namespace detail
 
 template <class... Args>
 class Sequential : detail::sequential_diagnostics<Sequential<Args...>, Args...> {
@@ -166,7 +171,7 @@ public:
         std::string_view type_name() const { return type_names[index_]; }
         std::vector<std::size_t> output_shape() const { return output_dims()[index_]; }
         std::size_t param_count() const noexcept { return layer_param_counts[index_]; }
-        bool trainable() const noexcept { return net_->layer_trainable_[index_]; }
+        bool trainable() const { return net_->trainable(index_); }
         void set_trainable(bool on) { net_->set_trainable(index_, on); }
         // Views of this layer's parameters in the arena ("dense/kernel", "dense/bias", ...).
         std::vector<std::pair<const ParamSlot*, std::span<float>>> weights() const {
@@ -230,38 +235,50 @@ public:
     // Freezing a layer removes its parameters from training (Keras' layer.trainable = False).
     void set_trainable(std::size_t index, bool on) {
         if (index >= layer_count) throw_past_last_layer(index);
-        layer_trainable_[index] = on;
-        for (std::size_t s = 0; s < params_.slots().size(); ++s) {
-            auto& slot = params_.slots()[s];
-            if (slot.layer == index) slot.trainable = on && specs_[s].trainable;
-        }
+        if (auto* graph = graph_.get()) graph->set_trainable(index, on);
+        apply_trainable(index, on);
     }
     void set_trainable(bool on) {
         for (std::size_t i = 0; i < layer_count; ++i) set_trainable(i, on);
     }
     bool trainable(std::size_t index) const {
         if (index >= layer_count) throw_past_last_layer(index);
+        pull_trainable();
         return layer_trainable_[index];
     }
 
     const std::string& name() const noexcept { return name_; }
     void set_name(std::string name) { name_ = std::move(name); }
 
+    // Called on a symbolic tensor like a layer inside a functional model (graph/functional.hpp,
+    // Keras' nested Sequential): its layers are recorded there and from then on its weights
+    // live in that graph, shared with every model built on it.
+    template <class X>
+        requires requires { typename X::shape; typename X::backend; }
+    auto operator()(const X& x) {
+        return call_layer(*this, x);
+    }
+
     // ---- parameters ---------------------------------------------------------------------
     // The arena's slot names follow the layers' current names ("<layer>/<parameter>").
     ParameterArena<float>& parameters() {
         sync_slot_names();
+        pull_trainable();
         return params_;
     }
     const ParameterArena<float>& parameters() const {
         sync_slot_names();
+        pull_trainable();
         return params_;
     }
     std::span<float> gradients() noexcept { return grads_.span(); }
     std::span<const float> gradients() const noexcept { return grads_.span(); }
 
     // Trainable / non-trainable counts as they stand now (after freezing).
-    std::size_t count_trainable_params() const noexcept { return params_.trainable_count(); }
+    std::size_t count_trainable_params() const {
+        pull_trainable();
+        return params_.trainable_count();
+    }
 
     // Writes every parameter to a safetensors file ("<layer name>/kernel", ...), atomically.
     void save_weights(const std::filesystem::path& path) const {
@@ -311,6 +328,7 @@ public:
                 throw value_error("latent.graph.moved_from",
                                   "model \"" + name_ + "\" was moved from; assign a model to it before using it");
             plan(batch);
+            pull_trainable();
             input_ = x;
             batch_ = batch;
             [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -352,7 +370,10 @@ public:
     void backward_from_output(const float* grad, bool from_logits) {
         backward(grad, from_logits ? layer_count - 1 : layer_count);
     }
-    std::vector<ArenaRange> trainable_ranges() const { return params_.trainable_ranges(); }
+    std::vector<ArenaRange> trainable_ranges() const {
+        pull_trainable();
+        return params_.trainable_ranges();
+    }
 
     // Which layer's output first became non-finite in the last forward pass, in words.
     std::string describe_non_finite(std::size_t batch) const {
@@ -370,6 +391,7 @@ public:
     }
 
     std::size_t lowest_trainable_layer() const {
+        pull_trainable();
         for (std::size_t i = 0; i < layer_count; ++i)
             if (layer_trainable_[i] && layer_param_counts[i] > 0) return i;
         return layer_count;
@@ -400,8 +422,7 @@ public:
         const auto dims = output_dims();
         for (std::size_t i = 0; i < layer_count; ++i)
             rows.push_back({names[i], std::string(type_names[i]), dims[i], layer_param_counts[i]});
-        std::size_t trainable = 0;
-        for (const auto& slot : params_.slots()) trainable += slot.trainable ? slot.size : 0;
+        const std::size_t trainable = count_trainable_params();
         detail::print_summary(out, name_, rows, param_count, trainable, param_count - trainable);
     }
 
@@ -413,6 +434,23 @@ public:
     }
 
 private:
+    friend struct detail::sequential_access;
+
+    void apply_trainable(std::size_t index, bool on) const {
+        layer_trainable_[index] = on;
+        for (std::size_t s = 0; s < params_.slots().size(); ++s) {
+            auto& slot = params_.slots()[s];
+            if (slot.layer == index) slot.trainable = on && specs_[s].trainable;
+        }
+    }
+    // Trainability set through a functional model this network was called in.
+    void pull_trainable() const {
+        auto* graph = graph_.get();
+        if (!graph) return;
+        for (std::size_t i = 0; i < layer_count; ++i)
+            if (const bool on = graph->trainable(i); on != layer_trainable_[i]) apply_trainable(i, on);
+    }
+
     template <std::size_t I>
     static constexpr auto layer_param_specs() {
         return checked_layer<I>::template params<layer_input_shape<I>>;
@@ -429,14 +467,18 @@ private:
     }
     // Keras' scheme: "dense", "dense_1", "dense_2", ... skipping names already taken.
     template <class L>
-    static void give_name(L& l, std::vector<std::string>& taken) {
-        if (!l.name().empty()) return;
+    void give_name(L& l, std::vector<std::string>& taken) {
+        if (!l.name().empty()) {
+            default_names_.emplace_back();
+            return;
+        }
         const std::string base(L::default_name);
         std::string candidate = base;
         for (std::size_t k = 1; std::find(taken.begin(), taken.end(), candidate) != taken.end(); ++k)
             candidate = base + "_" + std::to_string(k);
         l.set_name(candidate);
         taken.push_back(candidate);
+        default_names_.push_back(candidate);
     }
     [[noreturn]] static void throw_past_last_layer(std::size_t index) {
         throw value_error("latent.graph.layer_index", "layer index " + std::to_string(index) +
@@ -546,7 +588,9 @@ private:
     mutable ParameterArena<float> params_;  // mutable only for slot names kept in sync with layer names
     AlignedBuffer<float> grads_;           // same layout as params_
     std::vector<ParamSpec> specs_;         // one per arena slot: how to initialize it
-    std::vector<bool> layer_trainable_;
+    mutable std::vector<bool> layer_trainable_;  // mutable: refreshed from a graph it was called in
+    std::vector<std::string> default_names_;   // the names given by default ("" where the user named it)
+    detail::graph_link graph_;
     std::array<std::size_t, layer_count> param_offsets_{};
     std::string name_ = "sequential";
     detail::compiled_slot compiled_;

@@ -507,3 +507,108 @@ TEST_CASE("a model called like a layer inside another model shares its weights")
     encoder.set_trainable(false);
     CHECK(pair.count_trainable_params() == 4);
 }
+
+TEST_CASE("a Sequential called like a layer inside a model keeps its weights and shares them") {
+    Sequential<Input<6>, Dense<4>, Tanh> encoder(31);
+    const auto x = random_batch(5, 22);
+    const auto before = encoder.predict(x);
+    auto inputs = input<6>("inputs");
+    auto code = encoder(inputs);
+    static_assert(std::is_same_v<decltype(code)::shape, Shape<4>>);
+    auto out = Dense<2>{"head"}(code);
+    Model model(inputs, out);
+    Model codes(inputs, code);
+    CHECK(model.count_params() == 28 + 10);
+    CHECK(model.layer_names() == std::vector<std::string>{"dense", "tanh", "head"});
+    // The network's trained weights went into the model with it.
+    CHECK(values_of(codes.predict(x)) == values_of(before));
+    CHECK(values_of(encoder.predict(x)) == values_of(before));
+    check_model_gradients(model, random_batch(3, 23), 2);
+
+    // Training the model trains the Sequential's weights, and the other way round.
+    Tensor<Shape<2>> y(5);
+    for (auto& v : y.values()) v = 0.5f;
+    model.compile(optim::SGD{.lr = 0.1}, loss::MeanSquaredError{});
+    model.fit(x, y, {.epochs = 2, .batch_size = 5, .verbose = Verbosity::silent});
+    const auto trained = encoder.predict(x);
+    CHECK(values_of(trained) != values_of(before));
+    CHECK(values_of(trained) == values_of(codes.predict(x)));
+    Tensor<Shape<4>> target(5);
+    encoder.compile(optim::SGD{.lr = 0.1}, loss::MeanSquaredError{});
+    encoder.fit(x, target, {.epochs = 1, .batch_size = 5, .verbose = Verbosity::silent});
+    CHECK(values_of(codes.predict(x)) == values_of(encoder.predict(x)));
+    CHECK(values_of(codes.predict(x)) != values_of(trained));
+
+    // Saving and loading through either view reads the same numbers.
+    const auto path = latent::testing::fresh_dir("graph", "nested_sequential") / "encoder.safetensors";
+    encoder.save_weights(path);
+    auto w = model.get_layer("dense").get_weights();
+    for (auto& v : w) std::fill(v.begin(), v.end(), 0.0f);
+    model.get_layer("dense").set_weights(w);
+    CHECK(std::all_of(encoder.parameters().values().begin(), encoder.parameters().values().end(),
+                      [](float v) { return v == 0.0f; }));
+    encoder.load_weights(path);
+    CHECK(values_of(codes.predict(x)) == values_of(encoder.predict(x)));
+}
+
+TEST_CASE("freezing a Sequential inside a model, through either of them, freezes it in both") {
+    Sequential<Input<6>, Dense<4>, Tanh> base(32);
+    auto inputs = input<6>("inputs");
+    auto code = base(inputs);
+    auto out = Dense<1>{"head"}(code);
+    Model model(inputs, out);
+    base.set_trainable(false);  // Keras: base_model.trainable = False, after the call
+    CHECK(model.count_trainable_params() == 5);
+    CHECK_FALSE(model.get_layer("dense").trainable());
+    const auto frozen = values_of(base.parameters());
+    const auto x = random_batch(6, 24);
+    Tensor<Shape<1>> y(6);
+    for (auto& v : y.values()) v = 1.0f;
+    model.compile(optim::SGD{.lr = 0.1, .momentum = 0.9}, loss::MeanSquaredError{});
+    model.fit(x, y, {.epochs = 2, .batch_size = 3, .verbose = Verbosity::silent});
+    CHECK(values_of(base.parameters()) == frozen);  // bit-identical
+
+    model.get_layer("dense").set_trainable(true);  // and back, through the model
+    CHECK(base.trainable(0));
+    CHECK(base.count_trainable_params() == 28);
+    model.fit(x, y, {.epochs = 1, .batch_size = 3, .verbose = Verbosity::silent});
+    CHECK(values_of(base.parameters()) != frozen);
+}
+
+TEST_CASE("a Sequential called twice is one set of weights; its default names give way in the graph") {
+    auto left = input<6>("left");
+    auto right = input<6>("right");
+    auto first = Dense<6>{}(left);  // takes the name "dense" before the Sequential arrives
+    Sequential<Input<6>, Dense<3>, Tanh> tower(33);
+    auto a = tower(first);
+    auto b = tower(right);
+    auto out = Subtract{}(a, b);
+    Model pair(std::tuple{left, right}, out);
+    CHECK(pair.count_params() == 42 + 21);  // the tower's weights once
+    CHECK(pair.layer_names() == std::vector<std::string>{"dense", "dense_1", "tanh", "subtract"});
+    CHECK(tower.layer_name(0) == "dense");  // the network keeps its own names
+    // Gradients of both calls add up in the one set of weights.
+    const auto x1 = random_batch(3, 25), x2 = random_batch(3, 26);
+    std::vector<float> r{1, -2, 0.5f, 0.25f, 1, -1, 2, 0, 1};
+    check_parameter_gradients(
+        pair,
+        [&] {
+            const float* y = pair.forward_inputs({x1.data(), x2.data()}, 3, Mode::train);
+            double total = 0;
+            for (std::size_t i = 0; i < r.size(); ++i) total += double(r[i]) * y[i];
+            return total;
+        },
+        [&] { pair.backward(r.data()); });
+
+    // A copy is a network of its own: it keeps the weights but leaves the graph.
+    auto copy = tower;
+    copy.initialize(99);
+    CHECK(values_of(copy.parameters()) != values_of(tower.parameters()));
+
+    // Names the user gave must stay unique.
+    Sequential<Input<6>, Dense<3>> named;
+    named.layer<0>().set_name("features");
+    auto z = input<6>("z");
+    auto taken = Dense<6>{"features"}(z);
+    LATENT_CHECK_ERROR(value_error, named(taken), "latent.graph.duplicate_name", "\"features\"");
+}
