@@ -1,5 +1,5 @@
 // A backend tag with no kernels (not derived from cpu::reference) used for a model.
-// EXPECT: missing_kernel<bare_backend, latent::ops::op::elementwise>
+// EXPECT: missing_kernel<bare_backend, latent::ops::op::activation>
 // EXPECT: latent: this backend has no kernel for this op
 #include <latent/latent.hpp>
 using namespace latent;

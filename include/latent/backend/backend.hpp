@@ -29,6 +29,9 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
    column_sum(rows, cols, x, out, accumulate)   out[c] = (accumulate ? out[c] : 0) + sum_r x[r, c]
    elementwise(n, f, a0, a1, ...)           f(a0[i], a1[i], ...) for i in [0, n), f may write through
                                             the references of non-const arrays
+   activation(n, f, x, y)                    y[i] = f.value(x[i]) for an activation function f
+                                            (layers/activation.hpp); a backend may evaluate the ones it
+                                            knows vectorized, within 1e-6 relative of f.value
    sum(n, x) -> T                            sum of x in index order (deterministic)
    softmax(rows, cols, x, y)                 y = softmax over each row, max-subtracted
    softmax_backward(rows, cols, y, dy, dx)   dx = y * (dy - sum(dy * y)) per row

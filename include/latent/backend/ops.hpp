@@ -17,6 +17,7 @@ struct gemm {};
 struct bias_add {};
 struct column_sum {};
 struct elementwise {};
+struct activation {};
 struct sum {};
 struct softmax {};
 struct softmax_backward {};
@@ -73,6 +74,16 @@ void elementwise(std::size_t n, F&& f, P*... arrays) {
         elementwise_kernel(B{}, n, std::forward<F>(f), arrays...);
     else
         (void)sizeof(missing_kernel<B, op::elementwise>);
+}
+
+// y[i] = f.value(x[i]) for an activation function f (layers/activation.hpp): a backend may
+// evaluate the functions it knows faster, vectorized, to within 1e-6 relative of f.value.
+template <backend_policy B, class F, class T>
+void activation(std::size_t n, const F& f, const T* x, T* y) {
+    if constexpr (requires { activation_kernel(B{}, n, f, x, y); })
+        activation_kernel(B{}, n, f, x, y);
+    else
+        (void)sizeof(missing_kernel<B, op::activation>);
 }
 
 template <backend_policy B, class T>

@@ -520,6 +520,12 @@ public:
         else
             return evaluate_outputs_model(*this, x, y, batch_size);
     }
+    // One optimizer step on exactly this batch; returns its mean loss (Keras' train_on_batch).
+    template <class X, class Y>
+        requires(input_count == 1 && output_count == 1)
+    double train_on_batch(const X& x, const Y& y) {
+        return train_on_batch_model(*this, as_const_view(x), as_const_view(y));
+    }
     detail::compiled_state* compiled_state() const noexcept { return compiled_.get(); }
     void set_compiled_state(std::unique_ptr<detail::compiled_state> state) { compiled_.reset(std::move(state)); }
 

@@ -318,6 +318,19 @@ public:
         return out;
     }
 
+    // The same into a tensor the caller keeps (its batch is x's): after the first call of a
+    // batch size this allocates nothing, for real-time use (one sample at a time).
+    template <float_batch X>
+    void predict(const X& x, Tensor<output_shape>& out) {
+        check_input<X>();
+        if (out.batch() != x.batch())
+            throw shape_error("latent.graph.predict.output", "predict into a tensor of " + std::to_string(out.batch()) +
+                                                                 " samples for " + std::to_string(x.batch()) + " inputs");
+        if (x.batch() == 0) return;
+        const float* y = forward(x.data(), x.batch(), Mode::infer);
+        std::copy(y, y + x.batch() * output_shape::size, out.data());
+    }
+
     // ---- the engine the training loop drives ---------------------------------------------
     // Runs every layer on x (batch, input) and returns the output (batch, output); the
     // activations stay in the model's buffers until the next call, for backward. x must stay
@@ -410,6 +423,11 @@ public:
     template <float_batch X, float_batch Y>
     auto evaluate(const X& x, const Y& y, std::size_t batch_size = 32) {
         return evaluate_model(*this, as_const_view(x), as_const_view(y), batch_size);
+    }
+    // One optimizer step on exactly this batch; returns its mean loss (Keras' train_on_batch).
+    template <float_batch X, float_batch Y>
+    double train_on_batch(const X& x, const Y& y) {
+        return train_on_batch_model(*this, as_const_view(x), as_const_view(y));
     }
     bool compiled() const noexcept { return static_cast<bool>(compiled_); }
     detail::compiled_state* compiled_state() const noexcept { return compiled_.get(); }

@@ -6,53 +6,10 @@
 #include <string>
 #include <type_traits>
 
+#include "../core/activations.hpp"
 #include "layer.hpp"
 
 namespace latent {
-
-// Elementwise functions for Activation<F>: value(x) and derivative(x, y) with y = value(x).
-namespace activations {
-
-struct linear {
-    template <class T>
-    T value(T x) const { return x; }
-    template <class T>
-    T derivative(T, T) const { return T(1); }
-};
-
-struct relu {
-    template <class T>
-    T value(T x) const { return x > T(0) ? x : T(0); }
-    template <class T>
-    T derivative(T x, T) const { return x > T(0) ? T(1) : T(0); }
-};
-
-struct leaky_relu {
-    double negative_slope = 0.3;  // Keras' default for the LeakyReLU layer
-    template <class T>
-    T value(T x) const { return x > T(0) ? x : static_cast<T>(negative_slope) * x; }
-    template <class T>
-    T derivative(T x, T) const { return x > T(0) ? T(1) : static_cast<T>(negative_slope); }
-};
-
-struct sigmoid {
-    template <class T>
-    T value(T x) const {
-        // Two forms so that exp never overflows.
-        return x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
-    }
-    template <class T>
-    T derivative(T, T y) const { return y * (T(1) - y); }
-};
-
-struct tanh {
-    template <class T>
-    T value(T x) const { return std::tanh(x); }
-    template <class T>
-    T derivative(T, T y) const { return T(1) - y * y; }
-};
-
-}  // namespace activations
 
 // Derived names the concrete class (ReLU, ...) so that calling it on symbolic tensors records
 // that class; Activation<F> on its own leaves it void.
@@ -82,8 +39,7 @@ public:
 
     template <class In, backend_policy B, class T>
     void forward(const ForwardArgs<T>& a) const {
-        const F f = function_;
-        ops::elementwise<B>(a.batch * In::size, [f](T& y, const T& x) { y = f.value(x); }, a.y, a.x);
+        ops::activation<B>(a.batch * In::size, function_, a.x, a.y);
     }
 
     template <class In, backend_policy B, class T>

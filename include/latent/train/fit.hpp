@@ -97,12 +97,16 @@ struct training_setup final : compiled_state {
     std::unique_ptr<optim::Optimizer> optimizer;
     std::unique_ptr<erased_loss<Net>> loss;
     std::vector<std::unique_ptr<metrics::Metric>> metrics;
+    // train_on_batch's own state: its dropout generator and the loss-gradient buffer it reuses.
+    Generator batch_rng{0};
+    AlignedBuffer<float> batch_grad;
 
     std::unique_ptr<compiled_state> clone() const override {
         auto copy = std::make_unique<training_setup>();
         copy->optimizer = optimizer->clone();
         copy->loss = loss->clone();
         for (const auto& m : metrics) copy->metrics.push_back(m->clone());
+        copy->batch_rng = batch_rng;
         return copy;
     }
 };
@@ -329,6 +333,42 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
         if (stopping) return history;
     }
     return history;
+}
+
+// Keras' train_on_batch: one optimizer step on exactly this batch (no shuffling, no
+// validation, metrics untouched); returns the batch's mean loss. Dropout draws from the
+// compiled model's own generator (seeded 0 at compile). After the first call of a batch size
+// it allocates nothing but the optimizer's list of trainable ranges.
+template <class Net, class XS, class YS>
+double train_on_batch_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const float> y) {
+    Net::template check_input<TensorView<XS, const float>>();
+    detail::check_label_shape<Net, YS>();
+    using Out = typename Net::output_shape;
+    auto& setup = detail::setup_of(net, "train_on_batch");
+    if (YS::size != setup.loss->label_size())
+        throw shape_error("latent.train.labels", "loss " + std::string(setup.loss->name()) + " needs labels of " +
+                                                     std::to_string(setup.loss->label_size()) +
+                                                     " elements per sample, got " + YS::to_string());
+    if (x.batch() != y.batch())
+        throw shape_error("latent.train.batch", "train_on_batch got " + std::to_string(x.batch()) + " inputs but " +
+                                                    std::to_string(y.batch()) + " labels");
+    const std::size_t n = x.batch();
+    if (n == 0) throw value_error("latent.train.empty", "train_on_batch got no samples");
+    setup.loss->check_labels(y.data(), n);
+    if (setup.batch_grad.size() < n * Out::size) setup.batch_grad.resize_discard(n * Out::size);
+
+    net.forward(x.data(), n, Mode::train, &setup.batch_rng);
+    auto gradients = net.gradients();
+    std::fill(gradients.begin(), gradients.end(), 0.0f);
+    bool from_logits = false;
+    const double loss = setup.loss->compute(net, y.data(), n, setup.batch_grad.data(), from_logits);
+    if (!std::isfinite(loss))
+        throw value_error("latent.train.non_finite_loss", "train_on_batch: the loss is " + std::to_string(loss) + "; " +
+                                                              net.describe_non_finite(n) +
+                                                              "; lower the learning rate or check the data");
+    net.backward_from_output(setup.batch_grad.data(), from_logits);
+    setup.optimizer->step(net.parameters().data(), gradients.data(), gradients.size(), net.trainable_ranges());
+    return loss;
 }
 
 // Loss and metrics on (x, y) in inference mode: {"loss": ..., "accuracy": ...}.

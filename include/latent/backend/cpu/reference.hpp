@@ -70,6 +70,11 @@ void elementwise_kernel(const reference&, std::size_t n, F&& f, P*... arrays) {
     for (std::size_t i = 0; i < n; ++i) f(arrays[i]...);
 }
 
+template <class F, class T>
+void activation_kernel(const reference&, std::size_t n, const F& f, const T* x, T* y) {
+    for (std::size_t i = 0; i < n; ++i) y[i] = f.value(x[i]);
+}
+
 template <class T>
 T sum_kernel(const reference&, std::size_t n, const T* x) {
     T acc = 0;
