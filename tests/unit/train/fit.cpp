@@ -7,6 +7,8 @@
 
 #include <latent/latent.hpp>
 
+#include "support/messages.hpp"
+
 using namespace latent;
 
 namespace {
@@ -180,4 +182,22 @@ TEST_CASE("labels and validation sets that can never work are refused before the
     Tensor<Shape<2>> none(0);
     Tensor<Shape<1>> no_labels(0);
     CHECK_THROWS_WITH_AS(net.evaluate(none, no_labels), doctest::Contains("no samples"), value_error);
+}
+
+TEST_CASE("train_on_batch takes one optimizer step on exactly the batch it is given") {
+    Net net(3);
+    const Blobs data(60);
+    LATENT_CHECK_ERROR(value_error, net.train_on_batch(data.x, data.one_hot), "latent.train.not_compiled",
+                       "train_on_batch");
+    net.compile(optim::SGD{.lr = 0.1, .momentum = 0.9}, loss::CategoricalCrossentropy{});
+    const double first = net.train_on_batch(data.x, data.one_hot);
+    double last = first;
+    for (int i = 0; i < 30; ++i) last = net.train_on_batch(data.x, data.one_hot);
+    CHECK(last < first * 0.5);
+    // The loss it returns is the loss of the batch before the step.
+    const double evaluated = net.evaluate(data.x, data.one_hot, 60).at("loss");
+    const double step = net.train_on_batch(data.x, data.one_hot);
+    CHECK(step == doctest::Approx(evaluated).epsilon(0.2));  // training mode: Dropout changes it a little
+    Tensor<Shape<3>> fewer(59);
+    LATENT_CHECK_ERROR(shape_error, net.train_on_batch(data.x, fewer), "latent.train.batch", "60 inputs but 59");
 }
