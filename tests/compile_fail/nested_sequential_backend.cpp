@@ -1,5 +1,5 @@
 // A Sequential of one backend called on a symbolic tensor of another.
-// EXPECT: network_backend_mismatch<latent::Sequential<other_backend, latent::Input<8>, latent::Dense<4> ?>, latent::got<latent::cpu::reference>, latent::expected<other_backend> ?>
+// EXPECT: network_backend_mismatch<latent::Sequential<other_backend, latent::Input<8>, latent::Dense<4> ?>, latent::got<latent::cpu::simd>, latent::expected<other_backend> ?>
 #include <latent/latent.hpp>
 using namespace latent;
 struct other_backend : cpu::reference {

@@ -1,16 +1,18 @@
-// cpu::simd: the fast CPU backend. It derives from cpu::reference, so every op without a SIMD
-// kernel here falls back to the reference one. Its GEMM is Eigen's (vectorized for the target's
-// instruction set, multithreaded when built with OpenMP), where the training time goes.
+// cpu::simd: the fast CPU backend, the default. It derives from cpu::reference, so every op
+// without a kernel here falls back to the reference one. Its float GEMM is our own packed,
+// register-blocked kernel (gemm_blocked.hpp), threaded with OpenMP when the program is.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <type_traits>
 
-#include <Eigen/Core>
-
 #include "../../core/activations.hpp"
+#include "gemm_blocked.hpp"
 #include "reference.hpp"
+#include "threads.hpp"
 
 namespace latent::cpu {
 
@@ -20,41 +22,57 @@ struct simd : reference {
 };
 
 namespace detail {
-// Sixteen floats as one value (GCC/Clang vector extension): one AVX-512 register, or two AVX
-// or four SSE registers on narrower targets.
-typedef float float16 __attribute__((vector_size(64)));
 
-template <class T>
-using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class T>
-using ConstMatrixMap = Eigen::Map<const RowMajor<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
-template <class T>
-using MatrixMap = Eigen::Map<RowMajor<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
-}  // namespace detail
-
-// Straight loops for products too small to repay Eigen's blocking and dispatch (a batch-1
-// pass through a small network): the inner loops run over contiguous rows and vectorize.
-template <class T>
-void small_gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, T alpha,
-                const T* __restrict A, std::size_t lda, const T* __restrict B, std::size_t ldb, T beta,
-                T* __restrict C, std::size_t ldc) {
+// GCC 12 warns, falsely, that some loop below runs 2^62 times in copies it specializes for
+// constant sizes (-Waggressive-loop-optimizations); the loops are bounded by N and K.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
+#endif
+// Straight loops for products too small to repay the blocked kernel's packing (a batch-1
+// pass through a small network). Each element of C is summed in the order every path of the
+// float GEMM uses (see gemm_k_block), so a sample's result does not depend on its batch.
+inline void small_gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, float alpha,
+                       const float* __restrict A, std::size_t lda, const float* __restrict B, std::size_t ldb,
+                       float beta, float* __restrict C, std::size_t ldc) {
+    using Vec = float_vector;
+    constexpr std::size_t L = gemm_lanes;
     const std::size_t a_row = trans_a ? 1 : lda, a_col = trans_a ? lda : 1;  // A(m, k) = A[m * a_row + k * a_col]
+    const std::size_t kc_max = gemm_k_block(K);
     for (std::size_t m = 0; m < M; ++m) {
-        T* __restrict c = C + m * ldc;
-        const T* __restrict a = A + m * a_row;
-        if (beta == T(0))
-            for (std::size_t n = 0; n < N; ++n) c[n] = T(0);
-        else if (beta != T(1))
+        float* __restrict c = C + m * ldc;
+        const float* __restrict a = A + m * a_row;
+        if (beta == 0.0f)
+            for (std::size_t n = 0; n < N; ++n) c[n] = 0.0f;
+        else if (beta != 1.0f)
             for (std::size_t n = 0; n < N; ++n) c[n] *= beta;
-        if (!trans_b) {
-            // Sixteen columns at a time, summed in registers over k (not through c in memory).
+        for (std::size_t k0 = 0; k0 < K; k0 += kc_max) {
+            const std::size_t k1 = std::min(K, k0 + kc_max);
             std::size_t n0 = 0;
-            if constexpr (std::is_same_v<T, float>) {
-                using Vec = detail::float16;
-                constexpr std::size_t W = sizeof(Vec) / sizeof(float);
-                for (; n0 + W <= N; n0 += W) {
+            if (!trans_b) {
+                // Four vectors of columns at a time (independent sums hide the FMA latency),
+                // then one, summed in registers over k and added to c once per k block.
+                for (; n0 + 4 * L <= N; n0 += 4 * L) {
+                    Vec acc[4] = {};
+                    for (std::size_t k = k0; k < k1; ++k) {
+                        const float ak = a[k * a_col];
+                        const float* row = B + k * ldb + n0;
+                        for (std::size_t v = 0; v < 4; ++v) {
+                            Vec b;
+                            std::memcpy(&b, row + v * L, sizeof b);
+                            acc[v] += ak * b;
+                        }
+                    }
+                    for (std::size_t v = 0; v < 4; ++v) {
+                        Vec out;
+                        std::memcpy(&out, c + n0 + v * L, sizeof out);
+                        out += alpha * acc[v];
+                        std::memcpy(c + n0 + v * L, &out, sizeof out);
+                    }
+                }
+                for (; n0 + L <= N; n0 += L) {
                     Vec acc = {};
-                    for (std::size_t k = 0; k < K; ++k) {
+                    for (std::size_t k = k0; k < k1; ++k) {
                         Vec b;
                         std::memcpy(&b, B + k * ldb + n0, sizeof b);
                         acc += a[k * a_col] * b;
@@ -65,72 +83,66 @@ void small_gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::s
                     std::memcpy(c + n0, &out, sizeof out);
                 }
             }
-            for (T* out = c + n0; out != c + N; ++out) {  // the last columns: dot products, 4 partial sums
-                const T* __restrict b = B + (out - c);
-                T part[4] = {};
-                std::size_t k = 0;
-                for (; k + 4 <= K; k += 4)
-                    for (std::size_t j = 0; j < 4; ++j) part[j] += a[(k + j) * a_col] * b[(k + j) * ldb];
-                T acc = (part[0] + part[1]) + (part[2] + part[3]);
-                for (; k < K; ++k) acc += a[k * a_col] * b[k * ldb];
-                *out += alpha * acc;
-            }
-        } else {
-            for (std::size_t n = 0; n < N; ++n) {
-                const T* __restrict b = B + n * ldb;
-                T acc = 0;
-                for (std::size_t k = 0; k < K; ++k) acc += a[k * a_col] * b[k];
+            // The remaining columns (all of them when B is transposed): one sum each.
+            const std::size_t b_k = trans_b ? 1 : ldb, b_n = trans_b ? ldb : 1;
+            for (std::size_t n = n0; n < N; ++n) {
+                const float* __restrict b = B + n * b_n + k0 * b_k;
+                const float* ak = a + k0 * a_col;
+                float acc = 0.0f;
+                for (std::size_t k = k0; k < k1; ++k, ak += a_col, b += b_k) acc += *ak * *b;
                 c[n] += alpha * acc;
             }
         }
     }
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+}  // namespace detail
+
+// float: tiny products and batch-1 rows by straight loops, the rest by the blocked kernel;
+// double (gradient checks, tests) by the reference loops.
 template <class T>
 void gemm_kernel(const simd&, bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, T alpha,
                  const T* A, std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
-    if (M * N * K <= 4096 || (M == 1 && !trans_b && N * K <= 65536)) {
-        small_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
+    if constexpr (!std::is_same_v<T, float>) {
+        gemm_kernel(reference{}, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    } else if (M * N * K <= 4096 || (M <= 4 && !trans_b)) {
+        // Tiny products, and a few rows against a wide matrix (batch-1 inference: one pass
+        // over the weights, nothing packed), skip the blocked kernel.
+        detail::small_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    } else {
+        detail::gemm_blocked(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     }
-    using Index = Eigen::Index;
-    const auto m = static_cast<Index>(M), n = static_cast<Index>(N), k = static_cast<Index>(K);
-    detail::MatrixMap<T> c(C, m, n, Eigen::OuterStride<>(static_cast<Index>(ldc)));
-    if (beta == T(0))
-        c.setZero();  // never read C: NaNs there must not propagate
-    else if (beta != T(1))
-        c *= beta;
-    if (M == 0 || N == 0 || K == 0) return;
-    // A stored row-major as (M, K), or as (K, M) when transposed; likewise B.
-    const detail::ConstMatrixMap<T> a(A, trans_a ? k : m, trans_a ? m : k, Eigen::OuterStride<>(static_cast<Index>(lda)));
-    const detail::ConstMatrixMap<T> b(B, trans_b ? n : k, trans_b ? k : n, Eigen::OuterStride<>(static_cast<Index>(ldb)));
-    if (!trans_a && !trans_b)
-        c.noalias() += alpha * a * b;
-    else if (trans_a && !trans_b)
-        c.noalias() += alpha * a.transpose() * b;
-    else if (!trans_a && trans_b)
-        c.noalias() += alpha * a * b.transpose();
-    else
-        c.noalias() += alpha * a.transpose() * b.transpose();
 }
 
-// tanh and sigmoid through Eigen's vectorized float implementations (within a few ulp of the
-// standard library's); the other functions (ReLU's max, ...) vectorize as written.
+// tanh in float by the minimax rational approximation Eigen uses (generic_fast_tanh_float:
+// odd degree-13 numerator, even degree-6 denominator, inputs clamped to +-7.9053), within a
+// few ulp of std::tanh; written as a plain loop, which the compiler vectorizes. The other
+// functions run as written (ReLU's max vectorizes; sigmoid keeps std::exp's accuracy).
 template <class F, class T>
 void activation_kernel(const simd&, std::size_t n, const F& f, const T* x, T* y) {
-    using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
-    const Eigen::Map<const Array> in(x, static_cast<Eigen::Index>(n));
-    Eigen::Map<Array> out(y, static_cast<Eigen::Index>(n));
-    if constexpr (std::is_same_v<F, activations::tanh>)
-        out = in.tanh();
-    else if constexpr (std::is_same_v<F, activations::sigmoid>)
-        out = in.logistic();
-    else
+    if constexpr (std::is_same_v<F, activations::tanh> && std::is_same_v<T, float>) {
+        for (std::size_t i = 0; i < n; ++i) {
+            const float in = x[i];
+            const float v = std::min(std::max(in, -7.90531110763549805f), 7.90531110763549805f);
+            const float v2 = v * v;
+            float p = v2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
+            p = v2 * p + -8.60467152213735e-11f;
+            p = v2 * p + 5.12229709037114e-08f;
+            p = v2 * p + 1.48572235717979e-05f;
+            p = v2 * p + 6.37261928875436e-04f;
+            p = v2 * p + 4.89352455891786e-03f;
+            float q = v2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
+            q = v2 * q + 2.26843463243900e-03f;
+            q = v2 * q + 4.89352518554385e-03f;
+            y[i] = std::abs(in) < 0.0004f ? in : v * p / q;
+        }
+    } else {
         for (std::size_t i = 0; i < n; ++i) y[i] = f.value(x[i]);
+    }
 }
-
-// The number of threads the GEMM uses (Eigen's setting; 1 unless built with OpenMP).
-inline void set_threads(int threads) { Eigen::setNbThreads(threads); }
-inline int threads() { return Eigen::nbThreads(); }
 
 }  // namespace latent::cpu
