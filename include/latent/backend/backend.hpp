@@ -28,7 +28,9 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
    bias_add(rows, cols, bias, y)            y[r, c] += bias[c]
    column_sum(rows, cols, x, out, accumulate)   out[c] = (accumulate ? out[c] : 0) + sum_r x[r, c]
    elementwise(n, f, a0, a1, ...)           f(a0[i], a1[i], ...) for i in [0, n), f may write through
-                                            the references of non-const arrays
+                                            the references of non-const arrays; f touches index i
+                                            only, so a backend may run the indices in any order or
+                                            in parallel
    activation(n, f, x, y)                    y[i] = f.value(x[i]) for an activation function f
                                             (layers/activation.hpp); a backend may evaluate the ones it
                                             knows vectorized, within 1e-6 relative of f.value

@@ -143,20 +143,29 @@ TEST_CASE("the blocked GEMM agrees with the reference for every transpose, edge 
 
 TEST_CASE("cpu::simd gives bit-identical results for any thread count") {
     const int before = cpu::threads();
-    const std::size_t M = 400, N = 70, K = 300;  // enough work to split over threads
-    Generator g(5);
-    std::vector<float> a(M * K), b(K * N);
-    for (auto& v : a) v = static_cast<float>(g.uniform(-1.0, 1.0));
-    for (auto& v : b) v = static_cast<float>(g.uniform(-1.0, 1.0));
-    std::vector<std::vector<float>> results;
-    for (int threads : {1, 2, 3}) {
-        cpu::set_threads(threads);
-        for (bool ta : {false, true}) {
-            std::vector<float> c(M * N);
-            ops::gemm<cpu::simd>(ta, false, M, N, K, 1.0f, a.data(), ta ? M : K, b.data(), N, 0.0f, c.data(), N);
-            results.push_back(c);
+    // Split by rows, by column panels, and along k (few rows and columns, a long sum).
+    const std::size_t shapes[][3] = {{400, 70, 300}, {40, 300, 500}, {40, 20, 3000}};
+    for (const auto& shape : shapes) {
+        const std::size_t M = shape[0], N = shape[1], K = shape[2];
+        INFO("M N K = " << M << " " << N << " " << K);
+        Generator g(5);
+        std::vector<float> a(M * K), b(K * N);
+        for (auto& v : a) v = static_cast<float>(g.uniform(-1.0, 1.0));
+        for (auto& v : b) v = static_cast<float>(g.uniform(-1.0, 1.0));
+        std::vector<std::vector<float>> results;
+        for (int threads : {1, 2, 3}) {
+            cpu::set_threads(threads);
+            for (bool ta : {false, true}) {
+                std::vector<float> c(M * N, 0.5f);
+                ops::gemm<cpu::simd>(ta, false, M, N, K, 1.0f, a.data(), ta ? M : K, b.data(), N, 0.5f, c.data(), N);
+                results.push_back(c);
+            }
         }
+        cpu::set_threads(before);
+        for (std::size_t i = 2; i < results.size(); ++i) CHECK(results[i] == results[i % 2]);
+        // and the same as the reference, to rounding
+        std::vector<float> want(M * N, 0.5f);
+        ops::gemm<cpu::reference>(false, false, M, N, K, 1.0f, a.data(), K, b.data(), N, 0.5f, want.data(), N);
+        CHECK(relative_error(results[0], want) < 1e-5);
     }
-    cpu::set_threads(before);
-    for (std::size_t i = 2; i < results.size(); ++i) CHECK(results[i] == results[i % 2]);
 }

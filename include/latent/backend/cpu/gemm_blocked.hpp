@@ -172,6 +172,10 @@ inline AlignedBuffer<float>& packed_b_buffer() {
     thread_local AlignedBuffer<float> buffer;
     return buffer;
 }
+inline AlignedBuffer<float>& partial_buffer() {
+    thread_local AlignedBuffer<float> buffer;
+    return buffer;
+}
 
 // C = alpha * op(A) * op(B) + beta * C with C(m, n) = C[m * c_rs + n * c_cs]; op(A)(m, k) =
 // A[m * a_rs + k * a_cs], op(B)(k, n) = B[k * b_rs + n * b_cs].
@@ -192,15 +196,21 @@ inline void gemm_panels(std::size_t M, std::size_t N, std::size_t K, float alpha
     const bool split_rows = m_blocks >= static_cast<std::size_t>(team) * 2;
 
     // Row block [m0, m0 + mc) times the k block [k0, k0 + kc) of column panels [p0, p1),
-    // whose packed B starts at bp.
-    auto block = [&](std::size_t m0, std::size_t mc, std::size_t k0, std::size_t kc, std::size_t p0,
-                     std::size_t p1, const float* bp, float* ap) {
+    // whose packed B starts at bp,
+    // into `out` (strides o_rs, o_cs; C itself unless a partial product is wanted).
+    auto block_into = [&](std::size_t m0, std::size_t mc, std::size_t k0, std::size_t kc, std::size_t p0,
+                          std::size_t p1, const float* bp, float* ap, float* out, std::size_t o_rs, std::size_t o_cs,
+                          float out_beta, bool first) {
         pack_a(A, a_rs, a_cs, m0, mc, k0, kc, ap);
         for (std::size_t p = p0; p < p1; ++p)
             for (std::size_t i0 = 0; i0 < mc; i0 += gemm_mr)
                 gemm_tile(std::min(gemm_mr, mc - i0), kc, ap + i0 * kc, bp + p * gemm_nr * kc,
-                          C + (m0 + i0) * c_rs + p * gemm_nr * c_cs, c_rs, c_cs, std::min(gemm_nr, N - p * gemm_nr),
-                          alpha, beta, k0 == 0);
+                          out + (m0 + i0) * o_rs + p * gemm_nr * o_cs, o_rs, o_cs, std::min(gemm_nr, N - p * gemm_nr),
+                          alpha, out_beta, first);
+    };
+    auto block = [&](std::size_t m0, std::size_t mc, std::size_t k0, std::size_t kc, std::size_t p0,
+                     std::size_t p1, const float* bp, float* ap) {
+        block_into(m0, mc, k0, kc, p0, p1, bp, ap, C, c_rs, c_cs, beta, k0 == 0);
     };
     const auto part = [](std::size_t n, int i, int count) {
         return n * static_cast<std::size_t>(i) / static_cast<std::size_t>(count);
@@ -232,6 +242,41 @@ inline void gemm_panels(std::size_t M, std::size_t N, std::size_t K, float alpha
     }
 
     const std::size_t b_size = n_panels * gemm_nr * kc_max;
+    const std::size_t k_blocks = (K + kc_max - 1) / kc_max;
+    if (!split_rows && team > 1 && n_panels < static_cast<std::size_t>(team) && k_blocks >= 2) {
+        // Few rows and columns but a long sum (a weight gradient over every position of a
+        // batch): each thread takes whole k blocks into a partial product of its own, and the
+        // partials are added to C in block order, which is the order one thread sums in.
+        AlignedBuffer<float>& partials = partial_buffer();
+        const std::size_t MN = M * N;
+        if (partials.size() < MN * static_cast<std::size_t>(team)) partials.resize_discard(MN * static_cast<std::size_t>(team));
+        for (std::size_t w = 0; w < k_blocks; w += static_cast<std::size_t>(team)) {
+            const std::size_t count = std::min(static_cast<std::size_t>(team), k_blocks - w);
+            parallel_for_threads(static_cast<int>(count), [&](int id, int) {
+                const std::size_t k0 = (w + static_cast<std::size_t>(id)) * kc_max, kc = std::min(kc_max, K - k0);
+                AlignedBuffer<float>& own_b = packed_b_buffer();
+                if (own_b.size() < b_size) own_b.resize_discard(b_size);
+                pack_b(B, b_rs, b_cs, k0, kc, 0, N, own_b.data());
+                float* ap = packed_a_for_thread();
+                float* out = partials.data() + static_cast<std::size_t>(id) * MN;
+                for (std::size_t m0 = 0; m0 < M; m0 += mc_max)
+                    block_into(m0, std::min(mc_max, M - m0), k0, kc, 0, n_panels, own_b.data(), ap, out, N, 1, 0.0f,
+                               true);
+            });
+            for (std::size_t id = 0; id < count; ++id) {
+                const float* p = partials.data() + id * MN;
+                const bool first = w + id == 0;
+                for (std::size_t m = 0; m < M; ++m)
+                    for (std::size_t n = 0; n < N; ++n) {
+                        float& c = C[m * c_rs + n * c_cs];
+                        const float add = p[m * N + n];
+                        c = !first ? c + add : (beta != 0.0f ? add + beta * c : add);
+                    }
+            }
+        }
+        return;
+    }
+
     if (packed_b.size() < b_size) packed_b.resize_discard(b_size);
     for (std::size_t k0 = 0; k0 < K; k0 += kc_max) {
         const std::size_t kc = std::min(kc_max, K - k0);
@@ -262,8 +307,7 @@ inline void gemv_rows(std::size_t M, std::size_t K, float alpha, const float* A,
                       float beta, float* c) {
     const std::size_t kc_max = gemm_k_block(K);
     constexpr std::size_t R = 8;
-    std::size_t m0 = 0;
-    auto rows = [&](auto count) {
+    auto rows = [&](std::size_t m0, auto count) {
         constexpr std::size_t n = decltype(count)::value;
         float out[n];
         for (std::size_t r = 0; r < n; ++r) out[r] = beta == 0.0f ? 0.0f : beta * c[m0 + r];
@@ -276,8 +320,14 @@ inline void gemv_rows(std::size_t M, std::size_t K, float alpha, const float* A,
         }
         for (std::size_t r = 0; r < n; ++r) c[m0 + r] = out[r];
     };
-    for (; m0 + R <= M; m0 += R) rows(std::integral_constant<std::size_t, R>{});
-    for (; m0 < M; ++m0) rows(std::integral_constant<std::size_t, 1>{});
+    const std::size_t groups = M / R;
+    const int team = static_cast<int>(std::min<double>(std::max(1, threads()), std::max(1.0, 2.0 * double(M) * double(K) / 2e6)));
+    parallel_for_threads(team, [&](int id, int count) {
+        const std::size_t g0 = groups * static_cast<std::size_t>(id) / static_cast<std::size_t>(count);
+        const std::size_t g1 = groups * static_cast<std::size_t>(id + 1) / static_cast<std::size_t>(count);
+        for (std::size_t g = g0; g < g1; ++g) rows(g * R, std::integral_constant<std::size_t, R>{});
+    });
+    for (std::size_t m0 = groups * R; m0 < M; ++m0) rows(m0, std::integral_constant<std::size_t, 1>{});
 }
 
 // C (M, N) = alpha * op(A) * op(B) + beta * C, row-major; beta == 0 never reads C.

@@ -118,14 +118,40 @@ void gemm_kernel(const simd&, bool trans_a, bool trans_b, std::size_t M, std::si
     }
 }
 
+namespace detail {
+// Runs body(begin, end) over [0, n) in one chunk per thread when n is large enough to repay
+// waking them (the chunks are fixed by n and the team, and each element is computed alone, so
+// results do not depend on the thread count).
+template <class Body>
+void parallel_chunks(std::size_t n, const Body& body) {
+    constexpr std::size_t min_per_thread = std::size_t{1} << 15;
+    const int team = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(std::max(1, threads())),
+                                                            std::max<std::size_t>(1, n / min_per_thread)));
+    parallel_for_threads(team, [&](int id, int count) {
+        body(n * static_cast<std::size_t>(id) / static_cast<std::size_t>(count),
+             n * static_cast<std::size_t>(id + 1) / static_cast<std::size_t>(count));
+    });
+}
+}  // namespace detail
+
+// Elementwise maps (activation gradients, optimizer updates, loss gradients) on every thread:
+// f works on one index at a time (the op's contract), so chunks may run in parallel.
+template <class F, class... P>
+void elementwise_kernel(const simd&, std::size_t n, F&& f, P*... arrays) {
+    detail::parallel_chunks(n, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i) f(arrays[i]...);
+    });
+}
+
+namespace detail {
 // tanh in float by the minimax rational approximation Eigen uses (generic_fast_tanh_float:
 // odd degree-13 numerator, even degree-6 denominator, inputs clamped to +-7.9053), within a
 // few ulp of std::tanh; written as a plain loop, which the compiler vectorizes. The other
 // functions run as written (ReLU's max vectorizes; sigmoid keeps std::exp's accuracy).
 template <class F, class T>
-void activation_kernel(const simd&, std::size_t n, const F& f, const T* x, T* y) {
+void activate(const F& f, std::size_t begin, std::size_t end, const T* x, T* y) {
     if constexpr (std::is_same_v<F, activations::tanh> && std::is_same_v<T, float>) {
-        for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t i = begin; i < end; ++i) {
             const float in = x[i];
             const float v = std::min(std::max(in, -7.90531110763549805f), 7.90531110763549805f);
             const float v2 = v * v;
@@ -141,8 +167,14 @@ void activation_kernel(const simd&, std::size_t n, const F& f, const T* x, T* y)
             y[i] = std::abs(in) < 0.0004f ? in : v * p / q;
         }
     } else {
-        for (std::size_t i = 0; i < n; ++i) y[i] = f.value(x[i]);
+        for (std::size_t i = begin; i < end; ++i) y[i] = f.value(x[i]);
     }
+}
+}  // namespace detail
+
+template <class F, class T>
+void activation_kernel(const simd&, std::size_t n, const F& f, const T* x, T* y) {
+    detail::parallel_chunks(n, [&](std::size_t begin, std::size_t end) { detail::activate(f, begin, end, x, y); });
 }
 
 }  // namespace latent::cpu
