@@ -149,8 +149,12 @@ inline void pack_b(const float* B, std::size_t rs, std::size_t cs, std::size_t k
             for (std::size_t k = 0; k < kc; ++k) {
                 const float* src = B + (k0 + k) * rs + n0 + j0;
                 float* dst = out + k * gemm_nr;
-                std::memcpy(dst, src, cols * sizeof(float));
-                for (std::size_t j = cols; j < gemm_nr; ++j) dst[j] = 0.0f;
+                if (cols == gemm_nr) {
+                    std::memcpy(dst, src, gemm_nr * sizeof(float));  // a constant size: inlined
+                } else {
+                    std::memcpy(dst, src, cols * sizeof(float));
+                    for (std::size_t j = cols; j < gemm_nr; ++j) dst[j] = 0.0f;
+                }
             }
         } else {
             for (std::size_t j = 0; j < cols; ++j) {
