@@ -54,8 +54,9 @@ inline std::size_t gemm_k_block(std::size_t K) {
 // C(i, j) = c[i * c_rs + j * c_cs]. R is a compile-time constant so that a last, partial row
 // panel costs only its own rows.
 template <std::size_t R>
-void gemm_microkernel(std::size_t kc, const float* __restrict a, const float* __restrict b, float* c, std::size_t c_rs,
-                      std::size_t c_cs, std::size_t cols, float alpha, float beta, bool first) {
+void gemm_microkernel(std::size_t kc, const float* __restrict a, std::size_t a_k, std::size_t a_i,
+                      const float* __restrict b, float* c, std::size_t c_rs, std::size_t c_cs, std::size_t cols,
+                      float alpha, float beta, bool first) {
     float_vector acc[R][2] = {};
     for (std::size_t k = 0; k < kc; ++k) {
         float_vector b0, b1;
@@ -63,11 +64,11 @@ void gemm_microkernel(std::size_t kc, const float* __restrict a, const float* __
         LATENT_LOAD_VECTOR(b1, b + gemm_lanes);
 #pragma GCC unroll 6
         for (std::size_t i = 0; i < R; ++i) {
-            const float ai = a[i];
+            const float ai = a[i * a_i];
             acc[i][0] += ai * b0;
             acc[i][1] += ai * b1;
         }
-        a += gemm_mr;
+        a += a_k;
         b += gemm_nr;
     }
     if (c_cs == 1 && cols == gemm_nr) {
@@ -95,15 +96,17 @@ void gemm_microkernel(std::size_t kc, const float* __restrict a, const float* __
         }
 }
 
-inline void gemm_tile(std::size_t rows, std::size_t kc, const float* a, const float* b, float* c, std::size_t c_rs,
-                      std::size_t c_cs, std::size_t cols, float alpha, float beta, bool first) {
+// A(i, k) = a[k * a_k + i * a_i]: a packed panel (a_k = MR, a_i = 1), or A itself, unpacked.
+inline void gemm_tile(std::size_t rows, std::size_t kc, const float* a, std::size_t a_k, std::size_t a_i,
+                      const float* b, float* c, std::size_t c_rs, std::size_t c_cs, std::size_t cols, float alpha,
+                      float beta, bool first) {
     switch (rows) {
-        case 6: return gemm_microkernel<6>(kc, a, b, c, c_rs, c_cs, cols, alpha, beta, first);
-        case 5: return gemm_microkernel<5>(kc, a, b, c, c_rs, c_cs, cols, alpha, beta, first);
-        case 4: return gemm_microkernel<4>(kc, a, b, c, c_rs, c_cs, cols, alpha, beta, first);
-        case 3: return gemm_microkernel<3>(kc, a, b, c, c_rs, c_cs, cols, alpha, beta, first);
-        case 2: return gemm_microkernel<2>(kc, a, b, c, c_rs, c_cs, cols, alpha, beta, first);
-        default: return gemm_microkernel<1>(kc, a, b, c, c_rs, c_cs, cols, alpha, beta, first);
+        case 6: return gemm_microkernel<6>(kc, a, a_k, a_i, b, c, c_rs, c_cs, cols, alpha, beta, first);
+        case 5: return gemm_microkernel<5>(kc, a, a_k, a_i, b, c, c_rs, c_cs, cols, alpha, beta, first);
+        case 4: return gemm_microkernel<4>(kc, a, a_k, a_i, b, c, c_rs, c_cs, cols, alpha, beta, first);
+        case 3: return gemm_microkernel<3>(kc, a, a_k, a_i, b, c, c_rs, c_cs, cols, alpha, beta, first);
+        case 2: return gemm_microkernel<2>(kc, a, a_k, a_i, b, c, c_rs, c_cs, cols, alpha, beta, first);
+        default: return gemm_microkernel<1>(kc, a, a_k, a_i, b, c, c_rs, c_cs, cols, alpha, beta, first);
     }
 }
 
@@ -205,12 +208,17 @@ inline void gemm_panels(std::size_t M, std::size_t N, std::size_t K, float alpha
     auto block_into = [&](std::size_t m0, std::size_t mc, std::size_t k0, std::size_t kc, std::size_t p0,
                           std::size_t p1, const float* bp, float* ap, float* out, std::size_t o_rs, std::size_t o_cs,
                           float out_beta, bool first) {
-        pack_a(A, a_rs, a_cs, m0, mc, k0, kc, ap);
+        // Packing A pays when its panels serve many column panels; for one or two (the few
+        // output channels of a convolution) the microkernel reads A where it is.
+        const bool packed = p1 - p0 > 2;
+        if (packed) pack_a(A, a_rs, a_cs, m0, mc, k0, kc, ap);
         for (std::size_t p = p0; p < p1; ++p)
-            for (std::size_t i0 = 0; i0 < mc; i0 += gemm_mr)
-                gemm_tile(std::min(gemm_mr, mc - i0), kc, ap + i0 * kc, bp + p * gemm_nr * kc,
-                          out + (m0 + i0) * o_rs + p * gemm_nr * o_cs, o_rs, o_cs, std::min(gemm_nr, N - p * gemm_nr),
-                          alpha, out_beta, first);
+            for (std::size_t i0 = 0; i0 < mc; i0 += gemm_mr) {
+                const float* a = packed ? ap + i0 * kc : A + (m0 + i0) * a_rs + k0 * a_cs;
+                gemm_tile(std::min(gemm_mr, mc - i0), kc, a, packed ? gemm_mr : a_cs, packed ? 1 : a_rs,
+                          bp + p * gemm_nr * kc, out + (m0 + i0) * o_rs + p * gemm_nr * o_cs, o_rs, o_cs,
+                          std::min(gemm_nr, N - p * gemm_nr), alpha, out_beta, first);
+            }
     };
     auto block = [&](std::size_t m0, std::size_t mc, std::size_t k0, std::size_t kc, std::size_t p0,
                      std::size_t p1, const float* bp, float* ap) {
