@@ -122,16 +122,18 @@ namespace detail {
 // Runs body(begin, end) over [0, n) in one chunk per thread when n is large enough to repay
 // waking them (the chunks are fixed by n and the team, and each element is computed alone, so
 // results do not depend on the thread count).
+// `grain` is the least number of items worth a thread of their own.
 template <class Body>
-void parallel_chunks(std::size_t n, const Body& body) {
-    constexpr std::size_t min_per_thread = std::size_t{1} << 15;
+void parallel_chunks(std::size_t n, const Body& body, std::size_t grain = std::size_t{1} << 15) {
     const int team = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(std::max(1, threads())),
-                                                            std::max<std::size_t>(1, n / min_per_thread)));
+                                                            std::max<std::size_t>(1, n / std::max<std::size_t>(1, grain))));
     parallel_for_threads(team, [&](int id, int count) {
         body(n * static_cast<std::size_t>(id) / static_cast<std::size_t>(count),
              n * static_cast<std::size_t>(id + 1) / static_cast<std::size_t>(count));
     });
 }
+// The least number of samples of `size` elements worth a thread.
+inline std::size_t samples_per_thread(std::size_t size) { return std::max<std::size_t>(1, (std::size_t{1} << 15) / std::max<std::size_t>(1, size)); }
 }  // namespace detail
 
 // Elementwise maps (activation gradients, optimizer updates, loss gradients) on every thread:
@@ -175,6 +177,59 @@ void activate(const F& f, std::size_t begin, std::size_t end, const T* x, T* y) 
 template <class F, class T>
 void activation_kernel(const simd&, std::size_t n, const F& f, const T* x, T* y) {
     detail::parallel_chunks(n, [&](std::size_t begin, std::size_t end) { detail::activate(f, begin, end, x, y); });
+}
+
+// Max pooling, one sample per thread (samples never share an output, so any thread count gives
+// the same result); the reference kernel's per-sample work, vectorized over channels.
+template <class T>
+void max_pool2d_kernel(const simd&, const Window2D& g, std::size_t batch, const T* x, T* y) {
+    detail::parallel_chunks(
+        batch,
+        [&](std::size_t b0, std::size_t b1) {
+            max_pool2d_kernel(reference{}, g, b1 - b0, x + b0 * g.in_size(), y + b0 * g.positions() * g.channels);
+        },
+        detail::samples_per_thread(g.in_size()));
+}
+
+// The first maximum of each window in scan order takes the gradient (as the reference and
+// TensorFlow); written branch-free over a chunk of channels so that it vectorizes.
+template <class T>
+void max_pool2d_backward_kernel(const simd&, const Window2D& g, std::size_t batch, const T* x, const T* y,
+                                const T* dy, T* dx) {
+    const std::size_t c = g.channels, out_size = g.positions() * c;
+    auto samples = [&](std::size_t b0, std::size_t b1) {
+        std::fill(dx + b0 * g.in_size(), dx + b1 * g.in_size(), T(0));
+        constexpr std::size_t chunk = 64;
+        for (std::size_t n = b0; n < b1; ++n) {
+            const T* image = x + n * g.in_size();
+            T* dimage = dx + n * g.in_size();
+            for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+                const auto rows = detail::image_span(oy, g.stride_h, g.kernel_h, g.pad_top, g.in_h);
+                for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+                    const auto cols = detail::image_span(ox, g.stride_w, g.kernel_w, g.pad_left, g.in_w);
+                    const std::size_t at = n * out_size + (oy * g.out_w + ox) * c;
+                    for (std::size_t c0 = 0; c0 < c; c0 += chunk) {
+                        const std::size_t width = std::min(chunk, c - c0);
+                        T done[chunk] = {};
+                        const T* top = y + at + c0;
+                        const T* grad = dy + at + c0;
+                        for (std::size_t iy = rows.first; iy < rows.last; ++iy)
+                            for (std::size_t ix = cols.first; ix < cols.last; ++ix) {
+                                const std::size_t i = (iy * g.in_w + ix) * c + c0;
+                                const T* src = image + i;
+                                T* d = dimage + i;
+                                for (std::size_t ch = 0; ch < width; ++ch) {
+                                    const bool hit = done[ch] == T(0) && src[ch] == top[ch];
+                                    d[ch] += hit ? grad[ch] : T(0);
+                                    done[ch] = hit ? T(1) : done[ch];
+                                }
+                            }
+                    }
+                }
+            }
+        }
+    };
+    detail::parallel_chunks(batch, samples, detail::samples_per_thread(g.in_size()));
 }
 
 }  // namespace latent::cpu
