@@ -92,7 +92,6 @@ public:
         shared_ = std::move(host);
         values_ = {};
     }
-    bool shares_values() const noexcept { return shared_ != nullptr; }
     const std::vector<ParamSlot>& slots() const noexcept { return slots_; }
     std::vector<ParamSlot>& slots() noexcept { return slots_; }
 

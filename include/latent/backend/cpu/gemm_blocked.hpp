@@ -1,7 +1,7 @@
 // cpu::simd's float GEMM: packed panels and a register-blocked microkernel (the BLIS/GotoBLAS
 // scheme), written with the GCC/Clang vector extension so that it needs no library and compiles
-// fast; threads split the rows or the column panels, never the sum, so any thread count gives
-// bit-identical results.
+// fast. Threads take rows, column panels or whole k blocks, and every element of C is summed in
+// one fixed order (gemm_k_block), so any thread count gives bit-identical results.
 #pragma once
 
 #include <algorithm>
@@ -50,9 +50,9 @@ inline std::size_t gemm_k_block(std::size_t K) {
 #define LATENT_STORE_VECTOR(p, v) std::memcpy((p), &(v), sizeof(v))
 
 // C tile (R x cols, cols <= NR) = first ? beta * C + alpha * sum : C + alpha * sum, where
-// sum = packed A (kc x MR, k-major; its first R rows) times packed B (kc x NR, k-major), and
-// C(i, j) = c[i * c_rs + j * c_cs]. R is a compile-time constant so that a last, partial row
-// panel costs only its own rows.
+// sum = A (R x kc, A(i, k) = a[k * a_k + i * a_i]: a packed panel or A in place) times packed B
+// (kc x NR, k-major), and C(i, j) = c[i * c_rs + j * c_cs]. R is a compile-time constant so
+// that a last, partial row panel costs only its own rows.
 template <std::size_t R>
 void gemm_microkernel(std::size_t kc, const float* __restrict a, std::size_t a_k, std::size_t a_i,
                       const float* __restrict b, float* c, std::size_t c_rs, std::size_t c_cs, std::size_t cols,
