@@ -232,4 +232,74 @@ void max_pool2d_backward_kernel(const simd&, const Window2D& g, std::size_t batc
     detail::parallel_chunks(batch, samples, detail::samples_per_thread(g.in_size()));
 }
 
+// The image ops whose samples are independent run the reference kernel on each thread's share
+// of the batch: same arithmetic per sample, so the same results for any thread count.
+template <class T>
+void im2col_kernel(const simd&, const Window2D& g, std::size_t batch, const T* x, T* cols) {
+    detail::parallel_chunks(
+        batch,
+        [&](std::size_t b0, std::size_t b1) {
+            im2col_kernel(reference{}, g, b1 - b0, x + b0 * g.in_size(), cols + b0 * g.positions() * g.patch_size());
+        },
+        detail::samples_per_thread(g.positions() * g.patch_size()));
+}
+
+template <class T>
+void col2im_kernel(const simd&, const Window2D& g, std::size_t batch, const T* cols, T* x) {
+    detail::parallel_chunks(
+        batch,
+        [&](std::size_t b0, std::size_t b1) {
+            col2im_kernel(reference{}, g, b1 - b0, cols + b0 * g.positions() * g.patch_size(), x + b0 * g.in_size());
+        },
+        detail::samples_per_thread(g.positions() * g.patch_size()));
+}
+
+template <class T>
+void average_pool2d_kernel(const simd&, const Window2D& g, std::size_t batch, const T* x, T* y) {
+    detail::parallel_chunks(
+        batch,
+        [&](std::size_t b0, std::size_t b1) {
+            average_pool2d_kernel(reference{}, g, b1 - b0, x + b0 * g.in_size(), y + b0 * g.positions() * g.channels);
+        },
+        detail::samples_per_thread(g.in_size()));
+}
+
+template <class T>
+void average_pool2d_backward_kernel(const simd&, const Window2D& g, std::size_t batch, const T* dy, T* dx) {
+    detail::parallel_chunks(
+        batch,
+        [&](std::size_t b0, std::size_t b1) {
+            average_pool2d_backward_kernel(reference{}, g, b1 - b0, dy + b0 * g.positions() * g.channels,
+                                           dx + b0 * g.in_size());
+        },
+        detail::samples_per_thread(g.in_size()));
+}
+
+template <class T>
+void upsample_nearest2d_kernel(const simd&, std::size_t batch, std::size_t h, std::size_t w, std::size_t channels,
+                               std::size_t factor_h, std::size_t factor_w, const T* x, T* y) {
+    const std::size_t in = h * w * channels, out = in * factor_h * factor_w;
+    detail::parallel_chunks(
+        batch,
+        [&](std::size_t b0, std::size_t b1) {
+            upsample_nearest2d_kernel(reference{}, b1 - b0, h, w, channels, factor_h, factor_w, x + b0 * in,
+                                      y + b0 * out);
+        },
+        detail::samples_per_thread(out));
+}
+
+template <class T>
+void upsample_nearest2d_backward_kernel(const simd&, std::size_t batch, std::size_t h, std::size_t w,
+                                        std::size_t channels, std::size_t factor_h, std::size_t factor_w, const T* dy,
+                                        T* dx) {
+    const std::size_t in = h * w * channels, out = in * factor_h * factor_w;
+    detail::parallel_chunks(
+        batch,
+        [&](std::size_t b0, std::size_t b1) {
+            upsample_nearest2d_backward_kernel(reference{}, b1 - b0, h, w, channels, factor_h, factor_w, dy + b0 * out,
+                                               dx + b0 * in);
+        },
+        detail::samples_per_thread(out));
+}
+
 }  // namespace latent::cpu
