@@ -121,6 +121,18 @@ training_setup<Net>& setup_of(Net& net, const char* caller) {
     return *setup;
 }
 
+// The labels fit the compiled loss, one per input sample; `caller` names the call in the message.
+template <class Net, class YS>
+void check_labels_for(const training_setup<Net>& setup, std::size_t inputs, std::size_t labels, const char* caller) {
+    if (YS::size != setup.loss->label_size())
+        throw shape_error("latent.train.labels", "loss " + std::string(setup.loss->name()) + " needs labels of " +
+                                                     std::to_string(setup.loss->label_size()) +
+                                                     " elements per sample, got " + YS::to_string());
+    if (inputs != labels)
+        throw shape_error("latent.train.batch", std::string(caller) + " got " + std::to_string(inputs) +
+                                                    " inputs but " + std::to_string(labels) + " labels");
+}
+
 template <class Net, class YS>
 constexpr void check_label_shape() {
     using Out = typename Net::output_shape;
@@ -190,14 +202,8 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     constexpr std::size_t last = Out::dims[Out::rank - 1];
 
     auto& setup = detail::setup_of(net, "fit");
+    detail::check_labels_for<Net, YS>(setup, x.batch(), y.batch(), "fit");
     const std::size_t label = setup.loss->label_size();
-    if (YS::size != label)
-        throw shape_error("latent.train.labels", "loss " + std::string(setup.loss->name()) + " needs labels of " +
-                                                     std::to_string(label) + " elements per sample, got " +
-                                                     YS::to_string());
-    if (x.batch() != y.batch())
-        throw shape_error("latent.train.batch", "fit got " + std::to_string(x.batch()) + " inputs but " +
-                                                    std::to_string(y.batch()) + " labels");
     if (options.batch_size == 0) throw value_error("latent.train.batch_size", "fit needs batch_size >= 1, got 0");
     if (!(options.validation_split >= 0.0 && options.validation_split < 1.0))
         throw value_error("latent.train.validation_split",
@@ -345,13 +351,7 @@ double train_on_batch_model(Net& net, TensorView<XS, const float> x, TensorView<
     detail::check_label_shape<Net, YS>();
     using Out = typename Net::output_shape;
     auto& setup = detail::setup_of(net, "train_on_batch");
-    if (YS::size != setup.loss->label_size())
-        throw shape_error("latent.train.labels", "loss " + std::string(setup.loss->name()) + " needs labels of " +
-                                                     std::to_string(setup.loss->label_size()) +
-                                                     " elements per sample, got " + YS::to_string());
-    if (x.batch() != y.batch())
-        throw shape_error("latent.train.batch", "train_on_batch got " + std::to_string(x.batch()) + " inputs but " +
-                                                    std::to_string(y.batch()) + " labels");
+    detail::check_labels_for<Net, YS>(setup, x.batch(), y.batch(), "train_on_batch");
     const std::size_t n = x.batch();
     if (n == 0) throw value_error("latent.train.empty", "train_on_batch got no samples");
     setup.loss->check_labels(y.data(), n);
@@ -378,13 +378,7 @@ std::map<std::string, double> evaluate_model(Net& net, TensorView<XS, const floa
     Net::template check_input<TensorView<XS, const float>>();
     detail::check_label_shape<Net, YS>();
     auto& setup = detail::setup_of(net, "evaluate");
-    if (YS::size != setup.loss->label_size())
-        throw shape_error("latent.train.labels", "loss " + std::string(setup.loss->name()) + " needs labels of " +
-                                                     std::to_string(setup.loss->label_size()) +
-                                                     " elements per sample, got " + YS::to_string());
-    if (x.batch() != y.batch())
-        throw shape_error("latent.train.batch", "evaluate got " + std::to_string(x.batch()) + " inputs but " +
-                                                    std::to_string(y.batch()) + " labels");
+    detail::check_labels_for<Net, YS>(setup, x.batch(), y.batch(), "evaluate");
     if (batch_size == 0) throw value_error("latent.train.batch_size", "evaluate needs batch_size >= 1, got 0");
     if (x.batch() == 0) throw value_error("latent.train.empty", "evaluate got no samples");
     setup.loss->check_labels(y.data(), y.batch());
