@@ -1,10 +1,13 @@
 // Writes the seed corpus of the fuzz targets with latent's own writers: small valid
 // safetensors files (several dtypes, a scalar, an empty tensor, metadata, odd names), JSON
-// documents (those files' headers and a few that use every feature of the grammar), and IDX
-// files of every element type, raw and gzip. The output is deterministic.
+// documents (those files' headers and a few that use every feature of the grammar), IDX
+// files of every element type, raw and gzip, and .npy files and .npz archives (every dtype,
+// a scalar, an empty array, hand-written 2.0/3.0 headers; stored, deflated and zip64
+// archives). The output is deterministic.
 //
-//   make_seeds OUT_DIR [safetensors|json|idx ...]   (all three when none is named)
+//   make_seeds OUT_DIR [safetensors|json|idx|npy ...]   (all four when none is named)
 #include <latent/io/idx.hpp>
+#include <latent/io/npy.hpp>
 #include <latent/io/safetensors.hpp>
 
 #include <zlib.h>
@@ -18,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <span>
 #include <string>
 #include <utility>
@@ -179,20 +183,65 @@ void idx_seeds(const fs::path& dir) {
     write_file(dir / "u8_two_members.gz", two);
 }
 
+latent::io::NpyArray npy(latent::io::NpyType type, std::vector<std::size_t> shape, unsigned salt) {
+    latent::io::NpyArray a;
+    a.type = type;
+    a.shape = std::move(shape);
+    a.bytes = pattern(a.size() * latent::io::npy_element_size(type), salt);
+    return a;
+}
+
+void npy_seeds(const fs::path& dir) {
+    using latent::io::NpyType;
+    std::map<std::string, latent::io::NpyArray> arrays;
+    arrays["f32"] = npy(NpyType::f32, {2, 3}, 0);
+    arrays["f64"] = npy(NpyType::f64, {3}, 1);
+    arrays["u8"] = npy(NpyType::u8, {2, 2, 2}, 2);
+    arrays["i64_scalar"] = npy(NpyType::i64, {}, 3);
+    arrays["empty"] = npy(NpyType::f32, {0, 4}, 4);
+    for (const auto& [name, a] : arrays) write_file(dir / (name + ".npy"), latent::io::encode_npy(a));
+
+    // Headers as other writers spell them: version 2.0 and 3.0 lengths, double quotes, keys in
+    // another order, no padding, a Python 2 long.
+    const auto hand = [&](const char* name, int major, std::string_view dict, std::size_t data_bytes) {
+        std::vector<std::byte> out(8);
+        std::memcpy(out.data(), "\x93NUMPY", 6);
+        out[6] = static_cast<std::byte>(major);
+        for (int i = 0; i < (major == 1 ? 2 : 4); ++i)
+            out.push_back(static_cast<std::byte>((dict.size() >> (8 * i)) & 0xFF));
+        const auto text = std::as_bytes(std::span(dict));
+        out.insert(out.end(), text.begin(), text.end());
+        const auto data = pattern(data_bytes, 5);
+        out.insert(out.end(), data.begin(), data.end());
+        write_file(dir / name, out);
+    };
+    hand("v2_header.npy", 2, "{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }   \n", 16);
+    hand("v3_header.npy", 3, "{\"shape\": (1, 2,), \"descr\": \"|u1\", \"fortran_order\": False}\n", 2);
+    hand("python2_long.npy", 1, "{'descr':'<f8','fortran_order':False,'shape':(1L,)}", 8);
+
+    arrays.erase("f64");
+    write_file(dir / "stored.npz", latent::io::encode_npz(arrays, false));
+    write_file(dir / "deflated.npz", latent::io::encode_npz(arrays, true));
+    std::vector<std::byte> zip64;
+    latent::io::detail::npy::VectorSink sink{zip64};
+    latent::io::detail::npy::write_npz(sink, {{"x", npy(NpyType::f32, {2}, 6)}}, true, "seed", true);
+    write_file(dir / "zip64.npz", zip64);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: make_seeds OUT_DIR [safetensors|json|idx ...]\n");
+        std::fprintf(stderr, "usage: make_seeds OUT_DIR [safetensors|json|idx|npy ...]\n");
         return 2;
     }
     const fs::path out = argv[1];
     std::vector<std::string> wanted(argv + 2, argv + argc);
-    if (wanted.empty()) wanted = {"safetensors", "json", "idx"};
+    if (wanted.empty()) wanted = {"safetensors", "json", "idx", "npy"};
     const auto want = [&](const char* t) { return std::find(wanted.begin(), wanted.end(), t) != wanted.end(); };
     try {
         for (const auto& t : wanted) {
-            if (t != "safetensors" && t != "json" && t != "idx") {
+            if (t != "safetensors" && t != "json" && t != "idx" && t != "npy") {
                 std::fprintf(stderr, "make_seeds: unknown target \"%s\"\n", t.c_str());
                 return 2;
             }
@@ -208,6 +257,7 @@ int main(int argc, char** argv) {
             if (want("json")) json_seeds(out / "json", headers);
         }
         if (want("idx")) idx_seeds(out / "idx");
+        if (want("npy")) npy_seeds(out / "npy");
     } catch (const std::exception& e) {
         std::fprintf(stderr, "make_seeds: %s\n", e.what());
         return 1;

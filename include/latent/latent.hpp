@@ -57,6 +57,7 @@
 #include "train/options.hpp"
 
 #include "io/idx.hpp"
+#include "io/npy.hpp"
 #include "io/safetensors.hpp"
 
 #include "data/batching.hpp"

@@ -1,13 +1,28 @@
 // The small C-file plumbing the readers and writers in io/ share: an owning FILE handle,
-// opening a std::filesystem::path on every platform, and errno as text for messages.
+// opening a std::filesystem::path on every platform, errno as text for messages, and a
+// crash-safe writer (temporary file, fsync, rename).
 #pragma once
 
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <system_error>
+#include <utility>
+
+#if defined(_WIN32)
+#include <io.h>
+#include <process.h>
+#else
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+
+#include "../core/errors.hpp"
 
 namespace latent::io::detail {
 
@@ -27,5 +42,83 @@ inline std::FILE* open_file(const std::filesystem::path& path, const char* mode)
     return std::fopen(path.c_str(), mode);
 #endif
 }
+
+// Unique within the process (counter) and across processes (pid), so two writers of the same
+// file never share a temporary.
+inline std::string temp_suffix() {
+    static std::atomic<unsigned long long> counter{0};
+#if defined(_WIN32)
+    const long long pid = _getpid();
+#else
+    const long long pid = static_cast<long long>(::getpid());
+#endif
+    return ".tmp-" + std::to_string(pid) + "-" + std::to_string(counter.fetch_add(1));
+}
+
+// Writes a file through a temporary in the same directory that replaces the target only in
+// commit(), once everything is on disk: a crash or an error at any point leaves either the
+// old file or the new one, never a torn mix. Destroying it uncommitted removes the temporary.
+// Failures throw io_error `error_id` with a message that starts with `label` (the file's name).
+class AtomicFile {
+public:
+    AtomicFile(std::filesystem::path target, std::string error_id, std::string label)
+        : target_(std::move(target)), temp_(target_), error_id_(std::move(error_id)), label_(std::move(label)) {
+        temp_ += temp_suffix();
+        errno = 0;
+        file_.reset(open_file(temp_, "wbx"));
+        if (!file_) report("cannot create temporary file \"" + temp_.string() + "\" (" + errno_text(errno) + ")");
+    }
+    AtomicFile(const AtomicFile&) = delete;
+    AtomicFile& operator=(const AtomicFile&) = delete;
+    ~AtomicFile() {
+        if (committed_) return;
+        file_.reset();
+        std::error_code ignored;
+        std::filesystem::remove(temp_, ignored);
+    }
+
+    void write(const void* data, std::size_t n) {
+        if (n != 0 && std::fwrite(data, 1, n, file_.get()) != n)
+            report("writing \"" + temp_.string() + "\" failed (" + errno_text(errno) + ")");
+    }
+
+    void commit() {
+        if (std::fflush(file_.get()) != 0)
+            report("flushing \"" + temp_.string() + "\" failed (" + errno_text(errno) + ")");
+#if defined(_WIN32)
+        const int synced = _commit(_fileno(file_.get()));
+#else
+        const int synced = ::fsync(::fileno(file_.get()));
+#endif
+        if (synced != 0) report("syncing \"" + temp_.string() + "\" to disk failed (" + errno_text(errno) + ")");
+        if (std::fclose(file_.release()) != 0)
+            report("closing \"" + temp_.string() + "\" failed (" + errno_text(errno) + ")");
+        std::error_code ec;
+        std::filesystem::rename(temp_, target_, ec);
+        if (ec) report("renaming \"" + temp_.string() + "\" over it failed (" + ec.message() + ")");
+        committed_ = true;
+#if !defined(_WIN32)
+        // Makes the rename itself durable; some filesystems refuse to sync directories and
+        // nothing written is lost without it, so it is best effort.
+        std::filesystem::path dir = target_.parent_path();
+        if (dir.empty()) dir = ".";
+        const int fd = ::open(dir.c_str(), O_RDONLY);
+        if (fd >= 0) {
+            (void)::fsync(fd);
+            ::close(fd);
+        }
+#endif
+    }
+
+private:
+    [[noreturn]] void report(const std::string& why) const {
+        throw io_error(error_id_, label_ + ": cannot write \"" + target_.string() + "\": " + why);
+    }
+
+    std::filesystem::path target_, temp_;
+    std::string error_id_, label_;
+    FileHandle file_;
+    bool committed_ = false;
+};
 
 }  // namespace latent::io::detail

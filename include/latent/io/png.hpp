@@ -5,8 +5,6 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -16,13 +14,6 @@
 #include <string_view>
 #include <system_error>
 #include <vector>
-
-#if defined(_WIN32)
-#include <io.h>
-#include <process.h>
-#else
-#include <unistd.h>
-#endif
 
 #include "../core/errors.hpp"
 #include "file.hpp"
@@ -91,18 +82,6 @@ inline void put_chunk(std::vector<std::uint8_t>& out, const char (&type)[5], con
     put_u32_be(out, static_cast<std::uint32_t>(crc));
 }
 
-// Unique within the process (counter) and across processes (pid), so two writers of the
-// same file never share a temporary.
-inline std::string temp_suffix() {
-    static std::atomic<unsigned long long> counter{0};
-#if defined(_WIN32)
-    const long long pid = _getpid();
-#else
-    const long long pid = static_cast<long long>(::getpid());
-#endif
-    return ".tmp-" + std::to_string(pid) + "-" + std::to_string(counter.fetch_add(1));
-}
-
 }  // namespace detail::png
 
 // The whole PNG file for `image`: 8-bit truecolour, no interlace, filter 0 on every row.
@@ -159,32 +138,9 @@ inline void write_png(const std::filesystem::path& path, const Image& image) {
     const std::vector<std::uint8_t> bytes = encode_png(image);
     std::string label = path.filename().string();
     if (label.empty()) label = path.string();
-    const auto fail = [&](const std::string& why) {
-        throw io_error("latent.io.png.write", label + ": cannot write \"" + path.string() + "\": " + why);
-    };
-
-    std::filesystem::path temp = path;
-    temp += detail::png::temp_suffix();
-    errno = 0;
-    detail::FileHandle file(detail::open_file(temp, "wbx"));
-    if (!file)
-        fail("cannot create temporary file \"" + temp.string() + "\" (" + detail::errno_text(errno) + ")");
-    try {
-        if (std::fwrite(bytes.data(), 1, bytes.size(), file.get()) != bytes.size())
-            fail("writing \"" + temp.string() + "\" failed (" + detail::errno_text(errno) + ")");
-        if (std::fflush(file.get()) != 0)
-            fail("flushing \"" + temp.string() + "\" failed (" + detail::errno_text(errno) + ")");
-        if (std::fclose(file.release()) != 0)
-            fail("closing \"" + temp.string() + "\" failed (" + detail::errno_text(errno) + ")");
-        std::error_code ec;
-        std::filesystem::rename(temp, path, ec);
-        if (ec) fail("renaming \"" + temp.string() + "\" over it failed (" + ec.message() + ")");
-    } catch (...) {
-        file.reset();
-        std::error_code ignored;
-        std::filesystem::remove(temp, ignored);
-        throw;
-    }
+    detail::AtomicFile file(path, "latent.io.png.write", label);
+    file.write(bytes.data(), bytes.size());
+    file.commit();
 }
 
 }  // namespace latent::io

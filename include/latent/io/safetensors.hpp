@@ -4,7 +4,6 @@
 #pragma once
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstddef>
@@ -21,14 +20,6 @@
 #include <system_error>
 #include <utility>
 #include <vector>
-
-#if defined(_WIN32)
-#include <io.h>
-#include <process.h>
-#else
-#include <fcntl.h>
-#include <unistd.h>
-#endif
 
 #include "../core/arena.hpp"
 #include "../core/errors.hpp"
@@ -425,76 +416,20 @@ inline std::string build_safetensors_header(const std::string& label, const std:
     return h;
 }
 
-// Unique within the process (counter) and across processes (pid), so concurrent saves
-// to the same target never share a temporary.
-inline std::string temp_suffix() {
-    static std::atomic<unsigned long long> counter{0};
-#if defined(_WIN32)
-    const long long pid = _getpid();
-#else
-    const long long pid = static_cast<long long>(::getpid());
-#endif
-    return concat(".tmp-", std::to_string(pid), "-", std::to_string(counter.fetch_add(1)));
-}
-
-// Writes the file through a temporary in the same directory and renames it over the
-// target only once everything is on disk, so a crash or error at any point leaves
-// either the old file or the new one, never a torn mix.
+// Writes the file crash-safely (AtomicFile: the old file or the new one, never a torn mix).
 inline void write_safetensors_records(const std::filesystem::path& path, std::vector<SafetensorsRecord> records,
                                       const std::map<std::string, std::string>& metadata) {
     const std::string label = safetensors_label(path);
     const std::string target = path.string();
     const std::string header = build_safetensors_header(label, target, records, metadata);
 
-    std::filesystem::path temp = path;
-    temp += temp_suffix();
-    const auto fail = [&](const std::string& why) {
-        safetensors_fail("write", label, concat("cannot write \"", target, "\": ", why));
-    };
-
-    errno = 0;
-    FileHandle file(open_file(temp, "wbx"));
-    if (!file) fail(concat("cannot create temporary file \"", temp.string(), "\" (", errno_text(errno), ")"));
-    try {
-        std::byte prefix[8];
-        store_u64_le(prefix, header.size());
-        const auto put = [&](const void* data, std::size_t n) {
-            if (n != 0 && std::fwrite(data, 1, n, file.get()) != n)
-                fail(concat("writing \"", temp.string(), "\" failed (", errno_text(errno), ")"));
-        };
-        put(prefix, sizeof prefix);
-        put(header.data(), header.size());
-        for (const auto& r : records) put(r.data, r.size);
-        if (std::fflush(file.get()) != 0)
-            fail(concat("flushing \"", temp.string(), "\" failed (", errno_text(errno), ")"));
-#if defined(_WIN32)
-        const int synced = _commit(_fileno(file.get()));
-#else
-        const int synced = ::fsync(::fileno(file.get()));
-#endif
-        if (synced != 0) fail(concat("syncing \"", temp.string(), "\" to disk failed (", errno_text(errno), ")"));
-        if (std::fclose(file.release()) != 0)
-            fail(concat("closing \"", temp.string(), "\" failed (", errno_text(errno), ")"));
-        std::error_code ec;
-        std::filesystem::rename(temp, path, ec);
-        if (ec) fail(concat("renaming \"", temp.string(), "\" over it failed (", ec.message(), ")"));
-    } catch (...) {
-        file.reset();
-        std::error_code ignored;
-        std::filesystem::remove(temp, ignored);
-        throw;
-    }
-#if !defined(_WIN32)
-    // Make the rename itself durable; a failure here loses nothing already written, and
-    // some filesystems refuse to sync directories, so it is best effort.
-    std::filesystem::path dir = path.parent_path();
-    if (dir.empty()) dir = ".";
-    const int fd = ::open(dir.c_str(), O_RDONLY);
-    if (fd >= 0) {
-        (void)::fsync(fd);
-        ::close(fd);
-    }
-#endif
+    AtomicFile file(path, "latent.io.safetensors.write", label);
+    std::byte prefix[8];
+    store_u64_le(prefix, header.size());
+    file.write(prefix, sizeof prefix);
+    file.write(header.data(), header.size());
+    for (const auto& r : records) file.write(r.data, r.size);
+    file.commit();
 }
 
 }  // namespace detail

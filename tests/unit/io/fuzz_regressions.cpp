@@ -8,6 +8,7 @@
 
 #include <latent/io/idx.hpp>
 #include <latent/io/json.hpp>
+#include <latent/io/npy.hpp>
 #include <latent/io/safetensors.hpp>
 
 #include <algorithm>
@@ -85,6 +86,23 @@ TEST_CASE("fuzz corpus: every IDX file loads or is refused with an IDX error") {
         CHECK(a.to_floats().size() == a.element_count());
     });
     CHECK(loaded >= 15);
+}
+
+TEST_CASE("fuzz corpus: every .npy/.npz file loads or is refused with an npy or npz error") {
+    std::size_t archives = 0;
+    const auto loaded = replay("npy", "latent.io.np", [&](const std::vector<std::byte>& bytes) {
+        const bool zip = bytes.size() >= 2 && bytes[0] == std::byte{'P'} && bytes[1] == std::byte{'K'};
+        if (zip) {
+            for (const auto& [name, a] : latent::io::parse_npz(bytes, "corpus.npz"))
+                CHECK(a.values<float>().size() == a.size());
+            ++archives;
+        } else {
+            const latent::io::NpyArray a = latent::io::parse_npy(bytes, "corpus.npy");
+            CHECK(a.values<double>().size() == a.size());
+        }
+    });
+    CHECK(loaded >= 11);
+    CHECK(archives >= 3);
 }
 
 // Finding: a JSON array of one-digit numbers takes 2 bytes of text per value but ~112 bytes
