@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "../core/batch_source.hpp"
 #include "../core/arena.hpp"
 #include "../core/buffer.hpp"
 #include "../core/diagnostics.hpp"
@@ -363,6 +364,15 @@ public:
         return predict_arrays({x.data()}, {In::size}, x.batch(), batch_size);
     }
 
+    // An xtensor or Eigen array (latent/interop/): viewed in place when it is float and
+    // row-major contiguous, else copied once.
+    template <adapted_batch X>
+    prediction predict(const X& x, std::size_t batch_size = 32) {
+        static_assert(input_count == 1, "latent: this model has several inputs; call predict(x1, x2, ...)");
+        Tensor<In> copy;
+        return predict(detail::input_view<Model, In>(x, copy), batch_size);
+    }
+
     template <class X>
     static constexpr void check_input() {
         using S = typename std::remove_cvref_t<X>::shape;
@@ -506,25 +516,35 @@ public:
         else
             compile_outputs_model(*this, std::move(optimizer), std::move(loss), std::move(metrics)...);
     }
+    // With one input and one output, x and y may also be xtensor or Eigen arrays (latent/interop/).
     template <class X, class Y, class Options = FitOptions>
     auto fit(const X& x, const Y& y, const Options& options = {}) {
-        if constexpr (input_count == 1 && output_count == 1)
-            return fit_model(*this, as_const_view(x), as_const_view(y), options);
-        else
+        if constexpr (input_count == 1 && output_count == 1) {
+            Tensor<In> copy;
+            const auto inputs = detail::input_view<Model, In>(x, copy);
+            return detail::with_labels<Out>(y, [&](auto labels) { return fit_model(*this, inputs, labels, options); });
+        } else {
             return fit_outputs_model(*this, x, y, options);
+        }
     }
     template <class X, class Y>
     auto evaluate(const X& x, const Y& y, std::size_t batch_size = 32) {
-        if constexpr (input_count == 1 && output_count == 1)
-            return evaluate_model(*this, as_const_view(x), as_const_view(y), batch_size);
-        else
+        if constexpr (input_count == 1 && output_count == 1) {
+            Tensor<In> copy;
+            const auto inputs = detail::input_view<Model, In>(x, copy);
+            return detail::with_labels<Out>(
+                y, [&](auto labels) { return evaluate_model(*this, inputs, labels, batch_size); });
+        } else {
             return evaluate_outputs_model(*this, x, y, batch_size);
+        }
     }
     // One optimizer step on exactly this batch; returns its mean loss (Keras' train_on_batch).
     template <class X, class Y>
         requires(input_count == 1 && output_count == 1)
     double train_on_batch(const X& x, const Y& y) {
-        return train_on_batch_model(*this, as_const_view(x), as_const_view(y));
+        Tensor<In> copy;
+        const auto inputs = detail::input_view<Model, In>(x, copy);
+        return detail::with_labels<Out>(y, [&](auto labels) { return train_on_batch_model(*this, inputs, labels); });
     }
     detail::compiled_state* compiled_state() const noexcept { return compiled_.get(); }
     void set_compiled_state(std::unique_ptr<detail::compiled_state> state) { compiled_.reset(std::move(state)); }

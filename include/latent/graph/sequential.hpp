@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../core/arena.hpp"
+#include "../core/batch_source.hpp"
 #include "../core/buffer.hpp"
 #include "../core/errors.hpp"
 #include "../core/mode.hpp"
@@ -318,6 +319,14 @@ public:
         return out;
     }
 
+    // An xtensor or Eigen array (latent/interop/): viewed in place when it is float and
+    // row-major contiguous, else copied once.
+    template <adapted_batch X>
+    Tensor<output_shape> predict(const X& x, std::size_t batch_size = 32) {
+        Tensor<input_shape> copy;
+        return predict(detail::input_view<Sequential, input_shape>(x, copy), batch_size);
+    }
+
     // The same into a tensor the caller keeps (its batch is x's): after the first call of a
     // batch size this allocates nothing, for real-time use (one sample at a time).
     template <float_batch X>
@@ -428,6 +437,28 @@ public:
     template <float_batch X, float_batch Y>
     double train_on_batch(const X& x, const Y& y) {
         return train_on_batch_model(*this, as_const_view(x), as_const_view(y));
+    }
+    // The same with xtensor or Eigen arrays for x or y (latent/interop/).
+    template <batch_source X, batch_source Y, class Options = FitOptions>
+        requires(adapted_batch<X> || adapted_batch<Y>)
+    auto fit(const X& x, const Y& y, const Options& options = {}) {
+        Tensor<input_shape> copy;
+        const auto inputs = detail::input_view<Sequential, input_shape>(x, copy);
+        return detail::with_labels<output_shape>(y, [&](auto labels) { return fit(inputs, labels, options); });
+    }
+    template <batch_source X, batch_source Y>
+        requires(adapted_batch<X> || adapted_batch<Y>)
+    auto evaluate(const X& x, const Y& y, std::size_t batch_size = 32) {
+        Tensor<input_shape> copy;
+        const auto inputs = detail::input_view<Sequential, input_shape>(x, copy);
+        return detail::with_labels<output_shape>(y, [&](auto labels) { return evaluate(inputs, labels, batch_size); });
+    }
+    template <batch_source X, batch_source Y>
+        requires(adapted_batch<X> || adapted_batch<Y>)
+    double train_on_batch(const X& x, const Y& y) {
+        Tensor<input_shape> copy;
+        const auto inputs = detail::input_view<Sequential, input_shape>(x, copy);
+        return detail::with_labels<output_shape>(y, [&](auto labels) { return train_on_batch(inputs, labels); });
     }
     bool compiled() const noexcept { return static_cast<bool>(compiled_); }
     detail::compiled_state* compiled_state() const noexcept { return compiled_.get(); }
