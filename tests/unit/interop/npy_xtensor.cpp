@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <latent/io/npy.hpp>
 #include <string>
+#include <type_traits>
 #include <vector>
 #include <xtensor/xarray.hpp>
 #include <xtensor/xnpy.hpp>
@@ -18,7 +19,10 @@ namespace {
 template <class T>
 xt::xarray<T> numbered(std::vector<std::size_t> shape) {
     xt::xarray<T> x = xt::xarray<T>::from_shape(shape);
-    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<T>(static_cast<double>(i) * 1.5 - 7.0);
+    // Negative values only where T holds them: converting -7.0 to uint8 is undefined.
+    for (std::size_t i = 0; i < x.size(); ++i)
+        x.data()[i] = static_cast<T>(std::is_unsigned_v<T> ? static_cast<double>(i * 3 % 250)
+                                                            : static_cast<double>(i) * 1.5 - 7.0);
     return x;
 }
 
