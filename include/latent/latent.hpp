@@ -29,7 +29,9 @@
 #include "layers/norm.hpp"
 #include "layers/padding.hpp"
 #include "layers/pool.hpp"
+#include "layers/regularization.hpp"
 #include "layers/reshape.hpp"
+#include "layers/sampling.hpp"
 #include "layers/upsample.hpp"
 
 #include "graph/functional.hpp"
@@ -63,3 +65,7 @@
 #include "data/batching.hpp"
 #include "data/datasets.hpp"
 #include "data/one_hot.hpp"
+#include "repr/autoencoder.hpp"
+#include "repr/corruption.hpp"
+#include "repr/linear_probe.hpp"
+#include "repr/vae.hpp"

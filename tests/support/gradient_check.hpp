@@ -64,6 +64,9 @@ std::size_t check_layer_gradients(const L& layer, const GradientCheck& opt = {})
         layer.template forward<In, B, double>(a);
         double total = 0;
         for (std::size_t i = 0; i < y.size(); ++i) total += r[i] * y[i];
+        // A layer's own loss term (an activity penalty) is part of what its backward differentiates.
+        if constexpr (requires { layer.template loss_term<In, B, double>(x.data(), workspace.data(), opt.batch); })
+            total += layer.template loss_term<In, B, double>(x.data(), workspace.data(), opt.batch);
         return total;
     };
 

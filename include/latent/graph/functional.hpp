@@ -48,6 +48,8 @@ struct NodeKernels {
     void (*backward)(const LayerBase& layer, const float* const* xs, std::size_t count, const float* y, const float* dy,
                      float* const* dxs, const float* params, float* dparams, float* workspace,
                      std::size_t batch) = nullptr;
+    // Layers that add to the loss (ActivityRegularization, Sampling): the term for the last forward pass.
+    double (*loss_term)(const LayerBase& layer, const float* x, float* workspace, std::size_t batch) = nullptr;
 };
 
 template <class L>
@@ -116,6 +118,13 @@ struct kernels_of {
         k.activation = output_activation_of<L>();
         k.forward = &kernels_of::forward;
         k.backward = &kernels_of::backward;
+        if constexpr (!is_merge_v<L>) {
+            using First = std::tuple_element_t<0, std::tuple<In...>>;
+            if constexpr (adds_loss_term<L, First, B>)
+                k.loss_term = [](const LayerBase& base, const float* x, float* workspace, std::size_t batch) {
+                    return static_cast<const L&>(base).template loss_term<First, B, float>(x, workspace, batch);
+                };
+        }
         return k;
     }();
 };

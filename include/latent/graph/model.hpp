@@ -419,6 +419,20 @@ public:
         return activation(output_nodes_[0]);
     }
 
+    // What layers add to the loss for the last forward pass (ActivityRegularization, Sampling);
+    // fit and evaluate report it with the loss. Uses the layers' workspaces as scratch.
+    double added_loss() {
+        double total = 0.0;
+        if (!store_) return total;
+        for (std::size_t k = 0; k < order_.size(); ++k) {
+            const Node& n = store_->nodes[order_[k]];
+            if (n.layer == none || !n.kernels->loss_term) continue;
+            total += n.kernels->loss_term(*store_->layers[n.layer].layer, activation(n.inputs[0]),
+                                          workspaces_[k].data(), batch_);
+        }
+        return total;
+    }
+
     // Backpropagates dy (the gradient of the loss with respect to the output) through the last
     // forward pass, adding parameter gradients into gradients() (zero it first). With
     // `from_logits`, dy is the gradient with respect to the output layer's input (a loss fused

@@ -376,6 +376,18 @@ public:
         }
     }
 
+    // What layers add to the loss for the last forward pass (ActivityRegularization, Sampling);
+    // fit and evaluate report it with the loss. Uses the layers' workspaces as scratch.
+    double added_loss() {
+        double total = 0.0;
+        if constexpr (is_valid) {
+            [&]<std::size_t... I>(std::index_sequence<I...>) {
+                (add_loss_term<I>(total), ...);
+            }(std::make_index_sequence<layer_count>{});
+        }
+        return total;
+    }
+
     // The output of layer i (batch, out_i), and the input of layer i, from the last forward pass.
     const float* output(std::size_t i) const { return activations_.data() + act_offsets_[i] * batch_; }
     const float* layer_input(std::size_t i) const { return i == 0 ? input_ : output(i - 1); }
@@ -614,6 +626,16 @@ private:
         a.trainable = layer_trainable_[I];
         a.state = (mode == Mode::train && a.trainable) ? params_.data() + param_offsets_[I] : nullptr;
         std::get<I>(layers_).template forward<layer_input_shape<I>, policy, float>(a);
+    }
+
+    template <std::size_t I>
+    void add_loss_term(double& total) {
+        using L = std::tuple_element_t<I, layers_tuple>;
+        if constexpr (adds_loss_term<L, layer_input_shape<I>, policy>) {
+            float* workspace = workspace_.data() + ws_offsets_[I];
+            total += std::get<I>(layers_).template loss_term<layer_input_shape<I>, policy, float>(layer_input(I),
+                                                                                                 workspace, batch_);
+        }
     }
 
     template <std::size_t I>

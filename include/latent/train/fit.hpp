@@ -80,12 +80,16 @@ public:
         constexpr std::size_t size = Out::size;
         constexpr std::size_t last = Out::dims[Out::rank - 1];
         from_logits = false;
+        // Layers' own terms (activity penalties) count in the loss, as in Keras; their
+        // gradients come from the layers' backward passes.
+        const double added = net.added_loss();
         if constexpr (Loss::fuses_with != loss::fusion::none) {
             from_logits = !loss_.from_logits && fuses(net);
             if (from_logits)  // backward starts below the Softmax/Sigmoid
-                return loss_.template compute_from_logits<B>(net.final_logits(), labels, batch, size, last, grad);
+                return loss_.template compute_from_logits<B>(net.final_logits(), labels, batch, size, last, grad) +
+                       added;
         }
-        return loss_.template compute<B>(net.final_output(), labels, batch, size, last, grad);
+        return loss_.template compute<B>(net.final_output(), labels, batch, size, last, grad) + added;
     }
 
 private:

@@ -192,11 +192,13 @@ std::vector<std::pair<std::string, double>> evaluate_outputs(Net& net, outputs_s
         for (auto& m : per) m->reset();
     std::vector<AlignedBuffer<float>> grads;
     for (std::size_t k = 0; k < outputs; ++k) grads.emplace_back(batch_size * setup.losses[k]->output_size());
+    double added_sum = 0;  // layers' own loss terms (activity penalties), counted once in the total
     for (std::size_t at = first; at < first + count; at += batch_size) {
         const std::size_t n = std::min(batch_size, first + count - at);
         std::vector<const float*> inputs;
         for (const auto& a : xs) inputs.push_back(a.data + at * a.sample_size);
         net.forward_inputs(inputs, n, Mode::infer);
+        added_sum += net.added_loss() * static_cast<double>(n);
         for (std::size_t k = 0; k < outputs; ++k) {
             const float* labels = ys[k].data + at * ys[k].sample_size;
             bool from_logits = false;
@@ -206,7 +208,7 @@ std::vector<std::pair<std::string, double>> evaluate_outputs(Net& net, outputs_s
                           ys[k].sample_size);
         }
     }
-    double total = 0;
+    double total = added_sum / static_cast<double>(count);
     for (std::size_t k = 0; k < outputs; ++k) total += setup.weights[k] * sums[k] / static_cast<double>(count);
     std::vector<std::pair<std::string, double>> result{{"loss", total}};
     for (std::size_t k = 0; k < outputs; ++k) result.emplace_back(net.output_name(k) + "_loss", sums[k] / static_cast<double>(count));
@@ -328,7 +330,7 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
             std::fill(gradients.begin(), gradients.end(), 0.0f);
             std::vector<const float*> dys;
             std::vector<bool> from_logits(outputs, false);
-            double total = 0;
+            double total = net.added_loss();  // layers' own terms, once; per-output losses exclude them
             for (std::size_t k = 0; k < outputs; ++k) {
                 bool fused = false;
                 const double l = setup.losses[k]->compute(net, yb[k].data(), n, grads[k].data(), fused);

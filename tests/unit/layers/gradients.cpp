@@ -4,7 +4,9 @@
 #include <latent/layers/activation.hpp>
 #include <latent/layers/dense.hpp>
 #include <latent/layers/dropout.hpp>
+#include <latent/layers/regularization.hpp>
 #include <latent/layers/reshape.hpp>
+#include <latent/layers/sampling.hpp>
 
 #include "support/gradient_check.hpp"
 
@@ -36,4 +38,39 @@ TEST_CASE("shape layer gradients") {
 TEST_CASE("Dropout gradients with a fixed mask, in training and inference") {
     CHECK(check_layer_gradients<Shape<20>>(Dropout{0.3}, {.mode = Mode::train}) > 0);
     CHECK(check_layer_gradients<Shape<20>>(Dropout{0.3}, {.mode = Mode::infer}) > 0);
+}
+
+TEST_CASE("ActivityRegularization: its penalty and that penalty's gradient") {
+    CHECK(check_layer_gradients<Shape<6>>(ActivityRegularization{0.1}) > 0);
+    CHECK(check_layer_gradients<Shape<2, 3>>(ActivityRegularization{0.0, 0.3}, {.batch = 4}) > 0);
+    CHECK(check_layer_gradients<Shape<5>>(ActivityRegularization{0.05, 0.2}, {.batch = 1}) > 0);
+
+    // The term itself, divided by the batch size as Keras does: x = (1, -2 | 0, 3).
+    const ActivityRegularization both{0.1, 0.5};
+    const double x[4] = {1, -2, 0, 3};
+    double scratch[4];
+    CHECK(both.loss_term<Shape<2>, cpu::reference, double>(x, scratch, 2) ==
+          doctest::Approx((0.1 * 6 + 0.5 * 14) / 2));
+    CHECK(ActivityRegularization{}.loss_term<Shape<2>, cpu::reference, double>(x, scratch, 2) == 0.0);
+}
+
+TEST_CASE("Sampling: the reparameterized draw and the KL term, differentiated together") {
+    // The same eps in every evaluation (the check reseeds the generator), so the draw is a
+    // smooth function of the means and log-variances.
+    CHECK(check_layer_gradients<Shape<6>>(Sampling{}, {.mode = Mode::train, .input_low = -1.5, .input_high = 1.5}) > 0);
+    CHECK(check_layer_gradients<Shape<4>>(Sampling{0.25}, {.batch = 5, .mode = Mode::train}) > 0);
+    CHECK(check_layer_gradients<Shape<2>>(Sampling{0.0}, {.batch = 1, .mode = Mode::train}) > 0);
+
+    // KL(N(m, e^lv) || N(0, 1)) = (e^lv + m^2 - 1 - lv) / 2 per unit; in inference z is the mean.
+    const Sampling sampling{2.0};
+    const double x[4] = {0.5, -1.0, std::log(2.0), 0.0};  // means (0.5, -1), log-variances (ln 2, 0)
+    double workspace[4] = {}, z[2] = {};
+    const double kl = ((2.0 + 0.25 - 1 - std::log(2.0)) + (1.0 + 1.0 - 1 - 0.0)) / 2;
+    CHECK(sampling.loss_term<Shape<4>, cpu::reference, double>(x, workspace, 1) == doctest::Approx(2.0 * kl));
+    ForwardArgs<double> a{x, z, nullptr, workspace, 1, Mode::infer};
+    sampling.forward<Shape<4>, cpu::reference, double>(a);
+    CHECK(z[0] == 0.5);
+    CHECK(z[1] == -1.0);
+    static_assert(std::is_same_v<Sampling::output_shape<Shape<4>>, Shape<2>>);
+    static_assert(!Sampling::accepts<Shape<3>> && !Sampling::accepts<Shape<2, 2>>);
 }
