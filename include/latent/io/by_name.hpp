@@ -118,7 +118,7 @@ inline LoadReport load_safetensors(const std::filesystem::path& path, ParameterA
         }
         return report;
     }
-    const std::string label = latent::io::detail::safetensors_label(path);
+    const std::string label = latent::io::detail::file_label(path);
     const SafetensorsFile file = read_safetensors(path);
     std::map<std::string, detail::NamedValues> source;
     for (const auto& [name, tensor] : file.tensors) {

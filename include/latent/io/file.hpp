@@ -28,6 +28,13 @@ namespace latent::io::detail {
 
 inline std::string errno_text(int err) { return std::generic_category().message(err); }
 
+// What messages call a file: its name, which is what the user recognises (the whole path when
+// it has no name part).
+inline std::string file_label(const std::filesystem::path& path) {
+    const std::string name = path.filename().string();
+    return name.empty() ? path.string() : name;
+}
+
 struct FileCloser {
     void operator()(std::FILE* f) const noexcept { std::fclose(f); }
 };

@@ -450,11 +450,6 @@ inline IdxArray parse(Source& src, const std::string& label, std::uint64_t max_b
     return out;
 }
 
-inline std::string label_of(const std::filesystem::path& path) {
-    const std::string name = path.filename().string();
-    return name.empty() ? path.string() : name;
-}
-
 }  // namespace detail::idx
 
 // Parses an IDX file held in memory (raw, or gzip when it starts with 0x1f 0x8b); `name` is
@@ -473,7 +468,7 @@ inline IdxArray parse_idx(std::span<const std::byte> file, const std::string& na
 // latent.io.idx.open/.read (file system), .gzip (corrupt or truncated compressed data), .magic,
 // .type, .dims (bad header) and .length (payload shorter or longer than the dims say).
 inline IdxArray read_idx(const std::filesystem::path& path, std::uint64_t max_bytes = idx_default_max_bytes) {
-    const std::string label = detail::idx::label_of(path);
+    const std::string label = detail::file_label(path);
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec))
         detail::idx::fail("open", label,
@@ -573,7 +568,7 @@ inline std::vector<std::byte> encode_idx(IdxType type, const std::vector<std::si
 inline void write_idx(const std::filesystem::path& path, IdxType type, const std::vector<std::size_t>& dims,
                       std::span<const std::byte> big_endian_payload, bool gzip = false) {
     const std::vector<std::byte> bytes = encode_idx(type, dims, big_endian_payload, gzip);
-    const std::string label = detail::idx::label_of(path);
+    const std::string label = detail::file_label(path);
     detail::FileHandle file(detail::open_file(path, "wb"));
     if (!file)
         detail::idx::fail("write", label, "cannot create \"" + path.string() + "\": " + detail::errno_text(errno));

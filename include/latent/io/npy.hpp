@@ -103,12 +103,6 @@ inline constexpr std::array<unsigned char, 6> magic = {0x93, 'N', 'U', 'M', 'P',
     throw io_error("latent.io.npz." + std::string(what), label + ": " + message);
 }
 
-// What messages call the file: its name, which is what the user recognises.
-inline std::string label_of(const std::filesystem::path& path) {
-    const std::string name = path.filename().string();
-    return name.empty() ? path.string() : name;
-}
-
 // `s` in double quotes with control and non-ASCII bytes escaped, so odd names stay visible.
 inline std::string quote(std::string_view s) {
     static constexpr char digits[] = "0123456789abcdef";
@@ -1111,7 +1105,7 @@ inline NpyArray parse_npy(std::span<const std::byte> file, const std::string& la
 // array once the header and the file size agree.
 inline NpyArray load_npy(const std::filesystem::path& path) {
     namespace d = detail::npy;
-    const std::string label = d::label_of(path);
+    const std::string label = detail::file_label(path);
     const auto fail_open = [&](const std::string& why) {
         d::fail("open", label, "cannot open \"" + path.string() + "\" for reading: " + why);
     };
@@ -1167,7 +1161,7 @@ inline std::map<std::string, NpyArray> parse_npz(std::span<const std::byte> file
 // or nothing: any bad member fails the whole load. Each member's CRC-32 is checked. Throws
 // the ids of parse_npz and latent.io.npz.open/.read (file system).
 inline std::map<std::string, NpyArray> load_npz(const std::filesystem::path& path) {
-    const std::string label = detail::npy::label_of(path);
+    const std::string label = detail::file_label(path);
     const std::vector<std::byte> bytes = detail::npy::read_whole(path, "latent.io.npz.", label, "an .npz file");
     return detail::npy::parse_archive(bytes, label);
 }
@@ -1194,7 +1188,7 @@ inline std::vector<std::byte> encode_npz(const std::map<std::string, NpyArray>& 
 // file is untouched. Throws io_error "latent.io.npy.write" and the errors of encode_npy.
 inline void save_npy(const std::filesystem::path& path, const NpyArray& array) {
     (void)array.checked_size();
-    detail::AtomicFile file(path, "latent.io.npy.write", detail::npy::label_of(path));
+    detail::AtomicFile file(path, "latent.io.npy.write", detail::file_label(path));
     detail::npy::write_npy(file, array);
     file.commit();
 }
@@ -1203,7 +1197,7 @@ inline void save_npy(const std::filesystem::path& path, const NpyArray& array) {
 // np.savez). Throws io_error "latent.io.npz.write" and the errors of encode_npz.
 inline void save_npz(const std::filesystem::path& path, const std::map<std::string, NpyArray>& arrays,
                      bool compress = true) {
-    const std::string label = detail::npy::label_of(path);
+    const std::string label = detail::file_label(path);
     detail::AtomicFile file(path, "latent.io.npz.write", label);
     detail::npy::write_npz(file, arrays, compress, label);
     file.commit();
@@ -1238,7 +1232,7 @@ Tensor<S> npy_to_tensor(const NpyArray& array, std::string_view label) {
 // load_npy then npy_to_tensor; messages name the file.
 template <shape_type S>
 Tensor<S> load_npy_tensor(const std::filesystem::path& path) {
-    return npy_to_tensor<S>(load_npy(path), detail::npy::label_of(path));
+    return npy_to_tensor<S>(load_npy(path), detail::file_label(path));
 }
 
 // A float32 array of shape (batch, S...) holding the samples of `x` (a Tensor or TensorView).

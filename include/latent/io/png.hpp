@@ -136,8 +136,7 @@ inline std::vector<std::uint8_t> encode_png(const Image& image) {
 // leaves no temporary behind; value_error from encode_png.
 inline void write_png(const std::filesystem::path& path, const Image& image) {
     const std::vector<std::uint8_t> bytes = encode_png(image);
-    std::string label = path.filename().string();
-    if (label.empty()) label = path.string();
+    const std::string label = detail::file_label(path);
     detail::AtomicFile file(path, "latent.io.png.write", label);
     file.write(bytes.data(), bytes.size());
     file.commit();

@@ -79,11 +79,6 @@ inline std::string safetensors_dtype_list() {
 }
 
 // What messages call the file: its name, which is what the user recognises.
-inline std::string safetensors_label(const std::filesystem::path& path) {
-    const std::string name = path.filename().string();
-    return name.empty() ? path.string() : name;
-}
-
 [[noreturn]] inline void safetensors_fail(std::string_view what, const std::string& label, const std::string& message) {
     throw io_error(concat("latent.io.safetensors.", what), concat(label, ": ", message));
 }
@@ -419,7 +414,7 @@ inline std::string build_safetensors_header(const std::string& label, const std:
 // Writes the file crash-safely (AtomicFile: the old file or the new one, never a torn mix).
 inline void write_safetensors_records(const std::filesystem::path& path, std::vector<SafetensorsRecord> records,
                                       const std::map<std::string, std::string>& metadata) {
-    const std::string label = safetensors_label(path);
+    const std::string label = file_label(path);
     const std::string target = path.string();
     const std::string header = build_safetensors_header(label, target, records, metadata);
 
@@ -438,7 +433,7 @@ inline void write_safetensors_records(const std::filesystem::path& path, std::ve
 // latent.io.safetensors.{open, truncated, header, dtype, offsets}; every message starts
 // with the file name.
 inline SafetensorsFile read_safetensors(const std::filesystem::path& path) {
-    const std::string label = detail::safetensors_label(path);
+    const std::string label = detail::file_label(path);
     const auto fail_open = [&](const std::string& why) {
         detail::safetensors_fail("open", label,
                                  detail::concat("cannot open \"", path.string(), "\" for reading: ", why));
@@ -505,7 +500,7 @@ inline void write_safetensors(const std::filesystem::path& path, const Safetenso
 // insist on it).
 inline void save_safetensors(const std::filesystem::path& path, const ParameterArena<float>& arena,
                              const std::map<std::string, std::string>& metadata = {}) {
-    const std::string label = detail::safetensors_label(path);
+    const std::string label = detail::file_label(path);
     std::map<std::string, std::string> meta = metadata;
     meta.emplace("format", "latent");
 
@@ -547,7 +542,7 @@ inline void save_safetensors(const std::filesystem::path& path, const ParameterA
 // Throws io_error (ids .missing, .dtype, .extra and those of read_safetensors) and
 // shape_error "latent.io.safetensors.shape".
 inline void load_safetensors(const std::filesystem::path& path, ParameterArena<float>& arena) {
-    const std::string label = detail::safetensors_label(path);
+    const std::string label = detail::file_label(path);
     const SafetensorsFile file = read_safetensors(path);
 
     std::vector<std::string> missing;
