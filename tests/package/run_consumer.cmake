@@ -13,10 +13,10 @@ endfunction()
 set(consumer ${SOURCE_DIR}/tests/package/consumer)
 if(MODE STREQUAL "find_package")
   run(${CMAKE_COMMAND} --install ${LATENT_BUILD_DIR} --prefix ${WORK_DIR}/prefix)
-  run(${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/build -G ${GENERATOR} -DCMAKE_BUILD_TYPE=Release
+  run(${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/build -G ${GENERATOR} -DCMAKE_BUILD_TYPE=Debug
       -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DLATENT_CONSUMER_MODE=find_package)
 else()
-  run(${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/build -G ${GENERATOR} -DCMAKE_BUILD_TYPE=Release
+  run(${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/build -G ${GENERATOR} -DCMAKE_BUILD_TYPE=Debug
       -DLATENT_SOURCE_DIR=${SOURCE_DIR} -DLATENT_CONSUMER_MODE=add_subdirectory)
   # latent's own tests and examples must not be built when it is not the top-level project.
   if(EXISTS ${WORK_DIR}/build/latent/tests)
