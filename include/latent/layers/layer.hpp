@@ -33,6 +33,8 @@
 
 #include <array>
 #include <atomic>
+#include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <memory>
 #include <concepts>
@@ -44,6 +46,7 @@
 
 #include "../backend/backend.hpp"
 #include "../backend/ops.hpp"
+#include "../core/errors.hpp"
 #include "../core/mode.hpp"
 #include "../core/random.hpp"
 #include "../core/shape.hpp"
@@ -112,6 +115,19 @@ struct BackwardArgs {
 };
 
 namespace detail {
+// A runtime setting that must be a finite number >= 0 (a noise stddev, a penalty weight):
+// returns it, or throws value_error `id` naming the layer, the setting and the value given.
+inline double non_negative_setting(double value, std::string_view type_name, const std::string& name,
+                                   std::string_view setting, const std::string& id) {
+    if (!(value >= 0.0 && std::isfinite(value))) {
+        char got[32];
+        std::snprintf(got, sizeof got, "%g", value);
+        throw value_error(id, std::string(type_name) + (name.empty() ? std::string{} : " \"" + name + "\"") + ": " +
+                                  std::string(setting) + " must be a finite number >= 0, got " + got);
+    }
+    return value;
+}
+
 // Identities of layer objects, so that calling the same object twice in a functional graph
 // shares its weights; an id is never reused.
 inline std::uint64_t next_layer_uid() noexcept {

@@ -5,7 +5,6 @@
 
 #include <cmath>
 #include <limits>
-#include <cstdio>
 #include <string>
 
 #include "../core/errors.hpp"
@@ -36,13 +35,7 @@ public:
     // NaN until set.
     double stddev() const noexcept { return stddev_; }
     GaussianNoise& stddev(double s) {
-        if (!(s >= 0.0 && std::isfinite(s))) {
-            char got[32];
-            std::snprintf(got, sizeof got, "%g", s);
-            throw value_error("latent.layers.gaussian_noise.stddev",
-                              describe() + ": stddev must be a finite number >= 0, got " + got);
-        }
-        stddev_ = s;
+        stddev_ = detail::non_negative_setting(s, type_name, name(), "stddev", "latent.layers.gaussian_noise.stddev");
         return *this;
     }
 

@@ -3,8 +3,6 @@
 // activity_regularizer= does after a layer): put it after a code layer for a sparse autoencoder.
 #pragma once
 
-#include <cmath>
-#include <cstdio>
 #include <string>
 
 #include "../core/errors.hpp"
@@ -80,14 +78,7 @@ public:
 
 private:
     double checked(double v, const char* which) const {
-        if (!(v >= 0.0 && std::isfinite(v))) {
-            char got[32];
-            std::snprintf(got, sizeof got, "%g", v);
-            throw value_error("latent.layers.activity_regularization",
-                              "ActivityRegularization" + (name().empty() ? std::string{} : " \"" + name() + "\"") +
-                                  ": " + which + " must be a finite number >= 0, got " + got);
-        }
-        return v;
+        return detail::non_negative_setting(v, type_name, name(), which, "latent.layers.activity_regularization");
     }
 
     double l1_ = 0.0, l2_ = 0.0;

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cmath>
-#include <cstdio>
 #include <string>
 
 #include "../core/errors.hpp"
@@ -35,14 +34,7 @@ public:
     // The weight of the KL term (1: the VAE's evidence lower bound; other values: a beta-VAE).
     double beta() const noexcept { return beta_; }
     Sampling& beta(double b) {
-        if (!(b >= 0.0 && std::isfinite(b))) {
-            char got[32];
-            std::snprintf(got, sizeof got, "%g", b);
-            throw value_error("latent.layers.sampling.beta",
-                              "Sampling" + (name().empty() ? std::string{} : " \"" + name() + "\"") +
-                                  ": beta must be a finite number >= 0, got " + got);
-        }
-        beta_ = b;
+        beta_ = detail::non_negative_setting(b, type_name, name(), "beta", "latent.layers.sampling.beta");
         return *this;
     }
 
