@@ -1,8 +1,26 @@
-# Builds one target and checks the outcome (cmake -P): EXPECT=success must compile; EXPECT=failure
-# must fail with exactly one compiler error, and the output must match every pattern in PATTERNS
-# (separated by "|||"). Used by tests/compile_fail.
-execute_process(COMMAND ${CMAKE_COMMAND} --build ${BUILD_DIR} --target ${TARGET}
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+# Compiles SOURCE (cmake -P) with COMPILER -fsyntax-only and checks the outcome: EXPECT=success
+# must compile; EXPECT=failure (compiled with LATENT_EXPECT_FAIL defined) must fail with exactly
+# one compiler error, and the output must match every pattern in PATTERNS. INCLUDES (the
+# target's include directories, less the compiler's own, IMPLICIT; LATENT_INCLUDE is latent's,
+# whose warnings count), FLAGS and PATTERNS are lists separated by "|||". Used by tests/compile_fail.
+cmake_minimum_required(VERSION 3.16)  # for IN_LIST
+foreach(list INCLUDES IMPLICIT FLAGS PATTERNS)
+  string(REPLACE "|||" ";" ${list} "${${list}}")
+endforeach()
+set(args -std=gnu++20 -fsyntax-only ${FLAGS})
+foreach(dir ${INCLUDES})
+  if(dir STREQUAL LATENT_INCLUDE)
+    list(APPEND args -I${dir})  # latent's own headers: their warnings count
+  elseif(NOT dir IN_LIST IMPLICIT)
+    list(APPEND args -isystem ${dir})
+  endif()
+endforeach()
+get_filename_component(TARGET ${SOURCE} NAME_WE)
+if(EXPECT STREQUAL "failure")
+  list(APPEND args -DLATENT_EXPECT_FAIL)
+  string(APPEND TARGET " (LATENT_EXPECT_FAIL)")
+endif()
+execute_process(COMMAND ${COMPILER} ${args} ${SOURCE} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
 if(EXPECT STREQUAL "success")
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "${TARGET} should compile but did not:\n${out}")
@@ -19,8 +37,7 @@ list(LENGTH errors error_count)
 if(NOT error_count EQUAL 1)
   message(FATAL_ERROR "${TARGET}: expected exactly one compiler error, got ${error_count}:\n${out}")
 endif()
-string(REPLACE "|||" ";" patterns "${PATTERNS}")
-foreach(pattern ${patterns})
+foreach(pattern ${PATTERNS})
   if(NOT out MATCHES "${pattern}")
     message(FATAL_ERROR "${TARGET}: the error does not match \"${pattern}\":\n${out}")
   endif()
