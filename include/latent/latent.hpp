@@ -20,6 +20,7 @@
 #include "backend/ops.hpp"
 
 #include "layers/activation.hpp"
+#include "layers/contractive.hpp"
 #include "layers/conv.hpp"
 #include "layers/dense.hpp"
 #include "layers/dropout.hpp"
@@ -43,6 +44,7 @@
 #include "loss/binary_crossentropy.hpp"
 #include "loss/categorical_crossentropy.hpp"
 #include "loss/mean_squared_error.hpp"
+#include "loss/nt_xent.hpp"
 #include "loss/sparse_categorical_crossentropy.hpp"
 
 #include "optim/adam.hpp"
@@ -65,7 +67,11 @@
 #include "data/batching.hpp"
 #include "data/datasets.hpp"
 #include "data/one_hot.hpp"
+#include "repr/augment.hpp"
 #include "repr/autoencoder.hpp"
 #include "repr/corruption.hpp"
+#include "repr/gan.hpp"
+#include "repr/greedy.hpp"
 #include "repr/linear_probe.hpp"
+#include "repr/simclr.hpp"
 #include "repr/vae.hpp"

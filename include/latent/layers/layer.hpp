@@ -223,9 +223,10 @@ constexpr std::size_t layer_param_count(bool trainable_only = false, bool non_tr
     return n;
 }
 
-// Layers that add a term to the loss (ActivityRegularization, Sampling): loss_term<In, B, T>(x,
-// workspace, batch) gives the term for the last forward pass, whose input was x; their backward
-// adds its gradient. The workspace is theirs to use as scratch.
+// Layers that add a term to the loss (ActivityRegularization, Sampling, ContractiveDense):
+// loss_term<In, B, T>(x, workspace, batch) gives the term for the last forward pass, whose input
+// was x; their backward adds its gradient. The workspace is theirs: scratch, or what forward
+// left there (ContractiveDense's per-sample penalties, which need its weights).
 template <class L, class In, class B>
 concept adds_loss_term = requires(const L& layer, const float* x, float* workspace, std::size_t batch) {
     { layer.template loss_term<In, B, float>(x, workspace, batch) } -> std::convertible_to<double>;

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <latent/layers/activation.hpp>
+#include <latent/layers/contractive.hpp>
 #include <latent/layers/dense.hpp>
 #include <latent/layers/dropout.hpp>
 #include <latent/layers/regularization.hpp>
@@ -73,4 +74,38 @@ TEST_CASE("Sampling: the reparameterized draw and the KL term, differentiated to
     CHECK(z[1] == -1.0);
     static_assert(std::is_same_v<Sampling::output_shape<Shape<4>>, Shape<2>>);
     static_assert(!Sampling::accepts<Shape<3>> && !Sampling::accepts<Shape<2, 2>>);
+}
+
+TEST_CASE("ContractiveDense: sigmoid(xW + b) and its Jacobian penalty, differentiated together") {
+    CHECK(check_layer_gradients<Shape<5>>(ContractiveDense<4>{0.3}, {.input_low = -2, .input_high = 2}) > 0);
+    CHECK(check_layer_gradients<Shape<3>>(ContractiveDense<6>{2.0}, {.batch = 1}) > 0);
+    CHECK(check_layer_gradients<Shape<4>>(ContractiveDense<2>{0.0}, {.batch = 4}) > 0);
+
+    // The penalty is the squared Frobenius norm of dh/dx, here measured by central differences.
+    constexpr std::size_t in = 3, units = 2;
+    const ContractiveDense<units> layer{0.5};
+    const double params[in * units + units] = {0.3, -0.7, 1.1, 0.2, -0.4, 0.9, 0.1, -0.2};
+    const double x[in] = {0.5, -1.0, 2.0};
+    auto run = [&](const double* input, double* h, double* workspace) {
+        ForwardArgs<double> a{input, h, params, workspace, 1, Mode::infer};
+        layer.forward<Shape<in>, cpu::reference, double>(a);
+    };
+    double h[units], workspace[units + 1 + units];
+    run(x, h, workspace);
+    const double term = layer.loss_term<Shape<in>, cpu::reference, double>(x, workspace, 1);
+    double frobenius = 0.0;
+    for (std::size_t i = 0; i < in; ++i) {
+        double plus[in], minus[in], hp[units], hm[units], scratch[units + 1 + units];
+        std::copy(x, x + in, plus);
+        std::copy(x, x + in, minus);
+        plus[i] += 1e-5;
+        minus[i] -= 1e-5;
+        run(plus, hp, scratch);
+        run(minus, hm, scratch);
+        for (std::size_t j = 0; j < units; ++j) frobenius += std::pow((hp[j] - hm[j]) / 2e-5, 2);
+    }
+    CHECK(term == doctest::Approx(0.5 * frobenius).epsilon(1e-6));
+    CHECK(h[0] == doctest::Approx(1.0 / (1.0 + std::exp(-(0.5 * 0.3 - 1.0 * 1.1 + 2.0 * -0.4 + 0.1)))));
+    CHECK_THROWS_WITH_AS(ContractiveDense<2>{-1.0}, doctest::Contains("contraction must be a finite number >= 0"),
+                         value_error);
 }

@@ -6,10 +6,12 @@
 #include <vector>
 
 #include <latent/backend/cpu/reference.hpp>
+#include <latent/core/errors.hpp>
 #include <latent/core/random.hpp>
 #include <latent/loss/binary_crossentropy.hpp>
 #include <latent/loss/categorical_crossentropy.hpp>
 #include <latent/loss/mean_squared_error.hpp>
+#include <latent/loss/nt_xent.hpp>
 #include <latent/loss/sparse_categorical_crossentropy.hpp>
 
 using namespace latent;
@@ -123,4 +125,51 @@ TEST_CASE("SparseCategoricalCrossentropy") {
         CHECK_THROWS_AS(value(loss::SparseCategoricalCrossentropy{}, {0.5, 0.5}, {0.5}, 1, 2, true), value_error);
         CHECK_THROWS_AS(value(loss::SparseCategoricalCrossentropy{}, {0.5, 0.5}, {std::nan("")}, 1, 2), value_error);
     }
+}
+
+TEST_CASE("NTXent: SimCLR's contrastive loss, its value, gradient and contrastive accuracy") {
+    // Two examples, four views: (1, 0) and (0, 1) each seen twice. View 0's partner is view 2
+    // (cosine 1), the others are at cosine 0: its loss is -1/t + log(e^(1/t) + 2), and so for each.
+    const double t = 0.5;
+    std::vector<double> z{1, 0, 0, 2, 3, 0, 0, 1}, grad(8);
+    std::size_t hits = 0;
+    const double l = loss::NTXent{t}.compute<B>(z.data(), 4, 2, grad.data(), &hits);
+    CHECK(l == doctest::Approx(-1 / t + std::log(std::exp(1 / t) + 2)));
+    CHECK(hits == 4);
+    // Only directions count (cosine similarity), so each view's gradient is orthogonal to it.
+    for (std::size_t i = 0; i < 4; ++i)
+        CHECK(grad[2 * i] * z[2 * i] + grad[2 * i + 1] * z[2 * i + 1] == doctest::Approx(0.0).epsilon(1e-12));
+    CHECK(grad[1] > 0);  // the loss grows as view 0 turns toward its negatives (along y)
+
+    // Finite differences on random projections, several temperatures and batch sizes.
+    struct Case {
+        std::size_t views, dim;
+        double temperature;
+    };
+    for (const Case& c : {Case{6, 3, 0.5}, Case{4, 5, 0.1}, Case{8, 2, 1.0}}) {
+        const std::size_t views = c.views, dim = c.dim;
+        const double temperature = c.temperature;
+        auto pred = random_values(views * dim, -1.5, 1.5, views + dim);
+        std::vector<double> analytic(pred.size());
+        const loss::NTXent nt{temperature};
+        nt.compute<B>(pred.data(), views, dim, analytic.data());
+        for (std::size_t i = 0; i < pred.size(); ++i) {
+            std::vector<double> unused(pred.size());
+            const double keep = pred[i];
+            pred[i] = keep + 1e-6;
+            const double up = nt.compute<B>(pred.data(), views, dim, unused.data());
+            pred[i] = keep - 1e-6;
+            const double down = nt.compute<B>(pred.data(), views, dim, unused.data());
+            pred[i] = keep;
+            const double numeric = (up - down) / 2e-6;
+            INFO("views " << views << ", element " << i << ": analytic " << analytic[i] << ", numeric " << numeric);
+            CHECK(std::abs(analytic[i] - numeric) < 1e-6 * std::max(1.0, std::abs(numeric)));
+        }
+    }
+
+    std::vector<double> odd(6), g6(6);
+    CHECK_THROWS_WITH_AS(loss::NTXent{}.compute<B>(odd.data(), 3, 2, g6.data()),
+                         doctest::Contains("even number of views"), shape_error);
+    CHECK_THROWS_WITH_AS(loss::NTXent{0.0}.compute<B>(odd.data(), 2, 3, g6.data()),
+                         doctest::Contains("temperature must be a positive finite number"), value_error);
 }

@@ -1,0 +1,176 @@
+// SimCLR<Encoder, Head>: contrastive self-supervised learning (Chen et al. 2020). Each step takes
+// N images, makes two random views of each, runs both through the encoder and the projection
+// head, and trains both with the NT-Xent loss; afterwards the encoder is the representation.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../core/errors.hpp"
+#include "../core/random.hpp"
+#include "../core/tensor.hpp"
+#include "../data/batching.hpp"
+#include "../graph/functional.hpp"
+#include "../graph/model.hpp"
+#include "../loss/nt_xent.hpp"
+#include "../optim/optimizer.hpp"
+#include "../train/history.hpp"
+#include "../train/options.hpp"
+#include "augment.hpp"
+#include "autoencoder.hpp"
+
+namespace latent::repr {
+
+struct SimCLROptions {
+    std::size_t epochs = 1;
+    std::size_t batch_size = 256;  // N images, 2N views per step
+    double temperature = 0.5;
+    Augmentation augmentation{};
+    std::uint64_t seed = 0;
+    Verbosity verbose = Verbosity::one_line_per_epoch;
+    std::ostream* out = nullptr;  // std::cout when null
+};
+
+// Encoder maps images (H x W x C) to the representation; Head (the projection head, e.g.
+// Dense, ReLU, Dense) maps the representation to the vectors the loss compares. Both are
+// Sequential networks (or classes deriving from one), kept on the heap so that the object can
+// move while the model refers to them.
+template <class Encoder, class Head>
+class SimCLR {
+public:
+    using policy = typename Encoder::policy;
+    using input_shape = typename Encoder::input_shape;
+    using representation_shape = typename Encoder::output_shape;
+    using projection_shape = typename Head::output_shape;
+    using model_type = Model<policy, input_shape, projection_shape>;
+    static_assert(input_shape::rank == 3, "latent: SimCLR's encoder takes images of shape (height, width, channels)");
+
+    explicit SimCLR(Encoder encoder = Encoder{}, Head head = Head{}, std::string name = "simclr")
+        : encoder_(std::make_unique<Encoder>(std::move(encoder))),
+          head_(std::make_unique<Head>(std::move(head))),
+          model_(build(*encoder_, *head_, std::move(name))) {}
+
+    Encoder& encoder() noexcept { return *encoder_; }
+    const Encoder& encoder() const noexcept { return *encoder_; }
+    Head& head() noexcept { return *head_; }
+    model_type& model() noexcept { return model_; }
+
+    template <class Optimizer>
+    void compile(Optimizer optimizer) {
+        optimizer_ = optimizer.template build<policy>();
+    }
+
+    // One step on these images: two views of each, NT-Xent over the 2N projections (plus any
+    // loss terms of the layers). Returns {loss, contrastive accuracy}.
+    template <float_batch X>
+    std::pair<double, double> train_on_batch(const X& images, const loss::NTXent& loss, const Augmentation& augmentation,
+                                             Generator& rng) {
+        if (!optimizer_) throw value_error("latent.repr.simclr.compile", "SimCLR: call compile(optimizer) before training");
+        const std::size_t n = images.batch();
+        if (n < 2)
+            throw value_error("latent.repr.simclr.batch",
+                              "SimCLR needs at least 2 images per step (each view's negatives are the other images), got " +
+                                  std::to_string(n));
+        if (views_.batch() != 2 * n) views_ = Tensor<input_shape>(2 * n);
+        for (std::size_t i = 0; i < n; ++i) {
+            detail::image_dims<input_shape>::augment(images.data() + i * input_shape::size,
+                                                     views_.data() + i * input_shape::size, augmentation, rng);
+            detail::image_dims<input_shape>::augment(images.data() + i * input_shape::size,
+                                                     views_.data() + (n + i) * input_shape::size, augmentation, rng);
+        }
+        const float* z = model_.forward(views_.data(), 2 * n, Mode::train, &rng);
+        grad_.resize(2 * n * projection_shape::size);
+        std::size_t hits = 0;
+        double value = loss.template compute<policy>(z, 2 * n, projection_shape::size, grad_.data(), &hits);
+        value += model_.added_loss();
+        if (!std::isfinite(value))
+            throw value_error("latent.train.non_finite_loss",
+                              "SimCLR: the loss is " + std::to_string(value) + "; lower the learning rate");
+        auto gradients = model_.gradients();
+        std::fill(gradients.begin(), gradients.end(), 0.0f);
+        model_.backward(grad_.data());
+        optimizer_->step(model_.parameters().data(), gradients.data(), gradients.size(), model_.trainable_ranges());
+        return {value, static_cast<double>(hits) / static_cast<double>(2 * n)};
+    }
+
+    // options.epochs passes over the images in shuffled batches of options.batch_size (a last
+    // batch of fewer than 2 images is skipped). The history has "loss" and
+    // "contrastive_accuracy" (the share of views whose most similar other view is their
+    // partner) per epoch, the means over its batches.
+    template <float_batch X>
+    History fit(const X& images, const SimCLROptions& options = {}) {
+        const loss::NTXent loss{options.temperature};
+        loss.validate();
+        options.augmentation.check();
+        if (options.batch_size < 2)
+            throw value_error("latent.repr.simclr.batch", "SimCLR::fit needs batch_size >= 2, got " +
+                                                              std::to_string(options.batch_size));
+        if (images.batch() < 2)
+            throw value_error("latent.repr.simclr.batch", "SimCLR::fit needs at least 2 images, got " +
+                                                              std::to_string(images.batch()));
+        Generator rng(options.seed ^ 0xC2B2AE3D27D4EB4Full);
+        std::ostream& out = options.out ? *options.out : std::cout;
+        History history;
+        data::BatchSampler batches(images.batch(), options.batch_size, true, rng);
+        Tensor<input_shape> batch;
+        for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
+            const auto started = std::chrono::steady_clock::now();
+            if (epoch > 0) batches.next_epoch();
+            double loss_sum = 0, accuracy_sum = 0;
+            std::size_t steps = 0;
+            for (std::size_t i = 0; i < batches.batches(); ++i) {
+                const auto indices = batches.batch(i);
+                if (indices.size() < 2) break;  // a last batch of one image has no negatives
+                if (batch.batch() != indices.size()) batch = Tensor<input_shape>(indices.size());
+                data::gather(as_const_view(images), indices, batch.data());
+                const auto [l, a] = train_on_batch(batch, loss, options.augmentation, rng);
+                loss_sum += l;
+                accuracy_sum += a;
+                ++steps;
+            }
+            history.history["loss"].push_back(loss_sum / static_cast<double>(steps));
+            history.history["contrastive_accuracy"].push_back(accuracy_sum / static_cast<double>(steps));
+            ++history.epochs;
+            if (options.verbose != Verbosity::silent) {
+                char line[160];
+                std::snprintf(line, sizeof line, "Epoch %zu/%zu - %.1fs - loss: %.4f - contrastive_accuracy: %.4f",
+                              epoch + 1, options.epochs,
+                              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                              history.history["loss"].back(), history.history["contrastive_accuracy"].back());
+                out << line << std::endl;
+            }
+        }
+        return history;
+    }
+
+    // The representation (the encoder's output, not the projection), as SimCLR uses downstream.
+    template <float_batch X>
+    Tensor<representation_shape> encode(const X& x, std::size_t batch_size = 256) {
+        return encoder_->predict(x, batch_size);
+    }
+
+private:
+    static model_type build(Encoder& encoder, Head& head, std::string name) {
+        auto x = detail::model_input<policy>(static_cast<input_shape*>(nullptr), "views");
+        auto z = head(encoder(x));
+        return model_type(x, z, std::move(name));
+    }
+
+    std::unique_ptr<Encoder> encoder_;
+    std::unique_ptr<Head> head_;
+    model_type model_;
+    std::unique_ptr<optim::Optimizer> optimizer_;
+    Tensor<input_shape> views_;
+    std::vector<float> grad_;
+};
+
+}  // namespace latent::repr
