@@ -1,17 +1,13 @@
 // The GAN: which weights each step moves (the discriminator is frozen while the generator
-// learns, and only then), and that the alternating game pulls the generator to the data;
-// greedy layer-wise pretraining: which layers it trains and in what order.
+// learns, and only then), and that the alternating game pulls the generator to the data.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
-#include <string>
 #include <vector>
 
 #include <latent/latent.hpp>
 #include <latent/repr/gan.hpp>
-#include <latent/repr/greedy.hpp>
 
 using namespace latent;
 
@@ -97,47 +93,4 @@ TEST_CASE("adversarial training pulls the generator's samples to the data's dist
     const double p_real = mean_of(gan.discriminate(real_data(500)));
     const double p_fake = mean_of(gan.discriminate(samples));
     CHECK(std::abs(p_real - p_fake) < 0.25);
-}
-
-TEST_CASE("greedy layer-wise pretraining trains the Dense + Sigmoid pairs bottom up and leaves the head alone") {
-    using Net = Sequential<Input<4, 3>, Flatten, Dense<6>, Sigmoid, Dense<3>, Sigmoid, Dense<2>, Softmax>;
-    // Data on a low-dimensional manifold in [0, 1]^12, so that 6 and then 3 units can code it.
-    Tensor<Shape<4, 3>> x(256);
-    Generator g(4);
-    for (std::size_t i = 0; i < x.batch(); ++i) {
-        const double a = g.uniform(0, 1), b = g.uniform(0, 1);
-        for (std::size_t j = 0; j < 12; ++j)
-            x.sample(i)[j] = static_cast<float>(0.5 + 0.4 * std::sin(a * static_cast<double>(j) + 3 * b));
-    }
-    auto weights_at = [](Net& net, std::size_t layer) {
-        std::vector<float> w;
-        for (const auto& [slot, values] : net.layer(layer).weights()) w.insert(w.end(), values.begin(), values.end());
-        return w;
-    };
-    Net short_run(1), long_run(1);
-    const auto dense0 = weights_at(long_run, 1), dense1 = weights_at(long_run, 3), head = weights_at(long_run, 5);
-    const repr::GreedyOptions quiet{.epochs = 1, .batch_size = 32, .lr = 1e-2, .contraction = 0.01,
-                                    .verbose = Verbosity::silent};
-    const auto first = repr::greedy_pretrain<2>(short_run, x, quiet);
-    auto longer = quiet;
-    longer.epochs = 30;
-    std::ostringstream log;
-    longer.verbose = Verbosity::one_line_per_epoch;
-    longer.out = &log;
-    const auto last = repr::greedy_pretrain<2>(long_run, x, longer);
-    REQUIRE(first.size() == 2);
-    REQUIRE(last.size() == 2);
-    MESSAGE("stage losses after 1 epoch " << first[0] << ", " << first[1] << "; after 30: " << last[0] << ", " << last[1]);
-    CHECK(last[0] < first[0]);
-    CHECK(last[1] < first[1]);
-    CHECK(weights_at(long_run, 1) != dense0);
-    CHECK(weights_at(long_run, 3) != dense1);
-    CHECK(weights_at(long_run, 5) == head);
-    CHECK(log.str().find("stage 2: layer 3 \"dense_1\" (Dense<3>) on 6 inputs") != std::string::npos);
-
-    // Inputs outside [0, 1] cannot be reconstructed through a sigmoid.
-    auto scaled = x;
-    scaled.sample(3)[5] = 1.5f;
-    CHECK_THROWS_WITH_AS(repr::greedy_pretrain<1>(short_run, scaled, quiet),
-                         doctest::Contains("must lie in [0, 1]; the data spans [0"), value_error);
 }

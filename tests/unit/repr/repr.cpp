@@ -1,13 +1,17 @@
 // The representation-learning parts: input corruption, the Autoencoder composition (encoder and
-// decoder share the model's weights, denoising training), the linear probe.
+// decoder share the model's weights, denoising training), the linear probe, sparse and
+// variational autoencoders, greedy layer-wise pretraining.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include <latent/latent.hpp>
 #include <latent/repr/autoencoder.hpp>
 #include <latent/repr/corruption.hpp>
+#include <latent/repr/greedy.hpp>
 #include <latent/repr/linear_probe.hpp>
 #include <latent/repr/vae.hpp>
 
@@ -262,4 +266,47 @@ TEST_CASE("a variational autoencoder trains, generates from the prior and interp
     }
     LATENT_CHECK_ERROR(value_error, vae.interpolate(x, 0, x, 1, 1), "latent.repr.interpolate", "at least 2 steps");
     LATENT_CHECK_ERROR(value_error, Sampling(-0.5), "latent.layers.sampling.beta", "beta must be a finite number >= 0");
+}
+
+TEST_CASE("greedy layer-wise pretraining trains the Dense + Sigmoid pairs bottom up and leaves the head alone") {
+    using Net = Sequential<Input<4, 3>, Flatten, Dense<6>, Sigmoid, Dense<3>, Sigmoid, Dense<2>, Softmax>;
+    // Data on a low-dimensional manifold in [0, 1]^12, so that 6 and then 3 units can code it.
+    Tensor<Shape<4, 3>> x(256);
+    Generator g(4);
+    for (std::size_t i = 0; i < x.batch(); ++i) {
+        const double a = g.uniform(0, 1), b = g.uniform(0, 1);
+        for (std::size_t j = 0; j < 12; ++j)
+            x.sample(i)[j] = static_cast<float>(0.5 + 0.4 * std::sin(a * static_cast<double>(j) + 3 * b));
+    }
+    auto weights_at = [](Net& net, std::size_t layer) {
+        std::vector<float> w;
+        for (const auto& [slot, values] : net.layer(layer).weights()) w.insert(w.end(), values.begin(), values.end());
+        return w;
+    };
+    Net short_run(1), long_run(1);
+    const auto dense0 = weights_at(long_run, 1), dense1 = weights_at(long_run, 3), head = weights_at(long_run, 5);
+    const repr::GreedyOptions quiet{.epochs = 1, .batch_size = 32, .lr = 1e-2, .contraction = 0.01,
+                                    .verbose = Verbosity::silent};
+    const auto first = repr::greedy_pretrain<2>(short_run, x, quiet);
+    auto longer = quiet;
+    longer.epochs = 30;
+    std::ostringstream log;
+    longer.verbose = Verbosity::one_line_per_epoch;
+    longer.out = &log;
+    const auto last = repr::greedy_pretrain<2>(long_run, x, longer);
+    REQUIRE(first.size() == 2);
+    REQUIRE(last.size() == 2);
+    MESSAGE("stage losses after 1 epoch " << first[0] << ", " << first[1] << "; after 30: " << last[0] << ", " << last[1]);
+    CHECK(last[0] < first[0]);
+    CHECK(last[1] < first[1]);
+    CHECK(weights_at(long_run, 1) != dense0);
+    CHECK(weights_at(long_run, 3) != dense1);
+    CHECK(weights_at(long_run, 5) == head);
+    CHECK(log.str().find("stage 2: layer 3 \"dense_1\" (Dense<3>) on 6 inputs") != std::string::npos);
+
+    // Inputs outside [0, 1] cannot be reconstructed through a sigmoid.
+    auto scaled = x;
+    scaled.sample(3)[5] = 1.5f;
+    CHECK_THROWS_WITH_AS(repr::greedy_pretrain<1>(short_run, scaled, quiet),
+                         doctest::Contains("must lie in [0, 1]; the data spans [0"), value_error);
 }
