@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "../backend/ops.hpp"
@@ -15,9 +16,13 @@
 
 namespace latent::loss {
 
-struct NTXent {
+class NTXent {
+public:
     static constexpr std::string_view name = "nt_xent";
     double temperature = 0.5;
+
+    NTXent() = default;
+    NTXent(double temperature_) : temperature(temperature_) {}  // NTXent{0.1}
 
     void validate() const {
         if (!(temperature > 0.0) || !std::isfinite(temperature))
@@ -38,7 +43,10 @@ struct NTXent {
         const std::size_t half = views / 2;
         const double inv_tau = 1.0 / temperature;
         // u = z / ||z|| (the norm clamped away from 0, as torch.nn.functional.normalize).
-        std::vector<T> u(views * dim), norms(views);
+        auto& u = scratch<T>().u;
+        auto& norms = scratch<T>().norms;
+        u.resize(views * dim);
+        norms.resize(views);
         for (std::size_t i = 0; i < views; ++i) {
             double sq = 0;
             for (std::size_t d = 0; d < dim; ++d) sq += static_cast<double>(z[i * dim + d]) * z[i * dim + d];
@@ -47,7 +55,10 @@ struct NTXent {
         }
         // s = u u^T / tau, then per row the softmax over the other views minus the partner's
         // indicator, divided by 2N: d loss / d s.
-        std::vector<T> s(views * views), g(views * views);
+        auto& s = scratch<T>().s;
+        auto& g = scratch<T>().g;
+        s.resize(views * views);
+        g.resize(views * views);
         ops::gemm<B>(false, true, views, views, dim, static_cast<T>(inv_tau), u.data(), dim, u.data(), dim, T(0),
                      s.data(), views);
         double total = 0;
@@ -80,7 +91,8 @@ struct NTXent {
                 const T sym = g[i * views + k] + g[k * views + i];
                 g[i * views + k] = g[k * views + i] = sym;
             }
-        std::vector<T> du(views * dim);
+        auto& du = scratch<T>().du;
+        du.resize(views * dim);
         ops::gemm<B>(false, false, views, dim, views, static_cast<T>(inv_tau), g.data(), views, u.data(), dim, T(0),
                      du.data(), dim);
         for (std::size_t i = 0; i < views; ++i) {
@@ -92,6 +104,30 @@ struct NTXent {
         if (hits) *hits = correct;
         return static_cast<T>(total / static_cast<double>(views));
     }
+
+private:
+    // Working arrays kept from call to call (a SimCLR step of 512 views needs 2 MB of them), so
+    // that training steps after the first allocate nothing; a copy of the loss starts empty.
+    template <class T>
+    struct Scratch {
+        std::vector<T> u, norms, s, g, du;
+    };
+    struct Buffers {
+        Scratch<float> f;
+        Scratch<double> d;
+        Buffers() = default;
+        Buffers(const Buffers&) {}
+        Buffers& operator=(const Buffers&) { return *this; }
+    };
+    template <class T>
+    Scratch<T>& scratch() const {
+        static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "latent: NTXent works in float or double");
+        if constexpr (std::is_same_v<T, float>)
+            return buffers_.f;
+        else
+            return buffers_.d;
+    }
+    mutable Buffers buffers_;
 };
 
 }  // namespace latent::loss
