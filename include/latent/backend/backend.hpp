@@ -11,6 +11,8 @@ namespace latent {
 
 // Where a backend's tensors live; host-device copies are explicit between different spaces.
 struct host_memory {};
+// GPU memory (the cuda backend): the host reaches it only through explicit copies.
+struct device_memory {};
 
 // A backend policy: an empty tag naming itself and its memory space.
 template <class B>
@@ -30,11 +32,15 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
    elementwise(n, f, a0, a1, ...)           f(a0[i], a1[i], ...) for i in [0, n), f may write through
                                             the references of non-const arrays; f touches index i
                                             only, so a backend may run the indices in any order or
-                                            in parallel
+                                            in parallel. For a GPU backend f runs on the device: a
+                                            lambda is written [captures] LATENT_HOST_DEVICE(params),
+                                            and is not generic (nvcc's rule); a function object
+                                            marks its operator() LATENT_HOST_DEVICE
    activation(n, f, x, y)                    y[i] = f.value(x[i]) for an activation function f
                                             (layers/activation.hpp); a backend may evaluate the ones it
                                             knows vectorized, within 1e-6 relative of f.value
-   sum(n, x) -> T                            sum of x in index order (deterministic)
+   sum(n, x) -> T                            sum of x, deterministic (the CPU backends add in index order,
+                                            cuda in fixed chunks of 256 whose sums it adds in order)
    softmax(rows, cols, x, y)                 y = softmax over each row, max-subtracted
    softmax_backward(rows, cols, y, dy, dx)   dx = y * (dy - sum(dy * y)) per row
    softmax_cross_entropy(rows, cols, logits, labels, dlogits) -> T
@@ -43,7 +49,11 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
        as above with labels given as class indices stored as T
    sigmoid_binary_cross_entropy(n, logits, labels, dlogits) -> T
        sum of max(z,0) - z*y + log(1 + exp(-|z|)); dlogits = sigmoid(z) - y (unscaled)
-   uniform(n, out, generator)                out[i] uniform in [0, 1), drawn in index order
+   uniform(n, out, generator)                out[i] uniform in [0, 1), drawn in index order (cuda: from a
+                                            counter-based generator keyed by one draw of `generator`)
+
+   Ops that return a value (sum and the losses) bring it to the host; every other op leaves its
+   results in the backend's memory.
 
    Image ops: x is (batch, in_h, in_w, channels) and y (batch, out_h, out_w, channels) as a
    Window2D (core/spatial.hpp) describes; padded positions read as zero (pooling: as absent).
@@ -91,6 +101,7 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
                                              one element in the backend's memory, so forward's choice never has
                                              to be copied to the host
    normal(n, out, generator, mean, stddev)   out[i] = mean + stddev * generator.normal(), drawn in index order
+                                            (cuda: counter-based, as uniform)
 
    Merge ops (the layers of layers/merge.hpp; their elementwise math goes through elementwise).
    copy2d(rows, cols, src, src_stride, dst, dst_stride)

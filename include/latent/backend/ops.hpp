@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <utility>
 
+#include "../config.hpp"
 #include "../core/random.hpp"
 #include "../core/spatial.hpp"
 #include "backend.hpp"

@@ -46,6 +46,10 @@ class Sequential : detail::sequential_diagnostics<Sequential<Args...>, Args...> 
 
 public:
     using policy = typename traits::policy;
+    static_assert(std::is_same_v<typename policy::memory_space, host_memory>,
+                  "latent: models keep their parameters and activations in host memory, so their backend must be a "
+                  "host-memory one (cpu::simd, cpu::reference); latent::cuda runs layers and ops on CudaBuffers, and "
+                  "models on the GPU are not supported yet");
     using layers_tuple = typename traits::layers_tuple;
     using input_shape = typename traits::input_shape;
     using output_shape = typename traits::output_shape;

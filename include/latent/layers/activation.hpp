@@ -47,7 +47,8 @@ public:
         if (!a.dx) return;
         const F f = function_;
         ops::elementwise<B>(
-            a.batch * In::size, [f](T& dx, const T& dy, const T& x, const T& y) { dx = dy * f.derivative(x, y); },
+            a.batch * In::size,
+            [f] LATENT_HOST_DEVICE(T& dx, const T& dy, const T& x, const T& y) { dx = dy * f.derivative(x, y); },
             a.dx, a.dy, a.x, a.y);
     }
 

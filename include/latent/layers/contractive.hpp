@@ -56,6 +56,9 @@ public:
 
     template <class In, backend_policy B, class T>
     void forward(const ForwardArgs<T>& a) const {
+        static_assert(std::is_same_v<typename B::memory_space, host_memory>,
+                      "latent: ContractiveDense computes its penalty on the host; train it with a CPU backend "
+                      "(cpu::simd or cpu::reference)");
         constexpr std::size_t in = In::size;
         const T* kernel = a.params;
         const T* bias = a.params + in * Units;

@@ -42,8 +42,8 @@ public:
     void forward(const ForwardArgs<T>& a) const {
         const std::size_t n = a.batch * In::size;
         if (a.mode != Mode::train || rate_ == 0.0) {
-            ops::elementwise<B>(n, [](T& y, const T& x) { y = x; }, a.y, a.x);
-            if (a.workspace) ops::elementwise<B>(n, [](T& m) { m = T(1); }, a.workspace);
+            ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& y, const T& x) { y = x; }, a.y, a.x);
+            if (a.workspace) ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& m) { m = T(1); }, a.workspace);
             return;
         }
         if (!a.rng)
@@ -53,7 +53,7 @@ public:
         const T keep_scale = static_cast<T>(1.0 / (1.0 - rate_));
         ops::elementwise<B>(
             n,
-            [rate, keep_scale](T& y, T& mask, const T& x) {
+            [rate, keep_scale] LATENT_HOST_DEVICE(T& y, T& mask, const T& x) {
                 mask = mask >= rate ? keep_scale : T(0);
                 y = x * mask;
             },
@@ -63,8 +63,9 @@ public:
     template <class In, backend_policy B, class T>
     void backward(const BackwardArgs<T>& a) const {
         if (!a.dx) return;
-        ops::elementwise<B>(a.batch * In::size, [](T& dx, const T& dy, const T& mask) { dx = dy * mask; }, a.dx, a.dy,
-                            a.workspace);
+        ops::elementwise<B>(
+            a.batch * In::size, [] LATENT_HOST_DEVICE(T& dx, const T& dy, const T& mask) { dx = dy * mask; }, a.dx,
+            a.dy, a.workspace);
     }
 
 private:

@@ -151,6 +151,69 @@ struct same_shape_rule {
         sizeof...(In) > 1 ? (sizeof...(In) - 1) * output_shape<In...>::size : 0;
 };
 
+// The per-element functions of the merges, as function objects rather than generic lambdas: a
+// GPU backend can call only lambdas that are marked LATENT_HOST_DEVICE and not generic.
+template <class T>
+struct merge_sum {
+    template <class... X>
+    LATENT_HOST_DEVICE void operator()(T& y, const X&... x) const { y = (... + x); }
+};
+template <class T>
+struct merge_product {
+    template <class... X>
+    LATENT_HOST_DEVICE void operator()(T& y, const X&... x) const { y = (... * x); }
+};
+template <class T>
+struct merge_mean {
+    T count;
+    template <class... X>
+    LATENT_HOST_DEVICE void operator()(T& y, const X&... x) const { y = (... + x) / count; }
+};
+// Maximum and Minimum: a NaN wins, so that a diverging input shows in the output.
+template <class T>
+struct merge_max {
+    template <class... X>
+    LATENT_HOST_DEVICE void operator()(T& y, const T& x0, const X&... x) const {
+        y = x0;
+        ((y = (x > y || std::isnan(x)) ? x : y), ...);
+    }
+};
+template <class T>
+struct merge_min {
+    template <class... X>
+    LATENT_HOST_DEVICE void operator()(T& y, const T& x0, const X&... x) const {
+        y = x0;
+        ((y = (x < y || std::isnan(x)) ? x : y), ...);
+    }
+};
+// Multiply's backward for input k: dy times the product of the other inputs, formed without
+// dividing by x_k (which may be zero).
+template <class T>
+struct product_of_others {
+    std::size_t k;
+    template <class... X>
+    LATENT_HOST_DEVICE void operator()(T& dx, const T& dy, const X&... x) const {
+        const T values[] = {x...};
+        T product = dy;
+        for (std::size_t j = 0; j < sizeof...(X); ++j)
+            if (j != k) product *= values[j];
+        dx = product;
+    }
+};
+// Maximum's and Minimum's backward for input k: the gradient when input k is the first to hold
+// the chosen value y.
+template <class T>
+struct gradient_if_first_equal {
+    std::size_t k;
+    template <class... X>
+    LATENT_HOST_DEVICE void operator()(T& dx, const T& dy, const T& y, const X&... x) const {
+        const T values[] = {x...};
+        std::size_t first = 0;
+        while (first < sizeof...(X) && !(values[first] == y)) ++first;
+        dx = first == k ? dy : T(0);
+    }
+};
+
 // f(front..., x_0[i], ..., x_{N-1}[i]) for every i < n: the N input arrays become a pack, so one
 // pass serves any arity and the backend sees an ordinary elementwise op.
 template <std::size_t N, backend_policy B, class T, class F, class... Front>
@@ -166,15 +229,7 @@ template <std::size_t N, backend_policy B, class T>
 void route_to_first_equal(std::size_t n, const MergeBackwardArgs<T>& a) {
     for (std::size_t k = 0; k < N; ++k) {
         if (!a.dxs[k]) continue;
-        map_inputs<N, B>(
-            n,
-            [k](T& dx, const T& dy, const T& y, const auto&... x) {
-                const std::array<T, sizeof...(x)> values{x...};
-                std::size_t first = 0;
-                while (first < values.size() && !(values[first] == y)) ++first;
-                dx = first == k ? dy : T(0);
-            },
-            a.xs, a.dxs[k], a.dy, a.y);
+        map_inputs<N, B>(n, gradient_if_first_equal<T>{k}, a.xs, a.dxs[k], a.dy, a.y);
     }
 }
 
@@ -266,14 +321,15 @@ public:
     template <backend_policy B, class T, class... In>
     void forward(const MergeForwardArgs<T>& a) const {
         detail::map_inputs<sizeof...(In), B>(
-            a.batch * output_shape<In...>::size, [](T& y, const auto&... x) { y = (... + x); }, a.xs, a.y);
+            a.batch * output_shape<In...>::size, detail::merge_sum<T>{}, a.xs, a.y);
     }
 
     template <backend_policy B, class T, class... In>
     void backward(const MergeBackwardArgs<T>& a) const {
         const std::size_t n = a.batch * output_shape<In...>::size;
         for (std::size_t k = 0; k < sizeof...(In); ++k)
-            if (a.dxs[k]) ops::elementwise<B>(n, [](T& dx, const T& dy) { dx = dy; }, a.dxs[k], a.dy);
+            if (a.dxs[k])
+                ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& dx, const T& dy) { dx = dy; }, a.dxs[k], a.dy);
     }
 };
 
@@ -289,15 +345,16 @@ public:
 
     template <backend_policy B, class T, class... In>
     void forward(const MergeForwardArgs<T>& a) const {
-        ops::elementwise<B>(a.batch * output_shape<In...>::size,
-                            [](T& y, const T& x0, const T& x1) { y = x0 - x1; }, a.y, a.xs[0], a.xs[1]);
+        ops::elementwise<B>(
+            a.batch * output_shape<In...>::size, [] LATENT_HOST_DEVICE(T& y, const T& x0, const T& x1) { y = x0 - x1; },
+            a.y, a.xs[0], a.xs[1]);
     }
 
     template <backend_policy B, class T, class... In>
     void backward(const MergeBackwardArgs<T>& a) const {
         const std::size_t n = a.batch * output_shape<In...>::size;
-        if (a.dxs[0]) ops::elementwise<B>(n, [](T& dx, const T& dy) { dx = dy; }, a.dxs[0], a.dy);
-        if (a.dxs[1]) ops::elementwise<B>(n, [](T& dx, const T& dy) { dx = -dy; }, a.dxs[1], a.dy);
+        if (a.dxs[0]) ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& dx, const T& dy) { dx = dy; }, a.dxs[0], a.dy);
+        if (a.dxs[1]) ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& dx, const T& dy) { dx = -dy; }, a.dxs[1], a.dy);
     }
 };
 
@@ -311,7 +368,7 @@ public:
     template <backend_policy B, class T, class... In>
     void forward(const MergeForwardArgs<T>& a) const {
         detail::map_inputs<sizeof...(In), B>(
-            a.batch * output_shape<In...>::size, [](T& y, const auto&... x) { y = (... * x); }, a.xs, a.y);
+            a.batch * output_shape<In...>::size, detail::merge_product<T>{}, a.xs, a.y);
     }
 
     // dx_k = dy times the product of the other inputs, formed without dividing by x_k (which
@@ -321,16 +378,7 @@ public:
         const std::size_t n = a.batch * output_shape<In...>::size;
         for (std::size_t k = 0; k < sizeof...(In); ++k) {
             if (!a.dxs[k]) continue;
-            detail::map_inputs<sizeof...(In), B>(
-                n,
-                [k](T& dx, const T& dy, const auto&... x) {
-                    const std::array<T, sizeof...(x)> values{x...};
-                    T product = dy;
-                    for (std::size_t j = 0; j < values.size(); ++j)
-                        if (j != k) product *= values[j];
-                    dx = product;
-                },
-                a.xs, a.dxs[k], a.dy);
+            detail::map_inputs<sizeof...(In), B>(n, detail::product_of_others<T>{k}, a.xs, a.dxs[k], a.dy);
         }
     }
 };
@@ -352,8 +400,7 @@ public:
     void forward(const MergeForwardArgs<T>& a) const {
         const T count = static_cast<T>(sizeof...(In));
         detail::map_inputs<sizeof...(In), B>(
-            a.batch * output_shape<In...>::size, [count](T& y, const auto&... x) { y = (... + x) / count; }, a.xs,
-            a.y);
+            a.batch * output_shape<In...>::size, detail::merge_mean<T>{count}, a.xs, a.y);
     }
 
     template <backend_policy B, class T, class... In>
@@ -361,7 +408,9 @@ public:
         const T count = static_cast<T>(sizeof...(In));
         const std::size_t n = a.batch * output_shape<In...>::size;
         for (std::size_t k = 0; k < sizeof...(In); ++k)
-            if (a.dxs[k]) ops::elementwise<B>(n, [count](T& dx, const T& dy) { dx = dy / count; }, a.dxs[k], a.dy);
+            if (a.dxs[k])
+                ops::elementwise<B>(
+                    n, [count] LATENT_HOST_DEVICE(T& dx, const T& dy) { dx = dy / count; }, a.dxs[k], a.dy);
     }
 };
 
@@ -376,12 +425,7 @@ public:
     template <backend_policy B, class T, class... In>
     void forward(const MergeForwardArgs<T>& a) const {
         detail::map_inputs<sizeof...(In), B>(
-            a.batch * output_shape<In...>::size,
-            [](T& y, const T& x0, const auto&... x) {
-                y = x0;
-                ((y = (x > y || std::isnan(x)) ? x : y), ...);
-            },
-            a.xs, a.y);
+            a.batch * output_shape<In...>::size, detail::merge_max<T>{}, a.xs, a.y);
     }
 
     template <backend_policy B, class T, class... In>
@@ -401,12 +445,7 @@ public:
     template <backend_policy B, class T, class... In>
     void forward(const MergeForwardArgs<T>& a) const {
         detail::map_inputs<sizeof...(In), B>(
-            a.batch * output_shape<In...>::size,
-            [](T& y, const T& x0, const auto&... x) {
-                y = x0;
-                ((y = (x < y || std::isnan(x)) ? x : y), ...);
-            },
-            a.xs, a.y);
+            a.batch * output_shape<In...>::size, detail::merge_min<T>{}, a.xs, a.y);
     }
 
     template <backend_policy B, class T, class... In>

@@ -43,7 +43,7 @@ public:
     void forward(const ForwardArgs<T>& a) const {
         const std::size_t n = a.batch * In::size;
         if (a.mode != Mode::train || stddev_ == 0.0) {  // Keras adds noise whenever training, frozen or not
-            ops::elementwise<B>(n, [](T& y, const T& x) { y = x; }, a.y, a.x);
+            ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& y, const T& x) { y = x; }, a.y, a.x);
             return;
         }
         if (std::isnan(stddev_))
@@ -53,13 +53,13 @@ public:
             throw value_error("latent.layers.gaussian_noise.rng",
                               describe() + " in training mode needs a random generator");
         ops::normal<B>(n, a.y, *a.rng, 0.0, stddev_);                               // (batch, In)
-        ops::elementwise<B>(n, [](T& y, const T& x) { y += x; }, a.y, a.x);  // (batch, In)
+        ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& y, const T& x) { y += x; }, a.y, a.x);  // (batch, In)
     }
 
     template <class In, backend_policy B, class T>
     void backward(const BackwardArgs<T>& a) const {
         if (!a.dx) return;
-        ops::elementwise<B>(a.batch * In::size, [](T& dx, const T& dy) { dx = dy; }, a.dx, a.dy);
+        ops::elementwise<B>(a.batch * In::size, [] LATENT_HOST_DEVICE(T& dx, const T& dy) { dx = dy; }, a.dx, a.dy);
     }
 
 private:

@@ -98,19 +98,20 @@ public:
                 const T take = static_cast<T>(1.0 - momentum_);
                 ops::elementwise<B>(
                     C,
-                    [keep, take](T& mm, T& mv, const T& bm, const T& bv) {
+                    [keep, take] LATENT_HOST_DEVICE(T& mm, T& mv, const T& bm, const T& bv) {
                         mm = mm * keep + bm * take;
                         mv = mv * keep + bv * take;
                     },
                     a.state + 2 * C, a.state + 3 * C, batch_mean, batch_variance);
             }
-            ops::elementwise<B>(C, [eps](T& s) { s = T(1) / std::sqrt(s + eps); }, inv_std);
-            ops::elementwise<B>(1, [](T& f) { f = T(1); }, batch_stats);
+            ops::elementwise<B>(C, [eps] LATENT_HOST_DEVICE(T& s) { s = T(1) / std::sqrt(s + eps); }, inv_std);
+            ops::elementwise<B>(1, [] LATENT_HOST_DEVICE(T& f) { f = T(1); }, batch_stats);
             mean = batch_mean;
         } else {
-            ops::elementwise<B>(C, [eps](T& s, const T& v) { s = T(1) / std::sqrt(v + eps); }, inv_std,
+            ops::elementwise<B>(
+                C, [eps] LATENT_HOST_DEVICE(T& s, const T& v) { s = T(1) / std::sqrt(v + eps); }, inv_std,
                                 moving_variance);
-            ops::elementwise<B>(1, [](T& f) { f = T(0); }, batch_stats);
+            ops::elementwise<B>(1, [] LATENT_HOST_DEVICE(T& f) { f = T(0); }, batch_stats);
         }
         ops::channel_normalize<B>(rows, C, a.x, mean, inv_std, x_hat);  // (rows, C)
         ops::channel_affine<B>(rows, C, x_hat, gamma, beta, a.y);       // (rows, C)

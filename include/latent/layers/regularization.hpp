@@ -46,7 +46,7 @@ public:
 
     template <class In, backend_policy B, class T>
     void forward(const ForwardArgs<T>& a) const {
-        ops::elementwise<B>(a.batch * In::size, [](T& y, const T& x) { y = x; }, a.y, a.x);
+        ops::elementwise<B>(a.batch * In::size, [] LATENT_HOST_DEVICE(T& y, const T& x) { y = x; }, a.y, a.x);
     }
 
     // d/dx of (l1 |x| + l2 x^2) / batch, added to what comes from above (Keras divides an
@@ -58,7 +58,7 @@ public:
         const T s2 = static_cast<T>(2.0 * l2_ / static_cast<double>(a.batch));
         ops::elementwise<B>(
             a.batch * In::size,
-            [s1, s2](T& dx, const T& dy, const T& x) {
+            [s1, s2] LATENT_HOST_DEVICE(T& dx, const T& dy, const T& x) {
                 const T sign = x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
                 dx = dy + s1 * sign + s2 * x;
             },
@@ -72,7 +72,9 @@ public:
         if (batch == 0 || (l1_ == 0.0 && l2_ == 0.0)) return 0.0;
         const T l1 = static_cast<T>(l1_), l2 = static_cast<T>(l2_);
         const std::size_t n = batch * In::size;
-        ops::elementwise<B>(n, [l1, l2](T& w, const T& v) { w = l1 * (v < T(0) ? -v : v) + l2 * v * v; }, workspace, x);
+        ops::elementwise<B>(
+            n, [l1, l2] LATENT_HOST_DEVICE(T& w, const T& v) { w = l1 * (v < T(0) ? -v : v) + l2 * v * v; }, workspace,
+            x);
         return static_cast<double>(ops::sum<B>(n, workspace)) / static_cast<double>(batch);
     }
 

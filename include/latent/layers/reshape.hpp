@@ -8,7 +8,7 @@ namespace latent {
 namespace detail {
 template <backend_policy B, class T>
 void copy_elements(std::size_t n, const T* from, T* to) {
-    ops::elementwise<B>(n, [](T& out, const T& in) { out = in; }, to, from);
+    ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& out, const T& in) { out = in; }, to, from);
 }
 }  // namespace detail
 

@@ -52,10 +52,13 @@ public:
             if (sample) {
                 ops::normal<B>(d, eps, *a.rng, 0.0, 1.0);
                 ops::elementwise<B>(
-                    d, [](T& out, const T& m, const T& lv, const T& e) { out = m + std::exp(lv / T(2)) * e; }, z, mean,
-                    log_var, eps);
+                    d,
+                    [] LATENT_HOST_DEVICE(T& out, const T& m, const T& lv, const T& e) {
+                        out = m + std::exp(lv / T(2)) * e;
+                    },
+                    z, mean, log_var, eps);
             } else {
-                ops::elementwise<B>(d, [](T& out, const T& m) { out = m; }, z, mean);
+                ops::elementwise<B>(d, [] LATENT_HOST_DEVICE(T& out, const T& m) { out = m; }, z, mean);
             }
         }
     }
@@ -74,10 +77,11 @@ public:
             const T* eps = a.workspace + b * 2 * d;
             T* d_mean = a.dx + b * 2 * d;
             T* d_log_var = d_mean + d;
-            ops::elementwise<B>(d, [k](T& g, const T& up, const T& m) { g = up + k * m; }, d_mean, dz, mean);
+            ops::elementwise<B>(
+                d, [k] LATENT_HOST_DEVICE(T& g, const T& up, const T& m) { g = up + k * m; }, d_mean, dz, mean);
             ops::elementwise<B>(
                 d,
-                [k](T& g, const T& up, const T& lv, const T& e) {
+                [k] LATENT_HOST_DEVICE(T& g, const T& up, const T& lv, const T& e) {
                     const T s = std::exp(lv / T(2));
                     g = up * s * e / T(2) + k * (s * s - T(1)) / T(2);
                 },
@@ -95,7 +99,9 @@ public:
             const T* mean = x + b * 2 * d;
             T* terms = workspace + b * 2 * d + d;  // after eps, which backward still needs
             ops::elementwise<B>(
-                d, [](T& t, const T& m, const T& lv) { t = (std::exp(lv) + m * m - T(1) - lv) / T(2); }, terms, mean,
+                d,
+                [] LATENT_HOST_DEVICE(T& t, const T& m, const T& lv) { t = (std::exp(lv) + m * m - T(1) - lv) / T(2); },
+                terms, mean,
                 mean + d);
             total += static_cast<double>(ops::sum<B>(d, terms));
         }

@@ -29,7 +29,7 @@ struct BinaryCrossentropy {
         // Per element: the loss first (summed), then its gradient.
         ops::elementwise<B>(
             n,
-            [eps](T& g, const T& p, const T& y) {
+            [eps] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) {
                 const T q = std::clamp(p, eps, T(1) - eps);
                 g = -(y * std::log(q) + (T(1) - y) * std::log(T(1) - q));
             },
@@ -37,7 +37,7 @@ struct BinaryCrossentropy {
         const T total = ops::sum<B>(n, grad);
         ops::elementwise<B>(
             n,
-            [eps, scale](T& g, const T& p, const T& y) {
+            [eps, scale] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) {
                 const bool inside = p > eps && p < T(1) - eps;  // the clip has zero gradient outside
                 g = inside ? scale * (-y / p + (T(1) - y) / (T(1) - p)) : T(0);
             },
@@ -51,7 +51,7 @@ struct BinaryCrossentropy {
         const std::size_t n = batch * size;
         const T total = ops::sigmoid_binary_cross_entropy<B>(n, logits, y_true, dlogits);
         const T scale = T(1) / static_cast<T>(n);
-        ops::elementwise<B>(n, [scale](T& g) { g *= scale; }, dlogits);
+        ops::elementwise<B>(n, [scale] LATENT_HOST_DEVICE(T& g) { g *= scale; }, dlogits);
         return total * scale;
     }
 };

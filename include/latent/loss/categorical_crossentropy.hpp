@@ -59,7 +59,7 @@ struct CategoricalCrossentropy {
         const std::size_t rows = batch * size / last;
         const T total = ops::softmax_cross_entropy<B>(rows, last, logits, y_true, dlogits);
         const T scale = T(1) / static_cast<T>(rows);
-        ops::elementwise<B>(batch * size, [scale](T& g) { g *= scale; }, dlogits);
+        ops::elementwise<B>(batch * size, [scale] LATENT_HOST_DEVICE(T& g) { g *= scale; }, dlogits);
         return total * scale;
     }
 };

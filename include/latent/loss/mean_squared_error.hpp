@@ -20,9 +20,10 @@ struct MeanSquaredError {
         const std::size_t n = batch * size;
         const T scale = T(2) / static_cast<T>(n);
         ops::elementwise<B>(
-            n, [](T& g, const T& p, const T& y) { g = (p - y) * (p - y); }, grad, y_pred, y_true);
+            n, [] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) { g = (p - y) * (p - y); }, grad, y_pred, y_true);
         const T total = ops::sum<B>(n, grad);
-        ops::elementwise<B>(n, [scale](T& g, const T& p, const T& y) { g = scale * (p - y); }, grad, y_pred, y_true);
+        ops::elementwise<B>(
+            n, [scale] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) { g = scale * (p - y); }, grad, y_pred, y_true);
         return total / static_cast<T>(n);
     }
 };

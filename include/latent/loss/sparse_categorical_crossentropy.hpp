@@ -48,7 +48,7 @@ struct SparseCategoricalCrossentropy {
         check_classes(classes, rows, last);
         const T total = ops::sparse_softmax_cross_entropy<B>(rows, last, logits, classes, dlogits);
         const T scale = T(1) / static_cast<T>(rows);
-        ops::elementwise<B>(batch * size, [scale](T& g) { g *= scale; }, dlogits);
+        ops::elementwise<B>(batch * size, [scale] LATENT_HOST_DEVICE(T& g) { g *= scale; }, dlogits);
         return total * scale;
     }
 

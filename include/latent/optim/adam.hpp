@@ -51,7 +51,7 @@ public:
             const float rate = alpha * static_cast<float>(r.lr_scale);
             ops::elementwise<B>(
                 r.end - r.begin,
-                [rate, b1, b2, eps](float& w, float& m, float& v, const float& g) {
+                [rate, b1, b2, eps] LATENT_HOST_DEVICE(float& w, float& m, float& v, const float& g) {
                     m += (1.0f - b1) * (g - m);
                     v += (1.0f - b2) * (g * g - v);
                     w -= rate * m / (std::sqrt(v) + eps);

@@ -48,7 +48,7 @@ public:
             const float rate = lr * static_cast<float>(r.lr_scale);
             ops::elementwise<B>(
                 r.end - r.begin,
-                [rate, rho, mom, eps, use_momentum](float& w, float& v, float& m, const float& g) {
+                [rate, rho, mom, eps, use_momentum] LATENT_HOST_DEVICE(float& w, float& v, float& m, const float& g) {
                     v = rho * v + (1.0f - rho) * g * g;
                     const float step = rate * g / std::sqrt(v + eps);
                     if (use_momentum) {

@@ -39,7 +39,8 @@ public:
         if (s_.momentum == 0.0) {
             for (const auto& r : ranges) {
                 const float rate = lr * static_cast<float>(r.lr_scale);
-                ops::elementwise<B>(r.end - r.begin, [rate](float& w, const float& g) { w -= rate * g; },
+                ops::elementwise<B>(r.end - r.begin,
+                                    [rate] LATENT_HOST_DEVICE(float& w, const float& g) { w -= rate * g; },
                                     params + r.begin, grads + r.begin);
             }
         } else {
@@ -49,7 +50,7 @@ public:
                 const float rate = lr * static_cast<float>(r.lr_scale);
                 ops::elementwise<B>(
                     r.end - r.begin,
-                    [rate, m, nesterov](float& w, float& v, const float& g) {
+                    [rate, m, nesterov] LATENT_HOST_DEVICE(float& w, float& v, const float& g) {
                         v = m * v - rate * g;
                         w += nesterov ? m * v - rate * g : v;
                     },

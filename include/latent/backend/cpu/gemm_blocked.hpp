@@ -62,7 +62,9 @@ void gemm_microkernel(std::size_t kc, const float* __restrict a, std::size_t a_k
         float_vector b0, b1;
         LATENT_LOAD_VECTOR(b0, b);
         LATENT_LOAD_VECTOR(b1, b + gemm_lanes);
+#if !defined(__CUDACC__)  // nvcc's front end does not know the pragma (CUDA translation units)
 #pragma GCC unroll 6
+#endif
         for (std::size_t i = 0; i < R; ++i) {
             const float ai = a[i * a_i];
             acc[i][0] += ai * b0;
@@ -72,7 +74,9 @@ void gemm_microkernel(std::size_t kc, const float* __restrict a, std::size_t a_k
         b += gemm_nr;
     }
     if (c_cs == 1 && cols == gemm_nr) {
+#if !defined(__CUDACC__)
 #pragma GCC unroll 6
+#endif
         for (std::size_t i = 0; i < R; ++i) {
             float* row = c + i * c_rs;
             for (std::size_t h = 0; h < 2; ++h) {

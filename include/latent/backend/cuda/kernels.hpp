@@ -1,0 +1,579 @@
+// The CUDA backend's kernels, written once as bodies run for every index of a range by an
+// executor: the GPU executor (cuda/executor.hpp) launches them as CUDA kernels, and the tests
+// run the very same bodies on the host, so the index arithmetic is checked without a GPU.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+#include "../../config.hpp"
+#include "../../core/random.hpp"
+#include "../../core/spatial.hpp"
+#include "../backend.hpp"
+
+namespace latent::detail {
+
+/* A per-index backend tag derives from per_index_backend<Executor>. Executor is default
+   constructible (cheap: it looks up the current stream and handles) and offers
+     for_each(n, body)            body(i) for every i in [0, n), in any order or in parallel; body is a
+                                  trivially copyable functor that the device can call
+     scratch<T>(n) -> T*          n elements of the backend's memory, valid until the op returns; an op
+                                  asks once (the next op may reuse the memory)
+     read(const T* p) -> T        one element of the backend's memory, brought to the host
+     gemm_col_major(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+                                  BLAS' column-major GEMM (beta == 0 does not read C)
+   Reductions run in fixed chunks of rows whose partial sums are then added in order, so their
+   results do not depend on the launch configuration: every run gives the same bits. */
+template <class Executor>
+struct per_index_backend {};
+
+// Rows per partial sum of a column reduction: fixed, so that the order of additions is too.
+inline constexpr std::size_t reduction_chunk = 256;
+
+constexpr std::size_t chunks_of(std::size_t rows) { return (rows + reduction_chunk - 1) / reduction_chunk; }
+
+// out[c] = finish(c, sum over r of value(r, c)) for c < cols; `partial` holds chunks_of(rows) * cols.
+template <class E, class T, class Value, class Finish>
+void column_reduce(E& exec, std::size_t rows, std::size_t cols, Value value, T* partial, Finish finish) {
+    const std::size_t chunks = chunks_of(rows);
+    exec.for_each(chunks * cols, [=] LATENT_HOST_DEVICE(std::size_t t) {
+        const std::size_t chunk = t / cols, c = t % cols;
+        const std::size_t first = chunk * reduction_chunk;
+        const std::size_t last = first + reduction_chunk < rows ? first + reduction_chunk : rows;
+        T acc = T(0);
+        for (std::size_t r = first; r < last; ++r) acc += value(r, c);
+        partial[t] = acc;
+    });
+    exec.for_each(cols, [=] LATENT_HOST_DEVICE(std::size_t c) {
+        T acc = T(0);
+        for (std::size_t k = 0; k < chunks; ++k) acc += partial[k * cols + c];
+        finish(c, acc);
+    });
+}
+
+// The sum of n values value(i), brought to the host; `partial` holds chunks_of(n) + 1 elements.
+template <class E, class T, class Value>
+T reduce_to_host(E& exec, std::size_t n, Value value, T* partial) {
+    if (n == 0) return T(0);
+    T* total = partial + chunks_of(n);
+    column_reduce(
+        exec, n, 1, [=] LATENT_HOST_DEVICE(std::size_t r, std::size_t) { return value(r); }, partial,
+        [=] LATENT_HOST_DEVICE(std::size_t, T s) { *total = s; });
+    return exec.read(total);
+}
+
+// A counter-based generator: the value for (key, counter) is a bijective mix of the two
+// (SplitMix64's finalizer), so index i can be drawn by any thread in any order.
+LATENT_HOST_DEVICE inline std::uint64_t counter_hash(std::uint64_t key, std::uint64_t counter) {
+    std::uint64_t z = key + (counter + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+// Uniform in [0, 1) with 24 bits (as Generator::uniform_float) and in (0, 1] with 53 bits.
+LATENT_HOST_DEVICE inline float counter_uniform_float(std::uint64_t key, std::uint64_t counter) {
+    return static_cast<float>(counter_hash(key, counter) >> 40) * 0x1.0p-24f;
+}
+LATENT_HOST_DEVICE inline double counter_uniform_open(std::uint64_t key, std::uint64_t counter) {
+    return (static_cast<double>(counter_hash(key, counter) >> 11) + 1.0) * 0x1.0p-53;
+}
+
+// A few pointers of different types that a device functor can carry (std::tuple cannot).
+template <std::size_t K, class P>
+struct pointer_leaf {
+    P* pointer;
+};
+template <class Indices, class... P>
+struct pointer_pack_base;
+template <std::size_t... K, class... P>
+struct pointer_pack_base<std::index_sequence<K...>, P...> : pointer_leaf<K, P>... {
+    LATENT_HOST_DEVICE explicit pointer_pack_base(P*... pointers) : pointer_leaf<K, P>{pointers}... {}
+};
+template <class... P>
+struct pointer_pack : pointer_pack_base<std::index_sequence_for<P...>, P...> {
+    using pointer_pack_base<std::index_sequence_for<P...>, P...>::pointer_pack_base;
+};
+template <std::size_t K, class P>
+LATENT_HOST_DEVICE P* pointer_at(const pointer_leaf<K, P>& leaf) {
+    return leaf.pointer;
+}
+
+template <class F, class... P>
+struct elementwise_body {
+    F f;
+    pointer_pack<P...> arrays;
+    LATENT_HOST_DEVICE void operator()(std::size_t i) const { call(i, std::index_sequence_for<P...>{}); }
+    template <std::size_t... K>
+    LATENT_HOST_DEVICE void call(std::size_t i, std::index_sequence<K...>) const {
+        f(pointer_at<K>(arrays)[i]...);
+    }
+};
+
+template <class T>
+LATENT_HOST_DEVICE T max_of(T a, T b) {
+    return a < b ? b : a;
+}
+
+// Signed window arithmetic: the window under output position `out` starts at out * stride - pad.
+LATENT_HOST_DEVICE inline std::ptrdiff_t window_start(std::size_t out, std::size_t stride, std::size_t pad) {
+    return static_cast<std::ptrdiff_t>(out * stride) - static_cast<std::ptrdiff_t>(pad);
+}
+// The in-image [first, last) under window position `out` along one axis (pooling ignores padding).
+struct axis_span {
+    std::size_t first, last;
+};
+LATENT_HOST_DEVICE inline axis_span image_axis_span(std::size_t out, std::size_t stride, std::size_t kernel,
+                                                    std::size_t pad, std::size_t in) {
+    const std::size_t lo = out * stride > pad ? out * stride : pad;
+    const std::size_t hi = out * stride + kernel < pad + in ? out * stride + kernel : pad + in;
+    return hi > lo ? axis_span{lo - pad, hi - pad} : axis_span{0, 0};
+}
+// The output positions [first, last) whose window covers input position `in` along one axis.
+LATENT_HOST_DEVICE inline axis_span covering_outputs(std::size_t in, std::size_t stride, std::size_t kernel,
+                                                     std::size_t pad, std::size_t out_len) {
+    // out * stride <= in + pad < out * stride + kernel
+    const std::size_t p = in + pad;
+    const std::size_t first = p + 1 > kernel ? (p + 1 - kernel + stride - 1) / stride : 0;
+    std::size_t last = p / stride + 1;
+    if (last > out_len) last = out_len;
+    return first < last ? axis_span{first, last} : axis_span{0, 0};
+}
+
+// ---- dense algebra -----------------------------------------------------------------------
+
+template <class E, class T>
+void gemm_kernel(const per_index_backend<E>&, bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K,
+                 T alpha, const T* A, std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
+    if (M == 0 || N == 0) return;
+    // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T over the same memory.
+    E exec;
+    exec.gemm_col_major(trans_b, trans_a, N, M, K, alpha, B, ldb, A, lda, beta, C, ldc);
+}
+
+template <class E, class T>
+void bias_add_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* bias, T* y) {
+    E exec;
+    exec.for_each(rows * cols, [=] LATENT_HOST_DEVICE(std::size_t i) { y[i] += bias[i % cols]; });
+}
+
+template <class E, class T>
+void column_sum_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* x, T* out,
+                       bool accumulate) {
+    E exec;
+    T* partial = exec.template scratch<T>(chunks_of(rows) * cols);
+    column_reduce(
+        exec, rows, cols, [=] LATENT_HOST_DEVICE(std::size_t r, std::size_t c) { return x[r * cols + c]; }, partial,
+        [=] LATENT_HOST_DEVICE(std::size_t c, T s) { out[c] = accumulate ? out[c] + s : s; });
+}
+
+template <class E, class F, class... P>
+void elementwise_kernel(const per_index_backend<E>&, std::size_t n, F&& f, P*... arrays) {
+    E exec;
+    exec.for_each(n, elementwise_body<std::decay_t<F>, P...>{f, pointer_pack<P...>(arrays...)});
+}
+
+template <class E, class F, class T>
+void activation_kernel(const per_index_backend<E>&, std::size_t n, const F& f, const T* x, T* y) {
+    E exec;
+    const F function = f;
+    exec.for_each(n, [=] LATENT_HOST_DEVICE(std::size_t i) { y[i] = function.value(x[i]); });
+}
+
+template <class E, class T>
+T sum_kernel(const per_index_backend<E>&, std::size_t n, const T* x) {
+    E exec;
+    T* partial = exec.template scratch<T>(chunks_of(n) + 1);
+    return reduce_to_host(exec, n, [=] LATENT_HOST_DEVICE(std::size_t i) { return x[i]; }, partial);
+}
+
+// ---- softmax and the losses that fuse it -------------------------------------------------
+
+// softmax(z) of one row into out; returns log(sum(exp(z))) (max-subtracted, as the reference).
+template <class T>
+LATENT_HOST_DEVICE T softmax_row(const T* z, std::size_t cols, T* out) {
+    T max = z[0];
+    for (std::size_t c = 1; c < cols; ++c) max = max_of(max, z[c]);
+    T total = T(0);
+    for (std::size_t c = 0; c < cols; ++c) total += out[c] = std::exp(z[c] - max);
+    for (std::size_t c = 0; c < cols; ++c) out[c] /= total;
+    return max + std::log(total);
+}
+
+template <class E, class T>
+void softmax_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* x, T* y) {
+    E exec;
+    exec.for_each(rows, [=] LATENT_HOST_DEVICE(std::size_t r) { softmax_row(x + r * cols, cols, y + r * cols); });
+}
+
+template <class E, class T>
+void softmax_backward_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* y, const T* dy,
+                             T* dx) {
+    E exec;
+    exec.for_each(rows, [=] LATENT_HOST_DEVICE(std::size_t r) {
+        const T* yr = y + r * cols;
+        const T* dyr = dy + r * cols;
+        T dot = T(0);
+        for (std::size_t c = 0; c < cols; ++c) dot += dyr[c] * yr[c];
+        for (std::size_t c = 0; c < cols; ++c) dx[r * cols + c] = yr[c] * (dyr[c] - dot);
+    });
+}
+
+template <class E, class T>
+T softmax_cross_entropy_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* logits,
+                               const T* labels, T* dlogits) {
+    E exec;
+    T* scratch = exec.template scratch<T>(rows + chunks_of(rows) + 1);  // row losses, then partial sums
+    T* row_loss = scratch;
+    exec.for_each(rows, [=] LATENT_HOST_DEVICE(std::size_t r) {
+        const T* z = logits + r * cols;
+        const T* y = labels + r * cols;
+        T* d = dlogits + r * cols;
+        const T lse = softmax_row(z, cols, d);
+        T loss = T(0);
+        for (std::size_t c = 0; c < cols; ++c) {
+            loss -= y[c] * (z[c] - lse);
+            d[c] -= y[c];
+        }
+        row_loss[r] = loss;
+    });
+    return reduce_to_host(exec, rows, [=] LATENT_HOST_DEVICE(std::size_t r) { return row_loss[r]; }, scratch + rows);
+}
+
+template <class E, class T>
+T sparse_softmax_cross_entropy_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* logits,
+                                      const T* classes, T* dlogits) {
+    E exec;
+    T* scratch = exec.template scratch<T>(rows + chunks_of(rows) + 1);
+    T* row_loss = scratch;
+    exec.for_each(rows, [=] LATENT_HOST_DEVICE(std::size_t r) {
+        const T* z = logits + r * cols;
+        T* d = dlogits + r * cols;
+        const auto k = static_cast<std::size_t>(classes[r]);
+        const T lse = softmax_row(z, cols, d);
+        row_loss[r] = lse - z[k];
+        d[k] -= T(1);
+    });
+    return reduce_to_host(exec, rows, [=] LATENT_HOST_DEVICE(std::size_t r) { return row_loss[r]; }, scratch + rows);
+}
+
+template <class E, class T>
+T sigmoid_binary_cross_entropy_kernel(const per_index_backend<E>&, std::size_t n, const T* logits, const T* labels,
+                                      T* dlogits) {
+    E exec;
+    T* scratch = exec.template scratch<T>(n + chunks_of(n) + 1);
+    T* element_loss = scratch;
+    exec.for_each(n, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        const T z = logits[i];
+        const T y = labels[i];
+        element_loss[i] = max_of(z, T(0)) - z * y + std::log1p(std::exp(-std::fabs(z)));
+        const T s = z >= T(0) ? T(1) / (T(1) + std::exp(-z)) : std::exp(z) / (T(1) + std::exp(z));
+        dlogits[i] = s - y;
+    });
+    return reduce_to_host(exec, n, [=] LATENT_HOST_DEVICE(std::size_t i) { return element_loss[i]; }, scratch + n);
+}
+
+// ---- random fills ------------------------------------------------------------------------
+
+// One draw from the host generator keys the whole fill, so the generator advances the same way
+// whatever n is, and a seeded run repeats itself.
+template <class E, class T>
+void uniform_kernel(const per_index_backend<E>&, std::size_t n, T* out, Generator& gen) {
+    E exec;
+    const std::uint64_t key = gen.next_u64();
+    exec.for_each(n, [=] LATENT_HOST_DEVICE(std::size_t i) { out[i] = static_cast<T>(counter_uniform_float(key, i)); });
+}
+
+template <class E, class T>
+void normal_kernel(const per_index_backend<E>&, std::size_t n, T* out, Generator& gen, double mean, double stddev) {
+    E exec;
+    const std::uint64_t key = gen.next_u64();
+    exec.for_each(n, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        // Box-Muller on two counters per element: u1 in (0, 1] keeps the logarithm finite.
+        const double u1 = counter_uniform_open(key, 2 * i);
+        const double u2 = counter_uniform_open(key, 2 * i + 1);
+        const double radius = std::sqrt(-2.0 * std::log(u1));
+        out[i] = static_cast<T>(mean + stddev * radius * std::cos(6.283185307179586 * u2));
+    });
+}
+
+// ---- image ops (channels-last; see backend/backend.hpp) ------------------------------------
+
+template <class E, class T>
+void im2col_kernel(const per_index_backend<E>&, const Window2D& g, std::size_t batch, const T* x, T* cols) {
+    E exec;
+    const std::size_t patch = g.patch_size();
+    exec.for_each(batch * g.positions() * patch, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        const std::size_t row = i / patch, k = i % patch;  // row = (n, oy, ox); k = (ky, kx, ch)
+        const std::size_t ch = k % g.channels, kx = (k / g.channels) % g.kernel_w, ky = k / (g.channels * g.kernel_w);
+        const std::size_t ox = row % g.out_w, oy = (row / g.out_w) % g.out_h, n = row / g.positions();
+        const std::ptrdiff_t iy = window_start(oy, g.stride_h, g.pad_top) + static_cast<std::ptrdiff_t>(ky);
+        const std::ptrdiff_t ix = window_start(ox, g.stride_w, g.pad_left) + static_cast<std::ptrdiff_t>(kx);
+        const bool inside = iy >= 0 && ix >= 0 && iy < static_cast<std::ptrdiff_t>(g.in_h) &&
+                            ix < static_cast<std::ptrdiff_t>(g.in_w);
+        cols[i] = inside ? x[n * g.in_size() + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) *
+                                                   g.channels + ch]
+                         : T(0);
+    });
+}
+
+// Gathers, per image element, the patch entries that came from it, in the reference's order
+// (output positions ascending), so no two threads write one element and the sums match.
+template <class E, class T>
+void col2im_kernel(const per_index_backend<E>&, const Window2D& g, std::size_t batch, const T* cols, T* x) {
+    E exec;
+    exec.for_each(batch * g.in_size(), [=] LATENT_HOST_DEVICE(std::size_t i) {
+        const std::size_t ch = i % g.channels, ix = (i / g.channels) % g.in_w, iy = (i / (g.channels * g.in_w)) % g.in_h;
+        const std::size_t n = i / g.in_size();
+        const axis_span ys = covering_outputs(iy, g.stride_h, g.kernel_h, g.pad_top, g.out_h);
+        const axis_span xs = covering_outputs(ix, g.stride_w, g.kernel_w, g.pad_left, g.out_w);
+        T acc = T(0);
+        for (std::size_t oy = ys.first; oy < ys.last; ++oy) {
+            const std::size_t ky = iy + g.pad_top - oy * g.stride_h;
+            for (std::size_t ox = xs.first; ox < xs.last; ++ox) {
+                const std::size_t kx = ix + g.pad_left - ox * g.stride_w;
+                acc += cols[((n * g.out_h + oy) * g.out_w + ox) * g.patch_size() + (ky * g.kernel_w + kx) * g.channels +
+                            ch];
+            }
+        }
+        x[i] = acc;
+    });
+}
+
+template <class E, class T>
+void max_pool2d_kernel(const per_index_backend<E>&, const Window2D& g, std::size_t batch, const T* x, T* y) {
+    E exec;
+    exec.for_each(batch * g.positions() * g.channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        const std::size_t ch = i % g.channels, ox = (i / g.channels) % g.out_w, oy = (i / (g.channels * g.out_w)) % g.out_h;
+        const std::size_t n = i / (g.positions() * g.channels);
+        const axis_span rows = image_axis_span(oy, g.stride_h, g.kernel_h, g.pad_top, g.in_h);
+        const axis_span cols = image_axis_span(ox, g.stride_w, g.kernel_w, g.pad_left, g.in_w);
+        if (rows.last == rows.first || cols.last == cols.first) {
+            y[i] = T(0);
+            return;
+        }
+        const T* image = x + n * g.in_size();
+        T best = image[(rows.first * g.in_w + cols.first) * g.channels + ch];
+        for (std::size_t iy = rows.first; iy < rows.last; ++iy)
+            for (std::size_t ix = cols.first; ix < cols.last; ++ix) {
+                const T v = image[(iy * g.in_w + ix) * g.channels + ch];
+                if (!(v <= best)) best = v;  // a NaN wins, as the reference
+            }
+        y[i] = best;
+    });
+}
+
+template <class E, class T>
+void max_pool2d_backward_kernel(const per_index_backend<E>&, const Window2D& g, std::size_t batch, const T* x,
+                                const T* y, const T* dy, T* dx) {
+    E exec;
+    exec.for_each(batch * g.in_size(), [=] LATENT_HOST_DEVICE(std::size_t i) {
+        const std::size_t ch = i % g.channels, ix = (i / g.channels) % g.in_w, iy = (i / (g.channels * g.in_w)) % g.in_h;
+        const std::size_t n = i / g.in_size();
+        const T* image = x + n * g.in_size();
+        const axis_span ys = covering_outputs(iy, g.stride_h, g.kernel_h, g.pad_top, g.out_h);
+        const axis_span xs = covering_outputs(ix, g.stride_w, g.kernel_w, g.pad_left, g.out_w);
+        T acc = T(0);
+        for (std::size_t oy = ys.first; oy < ys.last; ++oy) {
+            const axis_span rows = image_axis_span(oy, g.stride_h, g.kernel_h, g.pad_top, g.in_h);
+            for (std::size_t ox = xs.first; ox < xs.last; ++ox) {
+                const axis_span cols = image_axis_span(ox, g.stride_w, g.kernel_w, g.pad_left, g.in_w);
+                const std::size_t at = ((n * g.out_h + oy) * g.out_w + ox) * g.channels + ch;
+                // This element takes the gradient when it is the window's first maximum in scan order.
+                bool first = false, found = false;
+                for (std::size_t wy = rows.first; wy < rows.last && !found; ++wy)
+                    for (std::size_t wx = cols.first; wx < cols.last && !found; ++wx)
+                        if (image[(wy * g.in_w + wx) * g.channels + ch] == y[at]) {
+                            found = true;
+                            first = wy == iy && wx == ix;
+                        }
+                if (first) acc += dy[at];
+            }
+        }
+        dx[i] = acc;
+    });
+}
+
+template <class E, class T>
+void average_pool2d_kernel(const per_index_backend<E>&, const Window2D& g, std::size_t batch, const T* x, T* y) {
+    E exec;
+    exec.for_each(batch * g.positions() * g.channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        const std::size_t ch = i % g.channels, ox = (i / g.channels) % g.out_w, oy = (i / (g.channels * g.out_w)) % g.out_h;
+        const std::size_t n = i / (g.positions() * g.channels);
+        const axis_span rows = image_axis_span(oy, g.stride_h, g.kernel_h, g.pad_top, g.in_h);
+        const axis_span cols = image_axis_span(ox, g.stride_w, g.kernel_w, g.pad_left, g.in_w);
+        const std::size_t count = (rows.last - rows.first) * (cols.last - cols.first);
+        T acc = T(0);
+        for (std::size_t iy = rows.first; iy < rows.last; ++iy)
+            for (std::size_t ix = cols.first; ix < cols.last; ++ix) acc += x[n * g.in_size() + (iy * g.in_w + ix) * g.channels + ch];
+        y[i] = count == 0 ? T(0) : acc * (T(1) / static_cast<T>(count));
+    });
+}
+
+template <class E, class T>
+void average_pool2d_backward_kernel(const per_index_backend<E>&, const Window2D& g, std::size_t batch, const T* dy,
+                                    T* dx) {
+    E exec;
+    exec.for_each(batch * g.in_size(), [=] LATENT_HOST_DEVICE(std::size_t i) {
+        const std::size_t ch = i % g.channels, ix = (i / g.channels) % g.in_w, iy = (i / (g.channels * g.in_w)) % g.in_h;
+        const std::size_t n = i / g.in_size();
+        const axis_span ys = covering_outputs(iy, g.stride_h, g.kernel_h, g.pad_top, g.out_h);
+        const axis_span xs = covering_outputs(ix, g.stride_w, g.kernel_w, g.pad_left, g.out_w);
+        T acc = T(0);
+        for (std::size_t oy = ys.first; oy < ys.last; ++oy) {
+            const axis_span rows = image_axis_span(oy, g.stride_h, g.kernel_h, g.pad_top, g.in_h);
+            for (std::size_t ox = xs.first; ox < xs.last; ++ox) {
+                const axis_span cols = image_axis_span(ox, g.stride_w, g.kernel_w, g.pad_left, g.in_w);
+                const std::size_t count = (rows.last - rows.first) * (cols.last - cols.first);
+                acc += dy[((n * g.out_h + oy) * g.out_w + ox) * g.channels + ch] * (T(1) / static_cast<T>(count));
+            }
+        }
+        dx[i] = acc;
+    });
+}
+
+template <class E, class T>
+void upsample_nearest2d_kernel(const per_index_backend<E>&, std::size_t batch, std::size_t h, std::size_t w,
+                               std::size_t channels, std::size_t factor_h, std::size_t factor_w, const T* x, T* y) {
+    E exec;
+    const std::size_t out_h = h * factor_h, out_w = w * factor_w;
+    exec.for_each(batch * out_h * out_w * channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        const std::size_t ch = i % channels, ox = (i / channels) % out_w, oy = (i / (channels * out_w)) % out_h;
+        const std::size_t n = i / (out_h * out_w * channels);
+        y[i] = x[((n * h + oy / factor_h) * w + ox / factor_w) * channels + ch];
+    });
+}
+
+template <class E, class T>
+void upsample_nearest2d_backward_kernel(const per_index_backend<E>&, std::size_t batch, std::size_t h, std::size_t w,
+                                        std::size_t channels, std::size_t factor_h, std::size_t factor_w, const T* dy,
+                                        T* dx) {
+    E exec;
+    const std::size_t out_h = h * factor_h, out_w = w * factor_w;
+    exec.for_each(batch * h * w * channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        const std::size_t ch = i % channels, ix = (i / channels) % w, iy = (i / (channels * w)) % h;
+        const std::size_t n = i / (h * w * channels);
+        T acc = T(0);
+        for (std::size_t fy = 0; fy < factor_h; ++fy)
+            for (std::size_t fx = 0; fx < factor_w; ++fx)
+                acc += dy[((n * out_h + iy * factor_h + fy) * out_w + ix * factor_w + fx) * channels + ch];
+        dx[i] = acc;
+    });
+}
+
+template <class E, class T>
+void pad2d_kernel(const per_index_backend<E>&, std::size_t batch, std::size_t h, std::size_t w, std::size_t channels,
+                  std::size_t top, std::size_t bottom, std::size_t left, std::size_t right, const T* x, T* y) {
+    E exec;
+    const std::size_t out_h = h + top + bottom, out_w = w + left + right;
+    exec.for_each(batch * out_h * out_w * channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        const std::size_t ch = i % channels, ox = (i / channels) % out_w, oy = (i / (channels * out_w)) % out_h;
+        const std::size_t n = i / (out_h * out_w * channels);
+        const bool inside = oy >= top && oy < top + h && ox >= left && ox < left + w;
+        y[i] = inside ? x[((n * h + oy - top) * w + ox - left) * channels + ch] : T(0);
+    });
+}
+
+template <class E, class T>
+void crop2d_kernel(const per_index_backend<E>&, std::size_t batch, std::size_t h, std::size_t w, std::size_t channels,
+                   std::size_t top, std::size_t bottom, std::size_t left, std::size_t right, const T* x, T* y) {
+    E exec;
+    const std::size_t out_h = h - top - bottom, out_w = w - left - right;
+    exec.for_each(batch * out_h * out_w * channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        const std::size_t ch = i % channels, ox = (i / channels) % out_w, oy = (i / (channels * out_w)) % out_h;
+        const std::size_t n = i / (out_h * out_w * channels);
+        y[i] = x[((n * h + oy + top) * w + ox + left) * channels + ch];
+    });
+}
+
+// ---- normalization -------------------------------------------------------------------------
+
+template <class E, class T>
+void channel_moments_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* x, T* mean,
+                            T* variance) {
+    E exec;
+    T* partial = exec.template scratch<T>(chunks_of(rows) * cols);
+    const T inv_rows = T(1) / static_cast<T>(rows);
+    // Two passes (mean, then squared deviations), as the reference: no cancellation.
+    column_reduce(
+        exec, rows, cols, [=] LATENT_HOST_DEVICE(std::size_t r, std::size_t c) { return x[r * cols + c]; }, partial,
+        [=] LATENT_HOST_DEVICE(std::size_t c, T s) { mean[c] = s * inv_rows; });
+    column_reduce(
+        exec, rows, cols,
+        [=] LATENT_HOST_DEVICE(std::size_t r, std::size_t c) {
+            const T d = x[r * cols + c] - mean[c];
+            return d * d;
+        },
+        partial, [=] LATENT_HOST_DEVICE(std::size_t c, T s) { variance[c] = s * inv_rows; });
+}
+
+template <class E, class T>
+void channel_normalize_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* x,
+                              const T* mean, const T* inv_std, T* x_hat) {
+    E exec;
+    exec.for_each(rows * cols, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        const std::size_t c = i % cols;
+        x_hat[i] = (x[i] - mean[c]) * inv_std[c];
+    });
+}
+
+template <class E, class T>
+void channel_affine_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* x, const T* scale,
+                           const T* shift, T* y) {
+    E exec;
+    exec.for_each(rows * cols, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        const std::size_t c = i % cols;
+        y[i] = x[i] * scale[c] + shift[c];
+    });
+}
+
+template <class E, class T>
+void batch_norm_backward_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* x_hat,
+                                const T* dy, const T* gamma, const T* inv_std, const T* batch_stats, T* dx, T* dgamma,
+                                T* dbeta, T* dmean, T* dvariance) {
+    E exec;
+    T* scratch = exec.template scratch<T>(2 * cols + chunks_of(rows) * cols);
+    T* s1 = scratch;         // (cols) sum of dy
+    T* s2 = scratch + cols;  // (cols) sum of dy * x_hat
+    T* partial = scratch + 2 * cols;
+    column_reduce(
+        exec, rows, cols, [=] LATENT_HOST_DEVICE(std::size_t r, std::size_t c) { return dy[r * cols + c]; }, partial,
+        [=] LATENT_HOST_DEVICE(std::size_t c, T s) { s1[c] = s; });
+    column_reduce(
+        exec, rows, cols,
+        [=] LATENT_HOST_DEVICE(std::size_t r, std::size_t c) { return dy[r * cols + c] * x_hat[r * cols + c]; },
+        partial, [=] LATENT_HOST_DEVICE(std::size_t c, T s) { s2[c] = s; });
+    // batch_stats is read where it lives, so forward's choice never crosses to the host.
+    exec.for_each(cols, [=] LATENT_HOST_DEVICE(std::size_t c) {
+        if (dgamma) dgamma[c] += s2[c];
+        if (dbeta) dbeta[c] += s1[c];
+        if (*batch_stats == T(0)) {
+            const T scale = gamma[c] * inv_std[c];
+            if (dmean) dmean[c] -= scale * s1[c];
+            if (dvariance) dvariance[c] -= scale * inv_std[c] * s2[c] / T(2);
+        }
+    });
+    if (!dx) return;
+    const T inv_rows = T(1) / static_cast<T>(rows);
+    exec.for_each(rows * cols, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        const std::size_t c = i % cols;
+        const T g = *batch_stats != T(0) ? dy[i] - (s1[c] + x_hat[i] * s2[c]) * inv_rows : dy[i];
+        dx[i] = gamma[c] * inv_std[c] * g;
+    });
+}
+
+// ---- merge ---------------------------------------------------------------------------------
+
+template <class E, class T>
+void copy2d_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* src,
+                   std::size_t src_stride, T* dst, std::size_t dst_stride) {
+    E exec;
+    exec.for_each(rows * cols, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        const std::size_t r = i / cols, c = i % cols;
+        dst[r * dst_stride + c] = src[r * src_stride + c];
+    });
+}
+
+}  // namespace latent::detail

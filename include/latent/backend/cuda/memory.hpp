@@ -1,0 +1,92 @@
+// CudaBuffer<T>: an owning array in GPU memory (plain cudaMalloc, never managed memory), with
+// the explicit host <-> device copies that models make at the fit/predict boundary.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../../core/errors.hpp"
+#include "context.hpp"
+#include "error.hpp"
+
+namespace latent {
+
+template <class T>
+class CudaBuffer {
+public:
+    CudaBuffer() = default;
+    // n zeroed elements.
+    explicit CudaBuffer(std::size_t n) : size_(n) {
+        if (n == 0) return;
+        LATENT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&data_), n * sizeof(T)));
+        try {
+            LATENT_CUDA_CHECK(cudaMemset(data_, 0, n * sizeof(T)));
+        } catch (...) {
+            cudaFree(data_);
+            throw;
+        }
+    }
+    // A device copy of host values.
+    explicit CudaBuffer(std::span<const T> host) : CudaBuffer(host.size()) { copy_from_host(host); }
+
+    CudaBuffer(CudaBuffer&& other) noexcept
+        : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+    CudaBuffer& operator=(CudaBuffer&& other) noexcept {
+        CudaBuffer(std::move(other)).swap(*this);
+        return *this;
+    }
+    CudaBuffer(const CudaBuffer&) = delete;
+    CudaBuffer& operator=(const CudaBuffer&) = delete;
+    ~CudaBuffer() {
+        if (data_) cudaFree(data_);  // errors at teardown cannot be reported from a destructor
+    }
+
+    void swap(CudaBuffer& other) noexcept {
+        std::swap(data_, other.data_);
+        std::swap(size_, other.size_);
+    }
+
+    T* data() noexcept { return data_; }
+    const T* data() const noexcept { return data_; }
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+
+    // Blocking copies on the current context's stream (after the work already queued there).
+    void copy_from_host(std::span<const T> host) {
+        check_size(host.size(), "copy_from_host");
+        if (size_ == 0) return;
+        CudaContext& context = current_cuda_context();
+        LATENT_CUDA_CHECK(cudaMemcpyAsync(data_, host.data(), size_ * sizeof(T), cudaMemcpyHostToDevice, context.stream()));
+        context.synchronize();
+    }
+    void copy_to_host(std::span<T> host) const {
+        check_size(host.size(), "copy_to_host");
+        if (size_ == 0) return;
+        CudaContext& context = current_cuda_context();
+        LATENT_CUDA_CHECK(cudaMemcpyAsync(host.data(), data_, size_ * sizeof(T), cudaMemcpyDeviceToHost, context.stream()));
+        context.synchronize();
+    }
+    std::vector<T> to_host() const {
+        std::vector<T> out(size_);
+        copy_to_host(out);
+        return out;
+    }
+
+private:
+    void check_size(std::size_t host_size, const char* what) const {
+        if (host_size != size_)
+            throw shape_error("latent.cuda.copy_size", std::string("CudaBuffer::") + what + ": the buffer holds " +
+                                                           std::to_string(size_) + " elements, the host array " +
+                                                           std::to_string(host_size));
+    }
+
+    T* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+}  // namespace latent

@@ -1,0 +1,87 @@
+// On a GPU: every layer's forward and backward, and every op, computed by latent::cuda on
+// device memory agrees with cpu::reference (float32, TF32 off, relative error under 1e-4) —
+// the same cases the host run of these kernels checks (tests/unit/backend/cuda_kernels.cpp).
+#include <doctest/doctest.h>
+
+#include <latent/cuda.hpp>
+#include <latent/latent.hpp>
+
+#include "support/layer_agreement_cases.hpp"
+#include "support/op_agreement_cases.hpp"
+
+using namespace latent;
+
+namespace {
+constexpr double tolerance = 1e-4;
+
+struct device_arrays {
+    using buffer = CudaBuffer<float>;
+    static buffer upload(const std::vector<float>& v) { return buffer(std::span<const float>(v)); }
+    static std::vector<float> download(const buffer& b) { return b.to_host(); }
+};
+}  // namespace
+
+TEST_CASE("cuda: dense and activation layers agree with the reference") {
+    testing::check_dense_and_activations<cuda, device_arrays>(tolerance);
+}
+TEST_CASE("cuda: convolutions agree with the reference") {
+    testing::check_convolutions<cuda, device_arrays>(tolerance);
+}
+TEST_CASE("cuda: pooling, resampling and padding agree with the reference") {
+    testing::check_pooling_and_resampling<cuda, device_arrays>(tolerance);
+}
+TEST_CASE("cuda: batch normalization agrees with the reference") {
+    testing::check_batch_norm<cuda, device_arrays>(tolerance);
+}
+TEST_CASE("cuda: merge layers agree with the reference") { testing::check_merges<cuda, device_arrays>(tolerance); }
+TEST_CASE("cuda: cuBLAS GEMM in every transpose and scale") { testing::check_gemm<cuda, device_arrays>(tolerance); }
+TEST_CASE("cuda: reductions over several chunks") { testing::check_reductions<cuda, device_arrays>(tolerance); }
+TEST_CASE("cuda: fused losses") { testing::check_losses<cuda, device_arrays>(tolerance); }
+TEST_CASE("cuda: batch norm backward") { testing::check_batch_norm_backward<cuda, device_arrays>(tolerance); }
+TEST_CASE("cuda: copy2d") { testing::check_copy2d<cuda, device_arrays>(); }
+TEST_CASE("cuda: counter-based random fills") { testing::check_random_fills<cuda, device_arrays>(); }
+
+TEST_CASE("cuda: failed calls and bad copies throw errors that name them") {
+    CudaBuffer<float> small(4);
+    std::vector<float> host(5);
+    CHECK_THROWS_WITH_AS(small.copy_from_host(host), doctest::Contains("the buffer holds 4 elements, the host array 5"),
+                         shape_error);
+    // More memory than any GPU has: cudaMalloc's failure becomes a cuda_error naming it.
+    CHECK_THROWS_WITH_AS(CudaBuffer<float>(std::size_t{1} << 46), doctest::Contains("cudaMalloc"), cuda_error);
+    try {
+        CudaBuffer<float> huge(std::size_t{1} << 46);
+    } catch (const cuda_error& e) {
+        CHECK(e.id() == "latent.cuda.cudaMalloc");
+    }
+    // The runtime is usable afterwards.
+    CudaBuffer<float> fine{std::span<const float>(host)};
+    CHECK(fine.to_host() == host);
+}
+
+TEST_CASE("cuda: the README's example computes a Dense layer on the GPU") {
+    const std::size_t batch = 3;
+    const std::vector<float> host_x = testing::random_vector(batch * 784, 1);
+    const std::vector<float> host_kernel_then_bias = testing::random_vector(784 * 256 + 256, 2);
+    using L = Dense<256>;
+    CudaBuffer<float> x(host_x), w(host_kernel_then_bias), y(batch * 256);
+    CudaBuffer<float> ws(workspace_size<L, Shape<784>>(batch) + 1);
+    L{}.forward<Shape<784>, cuda, float>({x.data(), y.data(), w.data(), ws.data(), batch, Mode::infer});
+    std::vector<float> out = y.to_host();
+
+    std::vector<float> want(batch * 256), host_ws(workspace_size<L, Shape<784>>(batch) + 1);
+    L{}.forward<Shape<784>, cpu::reference, float>(
+        {host_x.data(), want.data(), host_kernel_then_bias.data(), host_ws.data(), batch, Mode::infer});
+    CHECK(testing::relative_error(out, want) < tolerance);
+}
+
+TEST_CASE("cuda: contexts are per scope, and the kernels follow the current one") {
+    CudaContext mine;
+    {
+        CudaContextScope scope(mine);
+        CHECK(&current_cuda_context() == &mine);
+        const std::vector<float> x = testing::random_vector(1000, 1);
+        CudaBuffer<float> dx{std::span<const float>(x)};
+        CHECK(ops::sum<cuda>(x.size(), dx.data()) == doctest::Approx(ops::sum<cpu::reference>(x.size(), x.data())).epsilon(1e-5));
+    }
+    CHECK(&current_cuda_context() != &mine);
+}

@@ -1,0 +1,122 @@
+// The layers every backend is checked on against cpu::reference (support/layer_agreement.hpp),
+// shared by the host run of the CUDA kernels and the GPU run (tests/cuda/).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <latent/latent.hpp>
+
+#include "layer_agreement.hpp"
+
+namespace latent::testing {
+
+template <class B, class Memory>
+void check_dense_and_activations(double tol) {
+    check_layer_agreement<B, Memory, Shape<37>>(Dense<19>{}, tol);
+    check_layer_agreement<B, Memory, Shape<784>>(Dense<256>{}, tol, 64);
+    check_layer_agreement<B, Memory, Shape<20>>(ReLU{}, tol);
+    check_layer_agreement<B, Memory, Shape<20>>(LeakyReLU{}, tol);
+    check_layer_agreement<B, Memory, Shape<20>>(Sigmoid{}, tol);
+    check_layer_agreement<B, Memory, Shape<20>>(Tanh{}, tol);
+    check_layer_agreement<B, Memory, Shape<4, 10>>(Softmax{}, tol);
+    check_layer_agreement<B, Memory, Shape<4, 5>>(Flatten{}, tol);
+    check_layer_agreement<B, Memory, Shape<20>>(Reshape<4, 5>{}, tol);
+    Dropout dropout;
+    dropout.rate(0.3);
+    check_layer_agreement<B, Memory, Shape<50>>(dropout, tol, 5, false, agreement_modes::inference_only);
+    GaussianNoise noise;
+    noise.stddev(0.2);
+    check_layer_agreement<B, Memory, Shape<50>>(noise, tol, 5, false, agreement_modes::inference_only);
+}
+
+template <class B, class Memory>
+void check_convolutions(double tol) {
+    check_layer_agreement<B, Memory, Shape<9, 8, 3>>(Conv2D<6, 3>{}, tol);
+    check_layer_agreement<B, Memory, Shape<9, 8, 3>>(Conv2D<6, 3, Padding::same>{}, tol);
+    check_layer_agreement<B, Memory, Shape<9, 8, 3>>(Conv2D<4, Size2<3, 2>, Padding::same, 2>{}, tol);
+    check_layer_agreement<B, Memory, Shape<28, 28, 1>>(Conv2D<32, 3, Padding::same>{}, tol, 8);
+    check_layer_agreement<B, Memory, Shape<5, 4, 3>>(Conv2DTranspose<6, 3>{}, tol);
+    check_layer_agreement<B, Memory, Shape<5, 4, 3>>(Conv2DTranspose<2, 3, Padding::same, 2>{}, tol);
+}
+
+template <class B, class Memory>
+void check_pooling_and_resampling(double tol) {
+    check_layer_agreement<B, Memory, Shape<8, 6, 3>>(MaxPool2D<2>{}, tol);
+    check_layer_agreement<B, Memory, Shape<7, 6, 3>>(MaxPool2D<3, 2, Padding::same>{}, tol);
+    check_layer_agreement<B, Memory, Shape<9, 7, 2>>(MaxPool2D<3, 1, Padding::same>{}, tol);  // overlapping windows
+    check_layer_agreement<B, Memory, Shape<8, 6, 3>>(AvgPool2D<2>{}, tol);
+    check_layer_agreement<B, Memory, Shape<7, 6, 3>>(AvgPool2D<3, 2, Padding::same>{}, tol);
+    check_layer_agreement<B, Memory, Shape<5, 4, 3>>(GlobalAveragePooling2D{}, tol);
+    check_layer_agreement<B, Memory, Shape<4, 3, 2>>(UpSampling2D<2>{}, tol);
+    check_layer_agreement<B, Memory, Shape<4, 3, 2>>(UpSampling2D<Size2<3, 2>>{}, tol);
+    check_layer_agreement<B, Memory, Shape<4, 3, 2>>(ZeroPadding2D<1>{}, tol);
+    check_layer_agreement<B, Memory, Shape<6, 5, 2>>(Cropping2D<1>{}, tol);
+}
+
+template <class B, class Memory>
+void check_batch_norm(double tol) {
+    // Positive parameters: the moving variance must be positive for inference.
+    check_layer_agreement<B, Memory, Shape<6, 5, 4>>(BatchNorm{}, tol, 5, true);
+    check_layer_agreement<B, Memory, Shape<12>>(BatchNorm{}, tol, 7, true);
+    check_layer_agreement<B, Memory, Shape<16, 16, 8>>(BatchNorm{}, tol, 4, true);  // rows over one chunk
+}
+
+// A merge layer's forward and backward over N inputs: y, then every input's gradient.
+template <class B, class Memory, class L, class... In>
+std::vector<std::vector<float>> run_merge(const L& layer, const std::vector<std::vector<float>>& xs_host,
+                                          const std::vector<float>& dy_host, std::size_t batch) {
+    using Out = typename L::template output_shape<In...>;
+    std::vector<typename Memory::buffer> xs, dxs;
+    for (const auto& x : xs_host) {
+        xs.push_back(Memory::upload(x));
+        dxs.push_back(Memory::upload(std::vector<float>(x.size(), 0.0f)));
+    }
+    auto y = Memory::upload(std::vector<float>(batch * Out::size, 0.0f));
+    const auto dy = Memory::upload(dy_host);
+    std::vector<const float*> x_pointers;
+    std::vector<float*> dx_pointers;
+    for (std::size_t k = 0; k < xs.size(); ++k) {
+        x_pointers.push_back(xs[k].data());
+        dx_pointers.push_back(dxs[k].data());
+    }
+    layer.template forward<B, float, In...>({x_pointers.data(), xs.size(), y.data(), batch});
+    layer.template backward<B, float, In...>({x_pointers.data(), xs.size(), y.data(), dy.data(), dx_pointers.data(), batch});
+    std::vector<std::vector<float>> out{Memory::download(y)};
+    for (const auto& dx : dxs) out.push_back(Memory::download(dx));
+    return out;
+}
+
+template <class B, class Memory, class... In, class L>
+void check_merge_agreement(const L& layer, double tol, std::size_t batch = 5) {
+    using Out = typename L::template output_shape<In...>;
+    Generator g(3);
+    // Values on a coarse grid, so that Maximum and Minimum meet ties and must route them alike.
+    std::vector<std::vector<float>> xs{std::vector<float>(batch * In::size)...};
+    for (auto& x : xs)
+        for (auto& v : x) v = static_cast<float>(g.below(5)) * 0.5f - 1.0f;
+    std::vector<float> dy(batch * Out::size);
+    for (auto& v : dy) v = static_cast<float>(g.uniform(-1.0, 1.0));
+    INFO(L::type_name << " of " << sizeof...(In) << " inputs");
+    const auto want = run_merge<cpu::reference, host_arrays, L, In...>(layer, xs, dy, batch);
+    const auto got = run_merge<B, Memory, L, In...>(layer, xs, dy, batch);
+    for (std::size_t k = 0; k < want.size(); ++k) {
+        INFO((k == 0 ? std::string("output") : "input gradient " + std::to_string(k - 1)));
+        CHECK(relative_error(got[k], want[k]) < tol);
+    }
+}
+
+template <class B, class Memory>
+void check_merges(double tol) {
+    using S = Shape<4, 5>;
+    check_merge_agreement<B, Memory, S, S, S>(Add{}, tol);
+    check_merge_agreement<B, Memory, S, S>(Subtract{}, tol);
+    check_merge_agreement<B, Memory, S, S, S>(Multiply{}, tol);
+    check_merge_agreement<B, Memory, S, S, S>(Average{}, tol);
+    check_merge_agreement<B, Memory, S, S, S>(Maximum{}, tol);
+    check_merge_agreement<B, Memory, S, S>(Minimum{}, tol);
+    check_merge_agreement<B, Memory, S, Shape<4, 3>>(Concatenate{}, tol);
+    check_merge_agreement<B, Memory, Shape<2, 3, 4>, Shape<2, 3, 4>>(Concatenate<1>{}, tol);
+}
+
+}  // namespace latent::testing

@@ -1,0 +1,206 @@
+// The ops every per-index backend is checked on against cpu::reference: GEMM in every
+// transpose, reductions over several chunks, the fused losses, batch norm's backward, copy2d
+// and the random fills. Memory says where the backend's arrays live (support/layer_agreement.hpp).
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include <latent/backend/cpu/reference.hpp>
+#include <latent/backend/ops.hpp>
+
+#include "layer_agreement.hpp"
+
+namespace latent::testing {
+
+inline std::vector<float> random_vector(std::size_t n, std::uint64_t seed, double low = -1.0, double high = 1.0) {
+    Generator g(seed);
+    std::vector<float> v(n);
+    for (auto& x : v) x = static_cast<float>(g.uniform(low, high));
+    return v;
+}
+
+template <class B, class Memory>
+void check_gemm(double tol) {
+    struct Case {
+        bool ta, tb;
+        std::size_t M, N, K;
+        float alpha, beta;
+    };
+    const Case cases[] = {{false, false, 7, 5, 3, 1.0f, 0.0f}, {true, false, 6, 9, 4, 0.5f, 1.0f},
+                          {false, true, 3, 8, 11, 1.0f, 0.25f}, {true, true, 5, 4, 6, -1.0f, 0.0f},
+                          {false, false, 1, 13, 2, 2.0f, 0.0f},  {false, true, 9, 1, 7, 1.0f, 1.0f},
+                          {false, false, 64, 256, 784, 1.0f, 0.0f}};
+    for (const auto& c : cases) {
+        INFO("trans " << c.ta << c.tb << ", M N K = " << c.M << " " << c.N << " " << c.K << ", beta " << c.beta);
+        const auto a = random_vector(c.M * c.K, 1), b = random_vector(c.K * c.N, 2);
+        std::vector<float> want = random_vector(c.M * c.N, 3);
+        if (c.beta == 0.0f) want.assign(want.size(), std::nanf(""));  // beta 0 must not read C
+        auto got = Memory::upload(want), da = Memory::upload(a), db = Memory::upload(b);
+        const std::size_t lda = c.ta ? c.M : c.K, ldb = c.tb ? c.K : c.N;
+        ops::gemm<cpu::reference>(c.ta, c.tb, c.M, c.N, c.K, c.alpha, a.data(), lda, b.data(), ldb, c.beta, want.data(), c.N);
+        ops::gemm<B>(c.ta, c.tb, c.M, c.N, c.K, c.alpha, da.data(), lda, db.data(), ldb, c.beta, got.data(), c.N);
+        CHECK(relative_error(Memory::download(got), want) < tol);
+    }
+}
+
+template <class B, class Memory>
+void check_reductions(double tol) {
+    for (std::size_t rows : {1, 255, 256, 257, 1000}) {
+        INFO("rows " << rows);
+        const std::size_t cols = 7;
+        const auto x = random_vector(rows * cols, rows);
+        const auto dx = Memory::upload(x);
+        std::vector<float> want(cols, 1.0f);
+        auto got = Memory::upload(want);
+        ops::column_sum<cpu::reference>(rows, cols, x.data(), want.data(), true);
+        ops::column_sum<B>(rows, cols, dx.data(), got.data(), true);
+        CHECK(relative_error(Memory::download(got), want) < tol);
+        ops::column_sum<cpu::reference>(rows, cols, x.data(), want.data(), false);
+        ops::column_sum<B>(rows, cols, dx.data(), got.data(), false);
+        CHECK(relative_error(Memory::download(got), want) < tol);
+        CHECK(ops::sum<B>(x.size(), dx.data()) == doctest::Approx(ops::sum<cpu::reference>(x.size(), x.data())).epsilon(tol));
+
+        std::vector<float> mean_ref(cols), var_ref(cols);
+        auto mean = Memory::upload(mean_ref), var = Memory::upload(var_ref);
+        ops::channel_moments<cpu::reference>(rows, cols, x.data(), mean_ref.data(), var_ref.data());
+        ops::channel_moments<B>(rows, cols, dx.data(), mean.data(), var.data());
+        CHECK(relative_error(Memory::download(mean), mean_ref) < tol);
+        CHECK(relative_error(Memory::download(var), var_ref) < tol);
+    }
+    CHECK(ops::sum<B>(0, static_cast<const float*>(nullptr)) == 0.0f);
+}
+
+template <class B, class Memory>
+void check_losses(double tol) {
+    const std::size_t rows = 300, cols = 10;  // more rows than one reduction chunk
+    const auto logits = random_vector(rows * cols, 5, -4.0, 4.0);
+    std::vector<float> labels(rows * cols, 0.0f), classes(rows);
+    for (std::size_t r = 0; r < rows; ++r) {
+        classes[r] = static_cast<float>(r % cols);
+        labels[r * cols + r % cols] = 1.0f;
+    }
+    const auto targets = random_vector(rows * cols, 6, 0.0, 1.0), dy = random_vector(rows * cols, 7);
+    const auto d_logits = Memory::upload(logits), d_labels = Memory::upload(labels), d_classes = Memory::upload(classes),
+               d_targets = Memory::upload(targets), d_dy = Memory::upload(dy);
+    std::vector<float> want(rows * cols);
+    auto got = Memory::upload(want);
+    {
+        INFO("categorical cross-entropy");
+        const float l0 = ops::softmax_cross_entropy<cpu::reference>(rows, cols, logits.data(), labels.data(), want.data());
+        const float l1 = ops::softmax_cross_entropy<B>(rows, cols, d_logits.data(), d_labels.data(), got.data());
+        CHECK(l1 == doctest::Approx(l0).epsilon(tol));
+        CHECK(relative_error(Memory::download(got), want) < tol);
+    }
+    {
+        INFO("sparse categorical cross-entropy");
+        const float l0 = ops::sparse_softmax_cross_entropy<cpu::reference>(rows, cols, logits.data(), classes.data(), want.data());
+        const float l1 = ops::sparse_softmax_cross_entropy<B>(rows, cols, d_logits.data(), d_classes.data(), got.data());
+        CHECK(l1 == doctest::Approx(l0).epsilon(tol));
+        CHECK(relative_error(Memory::download(got), want) < tol);
+    }
+    {
+        INFO("binary cross-entropy");
+        const float l0 = ops::sigmoid_binary_cross_entropy<cpu::reference>(rows * cols, logits.data(), targets.data(), want.data());
+        const float l1 = ops::sigmoid_binary_cross_entropy<B>(rows * cols, d_logits.data(), d_targets.data(), got.data());
+        CHECK(l1 == doctest::Approx(l0).epsilon(tol));
+        CHECK(relative_error(Memory::download(got), want) < tol);
+    }
+    {
+        INFO("softmax and its backward");
+        std::vector<float> y0(rows * cols);
+        auto y1 = Memory::upload(y0);
+        ops::softmax<cpu::reference>(rows, cols, logits.data(), y0.data());
+        ops::softmax<B>(rows, cols, d_logits.data(), y1.data());
+        CHECK(relative_error(Memory::download(y1), y0) < tol);
+        const auto d_y0 = Memory::upload(y0);
+        ops::softmax_backward<cpu::reference>(rows, cols, y0.data(), dy.data(), want.data());
+        ops::softmax_backward<B>(rows, cols, d_y0.data(), d_dy.data(), got.data());
+        CHECK(relative_error(Memory::download(got), want) < tol);
+    }
+}
+
+template <class B, class Memory>
+void check_batch_norm_backward(double tol) {
+    const std::size_t rows = 600, cols = 3;
+    const auto x_hat = random_vector(rows * cols, 8), dy = random_vector(rows * cols, 9);
+    const auto gamma = random_vector(cols, 10, 0.5, 1.5), inv_std = random_vector(cols, 11, 0.5, 2.0);
+    const auto d_x_hat = Memory::upload(x_hat), d_dy = Memory::upload(dy), d_gamma = Memory::upload(gamma),
+               d_inv_std = Memory::upload(inv_std);
+    for (float through_stats : {0.0f, 1.0f}) {
+        INFO("batch statistics " << through_stats);
+        const auto d_flag = Memory::upload(std::vector<float>{through_stats});
+        std::vector<float> dx0(rows * cols), g0(cols, 0.5f), b0(cols, 0.5f), m0(cols, 0.0f), v0(cols, 0.0f);
+        auto dx1 = Memory::upload(dx0), g1 = Memory::upload(g0), b1 = Memory::upload(b0), m1 = Memory::upload(m0),
+             v1 = Memory::upload(v0);
+        ops::batch_norm_backward<cpu::reference>(rows, cols, x_hat.data(), dy.data(), gamma.data(), inv_std.data(),
+                                                 &through_stats, dx0.data(), g0.data(), b0.data(), m0.data(), v0.data());
+        ops::batch_norm_backward<B>(rows, cols, d_x_hat.data(), d_dy.data(), d_gamma.data(), d_inv_std.data(),
+                                    d_flag.data(), dx1.data(), g1.data(), b1.data(), m1.data(), v1.data());
+        CHECK(relative_error(Memory::download(dx1), dx0) < tol);
+        CHECK(relative_error(Memory::download(g1), g0) < tol);
+        CHECK(relative_error(Memory::download(b1), b0) < tol);
+        CHECK(relative_error(Memory::download(m1), m0) < tol);
+        CHECK(relative_error(Memory::download(v1), v0) < tol);
+        // null outputs are skipped
+        float* none = nullptr;
+        ops::batch_norm_backward<B>(rows, cols, d_x_hat.data(), d_dy.data(), d_gamma.data(), d_inv_std.data(),
+                                    d_flag.data(), none, none, none, none, none);
+        CHECK(relative_error(Memory::download(g1), g0) < tol);
+    }
+}
+
+template <class B, class Memory>
+void check_copy2d() {
+    const auto src = random_vector(4 * 9, 12);
+    std::vector<float> want(4 * 11, -1.0f);
+    auto got = Memory::upload(want);
+    const auto d_src = Memory::upload(src);
+    ops::copy2d<cpu::reference>(4, 6, src.data() + 2, 9, want.data() + 3, 11);
+    ops::copy2d<B>(4, 6, d_src.data() + 2, 9, got.data() + 3, 11);
+    CHECK(Memory::download(got) == want);
+}
+
+// Counter-based draws cannot match the reference's sequence: check their distribution, their
+// independence from neighbours, and that one fill takes exactly one draw from the generator.
+template <class B, class Memory>
+void check_random_fills() {
+    const std::size_t n = 200000;
+    auto d_u = Memory::upload(std::vector<float>(n)), d_z = Memory::upload(std::vector<float>(n));
+    Generator g(42);
+    ops::uniform<B>(n, d_u.data(), g);
+    ops::normal<B>(n, d_z.data(), g, 1.5, 0.5);
+    const auto u = Memory::download(d_u), z = Memory::download(d_z);
+    double su = 0, su2 = 0, sz = 0, sz2 = 0;
+    std::size_t out_of_range = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        out_of_range += !(u[i] >= 0.0f && u[i] < 1.0f) + !std::isfinite(z[i]);
+        su += u[i];
+        su2 += double(u[i]) * u[i];
+        sz += z[i];
+        sz2 += double(z[i]) * z[i];
+    }
+    CHECK(out_of_range == 0);
+    const double mu = su / n, vu = su2 / n - mu * mu, mz = sz / n, vz = sz2 / n - mz * mz;
+    CHECK(mu == doctest::Approx(0.5).epsilon(0.01));
+    CHECK(vu == doctest::Approx(1.0 / 12).epsilon(0.02));
+    CHECK(mz == doctest::Approx(1.5).epsilon(0.01));
+    CHECK(std::sqrt(vz) == doctest::Approx(0.5).epsilon(0.01));
+    double cross = 0;
+    for (std::size_t i = 0; i + 1 < n; ++i) cross += (u[i] - 0.5) * (u[i + 1] - 0.5);
+    CHECK(std::fabs(cross / static_cast<double>(n - 1) / vu) < 0.02);
+
+    Generator a(7), b(7);
+    auto first = Memory::upload(std::vector<float>(100)), second = Memory::upload(std::vector<float>(100));
+    ops::uniform<B>(100, first.data(), a);
+    ops::uniform<B>(100, second.data(), b);
+    CHECK(Memory::download(first) == Memory::download(second));
+    b.reseed(7);
+    b.next_u64();
+    CHECK(a.next_u64() == b.next_u64());
+}
+
+}  // namespace latent::testing

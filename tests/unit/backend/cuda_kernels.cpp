@@ -1,0 +1,93 @@
+// The CUDA backend's kernels (backend/cuda/kernels.hpp) run on the host by the emulating
+// executor: every layer, op and a whole training run agree with cpu::reference, so the index
+// arithmetic and reductions the GPU runs are checked on every machine (the GPU run: tests/cuda/).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include <latent/latent.hpp>
+
+#include "support/layer_agreement_cases.hpp"
+#include "support/op_agreement_cases.hpp"
+#include "support/per_index_emulation.hpp"
+
+using namespace latent;
+using latent::testing::host_arrays;
+using latent::testing::per_index_emulation;
+using latent::testing::relative_error;
+
+namespace {
+constexpr double tolerance = 1e-5;
+}  // namespace
+
+TEST_CASE("cuda kernels on the host: dense and activation layers agree with the reference") {
+    testing::check_dense_and_activations<per_index_emulation, host_arrays>(tolerance);
+}
+TEST_CASE("cuda kernels on the host: convolutions agree with the reference") {
+    testing::check_convolutions<per_index_emulation, host_arrays>(tolerance);
+}
+TEST_CASE("cuda kernels on the host: pooling, resampling and padding agree with the reference") {
+    testing::check_pooling_and_resampling<per_index_emulation, host_arrays>(tolerance);
+}
+TEST_CASE("cuda kernels on the host: batch normalization agrees with the reference") {
+    testing::check_batch_norm<per_index_emulation, host_arrays>(tolerance);
+}
+
+TEST_CASE("cuda kernels on the host: merge layers agree with the reference") {
+    testing::check_merges<per_index_emulation, host_arrays>(tolerance);
+}
+
+TEST_CASE("cuda kernels on the host: GEMM through the column-major call, every transpose and scale") {
+    testing::check_gemm<per_index_emulation, host_arrays>(tolerance);
+}
+TEST_CASE("cuda kernels on the host: reductions agree with the reference over several chunks") {
+    testing::check_reductions<per_index_emulation, host_arrays>(tolerance);
+}
+TEST_CASE("cuda kernels on the host: fused losses give the reference's value and gradient") {
+    testing::check_losses<per_index_emulation, host_arrays>(tolerance);
+}
+TEST_CASE("cuda kernels on the host: batch norm backward, through batch or fixed statistics") {
+    testing::check_batch_norm_backward<per_index_emulation, host_arrays>(tolerance);
+}
+TEST_CASE("cuda kernels on the host: copy2d places blocks between strides") {
+    testing::check_copy2d<per_index_emulation, host_arrays>();
+}
+TEST_CASE("cuda kernels on the host: counter-based random fills") {
+    testing::check_random_fills<per_index_emulation, host_arrays>();
+}
+
+namespace {
+template <class B>
+using Mlp = Sequential<B, Input<6>, Dense<16>, ReLU, BatchNorm, Dense<8>, Tanh, Dense<3>, Softmax>;
+
+template <class B>
+std::pair<double, std::vector<float>> train_mlp(auto optimizer) {
+    Tensor<Shape<6>> x(120);
+    Tensor<Shape<1>> y(120);
+    Generator g(4);
+    for (std::size_t i = 0; i < 120; ++i) {
+        y[i] = static_cast<float>(i % 3);
+        for (std::size_t j = 0; j < 6; ++j) x[6 * i + j] = static_cast<float>(g.normal()) + (j == i % 3 ? 1.5f : 0.0f);
+    }
+    Mlp<B> net(9);
+    net.compile(optimizer, loss::SparseCategoricalCrossentropy{}, metrics::Accuracy{});
+    const auto history = net.fit(x, y, {.epochs = 6, .batch_size = 16, .seed = 2, .verbose = Verbosity::silent});
+    return {history["loss"].back(), {net.parameters().values().begin(), net.parameters().values().end()}};
+}
+}  // namespace
+
+TEST_CASE("cuda kernels on the host: a whole training run follows the reference's") {
+    SUBCASE("Adam") {
+        const auto [loss0, w0] = train_mlp<cpu::reference>(optim::Adam{});
+        const auto [loss1, w1] = train_mlp<per_index_emulation>(optim::Adam{});
+        CHECK(loss1 == doctest::Approx(loss0).epsilon(1e-4));
+        CHECK(relative_error(w1, w0) < 1e-4);
+    }
+    SUBCASE("SGD with momentum") {
+        const auto [loss0, w0] = train_mlp<cpu::reference>(optim::SGD{.lr = 0.05, .momentum = 0.9});
+        const auto [loss1, w1] = train_mlp<per_index_emulation>(optim::SGD{.lr = 0.05, .momentum = 0.9});
+        CHECK(loss1 == doctest::Approx(loss0).epsilon(1e-4));
+        CHECK(relative_error(w1, w0) < 1e-4);
+    }
+}
