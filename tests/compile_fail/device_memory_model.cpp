@@ -1,16 +1,19 @@
-// A model on a backend whose memory is the GPU's: models keep their arenas on the host for now.
-// EXPECT: latent: models keep their parameters and activations in host memory
-// EXPECT: models on the GPU are not supported yet
+// A model on a backend whose memory is not the host's, but which does not say how to hold
+// arrays there and copy them (buffer<T>, upload, download).
+// EXPECT: latent: a backend whose memory is not the host's must name its buffer type
 #include <latent/latent.hpp>
 using namespace latent;
-#ifdef LATENT_EXPECT_FAIL
-struct gpu_like {
+struct gpu_like : cpu::reference {
     using memory_space = device_memory;
-    static constexpr std::string_view name = "gpu_like";
-};
-#else
-struct gpu_like : cpu::reference {};
+#ifndef LATENT_EXPECT_FAIL
+    template <class T>
+    using buffer = AlignedBuffer<T>;
+    template <class T>
+    static void upload(T* device, const T* host, std::size_t n) { std::copy_n(host, n, device); }
+    template <class T>
+    static void download(T* host, const T* device, std::size_t n) { std::copy_n(device, n, host); }
 #endif
+};
 using Net = Sequential<gpu_like, Input<8>, Dense<4>>;
 int main() {
     Net net;

@@ -6,6 +6,7 @@
 #include <latent/cuda.hpp>
 #include <latent/latent.hpp>
 
+#include "support/device_model_cases.hpp"
 #include "support/layer_agreement_cases.hpp"
 #include "support/op_agreement_cases.hpp"
 
@@ -56,6 +57,13 @@ TEST_CASE("cuda: failed calls and bad copies throw errors that name them") {
     // The runtime is usable afterwards.
     CudaBuffer<float> fine{std::span<const float>(host)};
     CHECK(fine.to_host() == host);
+}
+
+TEST_CASE("cuda: a Sequential predicts on the GPU what it predicts on the CPU") {
+    testing::check_device_predict<cuda>(tolerance);
+}
+TEST_CASE("cuda: train on the CPU, save the weights, predict on the GPU") {
+    testing::check_device_loads_trained_weights<cuda>(tolerance, "cuda_device_mlp.safetensors");
 }
 
 TEST_CASE("cuda: the README's example computes a Dense layer on the GPU") {

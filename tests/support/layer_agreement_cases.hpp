@@ -11,8 +11,10 @@
 
 namespace latent::testing {
 
+// `random_layers`: whether Dropout and GaussianNoise can be compared in training too (a backend
+// that draws as the reference does), or in inference only.
 template <class B, class Memory>
-void check_dense_and_activations(double tol) {
+void check_dense_and_activations(double tol, agreement_modes random_layers = agreement_modes::inference_only) {
     check_layer_agreement<B, Memory, Shape<37>>(Dense<19>{}, tol);
     check_layer_agreement<B, Memory, Shape<784>>(Dense<256>{}, tol, 64);
     check_layer_agreement<B, Memory, Shape<20>>(ReLU{}, tol);
@@ -24,10 +26,10 @@ void check_dense_and_activations(double tol) {
     check_layer_agreement<B, Memory, Shape<20>>(Reshape<4, 5>{}, tol);
     Dropout dropout;
     dropout.rate(0.3);
-    check_layer_agreement<B, Memory, Shape<50>>(dropout, tol, 5, false, agreement_modes::inference_only);
+    check_layer_agreement<B, Memory, Shape<50>>(dropout, tol, 5, false, random_layers);
     GaussianNoise noise;
     noise.stddev(0.2);
-    check_layer_agreement<B, Memory, Shape<50>>(noise, tol, 5, false, agreement_modes::inference_only);
+    check_layer_agreement<B, Memory, Shape<50>>(noise, tol, 5, false, random_layers);
 }
 
 template <class B, class Memory>

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "../backend/memory.hpp"
 #include "../core/arena.hpp"
 #include "../core/batch_source.hpp"
 #include "../core/buffer.hpp"
@@ -46,10 +47,13 @@ class Sequential : detail::sequential_diagnostics<Sequential<Args...>, Args...> 
 
 public:
     using policy = typename traits::policy;
-    static_assert(std::is_same_v<typename policy::memory_space, host_memory>,
-                  "latent: models keep their parameters and activations in host memory, so their backend must be a "
-                  "host-memory one (cpu::simd, cpu::reference); latent::cuda runs layers and ops on CudaBuffers, and "
-                  "models on the GPU are not supported yet");
+    static_assert(host_backend_v<policy> || device_backend<policy>,
+                  "latent: a backend whose memory is not the host's must name its buffer type and its host copies "
+                  "(buffer<T>, upload, download; see latent/backend/memory.hpp)");
+    // On a device backend (latent::cuda) the model predicts there: its parameters are copied
+    // over when they changed on the host, each input batch goes over and its output comes back.
+    // Training there is not supported yet.
+    static constexpr bool on_device = !host_backend_v<policy>;
     using layers_tuple = typename traits::layers_tuple;
     using input_shape = typename traits::input_shape;
     using output_shape = typename traits::output_shape;
@@ -135,6 +139,7 @@ public:
 
     // Re-draws every parameter from `seed`.
     void initialize(std::uint64_t seed) {
+        host_params_changed();
         Generator gen(seed);
         for (const auto& slot : params_.slots()) {
             auto values = params_.slot_values(slot);
@@ -181,6 +186,7 @@ public:
         // Views of this layer's parameters in the arena ("dense/kernel", "dense/bias", ...).
         std::vector<std::pair<const ParamSlot*, std::span<float>>> weights() const {
             net_->sync_slot_names();
+            net_->host_params_changed();  // the caller may write through the spans
             std::vector<std::pair<const ParamSlot*, std::span<float>>> out;
             for (const auto& slot : net_->params_.slots())
                 if (slot.layer == index_) out.emplace_back(&slot, net_->params_.slot_values(slot));
@@ -269,6 +275,7 @@ public:
     ParameterArena<float>& parameters() {
         sync_slot_names();
         pull_trainable();
+        host_params_changed();  // the caller may write through it
         return params_;
     }
     const ParameterArena<float>& parameters() const {
@@ -276,8 +283,16 @@ public:
         pull_trainable();
         return params_;
     }
-    std::span<float> gradients() noexcept { return grads_.span(); }
-    std::span<const float> gradients() const noexcept { return grads_.span(); }
+    std::span<float> gradients() noexcept
+        requires(!on_device)
+    {
+        return grads_.span();
+    }
+    std::span<const float> gradients() const noexcept
+        requires(!on_device)
+    {
+        return grads_.span();
+    }
 
     // Trainable / non-trainable counts as they stand now (after freezing).
     std::size_t count_trainable_params() const {
@@ -295,6 +310,7 @@ public:
     // leaves the model unchanged). The report says what was loaded and skipped.
     io::LoadReport load_weights(const std::filesystem::path& path, const io::LoadOptions& options = {}) {
         sync_slot_names();
+        host_params_changed();
         return io::load_safetensors(path, params_, options);
     }
 
@@ -306,6 +322,7 @@ public:
     io::LoadReport assign_weights_by_name(const std::map<std::string, io::detail::NamedValues>& source,
                                           bool skip_mismatch, const std::string& label) {
         sync_slot_names();
+        host_params_changed();
         return io::detail::assign_by_layer(source, params_, skip_mismatch, label);
     }
 
@@ -318,7 +335,7 @@ public:
         for (std::size_t first = 0; first < x.batch(); first += batch_size) {
             const std::size_t n = std::min(batch_size, x.batch() - first);
             const float* y = forward(x.data() + first * input_shape::size, n, Mode::infer);
-            std::copy(y, y + n * output_shape::size, out.data() + first * output_shape::size);
+            download<policy>(out.data() + first * output_shape::size, y, n * output_shape::size);
         }
         return out;
     }
@@ -341,13 +358,13 @@ public:
                                                                  " samples for " + std::to_string(x.batch()) + " inputs");
         if (x.batch() == 0) return;
         const float* y = forward(x.data(), x.batch(), Mode::infer);
-        std::copy(y, y + x.batch() * output_shape::size, out.data());
+        download<policy>(out.data(), y, x.batch() * output_shape::size);
     }
 
     // ---- the engine the training loop drives ---------------------------------------------
-    // Runs every layer on x (batch, input) and returns the output (batch, output); the
-    // activations stay in the model's buffers until the next call, for backward. x must stay
-    // alive until backward.
+    // Runs every layer on x (batch, input; host memory) and returns the output (batch, output;
+    // in the backend's memory); the activations stay in the model's buffers until the next
+    // call, for backward. x must stay alive until backward.
     const float* forward(const float* x, std::size_t batch, Mode mode, Generator* rng = nullptr) {
         if constexpr (is_valid) {
             if (params_.size() != param_count)
@@ -355,6 +372,16 @@ public:
                                   "model \"" + name_ + "\" was moved from; assign a model to it before using it");
             plan(batch);
             pull_trainable();
+            if constexpr (on_device) {
+                if (mode == Mode::train)
+                    throw value_error("latent.graph.device_training",
+                                      "model \"" + name_ + "\" runs on " + std::string(policy::name) +
+                                          ", where latent does not train yet; train on cpu::simd and predict here");
+                sync_device_params();
+                if (device_input_.size() < batch * input_shape::size) device_input_.resize_discard(batch * input_shape::size);
+                upload<policy>(device_input_.data(), x, batch * input_shape::size);
+                x = device_input_.data();
+            }
             input_ = x;
             batch_ = batch;
             [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -414,7 +441,9 @@ public:
     }
 
     // Which layer's output first became non-finite in the last forward pass, in words.
-    std::string describe_non_finite(std::size_t batch) const {
+    std::string describe_non_finite(std::size_t batch) const
+        requires(!on_device)
+    {
         const auto dims = output_dims();
         for (std::size_t i = 0; i < layer_count; ++i) {
             std::size_t size = batch;
@@ -438,21 +467,28 @@ public:
     // ---- Keras-style training (the loop lives in latent/train) --------------------------
     template <class Optimizer, class Loss, class... Metrics>
     void compile(Optimizer optimizer, Loss loss, Metrics... metrics) {
-        compile_model(*this, std::move(optimizer), std::move(loss), std::move(metrics)...);
+        check_not_training_on_device<Optimizer>();
+        if constexpr (!on_device) compile_model(*this, std::move(optimizer), std::move(loss), std::move(metrics)...);
     }
     // Options defaults to FitOptions (latent/train/options.hpp), so that `{.epochs = 5}` works.
     template <float_batch X, float_batch Y, class Options = FitOptions>
     auto fit(const X& x, const Y& y, const Options& options = {}) {
-        return fit_model(*this, as_const_view(x), as_const_view(y), options);
+        check_not_training_on_device<X>();
+        if constexpr (!on_device) return fit_model(*this, as_const_view(x), as_const_view(y), options);
     }
     template <float_batch X, float_batch Y>
     auto evaluate(const X& x, const Y& y, std::size_t batch_size = 32) {
-        return evaluate_model(*this, as_const_view(x), as_const_view(y), batch_size);
+        check_not_training_on_device<X>();
+        if constexpr (!on_device) return evaluate_model(*this, as_const_view(x), as_const_view(y), batch_size);
     }
     // One optimizer step on exactly this batch; returns its mean loss (Keras' train_on_batch).
     template <float_batch X, float_batch Y>
     double train_on_batch(const X& x, const Y& y) {
-        return train_on_batch_model(*this, as_const_view(x), as_const_view(y));
+        check_not_training_on_device<X>();
+        if constexpr (!on_device)
+            return train_on_batch_model(*this, as_const_view(x), as_const_view(y));
+        else
+            return 0.0;
     }
     // The same with xtensor or Eigen arrays for x or y (latent/interop/).
     template <batch_source X, batch_source Y, class Options = FitOptions>
@@ -500,6 +536,26 @@ public:
 
 private:
     friend struct detail::sequential_access;
+
+    template <class Caller>
+    static constexpr void check_not_training_on_device() {
+        static_assert(!sizeof(Caller*) || !on_device,
+                      "latent: this model's backend computes in device memory (latent::cuda), where latent predicts "
+                      "but does not train yet: compile, fit, evaluate and train_on_batch need a CPU backend; train a "
+                      "copy of the network on cpu::simd, save_weights, and load_weights into this one");
+    }
+
+    // The parameters as the layers read them: the arena on the host, its copy on a device.
+    const float* layer_params() const { return on_device ? device_params_.data() : params_.data(); }
+    float* layer_params() { return on_device ? device_params_.data() : params_.data(); }
+    // Every change of the host arena (or a writable view handed out) makes the device copy stale.
+    void host_params_changed() const noexcept { ++params_version_; }
+    void sync_device_params() {
+        if (device_params_version_ == params_version_ && device_params_.size() == params_.size()) return;
+        if (device_params_.size() != params_.size()) device_params_.resize_discard(params_.size());
+        upload<policy>(device_params_.data(), params_.data(), params_.size());
+        device_params_version_ = params_version_;
+    }
 
     void apply_trainable(std::size_t index, bool on) const {
         layer_trainable_[index] = on;
@@ -622,13 +678,13 @@ private:
         ForwardArgs<float> a;
         a.x = layer_input(I);
         a.y = activations_.data() + act_offsets_[I] * batch_;
-        a.params = params_.data() + param_offsets_[I];
+        a.params = layer_params() + param_offsets_[I];
         a.workspace = workspace_.data() + ws_offsets_[I];
         a.batch = batch_;
         a.mode = mode;
         a.rng = rng;
         a.trainable = layer_trainable_[I];
-        a.state = (mode == Mode::train && a.trainable) ? params_.data() + param_offsets_[I] : nullptr;
+        a.state = (mode == Mode::train && a.trainable) ? layer_params() + param_offsets_[I] : nullptr;
         std::get<I>(layers_).template forward<layer_input_shape<I>, policy, float>(a);
     }
 
@@ -649,8 +705,8 @@ private:
         a.x = layer_input(I);
         a.y = output(I);
         a.dy = grad;
-        a.dx = (I > bottom) ? grad_buffers_[ping].data() : nullptr;
-        a.params = params_.data() + param_offsets_[I];
+        if constexpr (I > 0) a.dx = (I > bottom) ? grad_buffers_[ping].data() : nullptr;  // else: no layer below
+        a.params = layer_params() + param_offsets_[I];
         a.dparams = layer_trainable_[I] ? grads_.data() + param_offsets_[I] : nullptr;
         a.workspace = workspace_.data() + ws_offsets_[I];
         a.batch = batch_;
@@ -661,7 +717,7 @@ private:
 
     layers_tuple layers_{};
     mutable ParameterArena<float> params_;  // mutable only for slot names kept in sync with layer names
-    AlignedBuffer<float> grads_;           // same layout as params_
+    backend_buffer<policy, float> grads_;  // same layout as params_, in the backend's memory
     std::vector<ParamSpec> specs_;         // one per arena slot: how to initialize it
     mutable std::vector<bool> layer_trainable_;  // mutable: refreshed from a graph it was called in
     std::vector<std::string> default_names_;   // the names given by default ("" where the user named it)
@@ -670,10 +726,16 @@ private:
     std::string name_ = "sequential";
     detail::compiled_slot compiled_;
 
-    // Buffers planned from the compile-time shapes times the largest batch seen.
-    AlignedBuffer<float> activations_;
-    AlignedBuffer<float> workspace_;
-    AlignedBuffer<float> grad_buffers_[2];
+    // Buffers planned from the compile-time shapes times the largest batch seen, in the
+    // backend's memory.
+    backend_buffer<policy, float> activations_;
+    backend_buffer<policy, float> workspace_;
+    backend_buffer<policy, float> grad_buffers_[2];
+    // On a device backend: the parameters' copy there, and the input batch copied over.
+    backend_buffer<policy, float> device_params_;
+    backend_buffer<policy, float> device_input_;
+    mutable std::uint64_t params_version_ = 1;  // counts changes of the host arena
+    std::uint64_t device_params_version_ = 0;   // the change device_params_ holds
     std::array<std::size_t, layer_count> act_offsets_{};
     std::array<std::size_t, layer_count> ws_offsets_{};
     std::size_t planned_batch_ = 0;

@@ -9,110 +9,32 @@
 #include <latent/backend/cpu/simd.hpp>
 #include <latent/latent.hpp>
 
+#include "support/layer_agreement_cases.hpp"
+
 using namespace latent;
 
+using latent::testing::agreement_modes;
+using latent::testing::host_arrays;
+using latent::testing::relative_error;
+
 namespace {
-
-struct Run {
-    std::vector<float> y, dx, dparams, state;
-};
-
-// One forward and backward pass of `layer` on backend B with the given inputs.
-template <class B, class In, class L>
-Run run(const L& layer, const std::vector<float>& x, const std::vector<float>& params, const std::vector<float>& dy,
-        std::size_t batch, Mode mode) {
-    using Out = typename L::template output_shape<In>;
-    Run r;
-    r.y.assign(batch * Out::size, 0.0f);
-    r.dx.assign(x.size(), 0.0f);
-    r.dparams.assign(params.size(), 0.0f);
-    r.state = params;
-    std::vector<float> workspace(workspace_size<L, In>(batch) + 1);
-    Generator rng(11);  // the same draws on both backends (Dropout, GaussianNoise)
-    ForwardArgs<float> a{x.data(), r.y.data(), params.data(), workspace.data(), batch, mode, &rng};
-    a.state = mode == Mode::train ? r.state.data() : nullptr;
-    layer.template forward<In, B, float>(a);
-    BackwardArgs<float> b{x.data(), r.y.data(), dy.data(), r.dx.data(), params.data(), r.dparams.data(),
-                          workspace.data(), batch};
-    layer.template backward<In, B, float>(b);
-    return r;
-}
-
-double relative_error(const std::vector<float>& got, const std::vector<float>& want) {
-    double diff = 0, norm = 0;
-    for (std::size_t i = 0; i < want.size(); ++i) {
-        diff += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
-        norm += double(want[i]) * want[i];
-    }
-    return norm == 0 ? std::sqrt(diff) : std::sqrt(diff / norm);
-}
-
-template <class In, class L>
-void check_agreement(const L& layer, std::size_t batch = 5, bool positive_params = false) {
-    using Out = typename L::template output_shape<In>;
-    std::size_t param_size = 0;
-    for (const auto& s : L::template params<In>) param_size += s.size();
-    Generator g(3);
-    std::vector<float> x(batch * In::size), params(param_size), dy(batch * Out::size);
-    for (auto& v : x) v = static_cast<float>(g.uniform(-1.0, 1.0));
-    for (auto& v : params) v = static_cast<float>(positive_params ? g.uniform(0.5, 1.5) : g.normal() * 0.5);
-    for (auto& v : dy) v = static_cast<float>(g.uniform(-1.0, 1.0));
-    for (Mode mode : {Mode::train, Mode::infer}) {
-        INFO(L::type_name << " on " << In::to_string() << (mode == Mode::train ? ", training" : ", inference"));
-        const Run want = run<cpu::reference, In>(layer, x, params, dy, batch, mode);
-        const Run got = run<cpu::simd, In>(layer, x, params, dy, batch, mode);
-        CHECK(relative_error(got.y, want.y) < 1e-5);
-        CHECK(relative_error(got.dx, want.dx) < 1e-5);
-        CHECK(relative_error(got.dparams, want.dparams) < 1e-5);
-        CHECK(relative_error(got.state, want.state) < 1e-5);
-    }
-}
-
+constexpr double tolerance = 1e-5;
 }  // namespace
 
 TEST_CASE("dense and activation layers agree with the reference backend") {
-    check_agreement<Shape<37>>(Dense<19>{});
-    check_agreement<Shape<784>>(Dense<256>{}, 64);  // the peer benchmark's first layer
-    check_agreement<Shape<20>>(ReLU{});
-    check_agreement<Shape<20>>(LeakyReLU{});
-    check_agreement<Shape<20>>(Sigmoid{});
-    check_agreement<Shape<20>>(Tanh{});
-    check_agreement<Shape<4, 10>>(Softmax{});
-    check_agreement<Shape<4, 5>>(Flatten{});
-    check_agreement<Shape<20>>(Reshape<4, 5>{});
-    Dropout dropout;
-    dropout.rate(0.3);
-    check_agreement<Shape<50>>(dropout);
-    GaussianNoise noise;
-    noise.stddev(0.2);
-    check_agreement<Shape<50>>(noise);
+    // cpu::simd draws as the reference does, so Dropout and GaussianNoise compare in training too.
+    testing::check_dense_and_activations<cpu::simd, host_arrays>(tolerance, agreement_modes::both);
 }
-
 TEST_CASE("convolutions agree with the reference backend") {
-    check_agreement<Shape<9, 8, 3>>(Conv2D<6, 3>{});
-    check_agreement<Shape<9, 8, 3>>(Conv2D<6, 3, Padding::same>{});
-    check_agreement<Shape<9, 8, 3>>(Conv2D<4, Size2<3, 2>, Padding::same, 2>{});
-    check_agreement<Shape<28, 28, 1>>(Conv2D<32, 3, Padding::same>{}, 8);
-    check_agreement<Shape<5, 4, 3>>(Conv2DTranspose<6, 3>{});
-    check_agreement<Shape<5, 4, 3>>(Conv2DTranspose<2, 3, Padding::same, 2>{});
+    testing::check_convolutions<cpu::simd, host_arrays>(tolerance);
 }
-
 TEST_CASE("pooling, resampling and padding layers agree with the reference backend") {
-    check_agreement<Shape<8, 6, 3>>(MaxPool2D<2>{});
-    check_agreement<Shape<7, 6, 3>>(MaxPool2D<3, 2, Padding::same>{});
-    check_agreement<Shape<8, 6, 3>>(AvgPool2D<2>{});
-    check_agreement<Shape<7, 6, 3>>(AvgPool2D<3, 2, Padding::same>{});
-    check_agreement<Shape<5, 4, 3>>(GlobalAveragePooling2D{});
-    check_agreement<Shape<4, 3, 2>>(UpSampling2D<2>{});
-    check_agreement<Shape<4, 3, 2>>(ZeroPadding2D<1>{});
-    check_agreement<Shape<6, 5, 2>>(Cropping2D<1>{});
+    testing::check_pooling_and_resampling<cpu::simd, host_arrays>(tolerance);
 }
-
 TEST_CASE("batch normalization agrees with the reference backend") {
-    // Positive parameters: the moving variance must be positive for inference.
-    check_agreement<Shape<6, 5, 4>>(BatchNorm{}, 5, true);
-    check_agreement<Shape<12>>(BatchNorm{}, 7, true);
+    testing::check_batch_norm<cpu::simd, host_arrays>(tolerance);
 }
+TEST_CASE("merge layers agree with the reference backend") { testing::check_merges<cpu::simd, host_arrays>(tolerance); }
 
 TEST_CASE("the blocked GEMM agrees with the reference for every transpose, edge and scale") {
     struct Case {

@@ -15,6 +15,7 @@
 #include "context.hpp"
 #include "error.hpp"
 #include "kernels.hpp"
+#include "memory.hpp"
 
 namespace latent {
 namespace detail {
@@ -82,10 +83,28 @@ private:
 
 }  // namespace detail
 
-// Tensors of this memory space live on the GPU.
+// The CUDA backend: arrays in GPU memory (CudaBuffer), kernels on the current context's stream.
 struct cuda : detail::per_index_backend<detail::cuda_executor> {
     using memory_space = device_memory;
     static constexpr std::string_view name = "cuda";
+
+    template <class T>
+    using buffer = CudaBuffer<T>;
+    // Blocking copies on the current context's stream (after the work queued there).
+    template <class T>
+    static void upload(T* device, const T* host, std::size_t n) {
+        if (n == 0) return;
+        CudaContext& context = current_cuda_context();
+        LATENT_CUDA_CHECK(cudaMemcpyAsync(device, host, n * sizeof(T), cudaMemcpyHostToDevice, context.stream()));
+        context.synchronize();
+    }
+    template <class T>
+    static void download(T* host, const T* device, std::size_t n) {
+        if (n == 0) return;
+        CudaContext& context = current_cuda_context();
+        LATENT_CUDA_CHECK(cudaMemcpyAsync(host, device, n * sizeof(T), cudaMemcpyDeviceToHost, context.stream()));
+        context.synchronize();
+    }
 };
 
 }  // namespace latent

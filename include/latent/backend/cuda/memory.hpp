@@ -46,6 +46,13 @@ public:
         if (data_) cudaFree(data_);  // errors at teardown cannot be reported from a destructor
     }
 
+    // Reallocates to n zeroed elements; the old contents are dropped. If the allocation fails,
+    // the buffer is left as it was.
+    void resize_discard(std::size_t n) {
+        CudaBuffer fresh(n);
+        swap(fresh);
+    }
+
     void swap(CudaBuffer& other) noexcept {
         std::swap(data_, other.data_);
         std::swap(size_, other.size_);

@@ -1,0 +1,67 @@
+// Arrays in a backend's memory, for models: host backends keep them in AlignedBuffer; a device
+// backend names its buffer type and its two copies (see device_backend below).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <type_traits>
+
+#include "../core/buffer.hpp"
+#include "backend.hpp"
+
+namespace latent {
+
+// Whether a backend computes on host memory (its arrays are ordinary pointers to the host).
+template <class B>
+inline constexpr bool host_backend_v = std::is_same_v<typename B::memory_space, host_memory>;
+
+// A backend on its own memory space provides B::buffer<T> (n zeroed elements on construction,
+// data(), size(), resize_discard(n)) and the copies B::upload(device, host, n) and
+// B::download(host, device, n), which return when the copy is done.
+template <class B>
+concept device_backend = backend_policy<B> && !host_backend_v<B> && requires(float* d, const float* h, float* o) {
+    typename B::template buffer<float>;
+    B::upload(d, h, std::size_t{1});
+    B::download(o, static_cast<const float*>(d), std::size_t{1});
+};
+
+namespace detail {
+template <class B, class T, bool Host = host_backend_v<B>>
+struct backend_buffer_of {
+    using type = AlignedBuffer<T>;
+};
+// A device backend without buffer<T> is reported once, by Sequential; AlignedBuffer stands in.
+template <class B, class T>
+constexpr auto device_buffer_type() {
+    if constexpr (requires { typename B::template buffer<T>; })
+        return std::type_identity<typename B::template buffer<T>>{};
+    else
+        return std::type_identity<AlignedBuffer<T>>{};
+}
+template <class B, class T>
+struct backend_buffer_of<B, T, false> {
+    using type = typename decltype(device_buffer_type<B, T>())::type;
+};
+}  // namespace detail
+
+// An owning array of T in backend B's memory.
+template <class B, class T>
+using backend_buffer = typename detail::backend_buffer_of<B, T>::type;
+
+// n elements from the host into B's memory, and back.
+template <class B, class T>
+void upload(T* dst, const T* host, std::size_t n) {
+    if constexpr (host_backend_v<B>)
+        std::copy_n(host, n, dst);
+    else
+        B::upload(dst, host, n);
+}
+template <class B, class T>
+void download(T* host, const T* src, std::size_t n) {
+    if constexpr (host_backend_v<B>)
+        std::copy_n(src, n, host);
+    else
+        B::download(host, src, n);
+}
+
+}  // namespace latent
