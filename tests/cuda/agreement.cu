@@ -66,6 +66,15 @@ TEST_CASE("cuda: train on the CPU, save the weights, predict on the GPU") {
     testing::check_device_loads_trained_weights<cuda>(tolerance, "cuda_device_mlp.safetensors");
 }
 
+TEST_CASE("cuda: a Sequential trains on the GPU as on the CPU") {
+    testing::check_device_training<cuda>(tolerance);
+    testing::check_device_unfused_losses<cuda>(tolerance);
+}
+TEST_CASE("cuda: checkpoints resume bit for bit") {
+    testing::check_device_checkpoint_resume<cuda>("cuda_device_resume.safetensors");
+}
+TEST_CASE("cuda: a model on the GPU reports the CPU's errors") { testing::check_device_errors<cuda>(); }
+
 TEST_CASE("cuda: the README's example computes a Dense layer on the GPU") {
     const std::size_t batch = 3;
     const std::vector<float> host_x = testing::random_vector(batch * 784, 1);
@@ -80,6 +89,28 @@ TEST_CASE("cuda: the README's example computes a Dense layer on the GPU") {
     L{}.forward<Shape<784>, cpu::reference, float>(
         {host_x.data(), want.data(), host_kernel_then_bias.data(), host_ws.data(), batch, Mode::infer});
     CHECK(testing::relative_error(out, want) < tolerance);
+}
+
+TEST_CASE("cuda: the README's network trains, predicts and saves weights the CPU loads") {
+    using Net = Sequential<cuda, Input<28, 28, 1>, Conv2D<32, 3, Padding::same>, ReLU, MaxPool2D<2>, Flatten,
+                           Dense<10>, Softmax>;
+    using CpuNet = Sequential<cpu::reference, Input<28, 28, 1>, Conv2D<32, 3, Padding::same>, ReLU, MaxPool2D<2>,
+                              Flatten, Dense<10>, Softmax>;
+    Tensor<Shape<28, 28, 1>> images(64);
+    Tensor<Shape<1>> labels(64);
+    Generator g(1);
+    for (std::size_t i = 0; i < images.size(); ++i) images[i] = static_cast<float>(g.uniform(0.0, 1.0));
+    for (std::size_t i = 0; i < 64; ++i) labels[i] = static_cast<float>(i % 10);
+    Net net;
+    net.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{}, metrics::Accuracy{});
+    const auto history = net.fit(images, labels, {.epochs = 5, .verbose = Verbosity::silent});
+    CHECK(history["loss"].back() < history["loss"].front());
+    Tensor<Shape<10>> probabilities = net.predict(images);
+    net.save_weights("cuda_readme_net.safetensors");
+    CpuNet cpu_net;
+    cpu_net.load_weights("cuda_readme_net.safetensors");
+    CHECK(testing::relative_error(testing::values_of(probabilities), testing::values_of(cpu_net.predict(images))) <
+          tolerance);
 }
 
 TEST_CASE("cuda: contexts are per scope, and the kernels follow the current one") {

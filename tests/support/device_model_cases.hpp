@@ -1,11 +1,14 @@
 // Sequential models on a device backend against the same models on the CPU: predictions in
-// batches, weights changed on the host, the allocation-free predict, and the workflow of
-// training on the CPU and predicting on the device from saved weights.
+// batches, weights changed on the host, the allocation-free predict, training (fit, evaluate,
+// train_on_batch, metrics, checkpoints), the errors, and weights moving between the two.
 #pragma once
 
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <limits>
+#include <map>
+#include <string>
 #include <vector>
 
 #include <latent/latent.hpp>
@@ -73,6 +76,141 @@ void check_device_loads_trained_weights(double tol, const std::filesystem::path&
     const auto after = values_of(device.predict(x));
     CHECK(relative_error(after, values_of(trained.predict(x))) < tol);
     CHECK(relative_error(after, before) > 0.01);  // the loaded weights, not the initial ones
+}
+
+// A small classification problem: 3 classes in 6 dimensions.
+struct ToyData {
+    Tensor<Shape<6>> x{90};
+    Tensor<Shape<1>> y{90};
+    ToyData() {
+        Generator g(4);
+        for (std::size_t i = 0; i < 90; ++i) {
+            y[i] = static_cast<float>(i % 3);
+            for (std::size_t j = 0; j < 6; ++j)
+                x[6 * i + j] = static_cast<float>(g.normal()) + (j == i % 3 ? 1.5f : 0.0f);
+        }
+    }
+};
+template <class B>
+using DeviceBnMlp = Sequential<B, Input<6>, Dense<16>, ReLU, BatchNorm, Dense<8>, Tanh, Dense<3>, Softmax>;
+
+template <class B>
+struct TrainedRun {
+    History history;
+    std::vector<float> weights;
+    std::map<std::string, double> evaluation;
+    double batch_loss = 0;
+};
+template <class B, class Optimizer>
+TrainedRun<B> train_toy(Optimizer optimizer) {
+    ToyData d;
+    DeviceBnMlp<B> net(9);
+    net.compile(optimizer, loss::SparseCategoricalCrossentropy{}, metrics::Accuracy{});
+    TrainedRun<B> run;
+    run.history = net.fit(d.x, d.y, {.epochs = 4, .batch_size = 16, .validation_split = 0.2, .seed = 2,
+                                     .verbose = Verbosity::silent});
+    run.evaluation = net.evaluate(d.x, d.y);
+    run.batch_loss = net.train_on_batch(d.x, d.y);
+    const auto values = net.parameters().values();
+    run.weights.assign(values.begin(), values.end());
+    return run;
+}
+
+template <class B>
+void check_device_training(double tol) {
+    const auto check = [tol](const TrainedRun<cpu::reference>& want, const TrainedRun<B>& got) {
+        for (const char* key : {"loss", "accuracy", "val_loss", "val_accuracy"})
+            for (std::size_t e = 0; e < 4; ++e) {
+                INFO(key << ", epoch " << e + 1);
+                CHECK(got.history[key][e] == doctest::Approx(want.history[key][e]).epsilon(tol));
+            }
+        CHECK(got.evaluation.at("loss") == doctest::Approx(want.evaluation.at("loss")).epsilon(tol));
+        CHECK(got.evaluation.at("accuracy") == doctest::Approx(want.evaluation.at("accuracy")).epsilon(tol));
+        CHECK(got.batch_loss == doctest::Approx(want.batch_loss).epsilon(tol));
+        // parameters after training, BatchNorm's moving statistics included
+        CHECK(relative_error(got.weights, want.weights) < tol);
+    };
+    check(train_toy<cpu::reference>(optim::Adam{}), train_toy<B>(optim::Adam{}));
+    check(train_toy<cpu::reference>(optim::SGD{.lr = 0.05, .momentum = 0.9, .nesterov = true}),
+          train_toy<B>(optim::SGD{.lr = 0.05, .momentum = 0.9, .nesterov = true}));
+    check(train_toy<cpu::reference>(optim::RMSprop{.momentum = 0.5}), train_toy<B>(optim::RMSprop{.momentum = 0.5}));
+}
+
+// Losses outside the fused softmax path: probabilities through CategoricalCrossentropy after a
+// Sigmoid, and mean squared error.
+template <class B>
+void check_device_unfused_losses(double tol) {
+    ToyData d;
+    Tensor<Shape<3>> one_hot(90);
+    for (std::size_t i = 0; i < 90; ++i) one_hot[3 * i + static_cast<std::size_t>(d.y[i])] = 1.0f;
+    const auto run = [&]<class BB>(auto loss) {
+        Sequential<BB, Input<6>, Dense<8>, ReLU, Dense<3>, Sigmoid> net(3);
+        net.compile(optim::Adam{}, loss);
+        const auto h = net.fit(d.x, one_hot, {.epochs = 2, .batch_size = 30, .verbose = Verbosity::silent});
+        return h["loss"];
+    };
+    const auto ce0 = run.template operator()<cpu::reference>(loss::CategoricalCrossentropy{});
+    const auto ce1 = run.template operator()<B>(loss::CategoricalCrossentropy{});
+    const auto mse0 = run.template operator()<cpu::reference>(loss::MeanSquaredError{});
+    const auto mse1 = run.template operator()<B>(loss::MeanSquaredError{});
+    for (std::size_t e = 0; e < 2; ++e) {
+        CHECK(ce1[e] == doctest::Approx(ce0[e]).epsilon(tol));
+        CHECK(mse1[e] == doctest::Approx(mse0[e]).epsilon(tol));
+    }
+}
+
+// A checkpointed run stopped after 2 epochs and resumed to 4 ends where an uninterrupted run
+// does, on the device too (the optimizer's moments go through the host and back).
+template <class B>
+void check_device_checkpoint_resume(const std::filesystem::path& path) {
+    ToyData d;
+    const auto options = [&](std::size_t epochs) {
+        return FitOptions{.epochs = epochs, .batch_size = 16, .seed = 5, .verbose = Verbosity::silent,
+                          .checkpoint = path, .resume = true};
+    };
+    std::filesystem::remove(path);
+    DeviceBnMlp<B> first(1);
+    first.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{});
+    first.fit(d.x, d.y, options(2));
+    DeviceBnMlp<B> resumed(7);  // other initial weights: the checkpoint replaces them
+    resumed.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{});
+    resumed.fit(d.x, d.y, options(4));
+
+    std::filesystem::remove(path);
+    DeviceBnMlp<B> straight(1);
+    straight.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{});
+    straight.fit(d.x, d.y, options(4));
+    const auto a = resumed.parameters().values(), b = straight.parameters().values();
+    CHECK(std::vector<float>(a.begin(), a.end()) == std::vector<float>(b.begin(), b.end()));
+}
+
+// The CPU's errors, word for word: a diverged loss names the first layer whose output is not
+// finite, and a batch of the wrong size is refused.
+template <class B>
+void check_device_errors() {
+    ToyData d;
+    const auto message = [&]<class BB>() -> std::string {
+        DeviceBnMlp<BB> net(1);
+        net.compile(optim::SGD{}, loss::SparseCategoricalCrossentropy{});
+        auto values = net.parameters().values();
+        values[values.size() - 1] = std::numeric_limits<float>::quiet_NaN();  // the last Dense's bias
+        try {
+            net.fit(d.x, d.y, {.epochs = 1, .batch_size = 16, .verbose = Verbosity::silent});
+        } catch (const value_error& e) {
+            return e.what();
+        }
+        return "no error";
+    };
+    const std::string want = message.template operator()<cpu::reference>();
+    INFO(want);
+    CHECK(want.find("[latent.train.non_finite_loss]") != std::string::npos);
+    CHECK(want.find("layer 5 \"dense_2\"") != std::string::npos);
+    CHECK(message.template operator()<B>() == want);
+
+    DeviceBnMlp<B> net(1);
+    net.compile(optim::SGD{}, loss::SparseCategoricalCrossentropy{});
+    Tensor<Shape<1>> short_labels(89);
+    CHECK_THROWS_WITH_AS(net.fit(d.x, short_labels), doctest::Contains("[latent.train.batch]"), shape_error);
 }
 
 }  // namespace latent::testing

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -32,6 +33,13 @@ public:
     }
     void remove(void* p) {
         std::erase_if(regions_, [p](const auto& r) { return r.first == p; });
+    }
+    bool contains(const void* p) const {
+        const auto* byte = static_cast<const unsigned char*>(p);
+        for (const auto& [start, bytes] : regions_)
+            if (byte >= static_cast<const unsigned char*>(start) && byte < static_cast<const unsigned char*>(start) + bytes)
+                return true;
+        return false;
     }
     void open() {
         if (open_++ == 0)
@@ -102,10 +110,25 @@ private:
     std::size_t size_ = 0, bytes_ = 0;
 };
 
+// Whether every array an elementwise op was given lies in device memory: a host array handed to
+// a device kernel would fault on a GPU, so the emulation refuses it too.
+template <class Body>
+void check_device_arrays(std::size_t, const Body&) {}
+template <class F, class... P>
+void check_device_arrays(std::size_t n, const detail::elementwise_body<F, P...>& body) {
+    [&]<std::size_t... K>(std::index_sequence<K...>) {
+        const void* arrays[] = {detail::pointer_at<K>(body.arrays)...};
+        for (const void* p : arrays)
+            if (n > 0 && !guarded_regions::get().contains(p))
+                throw std::logic_error("guarded_device: an elementwise op was given an array outside device memory");
+    }(std::index_sequence_for<P...>{});
+}
+
 class guarded_executor : public host_executor {
 public:
     template <class Body>
     void for_each(std::size_t n, const Body& body) const {
+        check_device_arrays(n, body);
         device_scope open;
         host_executor::for_each(n, body);
     }

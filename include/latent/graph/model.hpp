@@ -107,7 +107,7 @@ public:
     static_assert(std::is_same_v<typename policy::memory_space, host_memory>,
                   "latent: functional models keep their parameters and activations in host memory, so their "
                   "backend must be a host-memory one (cpu::simd, cpu::reference); on latent::cuda, a Sequential "
-                  "predicts, and layers and ops run on CudaBuffers");
+                  "trains and predicts, and layers and ops run on CudaBuffers");
     using input_shape = In;  // Inputs<S...> for several inputs
     using output_shape = Out;
     static constexpr std::size_t input_count = detail::input_list<In>::count;

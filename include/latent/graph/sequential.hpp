@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../backend/memory.hpp"
+#include "../backend/ops.hpp"
 #include "../core/arena.hpp"
 #include "../core/batch_source.hpp"
 #include "../core/buffer.hpp"
@@ -50,9 +51,10 @@ public:
     static_assert(host_backend_v<policy> || device_backend<policy>,
                   "latent: a backend whose memory is not the host's must name its buffer type and its host copies "
                   "(buffer<T>, upload, download; see latent/backend/memory.hpp)");
-    // On a device backend (latent::cuda) the model predicts there: its parameters are copied
-    // over when they changed on the host, each input batch goes over and its output comes back.
-    // Training there is not supported yet.
+    // On a device backend (latent::cuda) the model computes there: each input batch goes over
+    // and outputs come back; the parameters live on both sides and are copied when the other
+    // side changed them (the host by initialize, load_weights, writable views; the device by
+    // training), so host-side accessors always see the current values.
     static constexpr bool on_device = !host_backend_v<policy>;
     using layers_tuple = typename traits::layers_tuple;
     using input_shape = typename traits::input_shape;
@@ -139,6 +141,7 @@ public:
 
     // Re-draws every parameter from `seed`.
     void initialize(std::uint64_t seed) {
+        device_params_newer_ = false;  // every value is drawn anew on the host
         host_params_changed();
         Generator gen(seed);
         for (const auto& slot : params_.slots()) {
@@ -186,6 +189,7 @@ public:
         // Views of this layer's parameters in the arena ("dense/kernel", "dense/bias", ...).
         std::vector<std::pair<const ParamSlot*, std::span<float>>> weights() const {
             net_->sync_slot_names();
+            net_->pull_params();
             net_->host_params_changed();  // the caller may write through the spans
             std::vector<std::pair<const ParamSlot*, std::span<float>>> out;
             for (const auto& slot : net_->params_.slots())
@@ -275,12 +279,14 @@ public:
     ParameterArena<float>& parameters() {
         sync_slot_names();
         pull_trainable();
+        pull_params();
         host_params_changed();  // the caller may write through it
         return params_;
     }
     const ParameterArena<float>& parameters() const {
         sync_slot_names();
         pull_trainable();
+        pull_params();
         return params_;
     }
     std::span<float> gradients() noexcept
@@ -303,6 +309,7 @@ public:
     // Writes every parameter to a safetensors file ("<layer name>/kernel", ...), atomically.
     void save_weights(const std::filesystem::path& path) const {
         sync_slot_names();
+        pull_params();
         io::save_safetensors(path, params_);
     }
     // Loads every parameter, or with {.by_name = true} the layers whose names the file has
@@ -310,6 +317,7 @@ public:
     // leaves the model unchanged). The report says what was loaded and skipped.
     io::LoadReport load_weights(const std::filesystem::path& path, const io::LoadOptions& options = {}) {
         sync_slot_names();
+        pull_params();  // a failed or partial load leaves the values the model had
         host_params_changed();
         return io::load_safetensors(path, params_, options);
     }
@@ -317,11 +325,13 @@ public:
     // The parameters, named "<layer>/<weight>" (for transfer_weights).
     ParameterArena<float> named_weights() const {
         sync_slot_names();
+        pull_params();
         return params_;
     }
     io::LoadReport assign_weights_by_name(const std::map<std::string, io::detail::NamedValues>& source,
                                           bool skip_mismatch, const std::string& label) {
         sync_slot_names();
+        pull_params();
         host_params_changed();
         return io::detail::assign_by_layer(source, params_, skip_mismatch, label);
     }
@@ -373,11 +383,8 @@ public:
             plan(batch);
             pull_trainable();
             if constexpr (on_device) {
-                if (mode == Mode::train)
-                    throw value_error("latent.graph.device_training",
-                                      "model \"" + name_ + "\" runs on " + std::string(policy::name) +
-                                          ", where latent does not train yet; train on cpu::simd and predict here");
                 sync_device_params();
+                if (mode == Mode::train) device_params_newer_ = true;  // BatchNorm's moving statistics
                 if (device_input_.size() < batch * input_shape::size) device_input_.resize_discard(batch * input_shape::size);
                 upload<policy>(device_input_.data(), x, batch * input_shape::size);
                 x = device_input_.data();
@@ -405,6 +412,27 @@ public:
                 (backward_layer<layer_count - 1 - I>(top, bottom, grad, ping), ...);
             }(std::make_index_sequence<layer_count>{});
         }
+    }
+
+    // The training loop's handles on the arrays in the backend's memory: the parameters the
+    // optimizer updates (on a device backend the host copy is refreshed when next read), and
+    // the gradients backward adds into.
+    float* backend_parameters() {
+        pull_trainable();
+        if constexpr (on_device) {
+            sync_device_params();
+            device_params_newer_ = true;
+            return device_params_.data();
+        } else {
+            return params_.data();
+        }
+    }
+    float* backend_gradients() noexcept { return grads_.data(); }
+    void zero_gradients() {
+        if constexpr (on_device)
+            ops::elementwise<policy>(grads_.size(), [] LATENT_HOST_DEVICE(float& g) { g = 0.0f; }, grads_.data());
+        else
+            std::fill(grads_.begin(), grads_.end(), 0.0f);
     }
 
     // What layers add to the loss for the last forward pass (ActivityRegularization, Sampling);
@@ -441,14 +469,18 @@ public:
     }
 
     // Which layer's output first became non-finite in the last forward pass, in words.
-    std::string describe_non_finite(std::size_t batch) const
-        requires(!on_device)
-    {
+    std::string describe_non_finite(std::size_t batch) const {
         const auto dims = output_dims();
+        std::vector<float> copied;  // a device backend's outputs, brought over one at a time
         for (std::size_t i = 0; i < layer_count; ++i) {
             std::size_t size = batch;
             for (auto d : dims[i]) size *= d;
             const float* out = output(i);
+            if constexpr (on_device) {
+                copied.resize(size);
+                download<policy>(copied.data(), out, size);
+                out = copied.data();
+            }
             for (std::size_t k = 0; k < size; ++k)
                 if (!std::isfinite(out[k]))
                     return "the first non-finite output is layer " + std::to_string(i) + " \"" + layer_name(i) +
@@ -467,28 +499,21 @@ public:
     // ---- Keras-style training (the loop lives in latent/train) --------------------------
     template <class Optimizer, class Loss, class... Metrics>
     void compile(Optimizer optimizer, Loss loss, Metrics... metrics) {
-        check_not_training_on_device<Optimizer>();
-        if constexpr (!on_device) compile_model(*this, std::move(optimizer), std::move(loss), std::move(metrics)...);
+        compile_model(*this, std::move(optimizer), std::move(loss), std::move(metrics)...);
     }
     // Options defaults to FitOptions (latent/train/options.hpp), so that `{.epochs = 5}` works.
     template <float_batch X, float_batch Y, class Options = FitOptions>
     auto fit(const X& x, const Y& y, const Options& options = {}) {
-        check_not_training_on_device<X>();
-        if constexpr (!on_device) return fit_model(*this, as_const_view(x), as_const_view(y), options);
+        return fit_model(*this, as_const_view(x), as_const_view(y), options);
     }
     template <float_batch X, float_batch Y>
     auto evaluate(const X& x, const Y& y, std::size_t batch_size = 32) {
-        check_not_training_on_device<X>();
-        if constexpr (!on_device) return evaluate_model(*this, as_const_view(x), as_const_view(y), batch_size);
+        return evaluate_model(*this, as_const_view(x), as_const_view(y), batch_size);
     }
     // One optimizer step on exactly this batch; returns its mean loss (Keras' train_on_batch).
     template <float_batch X, float_batch Y>
     double train_on_batch(const X& x, const Y& y) {
-        check_not_training_on_device<X>();
-        if constexpr (!on_device)
-            return train_on_batch_model(*this, as_const_view(x), as_const_view(y));
-        else
-            return 0.0;
+        return train_on_batch_model(*this, as_const_view(x), as_const_view(y));
     }
     // The same with xtensor or Eigen arrays for x or y (latent/interop/).
     template <batch_source X, batch_source Y, class Options = FitOptions>
@@ -537,19 +562,21 @@ public:
 private:
     friend struct detail::sequential_access;
 
-    template <class Caller>
-    static constexpr void check_not_training_on_device() {
-        static_assert(!sizeof(Caller*) || !on_device,
-                      "latent: this model's backend computes in device memory (latent::cuda), where latent predicts "
-                      "but does not train yet: compile, fit, evaluate and train_on_batch need a CPU backend; train a "
-                      "copy of the network on cpu::simd, save_weights, and load_weights into this one");
-    }
 
     // The parameters as the layers read them: the arena on the host, its copy on a device.
     const float* layer_params() const { return on_device ? device_params_.data() : params_.data(); }
     float* layer_params() { return on_device ? device_params_.data() : params_.data(); }
     // Every change of the host arena (or a writable view handed out) makes the device copy stale.
     void host_params_changed() const noexcept { ++params_version_; }
+    // Brings values the device changed (training, BatchNorm's moving statistics) to the host.
+    void pull_params() const {
+        if constexpr (on_device) {
+            if (!device_params_newer_) return;
+            download<policy>(params_.data(), device_params_.data(), params_.size());
+            device_params_newer_ = false;
+            device_params_version_ = params_version_;  // both sides hold the same values now
+        }
+    }
     void sync_device_params() {
         if (device_params_version_ == params_version_ && device_params_.size() == params_.size()) return;
         if (device_params_.size() != params_.size()) device_params_.resize_discard(params_.size());
@@ -735,7 +762,8 @@ private:
     backend_buffer<policy, float> device_params_;
     backend_buffer<policy, float> device_input_;
     mutable std::uint64_t params_version_ = 1;  // counts changes of the host arena
-    std::uint64_t device_params_version_ = 0;   // the change device_params_ holds
+    mutable std::uint64_t device_params_version_ = 0;  // the change device_params_ holds
+    mutable bool device_params_newer_ = false;         // the device changed values since the last copy
     std::array<std::size_t, layer_count> act_offsets_{};
     std::array<std::size_t, layer_count> ws_offsets_{};
     std::size_t planned_batch_ = 0;

@@ -46,11 +46,14 @@ struct CategoricalCrossentropy {
         if (from_logits) return compute_from_logits<B>(y_pred, y_true, batch, size, last, grad);
         const std::size_t rows = batch * size / last;
         const T scale = T(1) / static_cast<T>(rows);
-        T loss = 0;
-        for (std::size_t r = 0; r < rows; ++r)
-            loss += detail::crossentropy_of_probabilities(y_pred + r * last, y_true + r * last, last, grad + r * last,
-                                                          scale);
-        return loss * scale;
+        return detail::on_host<B>(batch * size, y_pred, batch * size, y_true, grad,
+                                  [&](const T* pred, const T* labels, T* g) {
+                                      T loss = 0;
+                                      for (std::size_t r = 0; r < rows; ++r)
+                                          loss += detail::crossentropy_of_probabilities(
+                                              pred + r * last, labels + r * last, last, g + r * last, scale);
+                                      return loss * scale;
+                                  });
     }
 
     template <backend_policy B, class T>

@@ -18,6 +18,9 @@
          used instead of compute when the model ends with that activation, and by from_logits. */
 
 #include <cstddef>
+#include <vector>
+
+#include "../backend/memory.hpp"
 
 namespace latent::loss {
 
@@ -25,5 +28,23 @@ enum class fusion { none, softmax, sigmoid };
 
 // Keras' epsilon for clipping probabilities before a logarithm.
 inline constexpr double epsilon = 1e-7;
+
+namespace detail {
+// Runs a loss written as host loops, f(y_pred, y_true, grad) -> loss, on backend B's arrays:
+// on a device backend one batch of outputs and labels comes over, and the gradient goes back.
+template <class B, class T, class F>
+T on_host(std::size_t pred_size, const T* y_pred, std::size_t true_size, const T* y_true, T* grad, F f) {
+    if constexpr (host_backend_v<B>) {
+        return f(y_pred, y_true, grad);
+    } else {
+        std::vector<T> pred(pred_size), labels(true_size), g(pred_size);
+        download<B>(pred.data(), y_pred, pred_size);
+        download<B>(labels.data(), y_true, true_size);
+        const T loss = f(pred.data(), labels.data(), g.data());
+        upload<B>(grad, g.data(), pred_size);
+        return loss;
+    }
+}
+}  // namespace detail
 
 }  // namespace latent::loss

@@ -28,24 +28,26 @@ struct SparseCategoricalCrossentropy {
               T* grad) const {
         if (from_logits) return compute_from_logits<B>(y_pred, classes, batch, size, last, grad);
         const std::size_t rows = batch * size / last;
-        check_classes(classes, rows, last);
         const T scale = T(1) / static_cast<T>(rows);
-        std::vector<T> one_hot(last);
-        T loss = 0;
-        for (std::size_t r = 0; r < rows; ++r) {
-            std::fill(one_hot.begin(), one_hot.end(), T(0));
-            one_hot[static_cast<std::size_t>(classes[r])] = T(1);
-            loss += detail::crossentropy_of_probabilities(y_pred + r * last, one_hot.data(), last, grad + r * last,
-                                                          scale);
-        }
-        return loss * scale;
+        return detail::on_host<B>(batch * size, y_pred, rows, classes, grad, [&](const T* pred, const T* labels, T* g) {
+            check_classes(labels, rows, last);
+            std::vector<T> one_hot(last);
+            T loss = 0;
+            for (std::size_t r = 0; r < rows; ++r) {
+                std::fill(one_hot.begin(), one_hot.end(), T(0));
+                one_hot[static_cast<std::size_t>(labels[r])] = T(1);
+                loss += detail::crossentropy_of_probabilities(pred + r * last, one_hot.data(), last, g + r * last, scale);
+            }
+            return loss * scale;
+        });
     }
 
     template <backend_policy B, class T>
     T compute_from_logits(const T* logits, const T* classes, std::size_t batch, std::size_t size, std::size_t last,
                           T* dlogits) const {
         const std::size_t rows = batch * size / last;
-        check_classes(classes, rows, last);
+        // On a device backend the labels were checked on the host before they went over.
+        if constexpr (host_backend_v<B>) check_classes(classes, rows, last);
         const T total = ops::sparse_softmax_cross_entropy<B>(rows, last, logits, classes, dlogits);
         const T scale = T(1) / static_cast<T>(rows);
         ops::elementwise<B>(batch * size, [scale] LATENT_HOST_DEVICE(T& g) { g *= scale; }, dlogits);

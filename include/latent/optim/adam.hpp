@@ -33,14 +33,12 @@ public:
     using UpdaterBase<AdamUpdater<B>, Adam>::UpdaterBase;
 
     std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) override {
-        ensure_state(m_, size);
-        ensure_state(v_, size);
-        return {{"m", &m_}, {"v", &v_}};
+        return {{"m", m_.host_view(size)}, {"v", v_.host_view(size)}};
     }
 
     void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
-        ensure_state(m_, size);
-        ensure_state(v_, size);
+        m_.before_step(size);
+        v_.before_step(size);
         ++this->iterations_;
         const double t = static_cast<double>(this->iterations_);
         const float alpha = static_cast<float>(s_.lr * std::sqrt(1.0 - std::pow(s_.beta_2, t)) /
@@ -62,8 +60,8 @@ public:
 
 private:
     using UpdaterBase<AdamUpdater<B>, Adam>::s_;
-    AlignedBuffer<float> m_;  // (arena size) first moments
-    AlignedBuffer<float> v_;  // (arena size) second moments
+    StateBuffer<B> m_;  // (arena size) first moments
+    StateBuffer<B> v_;  // (arena size) second moments
 };
 }  // namespace detail
 

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../backend/memory.hpp"
 #include "../core/arena.hpp"
 #include "../core/buffer.hpp"
 #include "../core/errors.hpp"
@@ -46,10 +47,64 @@ inline void check_unit(double v, const char* what, std::string_view optimizer) {
         throw value_error("latent.optim.setting",
                           std::string(optimizer) + ": " + what + " must be in [0, 1), got " + std::to_string(v));
 }
-// Optimizer state with the arena's layout, allocated on the first step.
-inline void ensure_state(AlignedBuffer<float>& state, std::size_t size) {
-    if (state.size() != size) state.resize_discard(size);
-}
+// Per-parameter optimizer state with the arena's layout, in backend B's memory, allocated on
+// the first step. Checkpoints read and write it on the host through host_view(); on a device
+// backend that is a copy, which goes back to the device before the next step.
+template <backend_policy B>
+class StateBuffer {
+public:
+    StateBuffer() = default;
+    // Optimizers are cloned with the models they belong to; device buffers copy through the host
+    // (a clone is rare, a step never copies).
+    StateBuffer(const StateBuffer& other) : host_(other.host_), host_may_differ_(other.host_may_differ_) {
+        if constexpr (host_backend_v<B>) {
+            values_ = other.values_;
+        } else if (const std::size_t n = other.values_.size()) {
+            values_.resize_discard(n);
+            std::vector<float> through(n);
+            download<B>(through.data(), other.values_.data(), n);
+            upload<B>(values_.data(), through.data(), n);
+        }
+    }
+    StateBuffer(StateBuffer&&) noexcept = default;
+    StateBuffer& operator=(StateBuffer other) noexcept {
+        std::swap(values_, other.values_);
+        std::swap(host_, other.host_);
+        std::swap(host_may_differ_, other.host_may_differ_);
+        return *this;
+    }
+    ~StateBuffer() = default;
+
+    void ensure(std::size_t size) {
+        if (values_.size() != size) values_.resize_discard(size);
+    }
+    float* data() { return values_.data(); }
+
+    AlignedBuffer<float>* host_view(std::size_t size) {
+        ensure(size);
+        if constexpr (host_backend_v<B>) {
+            return &values_;
+        } else {
+            if (host_.size() != size) host_.resize_discard(size);
+            download<B>(host_.data(), values_.data(), size);
+            host_may_differ_ = true;  // the caller may write to it (a checkpoint being loaded)
+            return &host_;
+        }
+    }
+    // Called by step before it reads the state.
+    void before_step(std::size_t size) {
+        ensure(size);
+        if constexpr (!host_backend_v<B>) {
+            if (host_may_differ_) upload<B>(values_.data(), host_.data(), size);
+            host_may_differ_ = false;
+        }
+    }
+
+private:
+    backend_buffer<B, float> values_;
+    AlignedBuffer<float> host_;  // device backends only: what checkpoints see
+    bool host_may_differ_ = false;
+};
 
 // What every updater shares: its validated settings, name, learning rate and copying.
 template <class Derived, class Settings>

@@ -33,14 +33,12 @@ public:
     using UpdaterBase<RmspropUpdater<B>, RMSprop>::UpdaterBase;
 
     std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) override {
-        ensure_state(v_, size);
-        ensure_state(m_, size);
-        return {{"mean_square", &v_}, {"momentum", &m_}};
+        return {{"mean_square", v_.host_view(size)}, {"momentum", m_.host_view(size)}};
     }
 
     void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
-        ensure_state(v_, size);
-        ensure_state(m_, size);
+        v_.before_step(size);
+        m_.before_step(size);
         const float lr = static_cast<float>(s_.lr), rho = static_cast<float>(s_.rho);
         const float mom = static_cast<float>(s_.momentum), eps = static_cast<float>(s_.epsilon);
         const bool use_momentum = s_.momentum > 0.0;
@@ -65,8 +63,8 @@ public:
 
 private:
     using UpdaterBase<RmspropUpdater<B>, RMSprop>::s_;
-    AlignedBuffer<float> v_;  // (arena size) mean squares
-    AlignedBuffer<float> m_;  // (arena size) momentum
+    StateBuffer<B> v_;  // (arena size) mean squares
+    StateBuffer<B> m_;  // (arena size) momentum
 };
 }  // namespace detail
 

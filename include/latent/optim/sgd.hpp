@@ -29,8 +29,7 @@ public:
 
     std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) override {
         if (s_.momentum == 0.0) return {};
-        ensure_state(velocity_, size);
-        return {{"velocity", &velocity_}};
+        return {{"velocity", velocity_.host_view(size)}};
     }
 
     void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
@@ -44,7 +43,7 @@ public:
                                     params + r.begin, grads + r.begin);
             }
         } else {
-            ensure_state(velocity_, size);
+            velocity_.before_step(size);
             const bool nesterov = s_.nesterov;
             for (const auto& r : ranges) {
                 const float rate = lr * static_cast<float>(r.lr_scale);
@@ -62,7 +61,7 @@ public:
 
 private:
     using UpdaterBase<SgdUpdater<B>, SGD>::s_;
-    AlignedBuffer<float> velocity_;  // (arena size)
+    StateBuffer<B> velocity_;  // (arena size)
 };
 }  // namespace detail
 

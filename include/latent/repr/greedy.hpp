@@ -82,7 +82,7 @@ double pretrain_stage(Net& net, const X& x, const GreedyOptions& options, std::o
         const std::size_t n = std::min(chunk, x.batch() - b);
         net.forward(x.data() + b * Net::input_shape::size, n, Mode::infer);
         const float* below = net.layer_input(index);
-        std::copy(below, below + n * in, codes.data() + b * in);
+        download<typename Net::policy>(codes.data() + b * in, below, n * in);
     }
 
     Stage stage(options.seed + K);

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "../backend/memory.hpp"
 #include "../core/buffer.hpp"
 #include "../core/diagnostics.hpp"
 #include "../core/errors.hpp"
@@ -96,14 +97,66 @@ private:
     Loss loss_;
 };
 
+// Whether the model computes in device memory (latent::cuda): the loop then copies each batch's
+// labels over, and its outputs back for the metrics.
+template <class Net>
+inline constexpr bool on_device_v = !host_backend_v<typename Net::policy>;
+
+// Labels (host, n x size) where the loss reads them: as they are on a host backend, copied into
+// `device` on a device backend.
+template <class Net>
+const float* labels_for_loss(const float* host, std::size_t count, backend_buffer<typename Net::policy, float>& device) {
+    if constexpr (on_device_v<Net>) {
+        if (device.size() < count) device.resize_discard(count);
+        upload<typename Net::policy>(device.data(), host, count);
+        return device.data();
+    } else {
+        return host;
+    }
+}
+// Outputs (n x size, in the backend's memory) where the metrics read them: on the host.
+template <class Net>
+const float* outputs_for_metrics(const float* out, std::size_t count, AlignedBuffer<float>& host) {
+    if constexpr (on_device_v<Net>) {
+        if (host.size() < count) host.resize_discard(count);
+        download<typename Net::policy>(host.data(), out, count);
+        return host.data();
+    } else {
+        return out;
+    }
+}
+template <class Net>
+void zero_gradients(Net& net) {
+    if constexpr (on_device_v<Net>) {
+        net.zero_gradients();
+    } else {
+        auto gradients = net.gradients();
+        std::fill(gradients.begin(), gradients.end(), 0.0f);
+    }
+}
+// One optimizer step on the model's parameters where they live: the host arena that
+// host_params() returns, or the model's copy on its device.
+template <class Net, class HostParams>
+void optimizer_step(Net& net, optim::Optimizer& optimizer, HostParams host_params,
+                    const std::vector<ArenaRange>& ranges) {
+    if constexpr (on_device_v<Net>) {
+        optimizer.step(net.backend_parameters(), net.backend_gradients(), Net::param_count, ranges);
+    } else {
+        auto gradients = net.gradients();
+        optimizer.step(host_params(), gradients.data(), gradients.size(), ranges);
+    }
+}
+
 template <class Net>
 struct training_setup final : compiled_state {
     std::unique_ptr<optim::Optimizer> optimizer;
     std::unique_ptr<erased_loss<Net>> loss;
     std::vector<std::unique_ptr<metrics::Metric>> metrics;
-    // train_on_batch's own state: its dropout generator and the loss-gradient buffer it reuses.
+    // train_on_batch's own state: its dropout generator and the buffers it reuses (the loss
+    // gradient, and on a device backend the labels there and the outputs back on the host).
     Generator batch_rng{0};
-    AlignedBuffer<float> batch_grad;
+    backend_buffer<typename Net::policy, float> batch_grad;
+    backend_buffer<typename Net::policy, float> batch_labels;
 
     std::unique_ptr<compiled_state> clone() const override {
         auto copy = std::make_unique<training_setup>();
@@ -164,14 +217,18 @@ std::vector<std::pair<std::string, double>> evaluate_arrays(Net& net, training_s
     using Out = typename Net::output_shape;
     constexpr std::size_t last = Out::dims[Out::rank - 1];
     const std::size_t label = setup.loss->label_size();
-    AlignedBuffer<float> grad(std::min(batch_size, std::max<std::size_t>(count, 1)) * Out::size);
+    const std::size_t widest = std::min(batch_size, std::max<std::size_t>(count, 1));
+    backend_buffer<typename Net::policy, float> grad(widest * Out::size), labels_there;
+    AlignedBuffer<float> out_here;
     for (auto& m : setup.metrics) m->reset();
     double loss_sum = 0;
     for (std::size_t first = 0; first < count; first += batch_size) {
         const std::size_t n = std::min(batch_size, count - first);
         const float* out = net.forward(x + first * In::size, n, Mode::infer);
         bool from_logits = false;
-        loss_sum += setup.loss->compute(net, y + first * label, n, grad.data(), from_logits) * static_cast<double>(n);
+        const float* labels = labels_for_loss<Net>(y + first * label, n * label, labels_there);
+        loss_sum += setup.loss->compute(net, labels, n, grad.data(), from_logits) * static_cast<double>(n);
+        if (!setup.metrics.empty()) out = outputs_for_metrics<Net>(out, n * Out::size, out_here);
         for (auto& m : setup.metrics) m->update(out, y + first * label, n, Out::size, last, label);
     }
     std::vector<std::pair<std::string, double>> result{{"loss", count ? loss_sum / static_cast<double>(count) : 0.0}};
@@ -253,10 +310,11 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     const std::size_t steps = sampler.batches();
     AlignedBuffer<float> xb(batch_size * In::size);    // (batch, in)
     AlignedBuffer<float> yb(batch_size * label);       // (batch, label)
-    AlignedBuffer<float> grad(batch_size * Out::size);  // (batch, out)
+    backend_buffer<typename Net::policy, float> grad(batch_size * Out::size);  // (batch, out), where the model computes
+    backend_buffer<typename Net::policy, float> yb_there;  // device backends: the labels there
+    AlignedBuffer<float> out_here;                          // device backends: the outputs back, for metrics
     auto& arena = net.parameters();
     const auto ranges = net.trainable_ranges();
-    auto gradients = net.gradients();
     const bool checkpointing = !options.checkpoint.empty();
     if (checkpointing && options.checkpoint_every == 0)
         throw value_error("latent.train.checkpoint_every", "checkpoint_every must be at least 1 epoch");
@@ -279,6 +337,8 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     }
     auto stop_requested = [&] { return options.stop && options.stop->load(); };
     auto write_checkpoint = [&](std::size_t epoch, std::size_t step) {
+        // A device backend's training left the current values there: parameters() fetches them.
+        if constexpr (detail::on_device_v<Net>) net.parameters();
         detail::save_checkpoint(options.checkpoint, arena, *setup.optimizer,
                                 {epoch, step, step == 0 ? shuffle_rng : epoch_shuffle, dropout_rng}, history);
     };
@@ -301,9 +361,10 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
             data::gather(y, indices, yb.data());
 
             const float* out = net.forward(xb.data(), n, Mode::train, &dropout_rng);
-            std::fill(gradients.begin(), gradients.end(), 0.0f);
+            detail::zero_gradients(net);
             bool from_logits = false;
-            const double loss = setup.loss->compute(net, yb.data(), n, grad.data(), from_logits);
+            const float* labels = detail::labels_for_loss<Net>(yb.data(), n * label, yb_there);
+            const double loss = setup.loss->compute(net, labels, n, grad.data(), from_logits);
             if (!std::isfinite(loss))
                 throw value_error("latent.train.non_finite_loss",
                                   "epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
@@ -312,10 +373,11 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
                                       "; lower the learning rate or check the data" +
                                       (checkpointing ? " (the last checkpoint is intact)" : ""));
             net.backward_from_output(grad.data(), from_logits);
-            setup.optimizer->step(arena.data(), gradients.data(), gradients.size(), ranges);
+            detail::optimizer_step(net, *setup.optimizer, [&] { return arena.data(); }, ranges);
 
             loss_sum += loss * static_cast<double>(n);
             seen += n;
+            if (!setup.metrics.empty()) out = detail::outputs_for_metrics<Net>(out, n * Out::size, out_here);
             for (auto& m : setup.metrics) m->update(out, yb.data(), n, Out::size, last, label);
             shown.assign({{"loss", loss_sum / static_cast<double>(seen)}});
             for (auto& m : setup.metrics) shown.emplace_back(m->name(), m->result());
@@ -362,16 +424,16 @@ double train_on_batch_model(Net& net, TensorView<XS, const float> x, TensorView<
     if (setup.batch_grad.size() < n * Out::size) setup.batch_grad.resize_discard(n * Out::size);
 
     net.forward(x.data(), n, Mode::train, &setup.batch_rng);
-    auto gradients = net.gradients();
-    std::fill(gradients.begin(), gradients.end(), 0.0f);
+    detail::zero_gradients(net);
     bool from_logits = false;
-    const double loss = setup.loss->compute(net, y.data(), n, setup.batch_grad.data(), from_logits);
+    const float* labels = detail::labels_for_loss<Net>(y.data(), n * setup.loss->label_size(), setup.batch_labels);
+    const double loss = setup.loss->compute(net, labels, n, setup.batch_grad.data(), from_logits);
     if (!std::isfinite(loss))
         throw value_error("latent.train.non_finite_loss", "train_on_batch: the loss is " + std::to_string(loss) + "; " +
                                                               net.describe_non_finite(n) +
                                                               "; lower the learning rate or check the data");
     net.backward_from_output(setup.batch_grad.data(), from_logits);
-    setup.optimizer->step(net.parameters().data(), gradients.data(), gradients.size(), net.trainable_ranges());
+    detail::optimizer_step(net, *setup.optimizer, [&] { return net.parameters().data(); }, net.trainable_ranges());
     return loss;
 }
 

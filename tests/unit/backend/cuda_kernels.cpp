@@ -114,12 +114,20 @@ TEST_CASE("train on the CPU, save the weights, predict on a device backend") {
         tolerance, std::filesystem::path(LATENT_TEST_TMP_DIR) / "device_mlp.safetensors");
 }
 
-TEST_CASE("a device model refuses training mode, and its memory is out of the host's reach") {
-    testing::DeviceMlp<guarded_device> device;
-    const auto x = testing::random_batch<Shape<6>>(2, 3);
-    CHECK_THROWS_WITH_AS(device.forward(x.data(), 2, Mode::train),
-                         doctest::Contains("[latent.graph.device_training]"), value_error);
-    // The guard is real: a host read of a guarded buffer does not survive (checked in a child).
+TEST_CASE("a Sequential trains on a device backend as on the reference") {
+    testing::check_device_training<guarded_device>(1e-4);
+    testing::check_device_unfused_losses<guarded_device>(1e-4);
+}
+
+TEST_CASE("checkpoints of a model on a device backend resume bit for bit") {
+    testing::check_device_checkpoint_resume<guarded_device>(std::filesystem::path(LATENT_TEST_TMP_DIR) /
+                                                            "device_resume.safetensors");
+}
+
+TEST_CASE("a model on a device backend reports the CPU's errors") { testing::check_device_errors<guarded_device>(); }
+
+TEST_CASE("the guarded device memory is out of the host's reach") {
+    // A host read of a guarded buffer does not survive (checked in a child process).
     testing::GuardedBuffer<float> buffer(16);
     const pid_t child = fork();
     REQUIRE(child >= 0);

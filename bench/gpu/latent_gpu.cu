@@ -1,0 +1,123 @@
+// The latent side of the GPU comparison (bench/gpu/run): issue 6's workloads on latent::cuda.
+// Prints one line per repetition: "<row>\t<value>\t<unit>"; the run script interleaves it with
+// PyTorch on the same GPU. Every step is synchronous (train_on_batch brings the loss back,
+// predict the output), as the PyTorch side synchronizes after each step.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include <latent/cuda.hpp>
+#include <latent/latent.hpp>
+
+#include "../models.hpp"
+
+using namespace latent;
+using B = cuda;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct Args {
+    int reps = 3;
+    std::set<std::string> rows;
+    bool wants(const std::string& row) const {
+        return rows.empty() || rows.count(row) || rows.count(row.substr(0, row.find('.')));
+    }
+};
+
+// A warm-up (which also captures nothing: the first steps allocate), then `reps` timed blocks
+// of at least `min_seconds`; value = units per second, or ns per step for latency rows.
+void measure(const Args& args, const std::string& row, const char* unit, double units_per_iteration,
+             const std::function<void()>& step, bool latency = false, double min_seconds = 0.5) {
+    auto run_for = [&](double seconds, std::size_t min_iterations) {
+        std::size_t iterations = 0;
+        const auto start = clock_type::now();
+        double elapsed = 0;
+        do {
+            step();
+            ++iterations;
+            elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+        } while (elapsed < seconds || iterations < min_iterations);
+        return std::pair{iterations, elapsed};
+    };
+    run_for(min_seconds / 2, 3);
+    for (int r = 0; r < args.reps; ++r) {
+        const auto [iterations, seconds] = run_for(min_seconds, 3);
+        const double value = latency ? seconds * 1e9 / static_cast<double>(iterations)
+                                     : units_per_iteration * static_cast<double>(iterations) / seconds;
+        std::printf("%s\t%.6g\t%s\n", row.c_str(), value, unit);
+        std::fflush(stdout);
+    }
+}
+
+template <class Net, class X, class Y>
+void train_row(const Args& args, const std::string& row, Net& net, const X& x, const Y& y) {
+    measure(args, row, "samples/s", static_cast<double>(x.batch()), [&] { net.train_on_batch(x, y); });
+}
+
+void mlp_rows(const Args& args) {
+    for (std::size_t batch : {64, 256, 4096}) {
+        const std::string row = "G1.b" + std::to_string(batch);
+        if (!args.wants(row)) continue;
+        bench::Mlp<B> net(1);
+        net.compile(optim::SGD{.lr = 0.01, .momentum = 0.9}, loss::CategoricalCrossentropy{});
+        Tensor<Shape<784>> x(batch);
+        bench::fill_uniform(x, 2);
+        train_row(args, row, net, x, bench::random_one_hot<10>(batch, 3));
+    }
+}
+
+void conv_rows(const Args& args) {
+    for (std::size_t batch : {64, 512}) {
+        Tensor<Shape<28, 28, 1>> x(batch);
+        bench::fill_uniform(x, 4);
+        if (const std::string row = "G2.b" + std::to_string(batch); args.wants(row)) {
+            auto net = std::make_unique<bench::MiniVGG<B>>(1);
+            net->compile(optim::SGD{.lr = 0.01, .momentum = 0.9}, loss::CategoricalCrossentropy{});
+            train_row(args, row, *net, x, bench::random_one_hot<10>(batch, 5));
+        }
+        if (const std::string row = "G3.b" + std::to_string(batch); args.wants(row)) {
+            auto net = std::make_unique<bench::ConvAutoencoder<B>>(1);
+            net->compile(optim::Adam{.lr = 1e-3}, loss::MeanSquaredError{});
+            train_row(args, row, *net, x, x);
+        }
+    }
+}
+
+void latency_row(const Args& args) {
+    if (!args.wants("G4.mlp")) return;
+    bench::Mlp<B> net(1);
+    Tensor<Shape<784>> x(1);
+    bench::fill_uniform(x, 6);
+    Tensor<Shape<10>> y(1);
+    measure(
+        args, "G4.mlp", "ns", 1.0, [&] { net.predict(x, y); }, true);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Args args;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--reps" && i + 1 < argc) {
+            args.reps = std::atoi(argv[++i]);
+        } else if (a == "--rows" && i + 1 < argc) {
+            std::stringstream list(argv[++i]);
+            for (std::string r; std::getline(list, r, ',');) args.rows.insert(r);
+        } else {
+            std::fprintf(stderr, "usage: latent_gpu [--reps R] [--rows G1,G2.b64,...]\n");
+            return 2;
+        }
+    }
+    mlp_rows(args);
+    conv_rows(args);
+    latency_row(args);
+    return 0;
+}
