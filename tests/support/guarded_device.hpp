@@ -12,6 +12,7 @@
 #include <cstring>
 #include <new>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -110,6 +111,26 @@ private:
     std::size_t size_ = 0, bytes_ = 0;
 };
 
+// The guarded device's per-model context. Kernels, copies and reads must run inside one, as on
+// a GPU every model computes on its own stream: a model path that forgot to enter its context
+// throws here.
+struct guarded_context {};
+inline int& guarded_context_depth() {
+    static int depth = 0;
+    return depth;
+}
+class guarded_context_scope {
+public:
+    explicit guarded_context_scope(guarded_context&) noexcept { ++guarded_context_depth(); }
+    guarded_context_scope(const guarded_context_scope&) = delete;
+    guarded_context_scope& operator=(const guarded_context_scope&) = delete;
+    ~guarded_context_scope() { --guarded_context_depth(); }
+};
+inline void require_context(const char* what) {
+    if (guarded_context_depth() == 0)
+        throw std::logic_error(std::string("guarded_device: ") + what + " outside a model's context");
+}
+
 // Whether every array an elementwise op was given lies in device memory: a host array handed to
 // a device kernel would fault on a GPU, so the emulation refuses it too.
 template <class Body>
@@ -128,17 +149,20 @@ class guarded_executor : public host_executor {
 public:
     template <class Body>
     void for_each(std::size_t n, const Body& body) const {
+        require_context("a kernel ran");
         check_device_arrays(n, body);
         device_scope open;
         host_executor::for_each(n, body);
     }
     template <class T>
     T read(const T* p) const {
+        require_context("a read ran");
         device_scope open;
         return *p;
     }
     template <class... A>
     void gemm_col_major(A... args) const {
+        require_context("a GEMM ran");
         device_scope open;
         host_executor::gemm_col_major(args...);
     }
@@ -150,13 +174,17 @@ struct guarded_device : detail::per_index_backend<guarded_executor> {
     static constexpr std::string_view name = "guarded device (host emulation)";
     template <class T>
     using buffer = GuardedBuffer<T>;
+    using context = guarded_context;
+    using context_scope = guarded_context_scope;
     template <class T>
     static void upload(T* device, const T* host, std::size_t n) {
+        require_context("an upload ran");
         device_scope open;
         if (n) std::memcpy(device, host, n * sizeof(T));
     }
     template <class T>
     static void download(T* host, const T* device, std::size_t n) {
+        require_context("a download ran");
         device_scope open;
         if (n) std::memcpy(host, device, n * sizeof(T));
     }

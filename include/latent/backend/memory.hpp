@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <memory>
 #include <type_traits>
 
 #include "../core/buffer.hpp"
@@ -25,7 +26,43 @@ concept device_backend = backend_policy<B> && !host_backend_v<B> && requires(flo
     B::download(o, static_cast<const float*>(d), std::size_t{1});
 };
 
+// A device backend may also name a per-model context (its stream and library handles):
+// B::context, default-constructible, and B::context_scope, constructed from a context& to make
+// it current on this thread until the scope ends. A model then makes one on first use and
+// computes inside it, so that every model has a stream of its own.
+template <class B>
+concept has_backend_context = requires { typename B::context; typename B::context_scope; };
+
 namespace detail {
+struct no_backend_context {};
+template <class B, bool = has_backend_context<B>>
+struct context_of {
+    using type = no_backend_context;
+};
+template <class B>
+struct context_of<B, true> {
+    using type = typename B::context;
+};
+
+// A model's context, made on first use; a copied model makes its own.
+template <class Context>
+class lazy_context {
+public:
+    lazy_context() = default;
+    lazy_context(const lazy_context&) noexcept {}
+    lazy_context& operator=(const lazy_context&) noexcept { return *this; }
+    lazy_context(lazy_context&&) noexcept = default;
+    lazy_context& operator=(lazy_context&&) noexcept = default;
+    ~lazy_context() = default;
+    Context& get() const {
+        if (!context_) context_ = std::make_unique<Context>();
+        return *context_;
+    }
+
+private:
+    mutable std::unique_ptr<Context> context_;
+};
+
 template <class B, class T, bool Host = host_backend_v<B>>
 struct backend_buffer_of {
     using type = AlignedBuffer<T>;

@@ -342,6 +342,7 @@ public:
         check_input<X>();
         if (batch_size == 0) throw value_error("latent.graph.predict.batch_size", "predict needs batch_size >= 1");
         Tensor<output_shape> out(x.batch());
+        [[maybe_unused]] const auto scope = context_scope();
         for (std::size_t first = 0; first < x.batch(); first += batch_size) {
             const std::size_t n = std::min(batch_size, x.batch() - first);
             const float* y = forward(x.data() + first * input_shape::size, n, Mode::infer);
@@ -367,6 +368,7 @@ public:
             throw shape_error("latent.graph.predict.output", "predict into a tensor of " + std::to_string(out.batch()) +
                                                                  " samples for " + std::to_string(x.batch()) + " inputs");
         if (x.batch() == 0) return;
+        [[maybe_unused]] const auto scope = context_scope();
         const float* y = forward(x.data(), x.batch(), Mode::infer);
         download<policy>(out.data(), y, x.batch() * output_shape::size);
     }
@@ -380,6 +382,7 @@ public:
             if (params_.size() != param_count)
                 throw value_error("latent.graph.moved_from",
                                   "model \"" + name_ + "\" was moved from; assign a model to it before using it");
+            [[maybe_unused]] const auto scope = context_scope();
             plan(batch);
             pull_trainable();
             if constexpr (on_device) {
@@ -405,6 +408,7 @@ public:
     // added into gradients() (zero it first); no work is done below the lowest trainable layer.
     void backward(const float* dy, std::size_t top = layer_count) {
         if constexpr (is_valid) {
+            [[maybe_unused]] const auto scope = context_scope();
             const std::size_t bottom = lowest_trainable_layer();
             const float* grad = dy;
             std::size_t ping = 0;
@@ -420,6 +424,7 @@ public:
     float* backend_parameters() {
         pull_trainable();
         if constexpr (on_device) {
+            [[maybe_unused]] const auto scope = context_scope();
             sync_device_params();
             device_params_newer_ = true;
             return device_params_.data();
@@ -429,10 +434,22 @@ public:
     }
     float* backend_gradients() noexcept { return grads_.data(); }
     void zero_gradients() {
-        if constexpr (on_device)
+        if constexpr (on_device) {
+            [[maybe_unused]] const auto scope = context_scope();
             ops::elementwise<policy>(grads_.size(), [] LATENT_HOST_DEVICE(float& g) { g = 0.0f; }, grads_.data());
-        else
+        } else {
             std::fill(grads_.begin(), grads_.end(), 0.0f);
+        }
+    }
+
+    // Makes the model's own context (on latent::cuda: its stream and cuBLAS handle) current on
+    // this thread until the returned scope ends; the model's own calls do this themselves, and
+    // the training loop around the loss and optimizer. Nothing on other backends.
+    auto context_scope() const {
+        if constexpr (has_backend_context<policy>)
+            return typename policy::context_scope(context_.get());
+        else
+            return detail::no_backend_context{};
     }
 
     // What layers add to the loss for the last forward pass (ActivityRegularization, Sampling);
@@ -440,6 +457,7 @@ public:
     double added_loss() {
         double total = 0.0;
         if constexpr (is_valid) {
+            [[maybe_unused]] const auto scope = context_scope();
             [&]<std::size_t... I>(std::index_sequence<I...>) {
                 (add_loss_term<I>(total), ...);
             }(std::make_index_sequence<layer_count>{});
@@ -471,6 +489,7 @@ public:
     // Which layer's output first became non-finite in the last forward pass, in words.
     std::string describe_non_finite(std::size_t batch) const {
         const auto dims = output_dims();
+        [[maybe_unused]] const auto scope = context_scope();
         std::vector<float> copied;  // a device backend's outputs, brought over one at a time
         for (std::size_t i = 0; i < layer_count; ++i) {
             std::size_t size = batch;
@@ -562,7 +581,6 @@ public:
 private:
     friend struct detail::sequential_access;
 
-
     // The parameters as the layers read them: the arena on the host, its copy on a device.
     const float* layer_params() const { return on_device ? device_params_.data() : params_.data(); }
     float* layer_params() { return on_device ? device_params_.data() : params_.data(); }
@@ -572,6 +590,7 @@ private:
     void pull_params() const {
         if constexpr (on_device) {
             if (!device_params_newer_) return;
+            [[maybe_unused]] const auto scope = context_scope();
             download<policy>(params_.data(), device_params_.data(), params_.size());
             device_params_newer_ = false;
             device_params_version_ = params_version_;  // both sides hold the same values now
@@ -579,6 +598,7 @@ private:
     }
     void sync_device_params() {
         if (device_params_version_ == params_version_ && device_params_.size() == params_.size()) return;
+        [[maybe_unused]] const auto scope = context_scope();
         if (device_params_.size() != params_.size()) device_params_.resize_discard(params_.size());
         upload<policy>(device_params_.data(), params_.data(), params_.size());
         device_params_version_ = params_version_;
@@ -764,6 +784,7 @@ private:
     mutable std::uint64_t params_version_ = 1;  // counts changes of the host arena
     mutable std::uint64_t device_params_version_ = 0;  // the change device_params_ holds
     mutable bool device_params_newer_ = false;         // the device changed values since the last copy
+    detail::lazy_context<typename detail::context_of<policy>::type> context_;  // device backends: its stream
     std::array<std::size_t, layer_count> act_offsets_{};
     std::array<std::size_t, layer_count> ws_offsets_{};
     std::size_t planned_batch_ = 0;

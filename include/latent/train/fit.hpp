@@ -125,6 +125,15 @@ const float* outputs_for_metrics(const float* out, std::size_t count, AlignedBuf
         return out;
     }
 }
+// The model's own context (its stream on latent::cuda) for the loss, optimizer and copies
+// around it; nothing for models without one.
+template <class Net>
+auto model_scope(const Net& net) {
+    if constexpr (on_device_v<Net>)
+        return net.context_scope();
+    else
+        return no_backend_context{};
+}
 template <class Net>
 void zero_gradients(Net& net) {
     if constexpr (on_device_v<Net>) {
@@ -217,6 +226,7 @@ std::vector<std::pair<std::string, double>> evaluate_arrays(Net& net, training_s
     using Out = typename Net::output_shape;
     constexpr std::size_t last = Out::dims[Out::rank - 1];
     const std::size_t label = setup.loss->label_size();
+    [[maybe_unused]] const auto scope = model_scope(net);
     const std::size_t widest = std::min(batch_size, std::max<std::size_t>(count, 1));
     backend_buffer<typename Net::policy, float> grad(widest * Out::size), labels_there;
     AlignedBuffer<float> out_here;
@@ -300,6 +310,7 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     setup.loss->check_labels(y.data(), y.batch());
     if (validation.present()) setup.loss->check_labels(validation.y, validation.count);
 
+    [[maybe_unused]] const auto scope = detail::model_scope(net);
     Generator root(options.seed);
     Generator shuffle_rng = root.split();
     Generator dropout_rng = root.split();
@@ -421,6 +432,7 @@ double train_on_batch_model(Net& net, TensorView<XS, const float> x, TensorView<
     const std::size_t n = x.batch();
     if (n == 0) throw value_error("latent.train.empty", "train_on_batch got no samples");
     setup.loss->check_labels(y.data(), n);
+    [[maybe_unused]] const auto scope = detail::model_scope(net);
     if (setup.batch_grad.size() < n * Out::size) setup.batch_grad.resize_discard(n * Out::size);
 
     net.forward(x.data(), n, Mode::train, &setup.batch_rng);

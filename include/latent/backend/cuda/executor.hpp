@@ -90,6 +90,9 @@ struct cuda : detail::per_index_backend<detail::cuda_executor> {
 
     template <class T>
     using buffer = CudaBuffer<T>;
+    // Each model computes on a stream of its own.
+    using context = CudaContext;
+    using context_scope = CudaContextScope;
     // Blocking copies on the current context's stream (after the work queued there).
     template <class T>
     static void upload(T* device, const T* host, std::size_t n) {
