@@ -20,8 +20,9 @@ namespace latent::testing {
 template <class B>
 using DeviceCnn = Sequential<B, Input<12, 12, 1>, Conv2D<4, 3, Padding::same>, ReLU, BatchNorm, MaxPool2D<2>, Dropout,
                              Conv2D<6, 3>, Tanh, UpSampling2D<2>, Flatten, Dense<10>, Softmax>;
+
 template <class B>
-using DeviceMlp = Sequential<B, Input<6>, Dense<16>, ReLU, Dense<3>, Softmax>;
+using DeviceBnMlp = Sequential<B, Input<6>, Dense<16>, ReLU, BatchNorm, Dense<8>, Tanh, Dense<3>, Softmax>;
 
 template <class S>
 Tensor<S> random_batch(std::size_t n, std::uint64_t seed) {
@@ -65,12 +66,12 @@ void check_device_loads_trained_weights(double tol, const std::filesystem::path&
         y[i] = static_cast<float>(i % 3);
         for (std::size_t j = 0; j < 6; ++j) x[6 * i + j] = static_cast<float>(g.normal()) + (j == i % 3 ? 1.5f : 0.0f);
     }
-    DeviceMlp<cpu::reference> trained(1);
+    DeviceBnMlp<cpu::reference> trained(1);
     trained.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{});
     trained.fit(x, y, {.epochs = 3, .batch_size = 8, .verbose = Verbosity::silent});
     trained.save_weights(path);
 
-    DeviceMlp<B> device(2);
+    DeviceBnMlp<B> device(2);
     const auto before = values_of(device.predict(x));
     device.load_weights(path);
     const auto after = values_of(device.predict(x));
@@ -91,8 +92,6 @@ struct ToyData {
         }
     }
 };
-template <class B>
-using DeviceBnMlp = Sequential<B, Input<6>, Dense<16>, ReLU, BatchNorm, Dense<8>, Tanh, Dense<3>, Softmax>;
 
 template <class B>
 struct TrainedRun {
