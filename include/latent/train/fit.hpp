@@ -162,7 +162,7 @@ struct training_setup final : compiled_state {
     std::unique_ptr<erased_loss<Net>> loss;
     std::vector<std::unique_ptr<metrics::Metric>> metrics;
     // train_on_batch's own state: its dropout generator and the buffers it reuses (the loss
-    // gradient, and on a device backend the labels there and the outputs back on the host).
+    // gradient, and on a device backend the labels copied there).
     Generator batch_rng{0};
     backend_buffer<typename Net::policy, float> batch_grad;
     backend_buffer<typename Net::policy, float> batch_labels;
