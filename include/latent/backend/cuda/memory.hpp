@@ -20,14 +20,18 @@ template <class T>
 class CudaBuffer {
 public:
     CudaBuffer() = default;
-    // n zeroed elements.
+    // n zeroed elements. The clearing is finished when the constructor returns: cudaMemset would
+    // run on the legacy default stream, which the contexts' non-blocking streams do not wait for.
     explicit CudaBuffer(std::size_t n) : size_(n) {
         if (n == 0) return;
         LATENT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&data_), n * sizeof(T)));
         try {
-            LATENT_CUDA_CHECK(cudaMemset(data_, 0, n * sizeof(T)));
+            CudaContext& context = current_cuda_context();
+            LATENT_CUDA_CHECK(cudaMemsetAsync(data_, 0, n * sizeof(T), context.stream()));
+            context.synchronize();
         } catch (...) {
             cudaFree(data_);
+            data_ = nullptr;
             throw;
         }
     }
