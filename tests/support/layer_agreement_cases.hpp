@@ -38,6 +38,15 @@ void check_convolutions(double tol) {
     check_layer_agreement<B, Memory, Shape<9, 8, 3>>(Conv2D<6, 3, Padding::same>{}, tol);
     check_layer_agreement<B, Memory, Shape<9, 8, 3>>(Conv2D<4, Size2<3, 2>, Padding::same, 2>{}, tol);
     check_layer_agreement<B, Memory, Shape<28, 28, 1>>(Conv2D<32, 3, Padding::same>{}, tol, 8);
+    // Shapes for cpu::simd's implicit convolutions (with SSE, AVX and AVX-512 vectors): a last
+    // panel part-filled, valid padding (the input gradient then pads by the whole kernel), one
+    // output channel (the narrow kernel), a window over several k blocks (576 > 512), and
+    // strides (forward implicit, input gradient through col2im).
+    check_layer_agreement<B, Memory, Shape<8, 7, 32>>(Conv2D<40, 3>{}, tol);
+    check_layer_agreement<B, Memory, Shape<7, 6, 32>>(Conv2D<1, 3, Padding::same>{}, tol);
+    check_layer_agreement<B, Memory, Shape<5, 4, 64>>(Conv2D<20, 3, Padding::same>{}, tol, 3);
+    check_layer_agreement<B, Memory, Shape<9, 8, 32>>(Conv2D<16, Size2<3, 2>, Padding::same, 2>{}, tol, 3);
+    check_layer_agreement<B, Memory, Shape<7, 7, 16>>(Conv2D<2, 3, Padding::same, 2>{}, tol, 3);
     check_layer_agreement<B, Memory, Shape<5, 4, 3>>(Conv2DTranspose<6, 3>{}, tol);
     check_layer_agreement<B, Memory, Shape<5, 4, 3>>(Conv2DTranspose<2, 3, Padding::same, 2>{}, tol);
 }

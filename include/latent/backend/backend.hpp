@@ -62,6 +62,20 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
                                              (kh, kw, channel) order, zeros where it hangs over the edge
    col2im(window, batch, cols, x)            x = the adjoint of im2col: every patch element added back
                                              where it came from (x is overwritten, not accumulated into)
+   Convolutions: optional kernels; ops::conv2d, conv2d_kernel_gradient and conv2d_input_gradient
+   compose im2col, gemm and col2im where a backend has none, or where its predicate declines.
+   conv2d_implicit(window, filters, (const T*)0) -> bool
+                                             whether conv2d_kernel takes this window; then the
+                                             convolution never writes the im2col matrix, and the kernel
+                                             gradient needs conv2d_kernel_gradient_kernel or an im2col again
+   conv2d_kernel(window, batch, x, kernel, filters, y)
+                                             y (batch * out_h * out_w, filters) = im2col(x) kernel, kernel
+                                             (kernel_h * kernel_w * channels, filters)
+   conv2d_kernel_gradient_kernel(window, batch, x, dy, filters, dkernel)
+                                             dkernel += im2col(x)^T dy (used where conv2d_implicit is true)
+   conv2d_input_gradient_implicit(window, filters, (const T*)0) -> bool
+   conv2d_input_gradient_kernel(window, batch, dy, kernel, filters, dx)
+                                             dx = col2im(dy kernel^T) (overwritten)
    max_pool2d(window, batch, x, y)           y = maximum over each window's in-image elements
    max_pool2d_backward(window, batch, x, y, dy, dx)
                                              dx = dy routed to the first element equal to the window's

@@ -161,6 +161,71 @@ void col2im(const Window2D& w, std::size_t batch, const T* cols, T* x) {
         (void)sizeof(missing_kernel<B, op::col2im>);
 }
 
+// Whether backend B computes conv2d for this window straight from the image (an implicit
+// GEMM): then `cols` is left untouched, and a backward pass that needs the patches (the kernel
+// gradient) must call im2col itself.
+template <backend_policy B, class T>
+bool conv2d_is_implicit(const Window2D& w, std::size_t filters) {
+    if constexpr (requires { conv2d_implicit(B{}, w, filters, static_cast<const T*>(nullptr)); })
+        return conv2d_implicit(B{}, w, filters, static_cast<const T*>(nullptr));
+    else
+        return false;
+}
+
+// y (batch * positions, filters) = patches(x) kernel, kernel (patch, filters) row-major.
+// `cols` is scratch of batch * positions * patch elements; it holds the patches on return
+// unless conv2d_is_implicit. A backend without a convolution kernel runs im2col and gemm.
+template <backend_policy B, class T>
+void conv2d(const Window2D& w, std::size_t batch, const T* x, const T* kernel, std::size_t filters, T* y, T* cols) {
+    if constexpr (requires { conv2d_kernel(B{}, w, batch, x, kernel, filters, y); }) {
+        if (conv2d_is_implicit<B, T>(w, filters)) {
+            conv2d_kernel(B{}, w, batch, x, kernel, filters, y);
+            return;
+        }
+    }
+    im2col<B>(w, batch, x, cols);
+    gemm<B>(false, false, batch * w.positions(), filters, w.patch_size(), T(1), cols, w.patch_size(), kernel, filters,
+            T(0), y, filters);
+}
+
+// dkernel (patch, filters) += patches(x)^T dy, the kernel gradient of conv2d; `cols` holds
+// what conv2d left there: the patches, unless conv2d_is_implicit (then it is scratch, and a
+// backend without a kernel for it runs im2col again before its gemm).
+template <backend_policy B, class T>
+void conv2d_kernel_gradient(const Window2D& w, std::size_t batch, const T* x, const T* dy, std::size_t filters,
+                            T* dkernel, T* cols) {
+    const bool implicit = conv2d_is_implicit<B, T>(w, filters);
+    if constexpr (requires { conv2d_kernel_gradient_kernel(B{}, w, batch, x, dy, filters, dkernel); }) {
+        if (implicit) {
+            conv2d_kernel_gradient_kernel(B{}, w, batch, x, dy, filters, dkernel);
+            return;
+        }
+    }
+    if (implicit) im2col<B>(w, batch, x, cols);
+    gemm<B>(true, false, w.patch_size(), filters, batch * w.positions(), T(1), cols, w.patch_size(), dy, filters, T(1),
+            dkernel, filters);
+}
+
+// dx (batch, in_h, in_w, channels) = col2im(dy kernel^T), the input gradient of conv2d;
+// `dcols` is scratch of batch * positions * patch elements. A backend without a kernel for
+// this window runs gemm and col2im.
+template <backend_policy B, class T>
+void conv2d_input_gradient(const Window2D& w, std::size_t batch, const T* dy, const T* kernel, std::size_t filters,
+                           T* dx, T* dcols) {
+    if constexpr (requires {
+                      conv2d_input_gradient_implicit(B{}, w, filters, static_cast<const T*>(nullptr));
+                      conv2d_input_gradient_kernel(B{}, w, batch, dy, kernel, filters, dx);
+                  }) {
+        if (conv2d_input_gradient_implicit(B{}, w, filters, static_cast<const T*>(nullptr))) {
+            conv2d_input_gradient_kernel(B{}, w, batch, dy, kernel, filters, dx);
+            return;
+        }
+    }
+    gemm<B>(false, true, batch * w.positions(), w.patch_size(), filters, T(1), dy, filters, kernel, filters, T(0), dcols,
+            w.patch_size());
+    col2im<B>(w, batch, dcols, dx);
+}
+
 template <backend_policy B, class T>
 void max_pool2d(const Window2D& w, std::size_t batch, const T* x, T* y) {
     if constexpr (requires { max_pool2d_kernel(B{}, w, batch, x, y); })

@@ -1,6 +1,6 @@
 // Conv2D and Conv2DTranspose over channels-last images, as Keras' (Glorot-uniform kernel,
-// zero bias, `valid`/`same` padding with Keras' output sizes). Both are an im2col/col2im pass
-// plus one GEMM, so the heavy work is the backend's gemm.
+// zero bias, `valid`/`same` padding with Keras' output sizes). The heavy work is the backend's
+// convolution or GEMM (an im2col/col2im pass plus one GEMM where it has no convolution kernel).
 #pragma once
 
 #include "../core/spatial.hpp"
@@ -64,10 +64,7 @@ public:
     void forward(const ForwardArgs<T>& a) const {
         constexpr Window2D g = window<In>;
         const std::size_t rows = a.batch * g.positions();
-        T* cols = a.workspace;  // (rows, patch)
-        ops::im2col<B>(g, a.batch, a.x, cols);
-        ops::gemm<B>(false, false, rows, Filters, g.patch_size(), T(1), cols, g.patch_size(), a.params, Filters, T(0),
-                     a.y, Filters);  // (rows, filters)
+        ops::conv2d<B>(g, a.batch, a.x, a.params, Filters, a.y, a.workspace);  // (rows, filters)
         ops::bias_add<B>(rows, Filters, a.params + g.patch_size() * Filters, a.y);
     }
 
@@ -77,17 +74,11 @@ public:
         const std::size_t rows = a.batch * g.positions();
         T* cols = a.workspace;
         if (a.dparams) {
-            T* dkernel = a.dparams;  // (patch, filters) += cols^T dy
-            ops::gemm<B>(true, false, g.patch_size(), Filters, rows, T(1), cols, g.patch_size(), a.dy, Filters, T(1),
-                         dkernel, Filters);
+            ops::conv2d_kernel_gradient<B>(g, a.batch, a.x, a.dy, Filters, a.dparams, cols);  // (patch, filters)
             ops::column_sum<B>(rows, Filters, a.dy, a.dparams + g.patch_size() * Filters, true);
         }
-        if (a.dx) {
-            // The patches are no longer needed: their gradients dy W^T take their place.
-            ops::gemm<B>(false, true, rows, g.patch_size(), Filters, T(1), a.dy, Filters, a.params, Filters, T(0), cols,
-                         g.patch_size());
-            ops::col2im<B>(g, a.batch, cols, a.dx);
-        }
+        // The patches are no longer needed: their gradients may take their place.
+        if (a.dx) ops::conv2d_input_gradient<B>(g, a.batch, a.dy, a.params, Filters, a.dx, cols);
     }
 };
 
@@ -145,11 +136,8 @@ public:
         constexpr Window2D g = window<In>;
         constexpr std::size_t channels = detail::image_dims<In>.channels;
         static_assert(g.positions() == detail::image_dims<In>.h * detail::image_dims<In>.w);
-        const std::size_t rows = a.batch * g.positions();
-        T* cols = a.workspace;  // (rows, kh * kw * filters) = x (rows, channels) W^T
-        ops::gemm<B>(false, true, rows, g.patch_size(), channels, T(1), a.x, channels, a.params, channels, T(0), cols,
-                     g.patch_size());
-        ops::col2im<B>(g, a.batch, cols, a.y);
+        // y = col2im(x W^T): the input gradient of the convolution this layer transposes.
+        ops::conv2d_input_gradient<B>(g, a.batch, a.x, a.params, channels, a.y, a.workspace);
         ops::bias_add<B>(a.batch * output_shape<In>::size / Filters, Filters, a.params + g.patch_size() * channels, a.y);
     }
 
@@ -157,18 +145,18 @@ public:
     void backward(const BackwardArgs<T>& a) const {
         constexpr Window2D g = window<In>;
         constexpr std::size_t channels = detail::image_dims<In>.channels;
-        const std::size_t rows = a.batch * g.positions();
-        T* dcols = a.workspace;  // the patches of dy under each input position
-        ops::im2col<B>(g, a.batch, a.dy, dcols);
+        T* dcols = a.workspace;  // the patches of dy under each input position, unless implicit
+        // dx (rows, channels) = patches(dy) W: the convolution this layer transposes.
+        if (a.dx)
+            ops::conv2d<B>(g, a.batch, a.dy, a.params, channels, a.dx, dcols);
+        else if (a.dparams && !ops::conv2d_is_implicit<B, T>(g, channels))
+            ops::im2col<B>(g, a.batch, a.dy, dcols);
         if (a.dparams) {
-            ops::gemm<B>(true, false, g.patch_size(), channels, rows, T(1), dcols, g.patch_size(), a.x, channels, T(1),
-                         a.dparams, channels);  // (patch, channels) += dcols^T x
+            // (patch, channels) += patches(dy)^T x
+            ops::conv2d_kernel_gradient<B>(g, a.batch, a.dy, a.x, channels, a.dparams, dcols);
             ops::column_sum<B>(a.batch * output_shape<In>::size / Filters, Filters, a.dy,
                                a.dparams + g.patch_size() * channels, true);
         }
-        if (a.dx)
-            ops::gemm<B>(false, false, rows, channels, g.patch_size(), T(1), dcols, g.patch_size(), a.params, channels,
-                         T(0), a.dx, channels);  // (rows, channels) = dcols W
     }
 };
 

@@ -3,6 +3,7 @@
 // ||simd - reference|| / ||reference||), in training and in inference mode.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -89,5 +90,80 @@ TEST_CASE("cpu::simd gives bit-identical results for any thread count") {
         std::vector<float> want(M * N, 0.5f);
         ops::gemm<cpu::reference>(false, false, M, N, K, 1.0f, a.data(), K, b.data(), N, 0.5f, want.data(), N);
         CHECK(relative_error(results[0], want) < 1e-5);
+    }
+}
+
+namespace {
+struct conv_case {
+    std::size_t h, w, channels, filters, kernel, stride;
+    Padding padding;
+};
+// Wide outputs (one and several panels, a part-filled one), a window over several k blocks,
+// one output channel (the narrow kernel), a stride.
+constexpr conv_case conv_cases[] = {{9, 8, 32, 40, 3, 1, Padding::same}, {6, 5, 64, 32, 3, 1, Padding::same},
+                                    {8, 7, 32, 1, 3, 1, Padding::valid}, {9, 9, 16, 24, 3, 2, Padding::same}};
+
+std::vector<float> uniform_values(std::size_t n, std::uint64_t seed) {
+    Generator g(seed);
+    std::vector<float> v(n);
+    for (auto& x : v) x = static_cast<float>(g.uniform(-1.0, 1.0));
+    return v;
+}
+}  // namespace
+
+TEST_CASE("cpu::simd's implicit convolution sums as its im2col GEMM does") {
+    for (const conv_case& c : conv_cases) {
+        const Window2D g = make_window(c.h, c.w, c.channels, {c.kernel, c.kernel}, {c.stride, c.stride}, c.padding);
+        INFO("image " << c.h << "x" << c.w << "x" << c.channels << ", " << c.filters << " filters, stride " << c.stride);
+        const std::size_t batch = 3, rows = batch * g.positions();
+        const auto x = uniform_values(batch * g.in_size(), 1), kernel = uniform_values(g.patch_size() * c.filters, 2);
+        std::vector<float> cols(rows * g.patch_size()), y(rows * c.filters), want(rows * c.filters);
+        ops::conv2d<cpu::simd>(g, batch, x.data(), kernel.data(), c.filters, y.data(), cols.data());
+        ops::im2col<cpu::simd>(g, batch, x.data(), cols.data());
+        ops::gemm<cpu::simd>(false, false, rows, c.filters, g.patch_size(), 1.0f, cols.data(), g.patch_size(),
+                             kernel.data(), c.filters, 0.0f, want.data(), c.filters);
+        CHECK(ops::conv2d_is_implicit<cpu::simd, float>(g, c.filters));
+        if (c.filters > 1) CHECK(y == want);  // the panel kernel: the same sums in the same order
+        CHECK(relative_error(y, want) < 1e-6);
+    }
+}
+
+TEST_CASE("cpu::simd's convolutions give bit-identical results for any thread count and batch") {
+    const int before = cpu::threads();
+    for (const conv_case& c : conv_cases) {
+        const Window2D g = make_window(c.h, c.w, c.channels, {c.kernel, c.kernel}, {c.stride, c.stride}, c.padding);
+        INFO("image " << c.h << "x" << c.w << "x" << c.channels << ", " << c.filters << " filters, stride " << c.stride);
+        const std::size_t batch = 3, rows = batch * g.positions();
+        const auto x = uniform_values(batch * g.in_size(), 3), kernel = uniform_values(g.patch_size() * c.filters, 4);
+        const auto dy = uniform_values(rows * c.filters, 5);
+        std::vector<float> cols(rows * g.patch_size());
+        std::vector<std::vector<float>> ys, dxs;
+        for (int threads : {1, 2, 3}) {
+            cpu::set_threads(threads);
+            std::vector<float> y(rows * c.filters), dx(batch * g.in_size());
+            ops::conv2d<cpu::simd>(g, batch, x.data(), kernel.data(), c.filters, y.data(), cols.data());
+            ops::conv2d_input_gradient<cpu::simd>(g, batch, dy.data(), kernel.data(), c.filters, dx.data(), cols.data());
+            ys.push_back(y);
+            dxs.push_back(dx);
+        }
+        cpu::set_threads(before);
+        CHECK(ys[1] == ys[0]);
+        CHECK(ys[2] == ys[0]);
+        CHECK(dxs[1] == dxs[0]);
+        CHECK(dxs[2] == dxs[0]);
+        // The last sample alone gives what it gave in the batch.
+        std::vector<float> y1(g.positions() * c.filters), dx1(g.in_size());
+        ops::conv2d<cpu::simd>(g, 1, x.data() + 2 * g.in_size(), kernel.data(), c.filters, y1.data(), cols.data());
+        ops::conv2d_input_gradient<cpu::simd>(g, 1, dy.data() + 2 * g.positions() * c.filters, kernel.data(), c.filters,
+                                              dx1.data(), cols.data());
+        CHECK(std::equal(y1.begin(), y1.end(), ys[0].begin() + static_cast<std::ptrdiff_t>(2 * y1.size())));
+        CHECK(std::equal(dx1.begin(), dx1.end(), dxs[0].begin() + static_cast<std::ptrdiff_t>(2 * dx1.size())));
+        // and the reference's results, to rounding
+        std::vector<float> want_y(rows * c.filters), want_dx(batch * g.in_size());
+        ops::conv2d<cpu::reference>(g, batch, x.data(), kernel.data(), c.filters, want_y.data(), cols.data());
+        ops::conv2d_input_gradient<cpu::reference>(g, batch, dy.data(), kernel.data(), c.filters, want_dx.data(),
+                                                   cols.data());
+        CHECK(relative_error(ys[0], want_y) < 1e-5);
+        CHECK(relative_error(dxs[0], want_dx) < 1e-5);
     }
 }

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "../../core/activations.hpp"
+#include "conv_implicit.hpp"
 #include "gemm_blocked.hpp"
 #include "reference.hpp"
 #include "threads.hpp"
@@ -275,6 +276,32 @@ void col2im_kernel(const simd&, const Window2D& g, std::size_t batch, const T* c
             col2im_kernel(reference{}, g, b1 - b0, cols + b0 * g.positions() * g.patch_size(), x + b0 * g.in_size());
         },
         detail::samples_per_thread(g.positions() * g.patch_size()));
+}
+
+// Convolutions in float as implicit GEMMs (conv_implicit.hpp) where the window fits; the rest
+// (double, narrow outputs, large or strided windows for the input gradient) through im2col.
+template <class T>
+bool conv2d_implicit(const simd&, const Window2D& g, std::size_t filters, const T*) {
+    return std::is_same_v<T, float> && detail::conv2d_implicit_fits(g, filters);
+}
+template <class T>
+void conv2d_kernel(const simd&, const Window2D& g, std::size_t batch, const T* x, const T* kernel, std::size_t filters,
+                   T* y) {
+    if constexpr (std::is_same_v<T, float>) detail::conv2d_implicit(g, batch, x, kernel, filters, y);
+}
+template <class T>
+void conv2d_kernel_gradient_kernel(const simd&, const Window2D& g, std::size_t batch, const T* x, const T* dy,
+                                   std::size_t filters, T* dkernel) {
+    if constexpr (std::is_same_v<T, float>) detail::conv2d_kernel_gradient_blocked(g, batch, x, dy, filters, dkernel);
+}
+template <class T>
+bool conv2d_input_gradient_implicit(const simd&, const Window2D& g, std::size_t filters, const T*) {
+    return std::is_same_v<T, float> && detail::conv2d_input_gradient_implicit_fits(g, filters);
+}
+template <class T>
+void conv2d_input_gradient_kernel(const simd&, const Window2D& g, std::size_t batch, const T* dy, const T* kernel,
+                                  std::size_t filters, T* dx) {
+    if constexpr (std::is_same_v<T, float>) detail::conv2d_input_gradient_implicit(g, batch, dy, kernel, filters, dx);
 }
 
 template <class T>

@@ -22,11 +22,12 @@ inline std::atomic<int>& thread_setting() {
     return setting;
 }
 
-// Runs work(id, team) on `team` threads (ids 0 .. team - 1), or inline when team is 1.
+// Runs work(id, team) on `team` threads (ids 0 .. team - 1), or inline when team is 1 or when
+// called from a thread of a team already (a kernel that calls another on each thread).
 template <class Work>
 void parallel_for_threads(int team, const Work& work) {
 #if defined(_OPENMP)
-    if (team > 1) {
+    if (team > 1 && !omp_in_parallel()) {
 #pragma omp parallel num_threads(team)
         work(omp_get_thread_num(), omp_get_num_threads());
         return;
