@@ -44,11 +44,13 @@ TEST_CASE("the blocked GEMM agrees with the reference for every transpose, edge 
         float alpha, beta;
     };
     // Sizes off the 6 x 32 tile and the 256-deep k blocks; a narrow product (computed through
-    // its transpose); a single output column (dot products); beta 0 with NaN in C.
+    // its transpose); a single output column (dot products); beta 0 with NaN in C; batch-1 rows.
     const Case cases[] = {{false, false, 70, 45, 37, 1.0f, 0.0f},   {true, false, 70, 45, 300, 0.5f, 1.0f},
                           {false, true, 13, 100, 530, 1.0f, 0.25f}, {true, true, 33, 65, 20, -1.0f, 0.0f},
                           {false, false, 500, 8, 72, 1.0f, 0.0f},   {false, true, 500, 3, 40, 2.0f, 1.0f},
-                          {false, false, 300, 1, 288, 1.0f, 0.0f},  {false, false, 7, 300, 600, 1.0f, 0.0f}};
+                          {false, false, 300, 1, 288, 1.0f, 0.0f},  {false, false, 7, 300, 600, 1.0f, 0.0f},
+                          // A few rows against a wide matrix (batch-1 inference, the straight loops)
+                          {false, false, 3, 300, 600, 1.0f, 0.5f},  {true, false, 2, 200, 50, 1.0f, 0.0f}};
     for (const auto& c : cases) {
         INFO("trans " << c.ta << c.tb << ", M N K = " << c.M << " " << c.N << " " << c.K << ", beta " << c.beta);
         Generator g(c.M + c.N + c.K);

@@ -57,29 +57,36 @@ inline void small_gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N,
             const bool overwrite = beta == 0.0f && k0 == 0;
             std::size_t n0 = 0;
             if (!trans_b) {
-                // Four vectors of columns at a time (independent sums hide the FMA latency),
-                // then one, summed in registers over k and added to c once per k block.
-                for (; n0 + 4 * L <= N; n0 += 4 * L) {
-                    Vec acc[4] = {};
-                    for (std::size_t k = k0; k < k1; ++k) {
-                        const float ak = a[k * a_col];
-                        const float* row = B + k * ldb + n0;
-                        for (std::size_t v = 0; v < 4; ++v) {
-                            Vec b;
-                            std::memcpy(&b, row + v * L, sizeof b);
-                            acc[v] += ak * b;
+                // Eight, then four vectors of columns at a time (independent sums hide the FMA
+                // latency: two FMA pipes of four cycles need eight in flight), then one, summed in
+                // registers over k and added to c once per k block.
+                auto columns = [&](auto vectors) {
+                    constexpr std::size_t V = decltype(vectors)::value;
+                    for (; n0 + V * L <= N; n0 += V * L) {
+                        Vec acc[V] = {};
+                        for (std::size_t k = k0; k < k1; ++k) {
+                            const float ak = a[k * a_col];
+                            const float* row = B + k * ldb + n0;
+                            for (std::size_t v = 0; v < V; ++v) {
+                                Vec b;
+                                std::memcpy(&b, row + v * L, sizeof b);
+                                acc[v] += ak * b;
+                            }
+                        }
+                        for (std::size_t v = 0; v < V; ++v) {
+                            Vec out = alpha * acc[v];
+                            if (!overwrite) {
+                                Vec old;
+                                std::memcpy(&old, c + n0 + v * L, sizeof old);
+                                out = old + out;
+                            }
+                            std::memcpy(c + n0 + v * L, &out, sizeof out);
                         }
                     }
-                    for (std::size_t v = 0; v < 4; ++v) {
-                        Vec out = alpha * acc[v];
-                        if (!overwrite) {
-                            Vec old;
-                            std::memcpy(&old, c + n0 + v * L, sizeof old);
-                            out = old + out;
-                        }
-                        std::memcpy(c + n0 + v * L, &out, sizeof out);
-                    }
-                }
+                };
+                columns(std::integral_constant<std::size_t, 16>{});
+                columns(std::integral_constant<std::size_t, 8>{});
+                columns(std::integral_constant<std::size_t, 4>{});
                 for (; n0 + L <= N; n0 += L) {
                     Vec acc = {};
                     for (std::size_t k = k0; k < k1; ++k) {
