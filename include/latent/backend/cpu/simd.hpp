@@ -32,6 +32,40 @@ namespace detail {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
 #endif
+// Columns [n0, n0 + V vectors) of one row of C, as many times as they fit, over k in [k0, k1);
+// advances n0. Part of small_gemm (inlined there, under its pragma).
+template <std::size_t V>
+#if defined(__GNUC__)
+[[gnu::always_inline]]
+#endif
+inline void small_gemm_columns(std::size_t& n0, std::size_t N, std::size_t k0, std::size_t k1, const float* __restrict a,
+                               std::size_t a_col, const float* __restrict B, std::size_t ldb, float alpha,
+                               bool overwrite, float* __restrict c) {
+    using Vec = float_vector;
+    constexpr std::size_t L = gemm_lanes;
+    for (; n0 + V * L <= N; n0 += V * L) {
+        Vec acc[V] = {};
+        for (std::size_t k = k0; k < k1; ++k) {
+            const float ak = a[k * a_col];
+            const float* row = B + k * ldb + n0;
+            for (std::size_t v = 0; v < V; ++v) {
+                Vec b;
+                std::memcpy(&b, row + v * L, sizeof b);
+                acc[v] += ak * b;
+            }
+        }
+        for (std::size_t v = 0; v < V; ++v) {
+            Vec out = alpha * acc[v];
+            if (!overwrite) {
+                Vec old;
+                std::memcpy(&old, c + n0 + v * L, sizeof old);
+                out = old + out;
+            }
+            std::memcpy(c + n0 + v * L, &out, sizeof out);
+        }
+    }
+}
+
 // Straight loops for products too small to repay the blocked kernel's packing (a batch-1
 // pass through a small network). Each element of C is summed in the order every path of the
 // float GEMM uses (see gemm_k_block), so a sample's result does not depend on its batch.
@@ -41,8 +75,6 @@ namespace detail {
 inline void small_gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, float alpha,
                        const float* __restrict A, std::size_t lda, const float* __restrict B, std::size_t ldb,
                        float beta, float* __restrict C, std::size_t ldc) {
-    using Vec = float_vector;
-    constexpr std::size_t L = gemm_lanes;
     const std::size_t a_row = trans_a ? 1 : lda, a_col = trans_a ? lda : 1;  // A(m, k) = A[m * a_row + k * a_col]
     const std::size_t kc_max = gemm_k_block(K);
     for (std::size_t m = 0; m < M; ++m) {
@@ -57,51 +89,13 @@ inline void small_gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N,
             const bool overwrite = beta == 0.0f && k0 == 0;
             std::size_t n0 = 0;
             if (!trans_b) {
-                // Eight, then four vectors of columns at a time (independent sums hide the FMA
-                // latency: two FMA pipes of four cycles need eight in flight), then one, summed in
-                // registers over k and added to c once per k block.
-                auto columns = [&](auto vectors) {
-                    constexpr std::size_t V = decltype(vectors)::value;
-                    for (; n0 + V * L <= N; n0 += V * L) {
-                        Vec acc[V] = {};
-                        for (std::size_t k = k0; k < k1; ++k) {
-                            const float ak = a[k * a_col];
-                            const float* row = B + k * ldb + n0;
-                            for (std::size_t v = 0; v < V; ++v) {
-                                Vec b;
-                                std::memcpy(&b, row + v * L, sizeof b);
-                                acc[v] += ak * b;
-                            }
-                        }
-                        for (std::size_t v = 0; v < V; ++v) {
-                            Vec out = alpha * acc[v];
-                            if (!overwrite) {
-                                Vec old;
-                                std::memcpy(&old, c + n0 + v * L, sizeof old);
-                                out = old + out;
-                            }
-                            std::memcpy(c + n0 + v * L, &out, sizeof out);
-                        }
-                    }
-                };
-                columns(std::integral_constant<std::size_t, 16>{});
-                columns(std::integral_constant<std::size_t, 8>{});
-                columns(std::integral_constant<std::size_t, 4>{});
-                for (; n0 + L <= N; n0 += L) {
-                    Vec acc = {};
-                    for (std::size_t k = k0; k < k1; ++k) {
-                        Vec b;
-                        std::memcpy(&b, B + k * ldb + n0, sizeof b);
-                        acc += a[k * a_col] * b;
-                    }
-                    Vec out = alpha * acc;
-                    if (!overwrite) {
-                        Vec old;
-                        std::memcpy(&old, c + n0, sizeof old);
-                        out = old + out;
-                    }
-                    std::memcpy(c + n0, &out, sizeof out);
-                }
+                // Sixteen, eight, then four vectors of columns at a time (independent sums hide
+                // the FMA latency, and a whole row of a 256-wide matrix is read at once), then
+                // one, summed in registers over k and added to c once per k block.
+                small_gemm_columns<16>(n0, N, k0, k1, a, a_col, B, ldb, alpha, overwrite, c);
+                small_gemm_columns<8>(n0, N, k0, k1, a, a_col, B, ldb, alpha, overwrite, c);
+                small_gemm_columns<4>(n0, N, k0, k1, a, a_col, B, ldb, alpha, overwrite, c);
+                small_gemm_columns<1>(n0, N, k0, k1, a, a_col, B, ldb, alpha, overwrite, c);
             }
             // The remaining columns (all of them when B is transposed): one sum each.
             const std::size_t b_k = trans_b ? 1 : ldb, b_n = trans_b ? ldb : 1;
