@@ -89,10 +89,12 @@ inline void small_gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N,
             const bool overwrite = beta == 0.0f && k0 == 0;
             std::size_t n0 = 0;
             if (!trans_b) {
-                // Sixteen, eight, then four vectors of columns at a time (independent sums hide
-                // the FMA latency, and a whole row of a 256-wide matrix is read at once), then
-                // one, summed in registers over k and added to c once per k block.
-                small_gemm_columns<16>(n0, N, k0, k1, a, a_col, B, ldb, alpha, overwrite, c);
+                // Sixteen (with AVX-512's 32 registers; AVX and SSE have 16), eight, then four
+                // vectors of columns at a time (independent sums hide the FMA latency, and a
+                // whole row of a 256-wide matrix is read at once), then one, summed in
+                // registers over k and added to c once per k block.
+                if constexpr (gemm_vector_bytes == 64)
+                    small_gemm_columns<16>(n0, N, k0, k1, a, a_col, B, ldb, alpha, overwrite, c);
                 small_gemm_columns<8>(n0, N, k0, k1, a, a_col, B, ldb, alpha, overwrite, c);
                 small_gemm_columns<4>(n0, N, k0, k1, a, a_col, B, ldb, alpha, overwrite, c);
                 small_gemm_columns<1>(n0, N, k0, k1, a, a_col, B, ldb, alpha, overwrite, c);
