@@ -49,6 +49,9 @@ void check_convolutions(double tol) {
     check_layer_agreement<B, Memory, Shape<7, 7, 16>>(Conv2D<2, 3, Padding::same, 2>{}, tol, 3);
     check_layer_agreement<B, Memory, Shape<5, 4, 3>>(Conv2DTranspose<6, 3>{}, tol);
     check_layer_agreement<B, Memory, Shape<5, 4, 3>>(Conv2DTranspose<2, 3, Padding::same, 2>{}, tol);
+    // stride 1 and enough filters: cpu::simd's forward is its implicit input gradient, and its
+    // backward the implicit convolution
+    check_layer_agreement<B, Memory, Shape<5, 4, 8>>(Conv2DTranspose<32, 3, Padding::same>{}, tol, 3);
 }
 
 template <class B, class Memory>
