@@ -165,7 +165,7 @@ void col2im(const Window2D& w, std::size_t batch, const T* cols, T* x) {
 // GEMM): then `cols` is left untouched, and a backward pass that needs the patches (the kernel
 // gradient) must call im2col itself.
 template <backend_policy B, class T>
-bool conv2d_is_implicit(const Window2D& w, std::size_t filters) {
+constexpr bool conv2d_is_implicit(const Window2D& w, std::size_t filters) {
     if constexpr (requires { conv2d_implicit(B{}, w, filters, static_cast<const T*>(nullptr)); })
         return conv2d_implicit(B{}, w, filters, static_cast<const T*>(nullptr));
     else
@@ -206,6 +206,27 @@ void conv2d_kernel_gradient(const Window2D& w, std::size_t batch, const T* x, co
             dkernel, filters);
 }
 
+// Whether conv2d_input_gradient on backend B computes this window's input gradient without
+// its scratch.
+template <backend_policy B, class T>
+constexpr bool conv2d_input_gradient_is_implicit(const Window2D& w, std::size_t filters) {
+    if constexpr (requires { conv2d_input_gradient_implicit(B{}, w, filters, static_cast<const T*>(nullptr)); })
+        return conv2d_input_gradient_implicit(B{}, w, filters, static_cast<const T*>(nullptr));
+    else
+        return false;
+}
+
+// Whether conv2d, conv2d_kernel_gradient and conv2d_input_gradient all run on B without their
+// scratch `cols` for this window: a layer then needs no workspace for them.
+template <backend_policy B, class T>
+constexpr bool conv2d_needs_no_patches(const Window2D& w, std::size_t filters) {
+    constexpr bool has_kernel_gradient = requires(std::size_t n, const T* p, T* q) {
+        conv2d_kernel_gradient_kernel(B{}, w, n, p, p, filters, q);
+    };
+    return has_kernel_gradient && conv2d_is_implicit<B, T>(w, filters) &&
+           conv2d_input_gradient_is_implicit<B, T>(w, filters);
+}
+
 // dx (batch, in_h, in_w, channels) = col2im(dy kernel^T), the input gradient of conv2d;
 // `dcols` is scratch of batch * positions * patch elements. A backend without a kernel for
 // this window runs gemm and col2im.
@@ -213,10 +234,9 @@ template <backend_policy B, class T>
 void conv2d_input_gradient(const Window2D& w, std::size_t batch, const T* dy, const T* kernel, std::size_t filters,
                            T* dx, T* dcols) {
     if constexpr (requires {
-                      conv2d_input_gradient_implicit(B{}, w, filters, static_cast<const T*>(nullptr));
                       conv2d_input_gradient_kernel(B{}, w, batch, dy, kernel, filters, dx);
                   }) {
-        if (conv2d_input_gradient_implicit(B{}, w, filters, static_cast<const T*>(nullptr))) {
+        if (conv2d_input_gradient_is_implicit<B, T>(w, filters)) {
             conv2d_input_gradient_kernel(B{}, w, batch, dy, kernel, filters, dx);
             return;
         }

@@ -109,7 +109,7 @@ struct kernels_of {
     static constexpr NodeKernels value = [] {
         NodeKernels k;
         if constexpr (!is_merge_v<L>) {
-            k.workspace_per_sample = L::template workspace_per_sample<In...>;
+            k.workspace_per_sample = workspace_per_sample_on_v<L, std::tuple_element_t<0, std::tuple<In...>>, B>;
             k.workspace_fixed = L::template workspace_fixed<In...>;
             k.flops_per_sample = L::template flops_per_sample<In...>;
         } else {

@@ -111,7 +111,7 @@ private:
     struct workspace_counter {
         template <std::size_t I>
         constexpr std::size_t operator()() const {
-            return checked_layer<I>::template workspace_per_sample<layer_input_shape<I>>;
+            return workspace_per_sample_on_v<checked_layer<I>, layer_input_shape<I>, policy>;
         }
     };
     struct flop_counter {

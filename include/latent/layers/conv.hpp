@@ -54,9 +54,12 @@ public:
                   true},
         ParamSpec{"bias", {Filters}, 1, Init::zeros, true}};
     // The im2col patches, kept for the kernel gradient (backward reuses the space for the
-    // patch gradients).
+    // patch gradients); none on a backend that convolves the images themselves.
     template <class In>
     static constexpr std::size_t workspace_per_sample = window<In>.positions() * window<In>.patch_size();
+    template <class In, class B>
+    static constexpr std::size_t workspace_per_sample_on =
+        ops::conv2d_needs_no_patches<B, float>(window<In>, Filters) ? 0 : workspace_per_sample<In>;
     template <class In>
     static constexpr std::size_t flops_per_sample = window<In>.positions() * Filters * (2 * window<In>.patch_size() + 1);
 
@@ -127,6 +130,10 @@ public:
         ParamSpec{"bias", {Filters}, 1, Init::zeros, true}};
     template <class In>
     static constexpr std::size_t workspace_per_sample = window<In>.positions() * window<In>.patch_size();
+    template <class In, class B>
+    static constexpr std::size_t workspace_per_sample_on =
+        ops::conv2d_needs_no_patches<B, float>(window<In>, detail::image_dims<In>.channels) ? 0
+                                                                                            : workspace_per_sample<In>;
     template <class In>
     static constexpr std::size_t flops_per_sample =
         2 * window<In>.positions() * window<In>.patch_size() * detail::image_dims<In>.channels + output_shape<In>::size;

@@ -211,6 +211,17 @@ constexpr std::size_t workspace_size(std::size_t batch) {
     return batch * L::template workspace_per_sample<In> + L::template workspace_fixed<In>;
 }
 
+// The workspace per sample layer L needs for input In on backend B: its
+// workspace_per_sample_on<In, B> where it declares one (a layer that some backends' kernels
+// need less scratch for), else workspace_per_sample<In>. The models size their buffers by it.
+template <class L, class In, class B>
+inline constexpr std::size_t workspace_per_sample_on_v = [] {
+    if constexpr (requires { L::template workspace_per_sample_on<In, B>; })
+        return std::size_t{L::template workspace_per_sample_on<In, B>};
+    else
+        return std::size_t{L::template workspace_per_sample<In>};
+}();
+
 // The element count of a layer's parameters for input In.
 template <class L, class In>
 constexpr std::size_t layer_param_count(bool trainable_only = false, bool non_trainable_only = false) {

@@ -169,3 +169,30 @@ TEST_CASE("cpu::simd's convolutions give bit-identical results for any thread co
         CHECK(relative_error(dxs[0], want_dx) < 1e-5);
     }
 }
+
+TEST_CASE("a convolution cpu::simd computes from the images keeps no im2col workspace in a model") {
+    using Same = Conv2D<32, 3, Padding::same>;
+    using Strided = Conv2D<32, 3, Padding::same, 2>;  // its input gradient goes through col2im
+    using In = Shape<28, 28, 32>;
+    CHECK(workspace_per_sample_on_v<Same, In, cpu::simd> == 0);
+    CHECK(workspace_per_sample_on_v<Same, In, cpu::reference> == Same::workspace_per_sample<In>);
+    CHECK(workspace_per_sample_on_v<Strided, In, cpu::simd> == Strided::workspace_per_sample<In>);
+    CHECK(workspace_per_sample_on_v<Conv2DTranspose<32, 3, Padding::same>, Shape<7, 7, 32>, cpu::simd> == 0);
+    CHECK(workspace_per_sample_on_v<Dense<10>, Shape<20>, cpu::simd> == Dense<10>::workspace_per_sample<Shape<20>>);
+    // and such a model trains as the reference does, step for step
+    using Net = Sequential<cpu::simd, Input<8, 8, 32>, Same, ReLU, Conv2D<1, 3, Padding::same>, Flatten, Dense<2>>;
+    using RefNet = Sequential<cpu::reference, Input<8, 8, 32>, Same, ReLU, Conv2D<1, 3, Padding::same>, Flatten, Dense<2>>;
+    Net net(7);
+    RefNet ref(7);
+    net.compile(optim::SGD{.lr = 0.05}, loss::MeanSquaredError{});
+    ref.compile(optim::SGD{.lr = 0.05}, loss::MeanSquaredError{});
+    Tensor<Shape<8, 8, 32>> x(4);
+    Tensor<Shape<2>> y(4);
+    Generator g(9);
+    for (auto& v : x.values()) v = static_cast<float>(g.uniform(-1.0, 1.0));
+    for (auto& v : y.values()) v = static_cast<float>(g.uniform(-1.0, 1.0));
+    for (int step = 0; step < 3; ++step) CHECK(net.train_on_batch(x, y) == doctest::Approx(ref.train_on_batch(x, y)).epsilon(1e-4));
+    const auto pa = net.parameters().values(), pb = ref.parameters().values();
+    const std::vector<float> a(pa.begin(), pa.end()), b(pb.begin(), pb.end());
+    CHECK(relative_error(a, b) < 1e-5);
+}

@@ -219,7 +219,7 @@ inline void conv2d_narrow(const Window2D& g, std::size_t batch, const float* x, 
     });
 }
 
-inline bool conv2d_narrow_fits(const Window2D& g, std::size_t filters) {
+constexpr bool conv2d_narrow_fits(const Window2D& g, std::size_t filters) {
     return filters < gemm_nr / 2 && g.channels % gemm_lanes == 0;
 }
 
@@ -325,11 +325,11 @@ inline void conv2d_kernel_gradient_blocked(const Window2D& g, std::size_t batch,
 // either enough output columns to fill half a panel or channels in whole vectors
 // (conv2d_narrow); the input gradient, whose columns are the input's channels, needs a whole
 // panel of them (with half a panel it measured slower than its GEMM and col2im) and stride 1.
-inline bool conv2d_implicit_fits(const Window2D& g, std::size_t filters) {
+constexpr bool conv2d_implicit_fits(const Window2D& g, std::size_t filters) {
     return g.kernel_h * g.kernel_w <= conv_max_taps && g.channels > 0 &&
            (filters >= gemm_nr / 2 || conv2d_narrow_fits(g, filters));
 }
-inline bool conv2d_input_gradient_implicit_fits(const Window2D& g, std::size_t filters) {
+constexpr bool conv2d_input_gradient_implicit_fits(const Window2D& g, std::size_t filters) {
     return g.stride_h == 1 && g.stride_w == 1 && g.kernel_h * g.kernel_w <= conv_max_taps &&
            g.channels >= gemm_nr && filters > 0 && g.pad_top < g.kernel_h && g.pad_left < g.kernel_w;
 }

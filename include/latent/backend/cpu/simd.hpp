@@ -284,7 +284,7 @@ void col2im_kernel(const simd&, const Window2D& g, std::size_t batch, const T* c
 // Convolutions in float as implicit GEMMs (conv_implicit.hpp) where the window fits; the rest
 // (double, narrow outputs, large or strided windows for the input gradient) through im2col.
 template <class T>
-bool conv2d_implicit(const simd&, const Window2D& g, std::size_t filters, const T*) {
+constexpr bool conv2d_implicit(const simd&, const Window2D& g, std::size_t filters, const T*) {
     return std::is_same_v<T, float> && detail::conv2d_implicit_fits(g, filters);
 }
 template <class T>
@@ -298,7 +298,7 @@ void conv2d_kernel_gradient_kernel(const simd&, const Window2D& g, std::size_t b
     if constexpr (std::is_same_v<T, float>) detail::conv2d_kernel_gradient_blocked(g, batch, x, dy, filters, dkernel);
 }
 template <class T>
-bool conv2d_input_gradient_implicit(const simd&, const Window2D& g, std::size_t filters, const T*) {
+constexpr bool conv2d_input_gradient_implicit(const simd&, const Window2D& g, std::size_t filters, const T*) {
     return std::is_same_v<T, float> && detail::conv2d_input_gradient_implicit_fits(g, filters);
 }
 template <class T>
