@@ -17,6 +17,25 @@ namespace latent::cpu::detail {
 // pointer per position and tap on the stack.
 inline constexpr std::size_t conv_max_taps = 49;
 
+// taps[t] = where tap t = (ky, kx) of output row r's window (sample r / positions) starts in
+// the image x: its channels, contiguous; `outside` where the tap is in the padding.
+inline void window_taps(const Window2D& g, const float* x, std::size_t r, const float* outside, const float** taps) {
+    const std::size_t p = r % g.positions(), oy = p / g.out_w, ox = p % g.out_w;
+    const float* image = x + r / g.positions() * g.in_size();
+    for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+        // Signed arithmetic: the window may start above or left of the image.
+        const auto iy = static_cast<std::ptrdiff_t>(oy * g.stride_h + ky) - static_cast<std::ptrdiff_t>(g.pad_top);
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+            const auto ix = static_cast<std::ptrdiff_t>(ox * g.stride_w + kx) - static_cast<std::ptrdiff_t>(g.pad_left);
+            const bool inside = iy >= 0 && ix >= 0 && iy < static_cast<std::ptrdiff_t>(g.in_h) &&
+                                ix < static_cast<std::ptrdiff_t>(g.in_w);
+            taps[ky * g.kernel_w + kx] =
+                inside ? image + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * g.channels
+                       : outside;
+        }
+    }
+}
+
 // An implicit convolution: output position p of sample n sums, over each tap t = (ky, kx) of the
 // window and each channel c, image(n, oy * stride_h + ky - pad_top, ox * stride_w + kx -
 // pad_left, c) * B(t * channels + c, j), zero outside the image. The sums run over
@@ -116,23 +135,7 @@ inline void conv_implicit(const Window2D& g, std::size_t batch, const float* x, 
         const float* taps[gemm_mr * conv_max_taps];
         for (std::size_t tile = t0; tile < t1; ++tile) {
             const std::size_t r0 = tile * gemm_mr, R = std::min(gemm_mr, rows - r0);
-            for (std::size_t i = 0; i < R; ++i) {
-                const std::size_t n = (r0 + i) / P, p = (r0 + i) % P, oy = p / g.out_w, ox = p % g.out_w;
-                const float* image = x + n * g.in_size();
-                for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-                    // Signed arithmetic: the window may start above or left of the image.
-                    const auto iy = static_cast<std::ptrdiff_t>(oy * g.stride_h + ky) - static_cast<std::ptrdiff_t>(g.pad_top);
-                    for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-                        const auto ix =
-                            static_cast<std::ptrdiff_t>(ox * g.stride_w + kx) - static_cast<std::ptrdiff_t>(g.pad_left);
-                        const bool inside = iy >= 0 && ix >= 0 && iy < static_cast<std::ptrdiff_t>(g.in_h) &&
-                                            ix < static_cast<std::ptrdiff_t>(g.in_w);
-                        taps[i * T + ky * g.kernel_w + kx] =
-                            inside ? image + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * C
-                                   : nullptr;
-                    }
-                }
-            }
+            for (std::size_t i = 0; i < R; ++i) window_taps(g, x, r0 + i, nullptr, taps + i * T);
             for (std::size_t p = 0; p < panels; ++p)
                 conv_tile_rows(R, taps, T, C, K, bp + p * K * gemm_nr, out + r0 * N + p * gemm_nr, N,
                                std::min(gemm_nr, N - p * gemm_nr));
@@ -174,22 +177,11 @@ inline void conv2d_narrow(const Window2D& g, std::size_t batch, const float* x, 
         const std::size_t g1 = groups * static_cast<std::size_t>(id + 1) / static_cast<std::size_t>(count);
         for (std::size_t group = g0; group < g1; ++group) {
             const std::size_t r0 = group * G, R = std::min(G, rows - r0);
-            for (std::size_t i = 0; i < G; ++i)
-                for (std::size_t t = 0; t < T; ++t) taps[i * T + t] = zeros.data();
-            for (std::size_t i = 0; i < R; ++i) {
-                const std::size_t n = (r0 + i) / P, p = (r0 + i) % P, oy = p / g.out_w, ox = p % g.out_w;
-                const float* image = x + n * g.in_size();
-                for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-                    const auto iy = static_cast<std::ptrdiff_t>(oy * g.stride_h + ky) - static_cast<std::ptrdiff_t>(g.pad_top);
-                    for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-                        const auto ix =
-                            static_cast<std::ptrdiff_t>(ox * g.stride_w + kx) - static_cast<std::ptrdiff_t>(g.pad_left);
-                        if (iy >= 0 && ix >= 0 && iy < static_cast<std::ptrdiff_t>(g.in_h) &&
-                            ix < static_cast<std::ptrdiff_t>(g.in_w))
-                            taps[i * T + ky * g.kernel_w + kx] =
-                                image + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * C;
-                    }
-                }
+            for (std::size_t i = 0; i < G; ++i) {
+                if (i < R)
+                    window_taps(g, x, r0 + i, zeros.data(), taps + i * T);
+                else
+                    std::fill(taps + i * T, taps + (i + 1) * T, zeros.data());
             }
             for (std::size_t f = 0; f < N; ++f) {
                 float_vector acc[G] = {};
@@ -267,23 +259,18 @@ inline void conv2d_input_gradient_implicit(const Window2D& g, std::size_t batch,
     conv_implicit(t, batch, dy, packed.data(), C, dx);
 }
 
-// Rows [r0, r0 + n) of the im2col matrix of x under window g (the reference im2col's layout),
-// into cols (n, taps * channels).
+// Rows [r0, r0 + n) of the im2col matrix of x under window g (the reference im2col's layout)
+// into cols (n, taps * channels); a window of at most conv_max_taps taps.
 inline void im2col_rows(const Window2D& g, const float* x, std::size_t r0, std::size_t n, float* cols) {
-    const std::size_t C = g.channels, P = g.positions();
+    const std::size_t C = g.channels, T = g.kernel_h * g.kernel_w;
+    const float* taps[conv_max_taps];
     for (std::size_t r = r0; r < r0 + n; ++r) {
-        const std::size_t p = r % P, oy = p / g.out_w, ox = p % g.out_w;
-        const float* image = x + r / P * g.in_size();
-        for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-            const auto iy = static_cast<std::ptrdiff_t>(oy * g.stride_h + ky) - static_cast<std::ptrdiff_t>(g.pad_top);
-            for (std::size_t kx = 0; kx < g.kernel_w; ++kx, cols += C) {
-                const auto ix = static_cast<std::ptrdiff_t>(ox * g.stride_w + kx) - static_cast<std::ptrdiff_t>(g.pad_left);
-                if (iy >= 0 && ix >= 0 && iy < static_cast<std::ptrdiff_t>(g.in_h) && ix < static_cast<std::ptrdiff_t>(g.in_w))
-                    std::memcpy(cols, image + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) * C,
-                                C * sizeof(float));
-                else
-                    std::fill(cols, cols + C, 0.0f);
-            }
+        window_taps(g, x, r, nullptr, taps);
+        for (std::size_t t = 0; t < T; ++t, cols += C) {
+            if (taps[t])
+                std::memcpy(cols, taps[t], C * sizeof(float));
+            else
+                std::fill(cols, cols + C, 0.0f);
         }
     }
 }
