@@ -25,13 +25,14 @@ namespace {
 
 struct Args {
     int reps = 3;
+    bool eager = false;  // --eager: every step kernel by kernel, none replayed from CUDA graphs
     std::set<std::string> rows;
     bool wants(const std::string& row) const {
         return rows.empty() || rows.count(row) || rows.count(row.substr(0, row.find('.')));
     }
 };
 
-// A warm-up (which also captures nothing: the first steps allocate), then `reps` timed blocks
+// A warm-up (the first step allocates, the second is recorded into CUDA graphs), then `reps` timed blocks
 // of at least `min_seconds`; value = units per second, or ns per step for latency rows.
 void measure(const Args& args, const std::string& row, const char* unit, double units_per_iteration,
              const std::function<void()>& step, bool latency = false, double min_seconds = 0.5) {
@@ -56,8 +57,16 @@ void measure(const Args& args, const std::string& row, const char* unit, double 
     }
 }
 
+// Steps recorded into CUDA graphs and replayed (the default), or all run kernel by kernel.
+template <class Net>
+void set_recording(const Args& args, Net& net) {
+    [[maybe_unused]] const auto scope = net.context_scope();
+    current_cuda_context().record_steps(!args.eager);
+}
+
 template <class Net, class X, class Y>
 void train_row(const Args& args, const std::string& row, Net& net, const X& x, const Y& y) {
+    set_recording(args, net);
     measure(args, row, "samples/s", static_cast<double>(x.batch()), [&] { net.train_on_batch(x, y); });
 }
 
@@ -96,6 +105,7 @@ void latency_row(const Args& args) {
     Tensor<Shape<784>> x(1);
     bench::fill_uniform(x, 6);
     Tensor<Shape<10>> y(1);
+    set_recording(args, net);
     measure(
         args, "G4.mlp", "ns", 1.0, [&] { net.predict(x, y); }, true);
 }
@@ -106,13 +116,15 @@ int main(int argc, char** argv) {
     Args args;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
-        if (a == "--reps" && i + 1 < argc) {
+        if (a == "--eager") {
+            args.eager = true;
+        } else if (a == "--reps" && i + 1 < argc) {
             args.reps = std::atoi(argv[++i]);
         } else if (a == "--rows" && i + 1 < argc) {
             std::stringstream list(argv[++i]);
             for (std::string r; std::getline(list, r, ',');) args.rows.insert(r);
         } else {
-            std::fprintf(stderr, "usage: latent_gpu [--reps R] [--rows G1,G2.b64,...]\n");
+            std::fprintf(stderr, "usage: latent_gpu [--eager] [--reps R] [--rows G1,G2.b64,...]\n");
             return 2;
         }
     }

@@ -40,6 +40,9 @@ TEST_CASE("cuda: reductions over several chunks") { testing::check_reductions<cu
 TEST_CASE("cuda: fused losses") { testing::check_losses<cuda, device_arrays>(tolerance); }
 TEST_CASE("cuda: batch norm backward") { testing::check_batch_norm_backward<cuda, device_arrays>(tolerance); }
 TEST_CASE("cuda: copy2d") { testing::check_copy2d<cuda, device_arrays>(); }
+TEST_CASE("cuda: Dense's bias and activation in one kernel") {
+    testing::check_bias_add_activation<cuda, device_arrays>(tolerance);
+}
 TEST_CASE("cuda: counter-based random fills") { testing::check_random_fills<cuda, device_arrays>(); }
 
 TEST_CASE("cuda: failed calls and bad copies throw errors that name them") {
@@ -123,4 +126,47 @@ TEST_CASE("cuda: contexts are per scope, and the kernels follow the current one"
         CHECK(ops::sum<cuda>(x.size(), dx.data()) == doctest::Approx(ops::sum<cpu::reference>(x.size(), x.data())).epsilon(1e-5));
     }
     CHECK(&current_cuda_context() != &mine);
+}
+
+namespace {
+template <class B>
+using GraphMlp = Sequential<B, Input<6>, Dense<16>, ReLU, Dropout, BatchNorm, Dense<8>, Tanh, Dense<3>, Softmax>;
+
+// Trains with the steps recorded into CUDA graphs (the default) or kernel by kernel.
+std::pair<History, std::vector<float>> train_graph_mlp(bool record, CudaContext::step_statistics& stats) {
+    testing::ToyData d;
+    GraphMlp<cuda> net(9);
+    {
+        [[maybe_unused]] const auto scope = net.context_scope();
+        current_cuda_context().record_steps(record);
+    }
+    net.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{}, metrics::Accuracy{});
+    auto h = net.fit(d.x, d.y, {.epochs = 4, .batch_size = 16, .validation_split = 0.2, .seed = 2,
+                                .verbose = Verbosity::silent});
+    for (int i = 0; i < 3; ++i) net.train_on_batch(d.x, d.y);
+    {
+        [[maybe_unused]] const auto scope = net.context_scope();
+        stats = current_cuda_context().step_statistics_so_far();
+    }
+    const auto values = net.parameters().values();
+    return {h, {values.begin(), values.end()}};
+}
+}  // namespace
+
+TEST_CASE("cuda: steps replayed from CUDA graphs train as steps run kernel by kernel") {
+    CudaContext::step_statistics eager_stats, graph_stats;
+    const auto eager = train_graph_mlp(false, eager_stats);
+    const auto graphs = train_graph_mlp(true, graph_stats);
+    CHECK(eager_stats.replayed == 0);
+    CHECK(eager_stats.recorded == 0);
+    // 4 epochs of 4 steps of 16 and one of 8, then 3 steps of 90: each key eager once, recorded
+    // once, then replayed.
+    CHECK(graph_stats.diverged == 0);
+    CHECK(graph_stats.replayed == 16 - 2 + 4 - 2 + 3 - 2);
+    CHECK(testing::relative_error(graphs.second, eager.second) < 1e-6);
+    for (const char* key : {"loss", "accuracy", "val_loss", "val_accuracy"})
+        for (std::size_t e = 0; e < 4; ++e) {
+            INFO(key << ", epoch " << e + 1);
+            CHECK(graphs.first[key][e] == doctest::Approx(eager.first[key][e]).epsilon(1e-6));
+        }
 }

@@ -11,6 +11,7 @@
 
 #include <latent/backend/cpu/reference.hpp>
 #include <latent/backend/ops.hpp>
+#include <latent/core/activations.hpp>
 
 #include "layer_agreement.hpp"
 
@@ -162,6 +163,34 @@ void check_copy2d() {
     ops::copy2d<cpu::reference>(4, 6, src.data() + 2, 9, want.data() + 3, 11);
     ops::copy2d<B>(4, 6, d_src.data() + 2, 9, got.data() + 3, 11);
     CHECK(Memory::download(got) == want);
+}
+
+// Dense's bias and activation in one pass (bias_add_activation): exactly what bias_add then
+// activation write on the same backend, and the reference's values.
+template <class B, class Memory, class F>
+void check_bias_add_activation_with(const F& f, double tol) {
+    const std::size_t rows = 37, cols = 19;
+    const auto z0 = random_vector(rows * cols, 13, -3.0, 3.0), bias = random_vector(cols, 14);
+    const std::vector<float> unwritten(rows * cols, std::nanf(""));
+    const auto d_bias = Memory::upload(bias);
+    auto fused_z = Memory::upload(z0), fused_y = Memory::upload(unwritten);
+    ops::bias_add_activation<B>(rows, cols, d_bias.data(), fused_z.data(), f, fused_y.data());
+    auto z = Memory::upload(z0), y = Memory::upload(unwritten);
+    ops::bias_add<B>(rows, cols, d_bias.data(), z.data());
+    ops::activation<B>(rows * cols, f, static_cast<const float*>(z.data()), y.data());
+    CHECK(Memory::download(fused_z) == Memory::download(z));
+    CHECK(Memory::download(fused_y) == Memory::download(y));
+    std::vector<float> want_z = z0, want_y(rows * cols);
+    ops::bias_add<cpu::reference>(rows, cols, bias.data(), want_z.data());
+    ops::activation<cpu::reference>(rows * cols, f, static_cast<const float*>(want_z.data()), want_y.data());
+    CHECK(relative_error(Memory::download(fused_y), want_y) < tol);
+}
+template <class B, class Memory>
+void check_bias_add_activation(double tol) {
+    check_bias_add_activation_with<B, Memory>(activations::relu{}, tol);
+    check_bias_add_activation_with<B, Memory>(activations::leaky_relu{0.2}, tol);
+    check_bias_add_activation_with<B, Memory>(activations::tanh{}, tol);
+    check_bias_add_activation_with<B, Memory>(activations::sigmoid{}, tol);
 }
 
 // Counter-based draws cannot match the reference's sequence: check their distribution, their

@@ -39,6 +39,9 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
    activation(n, f, x, y)                    y[i] = f.value(x[i]) for an activation function f
                                             (layers/activation.hpp); a backend may evaluate the ones it
                                             knows vectorized, within 1e-6 relative of f.value
+   bias_add_activation(rows, cols, bias, z, f, y)   (optional) z[r, c] += bias[c], then y = f.value(z)
+                                            as bias_add and activation would: Dense and the activation
+                                            after it in one pass; without it, ops runs those two
    sum(n, x) -> T                            sum of x, deterministic (the CPU backends add in index order,
                                             cuda in fixed chunks of 256 whose sums it adds in order)
    softmax(rows, cols, x, y)                 y = softmax over each row, max-subtracted

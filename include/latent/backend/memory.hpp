@@ -33,8 +33,27 @@ concept device_backend = backend_policy<B> && !host_backend_v<B> && requires(flo
 template <class B>
 concept has_backend_context = requires { typename B::context; typename B::context_scope; };
 
+// A device backend may also record a step's work and replay it on later steps (latent::cuda:
+// CUDA graphs): B::step_scope, constructed from a key inside the model's context scope,
+// brackets one step; steps with one key do the same work on buffers of the same sizes.
+template <class B>
+concept records_steps = has_backend_context<B> && requires { typename B::step_scope; };
+
 namespace detail {
 struct no_backend_context {};
+
+// What a step's key tells apart: the kind of step, and its batch size.
+enum class step_kind : std::size_t { train = 0, predict = 1 };
+struct no_step_scope {};
+// Brackets one step of a model whose context is current: recorded and replayed where the
+// backend can, nothing elsewhere.
+template <class B>
+auto step_scope(step_kind kind, std::size_t batch) {
+    if constexpr (records_steps<B>)
+        return typename B::step_scope(batch * 2 + static_cast<std::size_t>(kind));
+    else
+        return no_step_scope{};
+}
 template <class B, bool = has_backend_context<B>>
 struct context_of {
     using type = no_backend_context;

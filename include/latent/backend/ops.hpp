@@ -87,6 +87,19 @@ void activation(std::size_t n, const F& f, const T* x, T* y) {
         (void)sizeof(missing_kernel<B, op::activation>);
 }
 
+// z[r, c] += bias[c], then y = f.value(z) over rows x cols (Dense's bias and the elementwise
+// activation after it): one pass where the backend has the kernel, else bias_add then
+// activation. Either way z and y hold what the two ops would have written.
+template <backend_policy B, class F, class T>
+void bias_add_activation(std::size_t rows, std::size_t cols, const T* bias, T* z, const F& f, T* y) {
+    if constexpr (requires { bias_add_activation_kernel(B{}, rows, cols, bias, z, f, y); }) {
+        bias_add_activation_kernel(B{}, rows, cols, bias, z, f, y);
+    } else {
+        bias_add<B>(rows, cols, bias, z);
+        activation<B>(rows * cols, f, static_cast<const T*>(z), y);
+    }
+}
+
 template <backend_policy B, class T>
 T sum(std::size_t n, const T* x) {
     if constexpr (requires { sum_kernel(B{}, n, x); })

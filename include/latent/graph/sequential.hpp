@@ -28,6 +28,7 @@
 #include "../core/tensor.hpp"
 #include "../io/by_name.hpp"
 #include "../io/safetensors.hpp"
+#include "../layers/fusion.hpp"
 #include "compiled.hpp"
 #include "graph_link.hpp"
 #include "summary.hpp"
@@ -345,6 +346,7 @@ public:
         [[maybe_unused]] const auto scope = context_scope();
         for (std::size_t first = 0; first < x.batch(); first += batch_size) {
             const std::size_t n = std::min(batch_size, x.batch() - first);
+            [[maybe_unused]] const auto recorded = detail::step_scope<policy>(detail::step_kind::predict, n);
             const float* y = forward(x.data() + first * input_shape::size, n, Mode::infer);
             download<policy>(out.data() + first * output_shape::size, y, n * output_shape::size);
         }
@@ -369,6 +371,7 @@ public:
                                                                  " samples for " + std::to_string(x.batch()) + " inputs");
         if (x.batch() == 0) return;
         [[maybe_unused]] const auto scope = context_scope();
+        [[maybe_unused]] const auto recorded = detail::step_scope<policy>(detail::step_kind::predict, x.batch());
         const float* y = forward(x.data(), x.batch(), Mode::infer);
         download<policy>(out.data(), y, x.batch() * output_shape::size);
     }
@@ -720,8 +723,20 @@ private:
         planned_batch_ = batch;
     }
 
+    // Dense and the elementwise activation after it run as one step (layers/fusion.hpp).
+    template <std::size_t I>
+    static constexpr bool fuses_with_next() {
+        if constexpr (I + 1 < layer_count)
+            return detail::fuses_dense_activation_v<layer_type<I>, layer_type<I + 1>>;
+        else
+            return false;
+    }
+
     template <std::size_t I>
     void forward_layer(Mode mode, Generator* rng) {
+        if constexpr (I > 0) {
+            if constexpr (fuses_with_next<I - 1>()) return;  // layer I - 1's step wrote this output
+        }
         ForwardArgs<float> a;
         a.x = layer_input(I);
         a.y = activations_.data() + act_offsets_[I] * batch_;
@@ -732,7 +747,11 @@ private:
         a.rng = rng;
         a.trainable = layer_trainable_[I];
         a.state = (mode == Mode::train && a.trainable) ? layer_params() + param_offsets_[I] : nullptr;
-        std::get<I>(layers_).template forward<layer_input_shape<I>, policy, float>(a);
+        if constexpr (fuses_with_next<I>())
+            std::get<I>(layers_).template forward_activated<layer_input_shape<I>, policy, float>(
+                a, std::get<I + 1>(layers_).function(), activations_.data() + act_offsets_[I + 1] * batch_);
+        else
+            std::get<I>(layers_).template forward<layer_input_shape<I>, policy, float>(a);
     }
 
     template <std::size_t I>

@@ -38,6 +38,17 @@ public:
         ops::bias_add<B>(a.batch, Units, bias, a.y);
     }
 
+    // forward, and the elementwise activation f after it in the same pass over the output:
+    // a.y = x W + b as forward writes it, activated = f(a.y) as that Activation layer would.
+    template <class In, backend_policy B, class T, class F>
+    void forward_activated(const ForwardArgs<T>& a, const F& f, T* activated) const {
+        constexpr std::size_t in = In::size;
+        const T* kernel = a.params;
+        const T* bias = a.params + in * Units;
+        ops::gemm<B>(false, false, a.batch, Units, in, T(1), a.x, in, kernel, Units, T(0), a.y, Units);
+        ops::bias_add_activation<B>(a.batch, Units, bias, a.y, f, activated);
+    }
+
     template <class In, backend_policy B, class T>
     void backward(const BackwardArgs<T>& a) const {
         constexpr std::size_t in = In::size;

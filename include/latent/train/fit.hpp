@@ -371,20 +371,27 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
             data::gather(x, indices, xb.data());
             data::gather(y, indices, yb.data());
 
-            const float* out = net.forward(xb.data(), n, Mode::train, &dropout_rng);
-            detail::zero_gradients(net);
-            bool from_logits = false;
+            // The labels go over before the step's first kernel, so that a recorded step (CUDA
+            // graphs) waits for the device only where the loss is read.
             const float* labels = detail::labels_for_loss<Net>(yb.data(), n * label, yb_there);
-            const double loss = setup.loss->compute(net, labels, n, grad.data(), from_logits);
-            if (!std::isfinite(loss))
-                throw value_error("latent.train.non_finite_loss",
-                                  "epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
-                                      ": the loss is " + std::to_string(loss) + "; " +
-                                      net.describe_non_finite(n) +
-                                      "; lower the learning rate or check the data" +
-                                      (checkpointing ? " (the last checkpoint is intact)" : ""));
-            net.backward_from_output(grad.data(), from_logits);
-            detail::optimizer_step(net, *setup.optimizer, [&] { return arena.data(); }, ranges);
+            const float* out = nullptr;
+            double loss = 0;
+            {
+                [[maybe_unused]] const auto recorded = detail::step_scope<typename Net::policy>(detail::step_kind::train, n);
+                out = net.forward(xb.data(), n, Mode::train, &dropout_rng);
+                detail::zero_gradients(net);
+                bool from_logits = false;
+                loss = setup.loss->compute(net, labels, n, grad.data(), from_logits);
+                if (!std::isfinite(loss))
+                    throw value_error("latent.train.non_finite_loss",
+                                      "epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
+                                          ": the loss is " + std::to_string(loss) + "; " +
+                                          net.describe_non_finite(n) +
+                                          "; lower the learning rate or check the data" +
+                                          (checkpointing ? " (the last checkpoint is intact)" : ""));
+                net.backward_from_output(grad.data(), from_logits);
+                detail::optimizer_step(net, *setup.optimizer, [&] { return arena.data(); }, ranges);
+            }
 
             loss_sum += loss * static_cast<double>(n);
             seen += n;
@@ -435,10 +442,11 @@ double train_on_batch_model(Net& net, TensorView<XS, const float> x, TensorView<
     [[maybe_unused]] const auto scope = detail::model_scope(net);
     if (setup.batch_grad.size() < n * Out::size) setup.batch_grad.resize_discard(n * Out::size);
 
+    const float* labels = detail::labels_for_loss<Net>(y.data(), n * setup.loss->label_size(), setup.batch_labels);
+    [[maybe_unused]] const auto recorded = detail::step_scope<typename Net::policy>(detail::step_kind::train, n);
     net.forward(x.data(), n, Mode::train, &setup.batch_rng);
     detail::zero_gradients(net);
     bool from_logits = false;
-    const float* labels = detail::labels_for_loss<Net>(y.data(), n * setup.loss->label_size(), setup.batch_labels);
     const double loss = setup.loss->compute(net, labels, n, setup.batch_grad.data(), from_logits);
     if (!std::isfinite(loss))
         throw value_error("latent.train.non_finite_loss", "train_on_batch: the loss is " + std::to_string(loss) + "; " +

@@ -63,6 +63,9 @@ TEST_CASE("cuda kernels on the host: batch norm backward, through batch or fixed
 TEST_CASE("cuda kernels on the host: copy2d places blocks between strides") {
     testing::check_copy2d<per_index_emulation, host_arrays>();
 }
+TEST_CASE("cuda kernels on the host: Dense's bias and activation in one kernel") {
+    testing::check_bias_add_activation<per_index_emulation, host_arrays>(tolerance);
+}
 TEST_CASE("cuda kernels on the host: counter-based random fills") {
     testing::check_random_fills<per_index_emulation, host_arrays>();
 }

@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <vector>
 
 #include <latent/backend/cpu/simd.hpp>
 #include <latent/latent.hpp>
 
 #include "support/layer_agreement_cases.hpp"
+#include "support/op_agreement_cases.hpp"
 
 using namespace latent;
 
@@ -36,6 +38,47 @@ TEST_CASE("batch normalization agrees with the reference backend") {
     testing::check_batch_norm<cpu::simd, host_arrays>(tolerance);
 }
 TEST_CASE("merge layers agree with the reference backend") { testing::check_merges<cpu::simd, host_arrays>(tolerance); }
+
+namespace {
+// A Sequential runs Dense and the activation after it as one step; with Dropout between them
+// (inference mode: its input passes through) it runs them apart. Same weights, same bits.
+static_assert(detail::fuses_dense_activation_v<Dense<16>, Tanh> && detail::fuses_dense_activation_v<Dense<3>, Sigmoid> &&
+              detail::fuses_dense_activation_v<Dense<3>, Activation<activations::relu>>);
+static_assert(!detail::fuses_dense_activation_v<Dense<16>, Dropout> && !detail::fuses_dense_activation_v<Dense<3>, Softmax> &&
+              !detail::fuses_dense_activation_v<Conv2D<3, 3>, ReLU>);
+
+template <class B>
+void check_fused_dense_activation() {
+    Sequential<B, Input<12>, Dense<16>, Tanh, Dense<8>, ReLU, Dense<3>, Sigmoid> fused(5);
+    Sequential<B, Input<12>, Dense<16>, Dropout, Tanh, Dense<8>, Dropout, ReLU, Dense<3>, Dropout, Sigmoid> apart(6);
+    auto weights = fused.parameters().values();
+    Generator w(8);
+    for (auto& v : weights) v = static_cast<float>(w.uniform(-0.5, 0.5));  // biases too (zero at first)
+    auto target = apart.parameters().values();
+    REQUIRE(weights.size() == target.size());
+    std::copy(weights.begin(), weights.end(), target.begin());
+    Tensor<Shape<12>> x(7);
+    Generator g(3);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(g.uniform(-2.0, 2.0));
+    const auto a = fused.predict(x), b = apart.predict(x);
+    CHECK(std::equal(a.data(), a.data() + a.size(), b.data()));
+    // the Dense layers' own outputs (what backward and the fused losses read) are written too
+    fused.forward(x.data(), 7, Mode::infer);
+    apart.forward(x.data(), 7, Mode::infer);
+    for (auto [f, s, n] : {std::tuple{0, 0, 16}, std::tuple{2, 3, 8}, std::tuple{4, 6, 3}}) {
+        INFO("Dense layer " << f);
+        const float* zf = fused.output(static_cast<std::size_t>(f));
+        const float* zs = apart.output(static_cast<std::size_t>(s));
+        CHECK(std::equal(zf, zf + 7 * n, zs));
+    }
+}
+}  // namespace
+
+TEST_CASE("Dense and the activation after it run fused, as the two layers would") {
+    testing::check_bias_add_activation<cpu::simd, host_arrays>(tolerance);
+    check_fused_dense_activation<cpu::simd>();
+    check_fused_dense_activation<cpu::reference>();
+}
 
 TEST_CASE("the blocked GEMM agrees with the reference for every transpose, edge and scale") {
     struct Case {

@@ -206,6 +206,25 @@ void activation_kernel(const simd&, std::size_t n, const F& f, const T* x, T* y)
     detail::parallel_chunks(n, [&](std::size_t begin, std::size_t end) { detail::activate(f, begin, end, x, y); });
 }
 
+// Dense's bias and the activation after it, row by row while the row is in L1 (one pass over
+// the output where bias_add and activation make two); the same values as the two ops.
+template <class F, class T>
+void bias_add_activation_kernel(const simd&, std::size_t rows, std::size_t cols, const T* __restrict bias,
+                                T* __restrict z, const F& f, T* __restrict y) {
+    const auto run = [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t r = r0; r < r1; ++r) {
+            T* zr = z + r * cols;
+            for (std::size_t c = 0; c < cols; ++c) zr[c] += bias[c];
+            detail::activate(f, r * cols, (r + 1) * cols, static_cast<const T*>(z), y);
+        }
+    };
+    const std::size_t grain = detail::samples_per_thread(cols);
+    if (rows < 2 * grain)  // one thread's worth (a batch-1 pass): no team to ask for
+        run(0, rows);
+    else
+        detail::parallel_chunks(rows, run, grain);
+}
+
 // Max pooling, one sample per thread (samples never share an output, so any thread count gives
 // the same result); the reference kernel's per-sample work, vectorized over channels.
 template <class T>

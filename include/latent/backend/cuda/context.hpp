@@ -1,6 +1,6 @@
-// CudaContext: the stream, cuBLAS handle and scratch memory that the CUDA kernels run with. A
-// CudaContextScope makes one current on its thread (a model would hold one per model); without
-// one, each thread gets its own context on first use.
+// CudaContext: the stream, cuBLAS handle, scratch memory and recorded step graphs that the CUDA
+// kernels run with. A CudaContextScope makes one current on its thread (each model holds one);
+// without one, each thread gets its own context on first use.
 #pragma once
 
 #include <cublas_v2.h>
@@ -10,6 +10,8 @@
 #include <utility>
 
 #include "error.hpp"
+#include "graph_driver.hpp"
+#include "step_recorder.hpp"
 
 namespace latent {
 
@@ -20,8 +22,14 @@ public:
         try {
             LATENT_CUDA_CHECK(cublasCreate(&blas_));
             LATENT_CUDA_CHECK(cublasSetStream(blas_, stream_));
+            // A workspace of its own (set after the stream, which resets it): cuBLAS then
+            // allocates nothing while a step is captured into a graph. 32 MiB is NVIDIA's
+            // recommendation for Hopper.
+            LATENT_CUDA_CHECK(cudaMalloc(&blas_workspace_, blas_workspace_bytes));
+            LATENT_CUDA_CHECK(cublasSetWorkspace(blas_, blas_workspace_, blas_workspace_bytes));
             // Full float32 products (no TF32) unless asked: results must agree with the CPU.
             LATENT_CUDA_CHECK(cublasSetMathMode(blas_, CUBLAS_DEFAULT_MATH));
+            recorder_.driver() = detail::cuda_graph_driver(stream_, blas_);
         } catch (...) {
             release();
             throw;
@@ -32,6 +40,12 @@ public:
     ~CudaContext() { release(); }
 
     cudaStream_t stream() const noexcept { return stream_; }
+    // The stream for work of one's own (copies): the recorded work held back is launched first,
+    // so that it runs after the kernels queued before it.
+    cudaStream_t flushed_stream() {
+        flush();
+        return stream_;
+    }
     cublasHandle_t blas() const noexcept { return blas_; }
 
     // Lets cuBLAS use TF32 tensor cores for float32 GEMMs (faster, about 1e-3 relative).
@@ -39,12 +53,42 @@ public:
         LATENT_CUDA_CHECK(cublasSetMathMode(blas_, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
     }
 
-    void synchronize() const { LATENT_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+    // Waits for the work queued so far (recorded work is launched first).
+    void synchronize() {
+        flush();
+        LATENT_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    }
+
+    // Launches the recorded work held back so far.
+    void flush() { recorder_.flush(); }
+
+    // Steps recorded into CUDA graphs and replayed (see cuda/step_recorder.hpp): the training
+    // loop brackets each step, `key` telling kinds of steps and batch sizes apart. On by default;
+    // record_steps(false) runs every later step kernel by kernel.
+    void begin_step(std::size_t key) { recorder_.begin_step(key); }
+    void end_step() { recorder_.end_step(); }
+    void record_steps(bool on) { recorder_.enable(on); }
+    using step_statistics = typename detail::step_recorder<detail::cuda_graph_driver>::statistics;
+    step_statistics step_statistics_so_far() const { return recorder_.stats(); }
+
+    // The executor's launches while a step is recorded or replayed (else it launches directly).
+    bool recording_step() const noexcept { return recorder_.active(); }
+    void record_kernel(const void* function, unsigned blocks, unsigned threads, std::size_t n, const void* body,
+                       std::size_t body_bytes) {
+        recorder_.kernel(function, blocks, threads, n, body, body_bytes);
+    }
+    void gemm(const detail::gemm_call& call) {
+        if (recorder_.active())
+            recorder_.gemm(call);
+        else
+            detail::run_cublas_gemm(blas_, call);
+    }
 
     // At least `bytes` of device memory for one op's temporaries; the next op may reuse it
     // (ops on one stream run in order). Growing waits for the queued work (cudaFree does).
     void* scratch(std::size_t bytes) {
         if (bytes > scratch_bytes_) {
+            flush();  // the held-back work reads the old scratch
             const std::size_t grown = bytes > 2 * scratch_bytes_ ? bytes : 2 * scratch_bytes_;
             if (scratch_) LATENT_CUDA_CHECK(cudaFree(scratch_));
             scratch_ = nullptr;
@@ -58,18 +102,24 @@ public:
 private:
     void release() noexcept {
         // Errors at teardown (the runtime may already be unloading) cannot be reported here.
+        recorder_.clear();
         if (scratch_) cudaFree(scratch_);
+        if (blas_workspace_) cudaFree(blas_workspace_);
         if (blas_) cublasDestroy(blas_);
         if (stream_) cudaStreamDestroy(stream_);
         scratch_ = nullptr;
+        blas_workspace_ = nullptr;
         blas_ = nullptr;
         stream_ = nullptr;
     }
 
     cudaStream_t stream_ = nullptr;
     cublasHandle_t blas_ = nullptr;
+    static constexpr std::size_t blas_workspace_bytes = std::size_t{32} << 20;
+    void* blas_workspace_ = nullptr;
     void* scratch_ = nullptr;
     std::size_t scratch_bytes_ = 0;
+    detail::step_recorder<detail::cuda_graph_driver> recorder_;
 };
 
 namespace detail {

@@ -1,12 +1,13 @@
 // The GPU executor of the per-index kernels (cuda/kernels.hpp) and the latent::cuda tag: each
-// body becomes a grid-stride CUDA kernel on the current context's stream, GEMMs go to cuBLAS.
+// body becomes a grid-stride CUDA kernel on the current context's stream, GEMMs go to cuBLAS;
+// inside a recorded or replayed step both go to the context's step recorder instead.
 #pragma once
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
-#include <climits>
 #include <cstddef>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -26,13 +27,6 @@ __global__ void for_each_index(std::size_t n, Body body) {
     for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) body(i);
 }
 
-inline int blas_dimension(std::size_t n, const char* what) {
-    if (n > static_cast<std::size_t>(INT_MAX))
-        throw cuda_error("latent.cuda.gemm_size", std::string("cuBLAS takes 32-bit sizes; ") + what + " is " +
-                                                      std::to_string(n));
-    return static_cast<int>(n);
-}
-
 class cuda_executor {
 public:
     cuda_executor() : context_(&current_cuda_context()) {}
@@ -43,6 +37,12 @@ public:
         constexpr unsigned threads = 256;
         std::size_t blocks = (n + threads - 1) / threads;
         if (blocks > (std::size_t{1} << 20)) blocks = std::size_t{1} << 20;  // the grid-stride loop does the rest
+        if (context_->recording_step()) {  // a step being recorded or replayed takes it
+            static_assert(alignof(Body) <= alignof(body_word), "latent: a kernel body aligned beyond 16 bytes");
+            context_->record_kernel(reinterpret_cast<const void*>(&for_each_index<Body>), static_cast<unsigned>(blocks),
+                                    threads, n, &body, sizeof(Body));
+            return;
+        }
         for_each_index<<<static_cast<unsigned>(blocks), threads, 0, context_->stream()>>>(n, body);
         LATENT_CUDA_CHECK(cudaGetLastError());
     }
@@ -55,7 +55,7 @@ public:
     template <class T>
     T read(const T* p) const {
         T value{};
-        LATENT_CUDA_CHECK(cudaMemcpyAsync(&value, p, sizeof(T), cudaMemcpyDeviceToHost, context_->stream()));
+        LATENT_CUDA_CHECK(cudaMemcpyAsync(&value, p, sizeof(T), cudaMemcpyDeviceToHost, context_->flushed_stream()));
         context_->synchronize();
         return value;
     }
@@ -65,16 +65,22 @@ public:
                         std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) const {
         static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
                       "latent: the cuda backend's GEMM takes float or double");
-        const cublasOperation_t op_a = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-        const cublasOperation_t op_b = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
-        const int M = blas_dimension(m, "M"), N = blas_dimension(n, "N"), K = blas_dimension(k, "K");
-        // cuBLAS wants leading dimensions >= 1 even when a matrix is empty.
-        const int LDA = blas_dimension(lda > 0 ? lda : 1, "lda"), LDB = blas_dimension(ldb > 0 ? ldb : 1, "ldb"),
-                  LDC = blas_dimension(ldc > 0 ? ldc : 1, "ldc");
-        if constexpr (std::is_same_v<T, float>)
-            LATENT_CUDA_CHECK(cublasSgemm(context_->blas(), op_a, op_b, M, N, K, &alpha, A, LDA, B, LDB, &beta, C, LDC));
-        else
-            LATENT_CUDA_CHECK(cublasDgemm(context_->blas(), op_a, op_b, M, N, K, &alpha, A, LDA, B, LDB, &beta, C, LDC));
+        gemm_call call;
+        call.trans_a = trans_a;
+        call.trans_b = trans_b;
+        call.is_double = std::is_same_v<T, double>;
+        call.m = m;
+        call.n = n;
+        call.k = k;
+        call.alpha = alpha;
+        call.beta = beta;
+        call.A = A;
+        call.lda = lda;
+        call.B = B;
+        call.ldb = ldb;
+        call.C = C;
+        call.ldc = ldc;
+        context_->gemm(call);
     }
 
 private:
@@ -93,19 +99,41 @@ struct cuda : detail::per_index_backend<detail::cuda_executor> {
     // Each model computes on a stream of its own.
     using context = CudaContext;
     using context_scope = CudaContextScope;
+    // Brackets one training step (or predict call) on the current context: recorded into CUDA
+    // graphs on its second run with this key, replayed after (cuda/step_recorder.hpp).
+    class step_scope {
+    public:
+        explicit step_scope(std::size_t key) : context_(current_cuda_context()) { context_.begin_step(key); }
+        step_scope(const step_scope&) = delete;
+        step_scope& operator=(const step_scope&) = delete;
+        ~step_scope() noexcept(false) {
+            if (std::uncaught_exceptions() > exceptions_) {
+                try {
+                    context_.end_step();
+                } catch (...) {  // the step already failed: its own exception is the one to see
+                }
+            } else {
+                context_.end_step();
+            }
+        }
+
+    private:
+        CudaContext& context_;
+        int exceptions_ = std::uncaught_exceptions();
+    };
     // Blocking copies on the current context's stream (after the work queued there).
     template <class T>
     static void upload(T* device, const T* host, std::size_t n) {
         if (n == 0) return;
         CudaContext& context = current_cuda_context();
-        LATENT_CUDA_CHECK(cudaMemcpyAsync(device, host, n * sizeof(T), cudaMemcpyHostToDevice, context.stream()));
+        LATENT_CUDA_CHECK(cudaMemcpyAsync(device, host, n * sizeof(T), cudaMemcpyHostToDevice, context.flushed_stream()));
         context.synchronize();
     }
     template <class T>
     static void download(T* host, const T* device, std::size_t n) {
         if (n == 0) return;
         CudaContext& context = current_cuda_context();
-        LATENT_CUDA_CHECK(cudaMemcpyAsync(host, device, n * sizeof(T), cudaMemcpyDeviceToHost, context.stream()));
+        LATENT_CUDA_CHECK(cudaMemcpyAsync(host, device, n * sizeof(T), cudaMemcpyDeviceToHost, context.flushed_stream()));
         context.synchronize();
     }
 };

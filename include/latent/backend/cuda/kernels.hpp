@@ -182,6 +182,19 @@ void activation_kernel(const per_index_backend<E>&, std::size_t n, const F& f, c
     exec.for_each(n, [=] LATENT_HOST_DEVICE(std::size_t i) { y[i] = function.value(x[i]); });
 }
 
+// Dense's bias and the activation after it in one kernel (one launch, not two).
+template <class E, class F, class T>
+void bias_add_activation_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* bias, T* z,
+                                const F& f, T* y) {
+    E exec;
+    const F function = f;
+    exec.for_each(rows * cols, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        const T v = z[i] + bias[i % cols];
+        z[i] = v;
+        y[i] = function.value(v);
+    });
+}
+
 template <class E, class T>
 T sum_kernel(const per_index_backend<E>&, std::size_t n, const T* x) {
     E exec;

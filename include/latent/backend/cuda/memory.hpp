@@ -27,7 +27,7 @@ public:
         LATENT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&data_), n * sizeof(T)));
         try {
             CudaContext& context = current_cuda_context();
-            LATENT_CUDA_CHECK(cudaMemsetAsync(data_, 0, n * sizeof(T), context.stream()));
+            LATENT_CUDA_CHECK(cudaMemsetAsync(data_, 0, n * sizeof(T), context.flushed_stream()));
             context.synchronize();
         } catch (...) {
             cudaFree(data_);
@@ -47,7 +47,15 @@ public:
     CudaBuffer(const CudaBuffer&) = delete;
     CudaBuffer& operator=(const CudaBuffer&) = delete;
     ~CudaBuffer() {
-        if (data_) cudaFree(data_);  // errors at teardown cannot be reported from a destructor
+        if (!data_) return;
+        // Work recorded but not yet launched may still use this memory: launch it first.
+        if (CudaContext* current = detail::current_cuda_context_slot()) {
+            try {
+                current->flush();
+            } catch (...) {  // errors at teardown cannot be reported from a destructor
+            }
+        }
+        cudaFree(data_);
     }
 
     // Reallocates to n zeroed elements; the old contents are dropped. If the allocation fails,
@@ -72,14 +80,14 @@ public:
         check_size(host.size(), "copy_from_host");
         if (size_ == 0) return;
         CudaContext& context = current_cuda_context();
-        LATENT_CUDA_CHECK(cudaMemcpyAsync(data_, host.data(), size_ * sizeof(T), cudaMemcpyHostToDevice, context.stream()));
+        LATENT_CUDA_CHECK(cudaMemcpyAsync(data_, host.data(), size_ * sizeof(T), cudaMemcpyHostToDevice, context.flushed_stream()));
         context.synchronize();
     }
     void copy_to_host(std::span<T> host) const {
         check_size(host.size(), "copy_to_host");
         if (size_ == 0) return;
         CudaContext& context = current_cuda_context();
-        LATENT_CUDA_CHECK(cudaMemcpyAsync(host.data(), data_, size_ * sizeof(T), cudaMemcpyDeviceToHost, context.stream()));
+        LATENT_CUDA_CHECK(cudaMemcpyAsync(host.data(), data_, size_ * sizeof(T), cudaMemcpyDeviceToHost, context.flushed_stream()));
         context.synchronize();
     }
     std::vector<T> to_host() const {

@@ -1,0 +1,327 @@
+// Records the kernels and GEMMs of a training step (or of a predict call) into graphs and
+// replays them on the next steps with the same shapes, so that a small model's step costs a few
+// graph launches instead of dozens of kernel launches. Plain C++ over a driver (CUDA graphs in
+// cuda/context.hpp; a host emulation in the tests), so the bookkeeping is tested on any machine.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+#include <map>
+#include <utility>
+#include <vector>
+
+namespace latent::detail {
+
+// Storage for a functor's bytes, aligned for any functor a kernel takes (std::max_align_t
+// would do, but nvcc's front end fails on a vector of it).
+struct alignas(16) body_word {
+    unsigned char bytes[16];
+};
+
+// One kernel launch: `function` run over n indices with the functor whose bytes are `body`.
+struct kernel_launch {
+    const void* function = nullptr;
+    unsigned blocks = 0, threads = 0;
+    std::size_t n = 0;
+    std::vector<body_word> body;  // the functor's bytes
+    std::size_t body_bytes = 0;
+
+    const void* body_data() const noexcept { return body.data(); }
+    void assign_body(const void* bytes, std::size_t count) {
+        body.resize((count + sizeof(body_word) - 1) / sizeof(body_word));
+        std::memcpy(body.data(), bytes, count);
+        body_bytes = count;
+    }
+};
+
+// One column-major GEMM call, as the executor hands it to BLAS.
+struct gemm_call {
+    bool trans_a = false, trans_b = false, is_double = false;
+    std::size_t m = 0, n = 0, k = 0;
+    double alpha = 0, beta = 0;
+    const void* A = nullptr;
+    std::size_t lda = 0;
+    const void* B = nullptr;
+    std::size_t ldb = 0;
+    void* C = nullptr;
+    std::size_t ldc = 0;
+    bool operator==(const gemm_call&) const = default;
+};
+
+/* How a step is run, per key (the kind of step and its batch size):
+     1. the first step runs eagerly: it allocates buffers and scratch, and sizes everything;
+     2. the second is recorded: its work is put into graphs, one per stretch between two points
+        where the host waits for the device (a loss read, a copy), each launched at its end;
+     3. later steps replay: every launch the host code makes is checked against the recording.
+        A kernel with other arguments (a dropout key, the optimizer's step count) updates its
+        node in place; a launch of another kernel or shape, another GEMM, or a stretch of another
+        length is a divergence: the stretch's launches so far run eagerly, the rest of the step
+        too, and the next step records anew. Each stretch's graph is launched only once all of
+        its launches matched, so a replayed step does exactly what the eager step would.
+   After three divergences in a row without a good replay between, the key stays eager.
+
+   Driver: graph (movable; one stretch's graph, built, then instantiated), new_graph(),
+   add_kernel(graph&, const kernel_launch&) -> node index, add_gemm(graph&, const gemm_call&)
+   -> node index, instantiate(graph&), launch(graph&), update_kernel(graph&, node, const
+   kernel_launch&), run_kernel(const kernel_launch&), run_gemm(const gemm_call&). */
+template <class Driver>
+class step_recorder {
+public:
+    // Steps by how they ran, over this recorder's life.
+    struct statistics {
+        std::size_t eager = 0, recorded = 0, replayed = 0, diverged = 0;
+    };
+
+    explicit step_recorder(Driver driver = Driver{}) : driver_(std::move(driver)) {}
+    step_recorder(const step_recorder&) = delete;
+    step_recorder& operator=(const step_recorder&) = delete;
+
+    // Turns recording on or off for later steps (on by default).
+    void enable(bool on) { enabled_ = on; }
+    bool enabled() const noexcept { return enabled_; }
+
+    // Whether launches go through kernel()/gemm() now (else the executor launches them itself).
+    bool active() const noexcept { return active_ != nullptr && active_->mode != run_mode::eager; }
+
+    void begin_step(std::size_t key) {
+        if (active_) end_step();
+        recording& r = recordings_[key];
+        active_ = &r;
+        if (!enabled_ || r.failures >= max_failures)
+            r.mode = run_mode::eager;
+        else if (r.complete)
+            start(r, run_mode::replaying);
+        else if (r.warm)
+            start(r, run_mode::recording);
+        else
+            r.mode = run_mode::eager;
+    }
+
+    // Ends the step: the work still held is launched (or run), and the recording is kept if the
+    // step matched it throughout. Also right after an exception: what ran before it stays done.
+    void end_step() {
+        recording* r = std::exchange(active_, nullptr);
+        if (!r) return;
+        try {
+            finish(*r);
+        } catch (...) {
+            drop(*r);
+            r->mode = run_mode::eager;
+            throw;
+        }
+    }
+
+    // Before the host waits for the device or queues work of its own (copies, allocations).
+    void flush() {
+        if (!active_) return;
+        recording& r = *active_;
+        if (r.mode == run_mode::recording) {
+            if (!r.open) return;
+            r.open = false;
+            segment& s = r.segments.back();
+            driver_.instantiate(s.graph);
+            driver_.launch(s.graph);
+        } else if (r.mode == run_mode::replaying) {
+            if (r.position == 0) return;
+            segment& s = r.segments[r.at];
+            if (r.position != s.entries.size()) return diverge(r);
+            driver_.launch(s.graph);
+            ++r.at;
+            r.position = 0;
+        }
+    }
+
+    void kernel(const void* function, unsigned blocks, unsigned threads, std::size_t n, const void* body,
+                std::size_t body_bytes) {
+        recording& r = *active_;
+        if (r.mode == run_mode::recording) {
+            segment& s = open_segment(r);
+            entry e;
+            e.launch.function = function;
+            e.launch.blocks = blocks;
+            e.launch.threads = threads;
+            e.launch.n = n;
+            e.launch.assign_body(body, body_bytes);
+            e.node = driver_.add_kernel(s.graph, e.launch);
+            s.entries.push_back(std::move(e));
+            return;
+        }
+        if (r.mode == run_mode::replaying && r.at < r.segments.size()) {
+            segment& s = r.segments[r.at];
+            if (r.position < s.entries.size()) {
+                entry& e = s.entries[r.position];
+                kernel_launch& k = e.launch;
+                if (!e.is_gemm && k.function == function && k.blocks == blocks && k.threads == threads &&
+                    k.body_bytes == body_bytes) {
+                    if (k.n != n || std::memcmp(k.body_data(), body, body_bytes) != 0) {
+                        k.n = n;
+                        std::memcpy(k.body.data(), body, body_bytes);
+                        driver_.update_kernel(s.graph, e.node, k);
+                    }
+                    ++r.position;
+                    return;
+                }
+            }
+        }
+        if (r.mode == run_mode::replaying) diverge(r);
+        kernel_launch k;
+        k.function = function;
+        k.blocks = blocks;
+        k.threads = threads;
+        k.n = n;
+        k.assign_body(body, body_bytes);
+        driver_.run_kernel(k);
+    }
+
+    void gemm(const gemm_call& call) {
+        recording& r = *active_;
+        if (r.mode == run_mode::recording) {
+            segment& s = open_segment(r);
+            entry e;
+            e.is_gemm = true;
+            e.call = call;
+            e.node = driver_.add_gemm(s.graph, call);
+            s.entries.push_back(std::move(e));
+            return;
+        }
+        if (r.mode == run_mode::replaying && r.at < r.segments.size()) {
+            segment& s = r.segments[r.at];
+            if (r.position < s.entries.size() && s.entries[r.position].is_gemm && s.entries[r.position].call == call) {
+                ++r.position;
+                return;
+            }
+        }
+        if (r.mode == run_mode::replaying) diverge(r);
+        driver_.run_gemm(call);
+    }
+
+    statistics stats() const {
+        statistics total;
+        for (const auto& [key, r] : recordings_) {
+            total.eager += r.stats.eager;
+            total.recorded += r.stats.recorded;
+            total.replayed += r.stats.replayed;
+            total.diverged += r.stats.diverged;
+        }
+        return total;
+    }
+
+    // Forgets every recording (their graphs reference buffers about to go away).
+    void clear() noexcept {
+        active_ = nullptr;
+        recordings_.clear();
+    }
+
+    Driver& driver() noexcept { return driver_; }
+
+private:
+    static constexpr std::size_t max_failures = 3;
+    enum class run_mode { eager, recording, replaying };
+    struct entry {
+        bool is_gemm = false;
+        kernel_launch launch;
+        gemm_call call;
+        std::size_t node = 0;
+    };
+    struct segment {
+        typename Driver::graph graph;
+        std::vector<entry> entries;
+    };
+    struct recording {
+        std::vector<segment> segments;
+        run_mode mode = run_mode::eager;
+        bool warm = false, complete = false, open = false, diverged = false;
+        std::size_t at = 0, position = 0, failures = 0;  // at: the stretch being replayed
+        statistics stats;
+    };
+
+    void start(recording& r, run_mode m) {
+        r.mode = m;
+        r.at = 0;
+        r.position = 0;
+        r.open = false;
+        r.diverged = false;
+        if (m == run_mode::recording) {
+            r.segments.clear();
+            r.complete = false;
+        }
+    }
+
+    segment& open_segment(recording& r) {
+        if (!r.open) {
+            r.segments.push_back(segment{driver_.new_graph(), {}});
+            r.open = true;
+        }
+        return r.segments.back();
+    }
+
+    // The replay left the recording: run what this stretch matched so far, then go on eagerly.
+    void diverge(recording& r) {
+        r.mode = run_mode::eager;
+        r.diverged = true;
+        if (r.at < r.segments.size()) {
+            const segment& s = r.segments[r.at];
+            for (std::size_t i = 0; i < r.position; ++i) {
+                const entry& e = s.entries[i];
+                if (e.is_gemm)
+                    driver_.run_gemm(e.call);
+                else
+                    driver_.run_kernel(e.launch);
+            }
+        }
+        drop(r);
+    }
+
+    void drop(recording& r) noexcept {
+        r.segments.clear();
+        r.complete = false;
+        r.open = false;
+        r.position = 0;
+        r.at = 0;
+    }
+
+    void finish(recording& r) {
+        active_ = &r;  // flush works on the active recording
+        try {
+            flush();
+        } catch (...) {
+            active_ = nullptr;
+            throw;
+        }
+        active_ = nullptr;
+        switch (r.mode) {
+            case run_mode::eager:
+                if (r.diverged) {
+                    ++r.stats.diverged;
+                    ++r.failures;
+                } else {
+                    ++r.stats.eager;
+                }
+                r.warm = true;
+                break;
+            case run_mode::recording:
+                ++r.stats.recorded;
+                r.complete = true;
+                break;
+            case run_mode::replaying:
+                if (r.at == r.segments.size()) {
+                    ++r.stats.replayed;
+                    r.failures = 0;
+                } else {  // fewer stretches than recorded: all that ran was whole, but drop it
+                    ++r.stats.diverged;
+                    ++r.failures;
+                    drop(r);
+                }
+                break;
+        }
+        r.mode = run_mode::eager;
+        r.diverged = false;
+    }
+
+    Driver driver_;
+    std::map<std::size_t, recording> recordings_;
+    recording* active_ = nullptr;
+    bool enabled_ = true;
+};
+
+}  // namespace latent::detail
