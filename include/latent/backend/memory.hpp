@@ -43,14 +43,14 @@ namespace detail {
 struct no_backend_context {};
 
 // What a step's key tells apart: the kind of step, and its batch size.
-enum class step_kind : std::size_t { train = 0, predict = 1 };
+enum class step_kind : std::size_t { train = 0, predict = 1, evaluate = 2 };
 struct no_step_scope {};
 // Brackets one step of a model whose context is current: recorded and replayed where the
 // backend can, nothing elsewhere.
 template <class B>
 auto step_scope(step_kind kind, std::size_t batch) {
     if constexpr (records_steps<B>)
-        return typename B::step_scope(batch * 2 + static_cast<std::size_t>(kind));
+        return typename B::step_scope(batch * 3 + static_cast<std::size_t>(kind));
     else
         return no_step_scope{};
 }

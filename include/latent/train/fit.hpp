@@ -234,10 +234,14 @@ std::vector<std::pair<std::string, double>> evaluate_arrays(Net& net, training_s
     double loss_sum = 0;
     for (std::size_t first = 0; first < count; first += batch_size) {
         const std::size_t n = std::min(batch_size, count - first);
-        const float* out = net.forward(x + first * In::size, n, Mode::infer);
-        bool from_logits = false;
         const float* labels = labels_for_loss<Net>(y + first * label, n * label, labels_there);
-        loss_sum += setup.loss->compute(net, labels, n, grad.data(), from_logits) * static_cast<double>(n);
+        const float* out = nullptr;
+        {
+            [[maybe_unused]] const auto recorded = step_scope<typename Net::policy>(step_kind::evaluate, n);
+            out = net.forward(x + first * In::size, n, Mode::infer);
+            bool from_logits = false;
+            loss_sum += setup.loss->compute(net, labels, n, grad.data(), from_logits) * static_cast<double>(n);
+        }
         if (!setup.metrics.empty()) out = outputs_for_metrics<Net>(out, n * Out::size, out_here);
         for (auto& m : setup.metrics) m->update(out, y + first * label, n, Out::size, last, label);
     }

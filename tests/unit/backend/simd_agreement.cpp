@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <tuple>
 #include <vector>
 
 #include <latent/backend/cpu/simd.hpp>
@@ -65,11 +64,14 @@ void check_fused_dense_activation() {
     // the Dense layers' own outputs (what backward and the fused losses read) are written too
     fused.forward(x.data(), 7, Mode::infer);
     apart.forward(x.data(), 7, Mode::infer);
-    for (auto [f, s, n] : {std::tuple{0, 0, 16}, std::tuple{2, 3, 8}, std::tuple{4, 6, 3}}) {
-        INFO("Dense layer " << f);
-        const float* zf = fused.output(static_cast<std::size_t>(f));
-        const float* zs = apart.output(static_cast<std::size_t>(s));
-        CHECK(std::equal(zf, zf + 7 * n, zs));
+    struct dense_output {
+        std::size_t in_fused, in_apart, units;
+    };
+    for (const dense_output d : {dense_output{0, 0, 16}, dense_output{2, 3, 8}, dense_output{4, 6, 3}}) {
+        INFO("Dense layer " << d.in_fused);
+        const float* zf = fused.output(d.in_fused);
+        const float* zs = apart.output(d.in_apart);
+        CHECK(std::equal(zf, zf + 7 * d.units, zs));
     }
 }
 }  // namespace

@@ -221,16 +221,17 @@ TEST_CASE("a device backend that records steps trains bit for bit as the eager o
     const auto adam_recorded = train<recorded_device, testing::DeviceBnMlp>(optim::Adam{}, 16);
     CHECK(adam_recorded.weights == adam_eager.weights);
     CHECK(adam_recorded.history.history == adam_eager.history.history);
-    // 4 epochs of 4 steps of 16 and one of 8 (72 training samples), then 3 steps of 90: each
-    // key runs eagerly once, is recorded once, then replays.
-    CHECK(adam_recorded.stats.replayed == 16 - 2 + 4 - 2 + 3 - 2);
+    // 4 epochs of 4 steps of 16 and one of 8 (72 training samples), then 3 steps of 90, and
+    // the validation (18 samples) in batches of 16 and 2 after each epoch: each key runs
+    // eagerly once, is recorded once, then replays.
+    CHECK(adam_recorded.stats.replayed == 16 - 2 + 4 - 2 + 3 - 2 + 2 * (4 - 2));
     CHECK(adam_recorded.stats.diverged == 0);
 
     const auto rms_eager = train<guarded_device, DropoutMlp>(optim::RMSprop{.momentum = 0.5}, 16);
     const auto rms_recorded = train<recorded_device, DropoutMlp>(optim::RMSprop{.momentum = 0.5}, 16);
     CHECK(rms_recorded.weights == rms_eager.weights);
     CHECK(rms_recorded.history.history == rms_eager.history.history);
-    CHECK(rms_recorded.stats.replayed == 16 - 2 + 4 - 2 + 3 - 2);
+    CHECK(rms_recorded.stats.replayed == 16 - 2 + 4 - 2 + 3 - 2 + 2 * (4 - 2));
 
     const auto sgd_eager = train<guarded_device, DropoutMlp>(optim::SGD{.lr = 0.05, .momentum = 0.9}, 24);
     const auto sgd_recorded = train<recorded_device, DropoutMlp>(optim::SGD{.lr = 0.05, .momentum = 0.9}, 24);
