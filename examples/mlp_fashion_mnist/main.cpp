@@ -1,55 +1,5 @@
-// The Keras "MLP on Fashion-MNIST" exercise in latent: build, summarize, train on the full
-// 60,000 training images, evaluate on the 10,000 test images, save the weights, reload them
-// into a fresh network and show that it scores the same.
-#include <latent/latent.hpp>
+// The Keras "MLP on Fashion-MNIST" exercise in latent, on the default backend (cpu::simd); the
+// program itself is mlp.hpp, which main_cuda.cu runs on the GPU.
+#include "mlp.hpp"
 
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <exception>
-
-using namespace latent;
-
-using Mlp = Sequential<Input<784>, Dense<256>, ReLU, Dropout, Dense<128>, ReLU, Dense<10>, Softmax>;
-static_assert(std::is_same_v<Mlp::output_shape, Shape<10>>);
-static_assert(Mlp::param_count == 235'146);
-
-int main(int argc, char** argv) try {
-    const std::size_t epochs = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 5;
-    const auto start = std::chrono::steady_clock::now();
-
-    const auto data = data::load_fashion_mnist();  // $LATENT_DATA/fashion-mnist (scripts/fetch-data)
-    const auto x_train = as_shape<Shape<784>>(data.train_images);
-    const auto x_test = as_shape<Shape<784>>(data.test_images);
-    const auto y_train = data::one_hot<10>(data.train_labels);
-    const auto y_test = data::one_hot<10>(data.test_labels);
-    std::printf("Fashion-MNIST: %zu training and %zu test images\n", x_train.batch(), x_test.batch());
-
-    Mlp net;
-    net.layer<2>().rate(0.2);
-    net.compile(optim::Adam{.lr = 1e-3}, loss::CategoricalCrossentropy{}, metrics::Accuracy{});
-    net.summary();
-
-    const auto fit_start = std::chrono::steady_clock::now();
-    const auto history = net.fit(x_train, y_train, {.epochs = epochs, .batch_size = 128, .validation_split = 0.1});
-    const double fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - fit_start).count();
-
-    const auto test = net.evaluate(x_test, y_test);
-    std::printf("test loss %.4f, test accuracy %.4f (after %zu epochs, %.1f s of training)\n", test.at("loss"),
-                test.at("accuracy"), history.epochs, fit_seconds);
-
-    net.save_weights("mlp.safetensors");
-    Mlp reloaded(/*seed=*/12345);  // different initial weights, then overwritten by the file
-    reloaded.compile(optim::Adam{.lr = 1e-3}, loss::CategoricalCrossentropy{}, metrics::Accuracy{});
-    reloaded.load_weights("mlp.safetensors");
-    const auto again = reloaded.evaluate(x_test, y_test);
-    std::printf("reloaded from mlp.safetensors: test accuracy %.4f (%s)\n", again.at("accuracy"),
-                again.at("accuracy") == test.at("accuracy") ? "identical" : "DIFFERENT");
-
-    const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("total wall time %.1f s\n", total);
-    return again.at("accuracy") == test.at("accuracy") ? 0 : 1;
-} catch (const std::exception& e) {
-    std::fprintf(stderr, "mlp_fashion_mnist: %s\n", e.what());
-    return 1;
-}
+int main(int argc, char** argv) { return mlp_example::run<latent::default_backend>(argc, argv, "mlp_fashion_mnist"); }

@@ -1,9 +1,11 @@
 #!/bin/sh
-# Runs examples/mlp_fashion_mnist for one epoch on the real Fashion-MNIST when it is present
+# Runs examples/mlp_fashion_mnist (or its GPU build) on the real Fashion-MNIST when it is present
 # ($LATENT_DATA/fashion-mnist or Debian's /usr/share/datasets/fashion-mnist); skips (77) otherwise.
-# Usage: run_mlp_example.sh EXAMPLE WORKDIR
+# Usage: run_mlp_example.sh EXAMPLE WORKDIR [EPOCHS (1)] [LEAST TEST ACCURACY (0.80)]
 example=$1
 workdir=$2
+epochs=${3:-1}
+least=${4:-0.80}
 data=${LATENT_DATA:-}
 if [ -z "$data" ] || [ ! -e "$data/fashion-mnist/t10k-labels-idx1-ubyte.gz" ]; then
   if [ ! -e /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ]; then
@@ -12,9 +14,12 @@ if [ -z "$data" ] || [ ! -e "$data/fashion-mnist/t10k-labels-idx1-ubyte.gz" ]; t
   fi
 fi
 mkdir -p "$workdir" && cd "$workdir" || exit 1
-out=$("$example" 1 2>&1)
+out=$("$example" "$epochs" 2>&1)
 status=$?
 echo "$out"
 [ $status -eq 0 ] || exit $status
-# One epoch already gets past 0.80 on the real test set.
-echo "$out" | grep -Eq "test accuracy 0\.(8[0-9]|9[0-9])" || { echo "accuracy below 0.80"; exit 1; }
+# One epoch already gets past 0.80 on the real test set; five reach 0.87 on the CPU.
+accuracy=$(echo "$out" | sed -n 's/.*test accuracy \([0-9.]*\) (after.*/\1/p' | head -1)
+[ -n "$accuracy" ] || { echo "no test accuracy in the output"; exit 1; }
+awk -v a="$accuracy" -v least="$least" 'BEGIN { exit !(a >= least) }' ||
+  { echo "test accuracy $accuracy is below $least"; exit 1; }
