@@ -55,9 +55,10 @@ struct launcher {
 };
 
 // A step of two stretches: two kernels, a read (the host waits), a GEMM and a kernel.
-float step(detail::step_recorder<host_graph_driver>& r, std::vector<float>& x, float scale, std::size_t first_kernels = 2) {
+float step(detail::step_recorder<host_graph_driver>& r, std::vector<float>& x, float scale, std::size_t first_kernels = 2,
+           std::size_t key = 7) {
     launcher launch{r};
-    r.begin_step(7);
+    r.begin_step(key);
     for (std::size_t k = 0; k < first_kernels; ++k) launch(x.data(), 4, scale, 1.0f);
     r.flush();
     const float seen = x[0];
@@ -150,6 +151,22 @@ TEST_CASE("step recorder: steps that keep diverging stay eager; recording can be
     }
     CHECK(off.stats().eager == 4);
     CHECK(off.driver().counts.graph_launches == 0);
+}
+
+TEST_CASE("step recorder: a context keeps the recordings of the 16 keys it used last") {
+    detail::step_recorder<host_graph_driver> r;
+    std::vector<float> x(8, 0.5f), want(8, 0.5f);
+    for (std::size_t key = 0; key < 20; ++key) {
+        CHECK(step(r, x, 1.0f, 2, key) == expected_step(want, 1.0f));
+        CHECK(step(r, x, 1.0f, 2, key) == expected_step(want, 1.0f));  // recorded
+    }
+    CHECK(r.stats().eager == 20);
+    CHECK(r.stats().recorded == 20);
+    CHECK(step(r, x, 1.0f, 2, 19) == expected_step(want, 1.0f));  // kept: replayed
+    CHECK(r.stats().replayed == 1);
+    CHECK(step(r, x, 1.0f, 2, 0) == expected_step(want, 1.0f));  // forgotten: eager again
+    CHECK(r.stats().eager == 21);
+    CHECK(x == want);
 }
 
 TEST_CASE("step recorder: an exception inside a replayed step leaves done what ran before it") {

@@ -85,7 +85,9 @@ public:
 
     void begin_step(std::size_t key) {
         if (active_) end_step();
+        if (recordings_.size() >= max_keys && !recordings_.count(key)) forget_least_recent();
         recording& r = recordings_[key];
+        r.last_used = ++steps_;
         active_ = &r;
         if (!enabled_ || r.failures >= max_failures)
             r.mode = run_mode::eager;
@@ -196,7 +198,7 @@ public:
     }
 
     statistics stats() const {
-        statistics total;
+        statistics total = retired_;
         for (const auto& [key, r] : recordings_) {
             total.eager += r.stats.eager;
             total.recorded += r.stats.recorded;
@@ -216,6 +218,9 @@ public:
 
 private:
     static constexpr std::size_t max_failures = 3;
+    // Recordings kept at once (each holds its graphs): a model fed many batch sizes keeps the
+    // ones it used last.
+    static constexpr std::size_t max_keys = 16;
     enum class run_mode { eager, recording, replaying };
     struct entry {
         bool is_gemm = false;
@@ -232,8 +237,20 @@ private:
         run_mode mode = run_mode::eager;
         bool warm = false, complete = false, open = false, diverged = false;
         std::size_t at = 0, position = 0, failures = 0;  // at: the stretch being replayed
+        std::size_t last_used = 0;
         statistics stats;
     };
+
+    void forget_least_recent() {
+        auto oldest = recordings_.begin();
+        for (auto it = recordings_.begin(); it != recordings_.end(); ++it)
+            if (it->second.last_used < oldest->second.last_used) oldest = it;
+        retired_.eager += oldest->second.stats.eager;
+        retired_.recorded += oldest->second.stats.recorded;
+        retired_.replayed += oldest->second.stats.replayed;
+        retired_.diverged += oldest->second.stats.diverged;
+        recordings_.erase(oldest);
+    }
 
     void start(recording& r, run_mode m) {
         r.mode = m;
@@ -321,6 +338,8 @@ private:
     Driver driver_;
     std::map<std::size_t, recording> recordings_;
     recording* active_ = nullptr;
+    statistics retired_;  // of the recordings forgotten
+    std::size_t steps_ = 0;
     bool enabled_ = true;
 };
 
