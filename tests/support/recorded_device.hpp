@@ -116,6 +116,8 @@ private:
 class recording_context {
 public:
     detail::step_recorder<host_graph_driver> recorder;
+    void begin_step(std::size_t key) { recorder.begin_step(key); }
+    void end_step() { recorder.end_step(); }
 
     template <class T>
     T* scratch(std::size_t n) {
@@ -185,22 +187,7 @@ public:
                         std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) const {
         if (!context_->recorder.active())
             return guarded_executor::gemm_col_major(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-        detail::gemm_call c;
-        c.trans_a = trans_a;
-        c.trans_b = trans_b;
-        c.is_double = std::is_same_v<T, double>;
-        c.m = m;
-        c.n = n;
-        c.k = k;
-        c.alpha = alpha;
-        c.beta = beta;
-        c.A = A;
-        c.lda = lda;
-        c.B = B;
-        c.ldb = ldb;
-        c.C = C;
-        c.ldc = ldc;
-        context_->recorder.gemm(c);
+        context_->recorder.gemm(detail::make_gemm_call(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc));
     }
 
 private:
@@ -215,25 +202,9 @@ struct recorded_device : detail::per_index_backend<recording_executor> {
     using buffer = GuardedBuffer<T>;
     using context = recording_context;
     using context_scope = recording_context_scope;
-    class step_scope {
+    class step_scope : public detail::step_bracket<recording_context> {
     public:
-        explicit step_scope(std::size_t key) : context_(current_recording_context()) { context_.recorder.begin_step(key); }
-        step_scope(const step_scope&) = delete;
-        step_scope& operator=(const step_scope&) = delete;
-        ~step_scope() noexcept(false) {
-            if (std::uncaught_exceptions() > exceptions_) {
-                try {
-                    context_.recorder.end_step();
-                } catch (...) {
-                }
-            } else {
-                context_.recorder.end_step();
-            }
-        }
-
-    private:
-        recording_context& context_;
-        int exceptions_ = std::uncaught_exceptions();
+        explicit step_scope(std::size_t key) : step_bracket(current_recording_context(), key) {}
     };
     template <class T>
     static void upload(T* device, const T* host, std::size_t n) {

@@ -7,7 +7,6 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
-#include <exception>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -65,22 +64,7 @@ public:
                         std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) const {
         static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
                       "latent: the cuda backend's GEMM takes float or double");
-        gemm_call call;
-        call.trans_a = trans_a;
-        call.trans_b = trans_b;
-        call.is_double = std::is_same_v<T, double>;
-        call.m = m;
-        call.n = n;
-        call.k = k;
-        call.alpha = alpha;
-        call.beta = beta;
-        call.A = A;
-        call.lda = lda;
-        call.B = B;
-        call.ldb = ldb;
-        call.C = C;
-        call.ldc = ldc;
-        context_->gemm(call);
+        context_->gemm(make_gemm_call(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc));
     }
 
 private:
@@ -101,25 +85,9 @@ struct cuda : detail::per_index_backend<detail::cuda_executor> {
     using context_scope = CudaContextScope;
     // Brackets one training step (or predict call) on the current context: recorded into CUDA
     // graphs on its second run with this key, replayed after (cuda/step_recorder.hpp).
-    class step_scope {
+    class step_scope : public detail::step_bracket<CudaContext> {
     public:
-        explicit step_scope(std::size_t key) : context_(current_cuda_context()) { context_.begin_step(key); }
-        step_scope(const step_scope&) = delete;
-        step_scope& operator=(const step_scope&) = delete;
-        ~step_scope() noexcept(false) {
-            if (std::uncaught_exceptions() > exceptions_) {
-                try {
-                    context_.end_step();
-                } catch (...) {  // the step already failed: its own exception is the one to see
-                }
-            } else {
-                context_.end_step();
-            }
-        }
-
-    private:
-        CudaContext& context_;
-        int exceptions_ = std::uncaught_exceptions();
+        explicit step_scope(std::size_t key) : step_bracket(current_cuda_context(), key) {}
     };
     // Blocking copies on the current context's stream (after the work queued there).
     template <class T>

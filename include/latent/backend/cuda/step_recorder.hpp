@@ -6,7 +6,9 @@
 
 #include <cstddef>
 #include <cstring>
+#include <exception>
 #include <map>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -46,6 +48,52 @@ struct gemm_call {
     void* C = nullptr;
     std::size_t ldc = 0;
     bool operator==(const gemm_call&) const = default;
+};
+
+template <class T>
+gemm_call make_gemm_call(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* A,
+                         std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
+    gemm_call call;
+    call.trans_a = trans_a;
+    call.trans_b = trans_b;
+    call.is_double = std::is_same_v<T, double>;
+    call.m = m;
+    call.n = n;
+    call.k = k;
+    call.alpha = alpha;
+    call.beta = beta;
+    call.A = A;
+    call.lda = lda;
+    call.B = B;
+    call.ldb = ldb;
+    call.C = C;
+    call.ldc = ldc;
+    return call;
+}
+
+// One step of a context's recorder (Context: begin_step(key), end_step()), for a backend's
+// step_scope. After an exception the step still ends (what ran before it stays done), but an
+// error from ending it does not hide the step's own.
+template <class Context>
+class step_bracket {
+public:
+    step_bracket(Context& context, std::size_t key) : context_(context) { context_.begin_step(key); }
+    step_bracket(const step_bracket&) = delete;
+    step_bracket& operator=(const step_bracket&) = delete;
+    ~step_bracket() noexcept(false) {
+        if (std::uncaught_exceptions() > exceptions_) {
+            try {
+                context_.end_step();
+            } catch (...) {
+            }
+        } else {
+            context_.end_step();
+        }
+    }
+
+private:
+    Context& context_;
+    int exceptions_ = std::uncaught_exceptions();
 };
 
 /* How a step is run, per key (the kind of step and its batch size):
