@@ -55,12 +55,14 @@ public:
     }
     std::size_t add_gemm(graph& g, const detail::gemm_call& c) const {
         if (g.instantiated) throw std::logic_error("host_graph_driver: a node added to an instantiated graph");
+        if (fail_capture) throw std::runtime_error("host_graph_driver: capture fails, as asked");
         g.gemms.push_back(c);
         g.nodes.emplace_back(true, g.gemms.size() - 1);
         return g.nodes.size() - 1;
     }
     void instantiate(graph& g) const {
         if (g.instantiated) throw std::logic_error("host_graph_driver: a graph instantiated twice");
+        if (fail_instantiate) throw std::runtime_error("host_graph_driver: instantiation fails, as asked");
         g.instantiated = true;
     }
     void launch(graph& g) {
@@ -79,6 +81,7 @@ public:
     void update_kernel(graph& g, std::size_t node, const detail::kernel_launch& k) {
         if (!g.instantiated || g.nodes.at(node).first)
             throw std::logic_error("host_graph_driver: update of a node that is not an instantiated kernel");
+        if (fail_update) throw std::runtime_error("host_graph_driver: updates fail, as asked");
         ++counts.node_updates;
         g.kernels[g.nodes[node].second] = k;
     }
@@ -92,6 +95,8 @@ public:
     }
 
     host_graph_counts counts;
+    // What a driver that cannot do graphs would do: throw (the recorder then runs eagerly).
+    bool fail_capture = false, fail_instantiate = false, fail_update = false;
 
 private:
     static void kernel(const detail::kernel_launch& k) {

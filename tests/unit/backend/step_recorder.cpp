@@ -169,6 +169,35 @@ TEST_CASE("step recorder: a context keeps the recordings of the 16 keys it used 
     CHECK(x == want);
 }
 
+TEST_CASE("step recorder: when the graph driver fails, the held work runs eagerly and the key stays eager") {
+    const auto run = [](auto fail, int steps) {
+        detail::step_recorder<host_graph_driver> r;
+        std::vector<float> x(8, 0.5f), want(8, 0.5f);
+        fail(r.driver());
+        for (int s = 0; s < steps; ++s) {
+            const float scale = 1.0f + 0.25f * static_cast<float>(s);
+            CHECK(step(r, x, scale) == expected_step(want, scale));
+            CHECK(x == want);
+        }
+        return r.stats();
+    };
+    // a GEMM that cannot be captured while recording: the stretch's kernels run eagerly
+    auto stats = run([](host_graph_driver& d) { d.fail_capture = true; }, 5);
+    CHECK(stats.replayed == 0);
+    CHECK(stats.recorded == 0);
+    CHECK(stats.diverged == 1);
+    CHECK(stats.eager == 4);
+    // a graph that cannot be instantiated
+    stats = run([](host_graph_driver& d) { d.fail_instantiate = true; }, 5);
+    CHECK(stats.diverged == 1);
+    CHECK(stats.eager == 4);
+    // a node that cannot be updated (new arguments every step)
+    stats = run([](host_graph_driver& d) { d.fail_update = true; }, 5);
+    CHECK(stats.recorded == 1);
+    CHECK(stats.diverged == 1);
+    CHECK(stats.replayed == 0);
+}
+
 TEST_CASE("step recorder: an exception inside a replayed step leaves done what ran before it") {
     detail::step_recorder<host_graph_driver> r;
     std::vector<float> x(8, 0.5f), want(8, 0.5f);

@@ -106,7 +106,8 @@ private:
         length is a divergence: the stretch's launches so far run eagerly, the rest of the step
         too, and the next step records anew. Each stretch's graph is launched only once all of
         its launches matched, so a replayed step does exactly what the eager step would.
-   After three divergences in a row without a good replay between, the key stays eager.
+   After three divergences in a row without a good replay between, the key stays eager; so it
+   does at once if the driver fails (the work it held runs eagerly, so training goes on).
 
    Driver: graph (movable; one stretch's graph, built, then instantiated), new_graph(),
    add_kernel(graph&, const kernel_launch&) -> node index, add_gemm(graph&, const gemm_call&)
@@ -169,13 +170,21 @@ public:
             if (!r.open) return;
             r.open = false;
             segment& s = r.segments.back();
-            driver_.instantiate(s.graph);
-            driver_.launch(s.graph);
+            try {
+                driver_.instantiate(s.graph);
+                driver_.launch(s.graph);
+            } catch (const std::exception&) {
+                give_up(r, s, s.entries.size());
+            }
         } else if (r.mode == run_mode::replaying) {
             if (r.position == 0) return;
             segment& s = r.segments[r.at];
             if (r.position != s.entries.size()) return diverge(r);
-            driver_.launch(s.graph);
+            try {
+                driver_.launch(s.graph);
+            } catch (const std::exception&) {
+                return give_up(r, s, s.entries.size());
+            }
             ++r.at;
             r.position = 0;
         }
@@ -192,9 +201,13 @@ public:
             e.launch.threads = threads;
             e.launch.n = n;
             e.launch.assign_body(body, body_bytes);
-            e.node = driver_.add_kernel(s.graph, e.launch);
-            s.entries.push_back(std::move(e));
-            return;
+            try {
+                e.node = driver_.add_kernel(s.graph, e.launch);
+                s.entries.push_back(std::move(e));
+                return;
+            } catch (const std::exception&) {
+                give_up(r, s, s.entries.size());  // then this launch runs below
+            }
         }
         if (r.mode == run_mode::replaying && r.at < r.segments.size()) {
             segment& s = r.segments[r.at];
@@ -203,13 +216,21 @@ public:
                 kernel_launch& k = e.launch;
                 if (!e.is_gemm && k.function == function && k.blocks == blocks && k.threads == threads &&
                     k.body_bytes == body_bytes) {
+                    bool updated = true;
                     if (k.n != n || std::memcmp(k.body_data(), body, body_bytes) != 0) {
                         k.n = n;
                         std::memcpy(k.body.data(), body, body_bytes);
-                        driver_.update_kernel(s.graph, e.node, k);
+                        try {
+                            driver_.update_kernel(s.graph, e.node, k);
+                        } catch (const std::exception&) {
+                            updated = false;
+                        }
                     }
-                    ++r.position;
-                    return;
+                    if (updated) {
+                        ++r.position;
+                        return;
+                    }
+                    give_up(r, s, r.position);  // then this launch runs below
                 }
             }
         }
@@ -230,9 +251,13 @@ public:
             entry e;
             e.is_gemm = true;
             e.call = call;
-            e.node = driver_.add_gemm(s.graph, call);
-            s.entries.push_back(std::move(e));
-            return;
+            try {
+                e.node = driver_.add_gemm(s.graph, call);
+                s.entries.push_back(std::move(e));
+                return;
+            } catch (const std::exception&) {
+                give_up(r, s, s.entries.size());  // then this call runs below
+            }
         }
         if (r.mode == run_mode::replaying && r.at < r.segments.size()) {
             segment& s = r.segments[r.at];
@@ -318,6 +343,23 @@ private:
             r.open = true;
         }
         return r.segments.back();
+    }
+
+    // The graph machinery failed (a driver that cannot capture, instantiate or update): the
+    // first `count` launches of the stretch run eagerly, and this key stays eager from now on.
+    // An error of the work itself then surfaces from the eager launches, as without graphs.
+    void give_up(recording& r, const segment& s, std::size_t count) {
+        r.mode = run_mode::eager;
+        r.diverged = true;
+        r.failures = max_failures;
+        for (std::size_t i = 0; i < count; ++i) {
+            const entry& e = s.entries[i];
+            if (e.is_gemm)
+                driver_.run_gemm(e.call);
+            else
+                driver_.run_kernel(e.launch);
+        }
+        drop(r);
     }
 
     // The replay left the recording: run what this stretch matched so far, then go on eagerly.
