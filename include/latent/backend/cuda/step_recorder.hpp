@@ -194,20 +194,14 @@ public:
                 std::size_t body_bytes) {
         recording& r = *active_;
         if (r.mode == run_mode::recording) {
-            segment& s = open_segment(r);
             entry e;
             e.launch.function = function;
             e.launch.blocks = blocks;
             e.launch.threads = threads;
             e.launch.n = n;
             e.launch.assign_body(body, body_bytes);
-            try {
-                e.node = driver_.add_kernel(s.graph, e.launch);
-                s.entries.push_back(std::move(e));
-                return;
-            } catch (const std::exception&) {
-                give_up(r, s, s.entries.size());  // then this launch runs below
-            }
+            if (record(r, e, [this](graph_type& g, const entry& x) { return driver_.add_kernel(g, x.launch); }))
+                return;  // else the driver failed: this launch runs below
         }
         if (r.mode == run_mode::replaying && r.at < r.segments.size()) {
             segment& s = r.segments[r.at];
@@ -247,17 +241,11 @@ public:
     void gemm(const gemm_call& call) {
         recording& r = *active_;
         if (r.mode == run_mode::recording) {
-            segment& s = open_segment(r);
             entry e;
             e.is_gemm = true;
             e.call = call;
-            try {
-                e.node = driver_.add_gemm(s.graph, call);
-                s.entries.push_back(std::move(e));
-                return;
-            } catch (const std::exception&) {
-                give_up(r, s, s.entries.size());  // then this call runs below
-            }
+            if (record(r, e, [this](graph_type& g, const entry& x) { return driver_.add_gemm(g, x.call); }))
+                return;  // else the driver failed: this call runs below
         }
         if (r.mode == run_mode::replaying && r.at < r.segments.size()) {
             segment& s = r.segments[r.at];
@@ -295,6 +283,7 @@ private:
     // ones it used last.
     static constexpr std::size_t max_keys = 16;
     enum class run_mode { eager, recording, replaying };
+    using graph_type = typename Driver::graph;
     struct entry {
         bool is_gemm = false;
         kernel_launch launch;
@@ -302,7 +291,7 @@ private:
         std::size_t node = 0;
     };
     struct segment {
-        typename Driver::graph graph;
+        graph_type graph;
         std::vector<entry> entries;
     };
     struct recording {
@@ -334,6 +323,21 @@ private:
         if (m == run_mode::recording) {
             r.segments.clear();
             r.complete = false;
+        }
+    }
+
+    // Adds e to the stretch being recorded through `add` (the driver's add_kernel or add_gemm);
+    // false when the driver failed, and the key has given up.
+    template <class Add>
+    bool record(recording& r, entry& e, Add add) {
+        segment& s = open_segment(r);
+        try {
+            e.node = add(s.graph, e);
+            s.entries.push_back(std::move(e));
+            return true;
+        } catch (const std::exception&) {
+            give_up(r, s, s.entries.size());
+            return false;
         }
     }
 
