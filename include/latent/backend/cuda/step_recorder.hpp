@@ -164,30 +164,7 @@ public:
 
     // Before the host waits for the device or queues work of its own (copies, allocations).
     void flush() {
-        if (!active_) return;
-        recording& r = *active_;
-        if (r.mode == run_mode::recording) {
-            if (!r.open) return;
-            r.open = false;
-            segment& s = r.segments.back();
-            try {
-                driver_.instantiate(s.graph);
-                driver_.launch(s.graph);
-            } catch (const std::exception&) {
-                give_up(r, s, s.entries.size());
-            }
-        } else if (r.mode == run_mode::replaying) {
-            if (r.position == 0) return;
-            segment& s = r.segments[r.at];
-            if (r.position != s.entries.size()) return diverge(r);
-            try {
-                driver_.launch(s.graph);
-            } catch (const std::exception&) {
-                return give_up(r, s, s.entries.size());
-            }
-            ++r.at;
-            r.position = 0;
-        }
+        if (active_) flush(*active_);
     }
 
     void kernel(const void* function, unsigned blocks, unsigned threads, std::size_t n, const void* body,
@@ -353,11 +330,19 @@ private:
     // first `count` launches of the stretch run eagerly, and this key stays eager from now on.
     // An error of the work itself then surfaces from the eager launches, as without graphs.
     void give_up(recording& r, const segment& s, std::size_t count) {
+        r.failures = max_failures;
+        leave(r, &s, count);
+    }
+
+    // The replay left the recording: run what this stretch matched so far, then go on eagerly.
+    void diverge(recording& r) { leave(r, r.at < r.segments.size() ? &r.segments[r.at] : nullptr, r.position); }
+
+    // The rest of the step runs eagerly, after the first `count` launches held in `s`.
+    void leave(recording& r, const segment* s, std::size_t count) {
         r.mode = run_mode::eager;
         r.diverged = true;
-        r.failures = max_failures;
-        for (std::size_t i = 0; i < count; ++i) {
-            const entry& e = s.entries[i];
+        for (std::size_t i = 0; s && i < count; ++i) {
+            const entry& e = s->entries[i];
             if (e.is_gemm)
                 driver_.run_gemm(e.call);
             else
@@ -366,21 +351,29 @@ private:
         drop(r);
     }
 
-    // The replay left the recording: run what this stretch matched so far, then go on eagerly.
-    void diverge(recording& r) {
-        r.mode = run_mode::eager;
-        r.diverged = true;
-        if (r.at < r.segments.size()) {
-            const segment& s = r.segments[r.at];
-            for (std::size_t i = 0; i < r.position; ++i) {
-                const entry& e = s.entries[i];
-                if (e.is_gemm)
-                    driver_.run_gemm(e.call);
-                else
-                    driver_.run_kernel(e.launch);
+    void flush(recording& r) {
+        if (r.mode == run_mode::recording) {
+            if (!r.open) return;
+            r.open = false;
+            segment& s = r.segments.back();
+            try {
+                driver_.instantiate(s.graph);
+                driver_.launch(s.graph);
+            } catch (const std::exception&) {
+                give_up(r, s, s.entries.size());
             }
+        } else if (r.mode == run_mode::replaying) {
+            if (r.position == 0) return;
+            segment& s = r.segments[r.at];
+            if (r.position != s.entries.size()) return diverge(r);
+            try {
+                driver_.launch(s.graph);
+            } catch (const std::exception&) {
+                return give_up(r, s, s.entries.size());
+            }
+            ++r.at;
+            r.position = 0;
         }
-        drop(r);
     }
 
     void drop(recording& r) noexcept {
@@ -392,14 +385,7 @@ private:
     }
 
     void finish(recording& r) {
-        active_ = &r;  // flush works on the active recording
-        try {
-            flush();
-        } catch (...) {
-            active_ = nullptr;
-            throw;
-        }
-        active_ = nullptr;
+        flush(r);
         switch (r.mode) {
             case run_mode::eager:
                 if (r.diverged) {
