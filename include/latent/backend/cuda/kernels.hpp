@@ -142,6 +142,23 @@ LATENT_HOST_DEVICE inline axis_span covering_outputs(std::size_t in, std::size_t
     return first < last ? axis_span{first, last} : axis_span{0, 0};
 }
 
+// Flat index i of NHWC images (h x w x channels each) as sample, row, column and channel.
+struct nhwc_position {
+    std::size_t n, y, x, ch;
+};
+LATENT_HOST_DEVICE inline nhwc_position nhwc_at(std::size_t i, std::size_t h, std::size_t w, std::size_t channels) {
+    return {i / (h * w * channels), (i / (channels * w)) % h, (i / channels) % w, i % channels};
+}
+// Calls f(oy, ox) for every output position whose window covers input (iy, ix), in the
+// reference's order (rows, then columns, ascending): the gathers that replace its scatters.
+template <class F>
+LATENT_HOST_DEVICE void for_each_covering_window(const Window2D& g, std::size_t iy, std::size_t ix, F&& f) {
+    const axis_span ys = covering_outputs(iy, g.stride_h, g.kernel_h, g.pad_top, g.out_h);
+    const axis_span xs = covering_outputs(ix, g.stride_w, g.kernel_w, g.pad_left, g.out_w);
+    for (std::size_t oy = ys.first; oy < ys.last; ++oy)
+        for (std::size_t ox = xs.first; ox < xs.last; ++ox) f(oy, ox);
+}
+
 // ---- dense algebra -----------------------------------------------------------------------
 
 template <class E, class T>
@@ -338,19 +355,13 @@ template <class E, class T>
 void col2im_kernel(const per_index_backend<E>&, const Window2D& g, std::size_t batch, const T* cols, T* x) {
     E exec;
     exec.for_each(batch * g.in_size(), [=] LATENT_HOST_DEVICE(std::size_t i) {
-        const std::size_t ch = i % g.channels, ix = (i / g.channels) % g.in_w, iy = (i / (g.channels * g.in_w)) % g.in_h;
-        const std::size_t n = i / g.in_size();
-        const axis_span ys = covering_outputs(iy, g.stride_h, g.kernel_h, g.pad_top, g.out_h);
-        const axis_span xs = covering_outputs(ix, g.stride_w, g.kernel_w, g.pad_left, g.out_w);
+        const nhwc_position p = nhwc_at(i, g.in_h, g.in_w, g.channels);
         T acc = T(0);
-        for (std::size_t oy = ys.first; oy < ys.last; ++oy) {
-            const std::size_t ky = iy + g.pad_top - oy * g.stride_h;
-            for (std::size_t ox = xs.first; ox < xs.last; ++ox) {
-                const std::size_t kx = ix + g.pad_left - ox * g.stride_w;
-                acc += cols[((n * g.out_h + oy) * g.out_w + ox) * g.patch_size() + (ky * g.kernel_w + kx) * g.channels +
-                            ch];
-            }
-        }
+        for_each_covering_window(g, p.y, p.x, [&](std::size_t oy, std::size_t ox) {
+            const std::size_t ky = p.y + g.pad_top - oy * g.stride_h, kx = p.x + g.pad_left - ox * g.stride_w;
+            acc += cols[((p.n * g.out_h + oy) * g.out_w + ox) * g.patch_size() + (ky * g.kernel_w + kx) * g.channels +
+                        p.ch];
+        });
         x[i] = acc;
     });
 }
@@ -359,8 +370,7 @@ template <class E, class T>
 void max_pool2d_kernel(const per_index_backend<E>&, const Window2D& g, std::size_t batch, const T* x, T* y) {
     E exec;
     exec.for_each(batch * g.positions() * g.channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
-        const std::size_t ch = i % g.channels, ox = (i / g.channels) % g.out_w, oy = (i / (g.channels * g.out_w)) % g.out_h;
-        const std::size_t n = i / (g.positions() * g.channels);
+        const auto [n, oy, ox, ch] = nhwc_at(i, g.out_h, g.out_w, g.channels);
         const axis_span rows = image_axis_span(oy, g.stride_h, g.kernel_h, g.pad_top, g.in_h);
         const axis_span cols = image_axis_span(ox, g.stride_w, g.kernel_w, g.pad_left, g.in_w);
         if (rows.last == rows.first || cols.last == cols.first) {
@@ -383,28 +393,23 @@ void max_pool2d_backward_kernel(const per_index_backend<E>&, const Window2D& g, 
                                 const T* y, const T* dy, T* dx) {
     E exec;
     exec.for_each(batch * g.in_size(), [=] LATENT_HOST_DEVICE(std::size_t i) {
-        const std::size_t ch = i % g.channels, ix = (i / g.channels) % g.in_w, iy = (i / (g.channels * g.in_w)) % g.in_h;
-        const std::size_t n = i / g.in_size();
-        const T* image = x + n * g.in_size();
-        const axis_span ys = covering_outputs(iy, g.stride_h, g.kernel_h, g.pad_top, g.out_h);
-        const axis_span xs = covering_outputs(ix, g.stride_w, g.kernel_w, g.pad_left, g.out_w);
+        const nhwc_position p = nhwc_at(i, g.in_h, g.in_w, g.channels);
+        const T* image = x + p.n * g.in_size();
         T acc = T(0);
-        for (std::size_t oy = ys.first; oy < ys.last; ++oy) {
+        for_each_covering_window(g, p.y, p.x, [&](std::size_t oy, std::size_t ox) {
             const axis_span rows = image_axis_span(oy, g.stride_h, g.kernel_h, g.pad_top, g.in_h);
-            for (std::size_t ox = xs.first; ox < xs.last; ++ox) {
-                const axis_span cols = image_axis_span(ox, g.stride_w, g.kernel_w, g.pad_left, g.in_w);
-                const std::size_t at = ((n * g.out_h + oy) * g.out_w + ox) * g.channels + ch;
-                // This element takes the gradient when it is the window's first maximum in scan order.
-                bool first = false, found = false;
-                for (std::size_t wy = rows.first; wy < rows.last && !found; ++wy)
-                    for (std::size_t wx = cols.first; wx < cols.last && !found; ++wx)
-                        if (image[(wy * g.in_w + wx) * g.channels + ch] == y[at]) {
-                            found = true;
-                            first = wy == iy && wx == ix;
-                        }
-                if (first) acc += dy[at];
-            }
-        }
+            const axis_span cols = image_axis_span(ox, g.stride_w, g.kernel_w, g.pad_left, g.in_w);
+            const std::size_t at = ((p.n * g.out_h + oy) * g.out_w + ox) * g.channels + p.ch;
+            // This element takes the gradient when it is the window's first maximum in scan order.
+            bool first = false, found = false;
+            for (std::size_t wy = rows.first; wy < rows.last && !found; ++wy)
+                for (std::size_t wx = cols.first; wx < cols.last && !found; ++wx)
+                    if (image[(wy * g.in_w + wx) * g.channels + p.ch] == y[at]) {
+                        found = true;
+                        first = wy == p.y && wx == p.x;
+                    }
+            if (first) acc += dy[at];
+        });
         dx[i] = acc;
     });
 }
@@ -413,8 +418,7 @@ template <class E, class T>
 void average_pool2d_kernel(const per_index_backend<E>&, const Window2D& g, std::size_t batch, const T* x, T* y) {
     E exec;
     exec.for_each(batch * g.positions() * g.channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
-        const std::size_t ch = i % g.channels, ox = (i / g.channels) % g.out_w, oy = (i / (g.channels * g.out_w)) % g.out_h;
-        const std::size_t n = i / (g.positions() * g.channels);
+        const auto [n, oy, ox, ch] = nhwc_at(i, g.out_h, g.out_w, g.channels);
         const axis_span rows = image_axis_span(oy, g.stride_h, g.kernel_h, g.pad_top, g.in_h);
         const axis_span cols = image_axis_span(ox, g.stride_w, g.kernel_w, g.pad_left, g.in_w);
         const std::size_t count = (rows.last - rows.first) * (cols.last - cols.first);
@@ -430,19 +434,14 @@ void average_pool2d_backward_kernel(const per_index_backend<E>&, const Window2D&
                                     T* dx) {
     E exec;
     exec.for_each(batch * g.in_size(), [=] LATENT_HOST_DEVICE(std::size_t i) {
-        const std::size_t ch = i % g.channels, ix = (i / g.channels) % g.in_w, iy = (i / (g.channels * g.in_w)) % g.in_h;
-        const std::size_t n = i / g.in_size();
-        const axis_span ys = covering_outputs(iy, g.stride_h, g.kernel_h, g.pad_top, g.out_h);
-        const axis_span xs = covering_outputs(ix, g.stride_w, g.kernel_w, g.pad_left, g.out_w);
+        const nhwc_position p = nhwc_at(i, g.in_h, g.in_w, g.channels);
         T acc = T(0);
-        for (std::size_t oy = ys.first; oy < ys.last; ++oy) {
+        for_each_covering_window(g, p.y, p.x, [&](std::size_t oy, std::size_t ox) {
             const axis_span rows = image_axis_span(oy, g.stride_h, g.kernel_h, g.pad_top, g.in_h);
-            for (std::size_t ox = xs.first; ox < xs.last; ++ox) {
-                const axis_span cols = image_axis_span(ox, g.stride_w, g.kernel_w, g.pad_left, g.in_w);
-                const std::size_t count = (rows.last - rows.first) * (cols.last - cols.first);
-                acc += dy[((n * g.out_h + oy) * g.out_w + ox) * g.channels + ch] * (T(1) / static_cast<T>(count));
-            }
-        }
+            const axis_span cols = image_axis_span(ox, g.stride_w, g.kernel_w, g.pad_left, g.in_w);
+            const std::size_t count = (rows.last - rows.first) * (cols.last - cols.first);
+            acc += dy[((p.n * g.out_h + oy) * g.out_w + ox) * g.channels + p.ch] * (T(1) / static_cast<T>(count));
+        });
         dx[i] = acc;
     });
 }
@@ -453,8 +452,7 @@ void upsample_nearest2d_kernel(const per_index_backend<E>&, std::size_t batch, s
     E exec;
     const std::size_t out_h = h * factor_h, out_w = w * factor_w;
     exec.for_each(batch * out_h * out_w * channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
-        const std::size_t ch = i % channels, ox = (i / channels) % out_w, oy = (i / (channels * out_w)) % out_h;
-        const std::size_t n = i / (out_h * out_w * channels);
+        const auto [n, oy, ox, ch] = nhwc_at(i, out_h, out_w, channels);
         y[i] = x[((n * h + oy / factor_h) * w + ox / factor_w) * channels + ch];
     });
 }
@@ -466,8 +464,7 @@ void upsample_nearest2d_backward_kernel(const per_index_backend<E>&, std::size_t
     E exec;
     const std::size_t out_h = h * factor_h, out_w = w * factor_w;
     exec.for_each(batch * h * w * channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
-        const std::size_t ch = i % channels, ix = (i / channels) % w, iy = (i / (channels * w)) % h;
-        const std::size_t n = i / (h * w * channels);
+        const auto [n, iy, ix, ch] = nhwc_at(i, h, w, channels);
         T acc = T(0);
         for (std::size_t fy = 0; fy < factor_h; ++fy)
             for (std::size_t fx = 0; fx < factor_w; ++fx)
@@ -482,8 +479,7 @@ void pad2d_kernel(const per_index_backend<E>&, std::size_t batch, std::size_t h,
     E exec;
     const std::size_t out_h = h + top + bottom, out_w = w + left + right;
     exec.for_each(batch * out_h * out_w * channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
-        const std::size_t ch = i % channels, ox = (i / channels) % out_w, oy = (i / (channels * out_w)) % out_h;
-        const std::size_t n = i / (out_h * out_w * channels);
+        const auto [n, oy, ox, ch] = nhwc_at(i, out_h, out_w, channels);
         const bool inside = oy >= top && oy < top + h && ox >= left && ox < left + w;
         y[i] = inside ? x[((n * h + oy - top) * w + ox - left) * channels + ch] : T(0);
     });
@@ -495,8 +491,7 @@ void crop2d_kernel(const per_index_backend<E>&, std::size_t batch, std::size_t h
     E exec;
     const std::size_t out_h = h - top - bottom, out_w = w - left - right;
     exec.for_each(batch * out_h * out_w * channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
-        const std::size_t ch = i % channels, ox = (i / channels) % out_w, oy = (i / (channels * out_w)) % out_h;
-        const std::size_t n = i / (out_h * out_w * channels);
+        const auto [n, oy, ox, ch] = nhwc_at(i, out_h, out_w, channels);
         y[i] = x[((n * h + oy + top) * w + ox + left) * channels + ch];
     });
 }
