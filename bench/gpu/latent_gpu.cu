@@ -64,10 +64,22 @@ void set_recording(const Args& args, Net& net) {
     current_cuda_context().record_steps(!args.eager);
 }
 
+// How the row's steps ran, on stderr (the table reads stdout): a replay should update few
+// kernel nodes (only arguments that change, such as Adam's step count).
+template <class Net>
+void report_steps(const Args& args, const std::string& row, Net& net) {
+    if (args.eager) return;
+    [[maybe_unused]] const auto scope = net.context_scope();
+    const auto s = current_cuda_context().step_statistics_so_far();
+    std::fprintf(stderr, "latent_gpu %s: steps eager %zu, recorded %zu, replayed %zu, diverged %zu; kernel nodes updated %zu\n",
+                 row.c_str(), s.eager, s.recorded, s.replayed, s.diverged, s.node_updates);
+}
+
 template <class Net, class X, class Y>
 void train_row(const Args& args, const std::string& row, Net& net, const X& x, const Y& y) {
     set_recording(args, net);
     measure(args, row, "samples/s", static_cast<double>(x.batch()), [&] { net.train_on_batch(x, y); });
+    report_steps(args, row, net);
 }
 
 void mlp_rows(const Args& args) {
@@ -108,6 +120,7 @@ void latency_row(const Args& args) {
     set_recording(args, net);
     measure(
         args, "G4.mlp", "ns", 1.0, [&] { net.predict(x, y); }, true);
+    report_steps(args, "G4.mlp", net);
 }
 
 }  // namespace

@@ -163,10 +163,31 @@ TEST_CASE("cuda: steps replayed from CUDA graphs train as steps run kernel by ke
     // of 16 and 2 after each epoch: each key eager once, recorded once, then replayed.
     CHECK(graph_stats.diverged == 0);
     CHECK(graph_stats.replayed == 16 - 2 + 4 - 2 + 3 - 2 + 2 * (4 - 2));
+    // For the record: replays whose kernel arguments were unchanged should update nothing.
+    MESSAGE("kernel nodes updated over " << graph_stats.replayed << " replays: " << graph_stats.node_updates);
     CHECK(testing::relative_error(graphs.second, eager.second) < 1e-6);
     for (const char* key : {"loss", "accuracy", "val_loss", "val_accuracy"})
         for (std::size_t e = 0; e < 4; ++e) {
             INFO(key << ", epoch " << e + 1);
             CHECK(graphs.first[key][e] == doctest::Approx(eager.first[key][e]).epsilon(1e-6));
         }
+}
+
+TEST_CASE("cuda: allow_tf32 between steps forgets the recordings, and is refused inside a step") {
+    testing::ToyData d;
+    GraphMlp<cuda> net(9);
+    net.compile(optim::SGD{}, loss::SparseCategoricalCrossentropy{});
+    for (int i = 0; i < 3; ++i) net.train_on_batch(d.x, d.y);  // eager, recorded, replayed
+    [[maybe_unused]] const auto scope = net.context_scope();
+    CudaContext& context = current_cuda_context();
+    CHECK(context.step_statistics_so_far().replayed == 1);
+    context.begin_step(12345);
+    CHECK_THROWS_AS(context.allow_tf32(true), value_error);
+    context.end_step();
+    context.allow_tf32(false);
+    for (int i = 0; i < 3; ++i) net.train_on_batch(d.x, d.y);  // recorded anew: eager, recorded, replayed
+    const auto stats = context.step_statistics_so_far();
+    CHECK(stats.recorded == 2);
+    CHECK(stats.replayed == 2);
+    CHECK(stats.diverged == 0);
 }

@@ -48,9 +48,15 @@ public:
     }
     cublasHandle_t blas() const noexcept { return blas_; }
 
-    // Lets cuBLAS use TF32 tensor cores for float32 GEMMs (faster, about 1e-3 relative).
+    // Lets cuBLAS use TF32 tensor cores for float32 GEMMs (faster, about 1e-3 relative). Between
+    // steps only: recorded GEMMs keep the math mode they were captured with, so the recordings
+    // are forgotten and the next steps record anew.
     void allow_tf32(bool on) {
+        if (recorder_.in_step())
+            throw value_error("latent.cuda.allow_tf32", "allow_tf32 changes how a step's GEMMs run: call it between "
+                                                        "steps (outside fit, predict or a step scope), not inside one");
         LATENT_CUDA_CHECK(cublasSetMathMode(blas_, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+        recorder_.forget_recordings();
     }
 
     // Waits for the work queued so far (recorded work is launched first).
@@ -88,7 +94,9 @@ public:
     // (ops on one stream run in order). Growing waits for the queued work (cudaFree does).
     void* scratch(std::size_t bytes) {
         if (bytes > scratch_bytes_) {
-            flush();  // the held-back work reads the old scratch
+            // The held-back work reads the old scratch: launched, and waited for before the free
+            // (cudaFree waits in practice; the runtime's reference does not promise it).
+            synchronize();
             const std::size_t grown = bytes > 2 * scratch_bytes_ ? bytes : 2 * scratch_bytes_;
             if (scratch_) LATENT_CUDA_CHECK(cudaFree(scratch_));
             scratch_ = nullptr;
@@ -101,11 +109,13 @@ public:
 
 private:
     void release() noexcept {
-        // Errors at teardown (the runtime may already be unloading) cannot be reported here.
+        // Errors at teardown (the runtime may already be unloading) cannot be reported here. The
+        // stream's work finishes before the memory it uses is freed.
         recorder_.clear();
+        if (stream_) cudaStreamSynchronize(stream_);
+        if (blas_) cublasDestroy(blas_);
         if (scratch_) cudaFree(scratch_);
         if (blas_workspace_) cudaFree(blas_workspace_);
-        if (blas_) cublasDestroy(blas_);
         if (stream_) cudaStreamDestroy(stream_);
         scratch_ = nullptr;
         blas_workspace_ = nullptr;

@@ -102,6 +102,9 @@ public:
             run_cublas_gemm(blas_, call);
         } catch (...) {
             if (cudaStreamEndCapture(stream_, &child) == cudaSuccess && child) cudaGraphDestroy(child);
+            // An invalidated capture leaves its error as the thread's last error: cleared, so that
+            // the next launch's check does not report it as its own.
+            (void)cudaGetLastError();
             throw;
         }
         LATENT_CUDA_CHECK(cudaStreamEndCapture(stream_, &child));

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <exception>
 #include <map>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -116,9 +117,18 @@ private:
 template <class Driver>
 class step_recorder {
 public:
-    // Steps by how they ran, over this recorder's life.
+    // Steps by how they ran, over this recorder's life, and the kernel nodes replays updated
+    // (a launch whose arguments changed since the recording: a moved buffer, a step count).
     struct statistics {
-        std::size_t eager = 0, recorded = 0, replayed = 0, diverged = 0;
+        std::size_t eager = 0, recorded = 0, replayed = 0, diverged = 0, node_updates = 0;
+        statistics& operator+=(const statistics& o) noexcept {
+            eager += o.eager;
+            recorded += o.recorded;
+            replayed += o.replayed;
+            diverged += o.diverged;
+            node_updates += o.node_updates;
+            return *this;
+        }
     };
 
     explicit step_recorder(Driver driver = Driver{}) : driver_(std::move(driver)) {}
@@ -131,6 +141,8 @@ public:
 
     // Whether launches go through kernel()/gemm() now (else the executor launches them itself).
     bool active() const noexcept { return active_ != nullptr && active_->mode != run_mode::eager; }
+    // Whether a step is open (recorded, replayed or eager).
+    bool in_step() const noexcept { return active_ != nullptr; }
 
     void begin_step(std::size_t key) {
         if (active_) end_step();
@@ -193,6 +205,7 @@ public:
                         std::memcpy(k.body.data(), body, body_bytes);
                         try {
                             driver_.update_kernel(s.graph, e.node, k);
+                            ++r.stats.node_updates;
                         } catch (const std::exception&) {
                             updated = false;
                         }
@@ -237,13 +250,16 @@ public:
 
     statistics stats() const {
         statistics total = retired_;
-        for (const auto& [key, r] : recordings_) {
-            total.eager += r.stats.eager;
-            total.recorded += r.stats.recorded;
-            total.replayed += r.stats.replayed;
-            total.diverged += r.stats.diverged;
-        }
+        for (const auto& entry : recordings_) total += entry.second.stats;
         return total;
+    }
+
+    // Forgets every recording between steps, keeping their counts: later steps record anew
+    // (after a change that recorded work would not see, such as cuBLAS's math mode).
+    void forget_recordings() {
+        if (active_) throw std::logic_error("latent: step_recorder::forget_recordings inside a step");
+        for (const auto& entry : recordings_) retired_ += entry.second.stats;
+        recordings_.clear();
     }
 
     // Forgets every recording (their graphs reference buffers about to go away).
@@ -284,10 +300,7 @@ private:
         auto oldest = recordings_.begin();
         for (auto it = recordings_.begin(); it != recordings_.end(); ++it)
             if (it->second.last_used < oldest->second.last_used) oldest = it;
-        retired_.eager += oldest->second.stats.eager;
-        retired_.recorded += oldest->second.stats.recorded;
-        retired_.replayed += oldest->second.stats.replayed;
-        retired_.diverged += oldest->second.stats.diverged;
+        retired_ += oldest->second.stats;
         recordings_.erase(oldest);
     }
 
