@@ -91,7 +91,7 @@ public:
     }
 
     // At least `bytes` of device memory for one op's temporaries; the next op may reuse it
-    // (ops on one stream run in order). Growing waits for the queued work (cudaFree does).
+    // (ops on one stream run in order). Growing waits for the queued work first.
     void* scratch(std::size_t bytes) {
         if (bytes > scratch_bytes_) {
             // The held-back work reads the old scratch: launched, and waited for before the free
