@@ -333,8 +333,8 @@ TEST_CASE("a recorded model's steps replay: fit, train_on_batch and predict") {
     }
     stats = recorder_stats(net);
     CHECK(stats.replayed == 13 + 4);
-    // The same buffers and settings each call: the replays update no kernel node (a functor's
-    // padding bytes, were they compared, would make them update every call).
+    // The same buffers and settings each call: the replays update no kernel node (the bodies are
+    // compared byte for byte, padding included: padding that differed would update every call).
     CHECK(stats.node_updates == updates_before);
 }
 
