@@ -172,8 +172,7 @@ public:
         if (n == 0) return;
         if (context_->recorder.active()) {
             check_device_arrays(n, body);
-            context_->recorder.kernel(reinterpret_cast<const void*>(&run_host_kernel<Body>), 1, 256, n, &body,
-                                      sizeof(Body));
+            context_->recorder.kernel(reinterpret_cast<const void*>(&run_host_kernel<Body>), 1, 256, n, body);
             return;
         }
         guarded_executor::for_each(n, body);

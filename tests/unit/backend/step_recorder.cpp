@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstring>
+#include <new>
 #include <stdexcept>
 #include <type_traits>
 #include <vector>
@@ -35,7 +37,7 @@ struct launcher {
     void operator()(float* x, std::size_t n, float scale, float add) {
         const axpb body{x, scale, add};
         if (r.active())
-            r.kernel(reinterpret_cast<const void*>(&testing::run_host_kernel<axpb>), 1, 256, n, &body, sizeof body);
+            r.kernel(reinterpret_cast<const void*>(&testing::run_host_kernel<axpb>), 1, 256, n, body);
         else
             testing::run_host_kernel<axpb>(n, &body);
     }
@@ -78,7 +80,34 @@ float expected_step(std::vector<float>& x, float scale, std::size_t first_kernel
     return seen;
 }
 
+// A functor with padding, built in storage that held other bytes (as a stack does).
+struct padded_body {
+    float scale;  // four bytes of padding follow
+    const float* x;
+    bool flag;  // seven more
+};
+std::vector<unsigned char> padded_key(unsigned char garbage, float scale, const float* x, bool flag) {
+    alignas(padded_body) unsigned char storage[sizeof(padded_body)];
+    std::memset(storage, garbage, sizeof storage);
+    auto* body = ::new (static_cast<void*>(storage)) padded_body;
+    body->scale = scale;
+    body->x = x;
+    body->flag = flag;
+    std::vector<unsigned char> key(sizeof(padded_body));
+    detail::launch_key(*body, key.data());
+    return key;
+}
+
 }  // namespace
+
+TEST_CASE("step recorder: a launch's key leaves out the functor's padding, not its members") {
+    const float a = 0, b = 0;
+    const auto key = padded_key(0x11, 1.5f, &a, true);
+    if constexpr (detail::launch_key_clears_padding) CHECK(padded_key(0xEE, 1.5f, &a, true) == key);
+    CHECK(padded_key(0x11, 2.5f, &a, true) != key);
+    CHECK(padded_key(0x11, 1.5f, &b, true) != key);
+    CHECK(padded_key(0x11, 1.5f, &a, false) != key);
+}
 
 TEST_CASE("step recorder: the first step runs eagerly, the second is recorded, later ones replay") {
     detail::step_recorder<host_graph_driver> r;

@@ -79,9 +79,9 @@ public:
 
     // The executor's launches while a step is recorded or replayed (else it launches directly).
     bool recording_step() const noexcept { return recorder_.active(); }
-    void record_kernel(const void* function, unsigned blocks, unsigned threads, std::size_t n, const void* body,
-                       std::size_t body_bytes) {
-        recorder_.kernel(function, blocks, threads, n, body, body_bytes);
+    template <class Body>
+    void record_kernel(const void* function, unsigned blocks, unsigned threads, std::size_t n, const Body& body) {
+        recorder_.kernel(function, blocks, threads, n, body);
     }
     void gemm(const detail::gemm_call& call) {
         if (recorder_.active())

@@ -39,7 +39,7 @@ public:
         if (context_->recording_step()) {  // a step being recorded or replayed takes it
             static_assert(alignof(Body) <= alignof(body_word), "latent: a kernel body aligned beyond 16 bytes");
             context_->record_kernel(reinterpret_cast<const void*>(&for_each_index<Body>), static_cast<unsigned>(blocks),
-                                    threads, n, &body, sizeof(Body));
+                                    threads, n, body);
             return;
         }
         for_each_index<<<static_cast<unsigned>(blocks), threads, 0, context_->stream()>>>(n, body);

@@ -19,7 +19,9 @@ namespace latent::detail {
 /* A per-index backend tag derives from per_index_backend<Executor>. Executor is default
    constructible (cheap: it looks up the current stream and handles) and offers
      for_each(n, body)            body(i) for every i in [0, n), in any order or in parallel; body is a
-                                  trivially copyable functor that the device can call
+                                  functor the device can call, passed by value (nvcc's host side of a
+                                  __host__ __device__ lambda is not trivially copyable: step_recorder.hpp,
+                                  launch_key)
      scratch<T>(n) -> T*          n elements of the backend's memory, valid until the op returns; an op
                                   asks once (the next op may reuse the memory)
      read(const T* p) -> T        one element of the backend's memory, brought to the host

@@ -4,10 +4,12 @@
 // cuda/context.hpp; a host emulation in the tests), so the bookkeeping is tested on any machine.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <exception>
 #include <map>
+#include <new>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -21,18 +23,84 @@ struct alignas(16) body_word {
     unsigned char bytes[16];
 };
 
-// One kernel launch: `function` run over n indices with the functor whose bytes are `body`.
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_clear_padding)
+#define LATENT_DETAIL_CLEAR_PADDING 1
+#endif
+#endif
+// Whether launch_key also zeroes the padding of a functor copied whole, padding and all (GCC 11
+// and later have the builtin; clang 14 has not, and then such padding may count).
+#ifdef LATENT_DETAIL_CLEAR_PADDING
+inline constexpr bool launch_key_clears_padding = true;
+#else
+inline constexpr bool launch_key_clears_padding = false;
+#endif
+
+// The bytes of a kernel's functor that decide what it computes, to tell whether a launch
+// repeats the recorded one: the functor's bytes with its padding zeroed, and with every pointer
+// that differs between two copies of the functor zeroed too. Both would otherwise differ from
+// one launch to the next with equal arguments, and every replay would update every node:
+// padding holds whatever the stack held, and in the code nvcc hands the host compiler a
+// __host__ __device__ lambda holds a heap copy of itself, allocated anew by every copy, which
+// device code never reads (CUDA Programming Guide, "Extended Lambdas").
+template <class Body>
+void launch_key(const Body& body, unsigned char* key) {
+    constexpr std::size_t size = sizeof(Body);
+    // Two copies, in storage filled with 0x00 and with 0xFF: a member-by-member copy leaves the
+    // padding as the fill was, so it shows as bytes 0x00 in one copy and 0xFF in the other.
+    alignas(Body) unsigned char low[size];
+    alignas(Body) unsigned char high[size];
+    std::memset(low, 0x00, size);
+    std::memset(high, 0xFF, size);
+    Body* a = ::new (static_cast<void*>(low)) Body(body);
+    Body* b = nullptr;
+    try {
+        b = ::new (static_cast<void*>(high)) Body(body);  // nvcc's host lambdas allocate here
+    } catch (...) {
+        a->~Body();
+        throw;
+    }
+#ifdef LATENT_DETAIL_CLEAR_PADDING
+    // A trivially copyable functor may be copied whole, padding included: clear it.
+    if constexpr (std::is_trivially_copyable_v<Body>) {
+        __builtin_clear_padding(a);
+        __builtin_clear_padding(b);
+    }
+#endif
+    std::memcpy(key, low, size);
+    constexpr std::size_t word = sizeof(void*);
+    for (std::size_t i = 0; i < size; ++i) {
+        if (low[i] == high[i]) continue;
+        if (low[i] == 0x00 && high[i] == 0xFF) {  // padding
+            key[i] = 0;
+        } else {  // a pointer allocated per copy: its whole (aligned) word
+            const std::size_t first = i / word * word;
+            std::memset(key + first, 0, std::min(word, size - first));
+        }
+    }
+    a->~Body();
+    b->~Body();
+}
+#undef LATENT_DETAIL_CLEAR_PADDING
+
+// One kernel launch: `function` run over n indices with the functor whose bytes are `body`;
+// `key` is launch_key of that functor (what a replay compares).
 struct kernel_launch {
     const void* function = nullptr;
     unsigned blocks = 0, threads = 0;
     std::size_t n = 0;
     std::vector<body_word> body;  // the functor's bytes
+    std::vector<body_word> key;   // its launch_key
     std::size_t body_bytes = 0;
 
     const void* body_data() const noexcept { return body.data(); }
-    void assign_body(const void* bytes, std::size_t count) {
-        body.resize((count + sizeof(body_word) - 1) / sizeof(body_word));
+    const void* key_data() const noexcept { return key.data(); }
+    void assign_body(const void* bytes, const void* key_bytes, std::size_t count) {
+        const std::size_t words = (count + sizeof(body_word) - 1) / sizeof(body_word);
+        body.resize(words);
+        key.resize(words);
         std::memcpy(body.data(), bytes, count);
+        std::memcpy(key.data(), key_bytes, count);
         body_bytes = count;
     }
 };
@@ -179,8 +247,17 @@ public:
         if (active_) flush(*active_);
     }
 
-    void kernel(const void* function, unsigned blocks, unsigned threads, std::size_t n, const void* body,
-                std::size_t body_bytes) {
+    // A launch of `function` over n indices with the functor `body` (while active()).
+    template <class Body>
+    void kernel(const void* function, unsigned blocks, unsigned threads, std::size_t n, const Body& body) {
+        body_word key[(sizeof(Body) + sizeof(body_word) - 1) / sizeof(body_word)];
+        launch_key(body, reinterpret_cast<unsigned char*>(key));
+        kernel_bytes(function, blocks, threads, n, &body, key, sizeof(Body));
+    }
+
+private:
+    void kernel_bytes(const void* function, unsigned blocks, unsigned threads, std::size_t n, const void* body,
+                      const void* key, std::size_t body_bytes) {
         recording& r = *active_;
         if (r.mode == run_mode::recording) {
             entry e;
@@ -188,7 +265,7 @@ public:
             e.launch.blocks = blocks;
             e.launch.threads = threads;
             e.launch.n = n;
-            e.launch.assign_body(body, body_bytes);
+            e.launch.assign_body(body, key, body_bytes);
             if (record(r, e, [this](graph_type& g, const entry& x) { return driver_.add_kernel(g, x.launch); }))
                 return;  // else the driver failed: this launch runs below
         }
@@ -200,9 +277,9 @@ public:
                 if (!e.is_gemm && k.function == function && k.blocks == blocks && k.threads == threads &&
                     k.body_bytes == body_bytes) {
                     bool updated = true;
-                    if (k.n != n || std::memcmp(k.body_data(), body, body_bytes) != 0) {
+                    if (k.n != n || std::memcmp(k.key_data(), key, body_bytes) != 0) {
                         k.n = n;
-                        std::memcpy(k.body.data(), body, body_bytes);
+                        k.assign_body(body, key, body_bytes);
                         try {
                             driver_.update_kernel(s.graph, e.node, k);
                             ++r.stats.node_updates;
@@ -224,10 +301,11 @@ public:
         k.blocks = blocks;
         k.threads = threads;
         k.n = n;
-        k.assign_body(body, body_bytes);
+        k.assign_body(body, key, body_bytes);
         driver_.run_kernel(k);
     }
 
+public:
     void gemm(const gemm_call& call) {
         recording& r = *active_;
         if (r.mode == run_mode::recording) {
