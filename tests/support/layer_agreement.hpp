@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include <latent/backend/cpu/reference.hpp>
@@ -71,7 +72,8 @@ void check_layer_agreement(const L& layer, double tolerance, std::size_t batch =
     for (auto& v : dy) v = static_cast<float>(g.uniform(-1.0, 1.0));
     for (Mode mode : {Mode::train, Mode::infer}) {
         if (mode == Mode::train && modes == agreement_modes::inference_only) continue;
-        INFO(L::type_name << " on " << In::to_string() << (mode == Mode::train ? ", training" : ", inference"));
+        // (A std::string: doctest prints a const char* that is not a literal as a pointer.)
+        INFO(L::type_name << " on " << In::to_string() << std::string(mode == Mode::train ? ", training" : ", inference"));
         const layer_run want = run_layer<cpu::reference, host_arrays, In>(layer, x, params, dy, batch, mode);
         const layer_run got = run_layer<B, Memory, In>(layer, x, params, dy, batch, mode);
         CHECK(relative_error(got.y, want.y) < tolerance);
