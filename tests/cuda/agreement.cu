@@ -6,6 +6,7 @@
 #include <latent/cuda.hpp>
 #include <latent/latent.hpp>
 
+#include "support/device_functional_cases.hpp"
 #include "support/device_model_cases.hpp"
 #include "support/layer_agreement_cases.hpp"
 #include "support/op_agreement_cases.hpp"
@@ -78,6 +79,20 @@ TEST_CASE("cuda: checkpoints resume bit for bit") {
 }
 TEST_CASE("cuda: a model on the GPU reports the CPU's errors") { testing::check_device_errors<cuda>(); }
 
+TEST_CASE("cuda: a functional model predicts on the GPU what it predicts on the CPU") {
+    testing::check_functional_device_predict<cuda>(tolerance);
+}
+TEST_CASE("cuda: the models of one graph train on the GPU as on the CPU") {
+    testing::check_functional_device_training<cuda>(tolerance, "cuda_trunk.safetensors");
+    testing::check_functional_device_outputs<cuda>(tolerance);
+}
+TEST_CASE("cuda: a functional model on the GPU reports the CPU's errors") {
+    testing::check_functional_device_errors<cuda>();
+}
+TEST_CASE("cuda: an autoencoder, a GAN and a VAE of Sequential networks train on the GPU") {
+    testing::check_repr_on_device<cuda>(tolerance);
+}
+
 TEST_CASE("cuda: the README's example computes a Dense layer on the GPU") {
     const std::size_t batch = 3;
     const std::vector<float> host_x = testing::random_vector(batch * 784, 1);
@@ -113,6 +128,27 @@ TEST_CASE("cuda: the README's network trains, predicts and saves weights the CPU
     CpuNet cpu_net;
     cpu_net.load_weights("cuda_readme_net.safetensors");
     CHECK(testing::relative_error(testing::values_of(probabilities), testing::values_of(cpu_net.predict(images))) <
+          tolerance);
+}
+
+TEST_CASE("cuda: the README's functional autoencoder trains on the GPU; its encoder reads what it trained") {
+    const auto images = testing::random_batch<Shape<28, 28, 1>>(64, 1);
+    auto image = input<cuda, 28, 28, 1>("image");
+    auto code = Dense<32>{"code"}(Flatten{}(image));
+    Model autoencoder(image, Reshape<28, 28, 1>{}(Dense<784>{}(code)));
+    Model encoder(image, code);
+    autoencoder.compile(optim::Adam{}, loss::MeanSquaredError{});
+    const auto history = autoencoder.fit(images, images, {.epochs = 5, .verbose = Verbosity::silent});
+    CHECK(history["loss"].back() < history["loss"].front());
+    Tensor<Shape<32>> codes = encoder.predict(images);
+    autoencoder.save_weights("cuda_readme_autoencoder.safetensors");
+
+    auto cpu_image = input<cpu::reference, 28, 28, 1>("image");
+    auto cpu_code = Dense<32>{"code"}(Flatten{}(cpu_image));
+    Model cpu_autoencoder(cpu_image, Reshape<28, 28, 1>{}(Dense<784>{}(cpu_code)));
+    Model cpu_encoder(cpu_image, cpu_code);
+    cpu_autoencoder.load_weights("cuda_readme_autoencoder.safetensors");
+    CHECK(testing::relative_error(testing::values_of(codes), testing::values_of(cpu_encoder.predict(images))) <
           tolerance);
 }
 

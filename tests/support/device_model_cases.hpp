@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <latent/latent.hpp>
@@ -184,15 +185,14 @@ void check_device_checkpoint_resume(const std::filesystem::path& path) {
 }
 
 // The CPU's errors, word for word: a diverged loss names the first layer whose output is not
-// finite, and a batch of the wrong size is refused.
-template <class B>
-void check_device_errors() {
+// finite, and a batch of the wrong size is refused. make(std::type_identity<BB>{}, poisoned)
+// returns a compiled model on backend BB (poisoned: one of its biases NaN); `culprit` is how
+// the message names the layer.
+template <class B, class Make>
+void check_errors_as_on_cpu(const Make& make, const std::string& culprit) {
     ToyData d;
     const auto message = [&]<class BB>() -> std::string {
-        DeviceBnMlp<BB> net(1);
-        net.compile(optim::SGD{}, loss::SparseCategoricalCrossentropy{});
-        auto values = net.parameters().values();
-        values[values.size() - 1] = std::numeric_limits<float>::quiet_NaN();  // the last Dense's bias
+        auto net = make(std::type_identity<BB>{}, true);
         try {
             net.fit(d.x, d.y, {.epochs = 1, .batch_size = 16, .verbose = Verbosity::silent});
         } catch (const value_error& e) {
@@ -203,13 +203,25 @@ void check_device_errors() {
     const std::string want = message.template operator()<cpu::reference>();
     INFO(want);
     CHECK(want.find("[latent.train.non_finite_loss]") != std::string::npos);
-    CHECK(want.find("layer 5 \"dense_2\"") != std::string::npos);
+    CHECK(want.find(culprit) != std::string::npos);
     CHECK(message.template operator()<B>() == want);
 
-    DeviceBnMlp<B> net(1);
-    net.compile(optim::SGD{}, loss::SparseCategoricalCrossentropy{});
+    auto net = make(std::type_identity<B>{}, false);
     Tensor<Shape<1>> short_labels(89);
     CHECK_THROWS_WITH_AS(net.fit(d.x, short_labels), doctest::Contains("[latent.train.batch]"), shape_error);
+}
+
+template <class B>
+void check_device_errors() {
+    check_errors_as_on_cpu<B>(
+        []<class BB>(std::type_identity<BB>, bool poisoned) {
+            DeviceBnMlp<BB> net(1);
+            net.compile(optim::SGD{}, loss::SparseCategoricalCrossentropy{});
+            auto values = net.parameters().values();
+            if (poisoned) values[values.size() - 1] = std::numeric_limits<float>::quiet_NaN();  // the last Dense's bias
+            return net;
+        },
+        "layer 5 \"dense_2\"");
 }
 
 }  // namespace latent::testing

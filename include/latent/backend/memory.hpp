@@ -42,15 +42,17 @@ concept records_steps = has_backend_context<B> && requires { typename B::step_sc
 namespace detail {
 struct no_backend_context {};
 
-// What a step's key tells apart: the kind of step, and its batch size.
+// What a step's key tells apart: the kind of step, its batch size, and (`salt`) which of the
+// models sharing one context takes it (a functional graph's models share its stream).
 enum class step_kind : std::size_t { train = 0, predict = 1, evaluate = 2 };
 struct no_step_scope {};
 // Brackets one step of a model whose context is current: recorded and replayed where the
 // backend can, nothing elsewhere.
 template <class B>
-auto step_scope(step_kind kind, std::size_t batch) {
+auto step_scope(step_kind kind, std::size_t batch, std::size_t salt = 0) {
     if constexpr (records_steps<B>)
-        return typename B::step_scope(batch * 3 + static_cast<std::size_t>(kind));
+        return typename B::step_scope((batch * 3 + static_cast<std::size_t>(kind)) ^
+                                      (salt * static_cast<std::size_t>(0x9E3779B97F4A7C15ull)));
     else
         return no_step_scope{};
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "../backend/default.hpp"
+#include "../backend/memory.hpp"
 #include "../core/arena.hpp"
 #include "../core/buffer.hpp"
 #include "../core/diagnostics.hpp"
@@ -157,6 +158,16 @@ struct GraphNode {
     std::string input_name;            // inputs only
 };
 
+// The copy of a graph's parameters that its models compute with on a device backend
+// (graph_device<B>, below). It belongs to the graph, not to one model: sub-models and
+// shared layers read one set of weights there, on one stream.
+class graph_device_base {
+public:
+    virtual ~graph_device_base() = default;
+    // Brings the values the device changed (training, BatchNorm's moving statistics) to `host`.
+    virtual void pull(ParameterArena<float>& host) = 0;
+};
+
 // Everything one functional graph has recorded: layers, calls and the parameter arena they
 // share. Symbolic tensors and models hold it by shared_ptr; when two graphs meet (a merge of
 // two inputs' branches) one is moved into the other and forwards there.
@@ -166,9 +177,20 @@ public:
 
     std::vector<GraphLayer> layers;
     std::vector<GraphNode> nodes;
-    ParameterArena<float> params;
-    AlignedBuffer<float> grads;  // same layout as params
+    ParameterArena<float> params;  // the host's copy
+    AlignedBuffer<float> grads;  // same layout as params (host backends)
     std::vector<ParamSpec> slot_specs;
+
+    // Models on a device backend: the device's copy, made by the first of them, and the count
+    // of changes made to the host's copy (the device copy is uploaded again when it moved on).
+    std::unique_ptr<graph_device_base> device;
+    std::uint64_t host_version = 0;
+    // Before the host's copy is read or changed: the device's newer values come back first.
+    void sync_host() {
+        if (device) device->pull(params);
+    }
+    // After the host's copy changed (weights set or loaded, layers added).
+    void host_changed() noexcept { ++host_version; }
 
     // Where this store's content went when it was merged into another, and the shift of its
     // node ids there.
@@ -204,6 +226,7 @@ public:
     // Appends a layer and its parameters (initialized as Keras does: Glorot-uniform kernels
     // drawn from the graph's generator in the order layers are first called).
     std::size_t add_layer(GraphLayer record) {
+        sync_host();  // the arena is laid out again from the host's values
         if (record.layer->name().empty()) {
             record.layer->set_name(unique_name(default_name_of(record)));
             record.auto_named = true;
@@ -226,6 +249,7 @@ public:
         grow_arena(std::move(slots));
         layers.push_back(std::move(record));
         initialize_layer(layers.back());
+        host_changed();
         return layer_index;
     }
 
@@ -259,6 +283,8 @@ public:
 
     // Moves everything of `other` in here; other forwards its tensors here from now on.
     void absorb(GraphStore& other, const std::shared_ptr<GraphStore>& self) {
+        sync_host();
+        other.sync_host();
         const std::size_t node_shift_now = nodes.size();
         const std::size_t layer_shift = layers.size();
         // Default names collide when two inputs' graphs each have a "dense": the joining graph's
@@ -301,8 +327,10 @@ public:
         other.layers.clear();
         other.nodes.clear();
         other.params = {};
+        other.device.reset();
         other.merged_into = self;
         other.node_shift = node_shift_now;
+        host_changed();
     }
 
 private:
@@ -470,6 +498,75 @@ std::pair<std::shared_ptr<GraphStore>, std::size_t> record_call(const L& layer,
     return {store, store->nodes.size() - 1};
 }
 
+// A graph's parameters and gradients in device backend B's memory, and the context (on
+// latent::cuda, the stream) that every model on the graph computes on: one copy and one stream,
+// so a sub-model reads what the whole model trained, in order. The host's copy (the graph's
+// arena) and this one are kept apart by versions: host changes bump GraphStore::host_version
+// and are uploaded before the next device use; device changes (training) are pulled back
+// before the host's copy is read or changed.
+template <class B>
+class graph_device final : public graph_device_base {
+public:
+    graph_device() = default;
+    graph_device(const graph_device&) = delete;
+    graph_device& operator=(const graph_device&) = delete;
+    ~graph_device() override {
+        // Work held back for a recorded step may still use the buffers: free them in the context.
+        [[maybe_unused]] const auto scope = context_scope();
+        params_ = {};
+        grads_ = {};
+    }
+
+    auto context_scope() const {
+        if constexpr (has_backend_context<B>)
+            return typename B::context_scope(context_.get());
+        else
+            return no_backend_context{};
+    }
+    typename context_of<B>::type& context() const { return context_.get(); }
+
+    void pull(ParameterArena<float>& host) override {
+        if (!device_newer_) return;
+        [[maybe_unused]] const auto scope = context_scope();
+        download<B>(host.data(), params_.data(), std::min(host.size(), params_.size()));
+        device_newer_ = false;
+    }
+    // The device's copy of the graph's parameters, brought up to the host's values first when
+    // those changed. `will_change`: the caller writes them (training, moving statistics).
+    float* params(GraphStore& store, bool will_change) {
+        if (version_ != store.host_version || params_.size() != store.params.size()) {
+            [[maybe_unused]] const auto scope = context_scope();
+            if (params_.size() != store.params.size()) {
+                params_.resize_discard(store.params.size());
+                grads_.resize_discard(store.params.size());
+            }
+            upload<B>(params_.data(), store.params.data(), store.params.size());
+            version_ = store.host_version;
+        }
+        if (will_change) device_newer_ = true;
+        return params_.data();
+    }
+    float* grads(GraphStore& store) {
+        params(store, false);  // sized with the parameters
+        return grads_.data();
+    }
+
+private:
+    lazy_context<typename context_of<B>::type> context_;  // declared first: outlives the buffers
+    backend_buffer<B, float> params_, grads_;
+    std::uint64_t version_ = static_cast<std::uint64_t>(-1);  // the host_version params_ holds
+    bool device_newer_ = false;
+};
+
+// The graph's device copy, made by the first model or network on it that needs one.
+template <class B>
+graph_device<B>& device_of(GraphStore& store) {
+    if (!store.device) store.device = std::make_unique<graph_device<B>>();
+    auto* mine = dynamic_cast<graph_device<B>*>(store.device.get());
+    if (!mine) throw value_error("latent.graph.backend", "a graph's models compute on one backend; this one is another");
+    return *mine;
+}
+
 template <std::size_t K>
 std::vector<ParamSpec> spec_vector(const std::array<ParamSpec, K>& specs) {
     return {specs.begin(), specs.end()};
@@ -477,7 +574,7 @@ std::vector<ParamSpec> spec_vector(const std::array<ParamSpec, K>& specs) {
 
 // A Sequential's weights and trainability, once it was called inside a functional model: they
 // live in that graph (found by the layers' uids, again after the graph joins another one).
-class sequential_in_graph final : public SharedValues<float>, public graph_membership {
+class sequential_in_graph : public SharedValues<float>, public graph_membership {
 public:
     sequential_in_graph(std::shared_ptr<GraphStore> store, std::vector<std::uint64_t> uids)
         : store_(std::move(store)), uids_(std::move(uids)) {}
@@ -486,7 +583,7 @@ public:
     bool trainable(std::size_t layer) override { return store().layers[index(layer)].trainable; }
     void set_trainable(std::size_t layer, bool on) override { store().set_trainable(index(layer), on); }
 
-private:
+protected:
     GraphStore& store() {
         if (store_->merged_into) store_ = resolve(store_, 0).first;
         return *store_;
@@ -501,10 +598,26 @@ private:
         return indices_[layer];
     }
 
+private:
     std::shared_ptr<GraphStore> store_;
     std::vector<std::uint64_t> uids_;
     std::vector<std::size_t> indices_;
     const GraphStore* indexed_ = nullptr;
+};
+
+// The same for a network on device backend B: its weights there are the graph's device copy.
+template <class B>
+class device_sequential_in_graph final : public sequential_in_graph,
+                                         public device_graph_membership<typename context_of<B>::type> {
+public:
+    using sequential_in_graph::sequential_in_graph;
+    float* device_params(bool will_change) override {
+        GraphStore& s = store();
+        return device_of<B>(s).params(s, will_change) + s.layers[index(0)].offset;
+    }
+    typename context_of<B>::type& context() override { return device_of<B>(store()).context(); }
+    void sync_host() override { store().sync_host(); }
+    void host_changed() noexcept override { store().host_changed(); }
 };
 
 // Records a Sequential's layers, one call each, and moves its weights into the graph.
@@ -546,8 +659,20 @@ struct sequential_access {
                                   "is called in (layer " + std::to_string(i) + " \"" + seq.layer_name(i) +
                                   "\" was called there on its own before); call the network as a whole");
         if (seq.graph_.get()) return;  // it lives in this graph already
-        auto shared = std::make_shared<sequential_in_graph>(store, std::move(uids));
+        using B = typename Seq::policy;
+        std::shared_ptr<sequential_in_graph> shared;
+        if constexpr (host_backend_v<B>)
+            shared = std::make_shared<sequential_in_graph>(store, std::move(uids));
+        else
+            shared = std::make_shared<device_sequential_in_graph<B>>(store, std::move(uids));
+        seq.pull_params();  // what the network trained on its own device copy
+        if constexpr (!host_backend_v<B>) {
+            [[maybe_unused]] const auto scope = seq.context_scope();
+            seq.device_params_ = {};  // from now on it computes with the graph's copy
+        }
+        store->sync_host();
         std::copy_n(seq.params_.data(), Seq::param_count, store->params.data() + start);
+        store->host_changed();
         for (std::size_t i = 0; i < index.size(); ++i) store->set_trainable(index[i], seq.layer_trainable_[i]);
         seq.params_.share_values(shared);
         seq.graph_.reset(std::move(shared));

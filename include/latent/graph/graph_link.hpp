@@ -1,5 +1,6 @@
 // The link between a Sequential and the functional graph it was called in: through it the
-// network reads and sets its layers' trainability there (its weights follow SharedValues).
+// network reads and sets its layers' trainability there (its weights follow SharedValues), and
+// on a device backend finds the graph's device copy of its weights.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +17,21 @@ public:
     virtual ~graph_membership() = default;
     virtual bool trainable(std::size_t layer) = 0;
     virtual void set_trainable(std::size_t layer, bool on) = 0;
+};
+// On a device backend the network also computes with the graph's device copy of its weights,
+// on the graph's context (its stream), so that it and the graph's models read and train one
+// set of weights in order. Context is the backend's per-model context type.
+template <class Context>
+class device_graph_membership {
+public:
+    virtual ~device_graph_membership() = default;
+    // The network's first weight in the graph's device copy, current with the host's values;
+    // `will_change`: the caller writes them (training, BatchNorm's moving statistics).
+    virtual float* device_params(bool will_change) = 0;
+    virtual Context& context() = 0;
+    // The device's newer values back to the graph's host arena; a change made there.
+    virtual void sync_host() = 0;
+    virtual void host_changed() noexcept = 0;
 };
 // Holds that link; a copy of a Sequential is a new network of its own, so copies drop it.
 class graph_link {

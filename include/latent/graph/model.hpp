@@ -19,12 +19,15 @@
 #include <utility>
 #include <vector>
 
+#include "../backend/memory.hpp"
+#include "../backend/ops.hpp"
 #include "../core/batch_source.hpp"
 #include "../core/arena.hpp"
 #include "../core/buffer.hpp"
 #include "../core/diagnostics.hpp"
 #include "../core/errors.hpp"
 #include "../core/tensor.hpp"
+#include "../config.hpp"
 #include "../io/by_name.hpp"
 #include "../io/safetensors.hpp"
 #include "compiled.hpp"
@@ -97,6 +100,35 @@ struct input_list<Inputs<S...>> {
 };
 }  // namespace detail
 
+namespace detail {
+
+// The few array steps a model makes between layers, in backend B's memory.
+template <class B>
+void fill_zero(float* x, std::size_t n) {
+    if constexpr (host_backend_v<B>)
+        std::fill_n(x, n, 0.0f);
+    else
+        ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(float& v) { v = 0.0f; }, x);
+}
+template <class B>
+void add_into(float* dst, const float* src, std::size_t n) {
+    if constexpr (host_backend_v<B>) {
+        for (std::size_t i = 0; i < n; ++i) dst[i] += src[i];
+    } else {
+        ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(float& d, const float& v) { d += v; }, dst, src);
+    }
+}
+template <class B>
+void scale_by(float* x, std::size_t n, float factor) {
+    if constexpr (host_backend_v<B>) {
+        for (std::size_t i = 0; i < n; ++i) x[i] *= factor;
+    } else {
+        ops::elementwise<B>(n, [factor] LATENT_HOST_DEVICE(float& v) { v *= factor; }, x);
+    }
+}
+
+}  // namespace detail
+
 template <backend_policy B, class In, class Out>
 class Model {
     using Node = detail::GraphNode;
@@ -104,10 +136,12 @@ class Model {
 
 public:
     using policy = B;
-    static_assert(std::is_same_v<typename policy::memory_space, host_memory>,
-                  "latent: functional models keep their parameters and activations in host memory, so their "
-                  "backend must be a host-memory one (cpu::simd, cpu::reference); on latent::cuda, a Sequential "
-                  "trains and predicts, and layers and ops run on CudaBuffers");
+    static_assert(host_backend_v<policy> || device_backend<policy>,
+                  "latent: a device backend must provide buffer<T>, upload and download (see "
+                  "latent/backend/memory.hpp)");
+    // Whether the model computes in a device's memory (latent::cuda): its activations live there,
+    // and the graph's parameters have a copy there (detail::graph_device), shared by its models.
+    static constexpr bool on_device = !host_backend_v<policy>;
     using input_shape = In;  // Inputs<S...> for several inputs
     using output_shape = Out;
     static constexpr std::size_t input_count = detail::input_list<In>::count;
@@ -194,6 +228,7 @@ public:
         }
         // Every parameter (Keras' layer.get_weights(): kernel, bias, ... in order).
         std::vector<std::vector<float>> get_weights() const {
+            model_->store_->sync_host();
             std::vector<std::vector<float>> out;
             for (std::size_t s = 0; s < record().slot_count; ++s) {
                 const auto values = model_->store_->params.slot_values(model_->store_->params.slots()[record().first_slot + s]);
@@ -217,10 +252,12 @@ public:
                                           "): expected " + std::to_string(slot.size) + " values of shape " +
                                           format_shape(slot.dims) + ", got " + std::to_string(weights[s].size()));
             }
+            model_->store_->sync_host();
             for (std::size_t s = 0; s < r.slot_count; ++s) {
                 const auto& slot = arena.slots()[r.first_slot + s];
                 std::copy(weights[s].begin(), weights[s].end(), arena.data() + slot.offset);
             }
+            model_->store_->host_changed();
         }
         // The layer object itself, for its runtime settings (Dropout's rate, ...).
         template <class L>
@@ -305,9 +342,23 @@ public:
     // ---- weights --------------------------------------------------------------------------
     // The graph's arena: every parameter of every layer recorded with this model's (shared
     // with sub-models); trainable_ranges() is this model's part an optimizer may change.
-    ParameterArena<float>& parameters() noexcept { return store_->params; }
-    const ParameterArena<float>& parameters() const noexcept { return store_->params; }
-    std::span<float> gradients() noexcept { return store_->grads.span(); }
+    // On a device backend, reading them brings the device's values over first, and a writable
+    // reference makes the device copy stale (uploaded again before the next step).
+    ParameterArena<float>& parameters() {
+        store_->sync_host();
+        store_->host_changed();
+        return store_->params;
+    }
+    const ParameterArena<float>& parameters() const {
+        store_->sync_host();
+        return store_->params;
+    }
+    // The gradients backward adds into (host backends; on a device they stay there).
+    std::span<float> gradients() noexcept
+        requires(!on_device)
+    {
+        return store_->grads.span();
+    }
     std::vector<ArenaRange> trainable_ranges() const {
         std::vector<ArenaRange> ranges;
         for (const auto& slot : store_->params.slots()) {
@@ -406,16 +457,27 @@ public:
             throw value_error("latent.graph.inputs", "model \"" + name_ + "\" has " +
                                                          std::to_string(input_nodes_.size()) + " inputs, got " +
                                                          std::to_string(xs.size()));
+        [[maybe_unused]] const auto scope = context_scope();
         plan_buffers(batch);
         batch_ = batch;
         inputs_ = xs;
+        // Training changes the parameters where they are (BatchNorm's moving statistics).
+        float* const all_params = param_base(mode == Mode::train);
+        if constexpr (on_device) {
+            for (std::size_t k = 0; k < xs.size(); ++k) {
+                const std::size_t count = batch * store_->nodes[input_nodes_[k]].size;
+                if (device_inputs_[k].size() < count) device_inputs_[k].resize_discard(count);
+                upload<policy>(device_inputs_[k].data(), xs[k], count);
+                inputs_[k] = device_inputs_[k].data();
+            }
+        }
         for (std::size_t k = 0; k < order_.size(); ++k) {
             const Node& n = store_->nodes[order_[k]];
             if (n.layer == none) continue;
             const auto& l = store_->layers[n.layer];
             std::vector<const float*> xs;
             for (std::size_t in : n.inputs) xs.push_back(activation(in));
-            float* params = store_->params.data() + l.offset;
+            float* params = all_params + l.offset;
             float* state = (mode == Mode::train && l.trainable) ? params : nullptr;
             n.kernels->forward(*l.layer, xs.data(), xs.size(), activations_[k].data(), params, state,
                                workspaces_[k].data(), batch, mode, rng, l.trainable);
@@ -428,6 +490,7 @@ public:
     double added_loss() {
         double total = 0.0;
         if (!store_) return total;
+        [[maybe_unused]] const auto scope = context_scope();
         for (std::size_t k = 0; k < order_.size(); ++k) {
             const Node& n = store_->nodes[order_[k]];
             if (n.layer == none || !n.kernels->loss_term) continue;
@@ -447,19 +510,23 @@ public:
     void backward_outputs(const std::vector<const float*>& dys, const std::vector<bool>& from_logits) {
         // Trainability belongs to the graph: another model on it may have changed it since.
         update_wants_grad();
+        [[maybe_unused]] const auto scope = context_scope();
+        float* const all_params = param_base(false);
+        float* const all_grads = grad_base();
         const std::size_t nodes = order_.size();
         for (std::size_t k = 0; k < nodes; ++k)
-            if (wants_grad_[k]) std::fill_n(grads_[k].data(), batch_ * node_size(k), 0.0f);
+            if (wants_grad_[k]) detail::fill_zero<policy>(grads_[k].data(), batch_ * node_size(k));
         std::vector<bool> skip(nodes, false);
         for (std::size_t o = 0; o < output_nodes_.size() && o < dys.size(); ++o) {
             if (!dys[o]) continue;
             const std::size_t at = position_[output_nodes_[o]];
             if (o < from_logits.size() && from_logits[o]) {
                 const std::size_t logits = position_[store_->nodes[output_nodes_[o]].inputs[0]];
-                if (wants_grad_[logits]) add_into(grads_[logits].data(), dys[o], batch_ * node_size(logits));
+                if (wants_grad_[logits])
+                    detail::add_into<policy>(grads_[logits].data(), dys[o], batch_ * node_size(logits));
                 skip[at] = true;
             } else if (wants_grad_[at]) {
-                add_into(grads_[at].data(), dys[o], batch_ * node_size(at));
+                detail::add_into<policy>(grads_[at].data(), dys[o], batch_ * node_size(at));
             }
         }
         for (std::size_t k = nodes; k-- > 0;) {
@@ -474,13 +541,13 @@ public:
                 dxs.push_back(wants_grad_[p] && store_->nodes[n.inputs[i]].layer != none ? scratch_[i].data() : nullptr);
             }
             const bool frozen = !l.trainable || l.size == 0;
-            float* dparams = frozen ? nullptr : store_->grads.data() + l.offset;
+            float* dparams = frozen ? nullptr : all_grads + l.offset;
             n.kernels->backward(*l.layer, xs.data(), xs.size(), activations_[k].data(), grads_[k].data(), dxs.data(),
-                                store_->params.data() + l.offset, dparams, workspaces_[k].data(), batch_);
+                                all_params + l.offset, dparams, workspaces_[k].data(), batch_);
             for (std::size_t i = 0; i < n.inputs.size(); ++i)
                 if (dxs[i]) {
                     const std::size_t p = position_[n.inputs[i]];
-                    add_into(grads_[p].data(), dxs[i], batch_ * node_size(p));
+                    detail::add_into<policy>(grads_[p].data(), dxs[i], batch_ * node_size(p));
                 }
         }
     }
@@ -511,10 +578,17 @@ public:
 
     // Which layer's output first became non-finite in the last forward pass, in words.
     std::string describe_non_finite(std::size_t batch) const {
+        [[maybe_unused]] const auto scope = context_scope();
+        std::vector<float> copied;  // a device backend's outputs, brought over one at a time
         for (std::size_t k = 0; k < order_.size(); ++k) {
             const Node& n = store_->nodes[order_[k]];
             if (n.layer == none) continue;
             const float* out = activations_[k].data();
+            if constexpr (on_device) {
+                copied.resize(batch * n.size);
+                download<policy>(copied.data(), out, batch * n.size);
+                out = copied.data();
+            }
             for (std::size_t i = 0; i < batch * n.size; ++i)
                 if (!std::isfinite(out[i]))
                     return "the first non-finite output is layer \"" + store_->layers[n.layer].layer->name() + "\" (" +
@@ -522,6 +596,36 @@ public:
         }
         return "every layer's output is finite, so the loss itself overflowed (check the labels)";
     }
+
+    // The training loop's handles on the arrays in the backend's memory (used on a device
+    // backend; on the host they are parameters() and gradients()): the graph's parameters the
+    // optimizer updates, the gradients backward adds into, and their length (the whole graph's
+    // arena, which trainable_ranges() index).
+    float* backend_parameters() {
+        [[maybe_unused]] const auto scope = context_scope();
+        return param_base(true);
+    }
+    float* backend_gradients() {
+        [[maybe_unused]] const auto scope = context_scope();
+        return grad_base();
+    }
+    std::size_t backend_param_count() const noexcept { return store_->params.size(); }
+    void zero_gradients() {
+        [[maybe_unused]] const auto scope = context_scope();
+        detail::fill_zero<policy>(grad_base(), store_->params.size());
+    }
+    // Makes the graph's context (on latent::cuda: its stream and cuBLAS handle) current on this
+    // thread until the returned scope ends; every model on one graph shares it. Nothing on
+    // other backends.
+    auto context_scope() const {
+        if constexpr (on_device)
+            return device().context_scope();
+        else
+            return detail::no_backend_context{};
+    }
+    // Tells this model's recorded steps apart from those of the other models on its graph,
+    // which share its context (latent::cuda records a step per key).
+    std::size_t step_salt() const noexcept { return reinterpret_cast<std::uintptr_t>(this); }
 
     // ---- Keras-style training (the loop lives in latent/train) --------------------------
     // With several outputs, the loss is loss::per_output(l1, l2, ...).weighted({...}) (Keras'
@@ -690,6 +794,7 @@ private:
     }
 
     ParameterArena<float> own_arena() const {
+        store_->sync_host();
         std::vector<ParamSlot> slots;
         for (const auto& slot : store_->params.slots())
             if (in_model(slot.layer)) slots.push_back(slot);
@@ -709,10 +814,13 @@ private:
             else
                 return prediction(Tensor<typename detail::output_list<Out>::template shape<K>>(count)...);
         }(std::make_index_sequence<output_count>{});
+        [[maybe_unused]] const auto scope = context_scope();
         for (std::size_t first = 0; first < count; first += batch_size) {
             const std::size_t n = std::min(batch_size, count - first);
             std::vector<const float*> at;
             for (std::size_t k = 0; k < bases.size(); ++k) at.push_back(bases[k] + first * sizes[k]);
+            [[maybe_unused]] const auto recorded =
+                detail::step_scope<policy>(detail::step_kind::predict, n, step_salt());
             forward_inputs(at, n, Mode::infer);
             [&]<std::size_t... K>(std::index_sequence<K...>) {
                 (copy_output<K>(out, first, n), ...);
@@ -729,8 +837,7 @@ private:
                 return std::get<K>(out);
         }();
         constexpr std::size_t size = std::remove_cvref_t<decltype(tensor)>::sample_size;
-        const float* y = output_at(K);
-        std::copy(y, y + n * size, tensor.data() + first * size);
+        download<policy>(tensor.data() + first * size, output_at(K), n * size);
     }
 
     void put_back(const ParameterArena<float>& mine) {
@@ -738,6 +845,7 @@ private:
             const auto* home = store_->params.find(slot.name);
             std::copy_n(mine.data() + slot.offset, slot.size, store_->params.data() + home->offset);
         }
+        store_->host_changed();
     }
 
     std::size_t node_size(std::size_t k) const { return store_->nodes[order_[k]].size; }
@@ -746,9 +854,21 @@ private:
             if (input_nodes_[k] == node) return inputs_[k];
         return activations_[position_[node]].data();
     }
-    static void add_into(float* dst, const float* src, std::size_t n) {
-        for (std::size_t i = 0; i < n; ++i) dst[i] += src[i];
+    // The graph's parameters and gradients where this model computes with them.
+    float* param_base(bool will_change) {
+        if constexpr (on_device)
+            return device().params(*store_, will_change);
+        else
+            return store_->params.data();
     }
+    float* grad_base() {
+        if constexpr (on_device)
+            return device().grads(*store_);
+        else
+            return store_->grads.data();
+    }
+    // The graph's device copy, made by the first model on it that needs it.
+    detail::graph_device<policy>& device() const { return detail::device_of<policy>(*store_); }
 
     // Buffers for `batch` samples (only grow): each node's output and input gradient, its
     // layer's workspace, and scratch for the input gradients a layer writes before they are
@@ -767,6 +887,7 @@ private:
         }
         scratch_.resize(max_inputs);
         for (auto& s : scratch_) s.resize_discard(batch * widest);
+        if constexpr (on_device) device_inputs_.resize(input_nodes_.size());
         planned_batch_ = batch;
     }
 
@@ -779,7 +900,8 @@ private:
     std::vector<std::size_t> layers_;    // layer indices in order of first use
     std::vector<bool> in_model_;         // per layer of the graph
     std::vector<bool> wants_grad_;       // per position
-    std::vector<AlignedBuffer<float>> activations_, workspaces_, grads_, scratch_;
+    std::vector<backend_buffer<B, float>> activations_, workspaces_, grads_, scratch_;
+    std::vector<backend_buffer<B, float>> device_inputs_;  // device backends: the inputs copied there
     std::size_t planned_batch_ = 0, batch_ = 0;
     std::vector<const float*> inputs_;
     detail::compiled_slot compiled_;

@@ -142,7 +142,10 @@ public:
 
     // Re-draws every parameter from `seed`.
     void initialize(std::uint64_t seed) {
-        device_params_newer_ = false;  // every value is drawn anew on the host
+        if (device_link())
+            pull_params();  // the graph's other layers keep what the device trained
+        else
+            device_params_newer_ = false;  // every value is drawn anew on the host
         host_params_changed();
         Generator gen(seed);
         for (const auto& slot : params_.slots()) {
@@ -346,7 +349,8 @@ public:
         [[maybe_unused]] const auto scope = context_scope();
         for (std::size_t first = 0; first < x.batch(); first += batch_size) {
             const std::size_t n = std::min(batch_size, x.batch() - first);
-            [[maybe_unused]] const auto recorded = detail::step_scope<policy>(detail::step_kind::predict, n);
+            [[maybe_unused]] const auto recorded =
+                detail::step_scope<policy>(detail::step_kind::predict, n, step_salt());
             const float* y = forward(x.data() + first * input_shape::size, n, Mode::infer);
             download<policy>(out.data() + first * output_shape::size, y, n * output_shape::size);
         }
@@ -371,7 +375,8 @@ public:
                                                                  " samples for " + std::to_string(x.batch()) + " inputs");
         if (x.batch() == 0) return;
         [[maybe_unused]] const auto scope = context_scope();
-        [[maybe_unused]] const auto recorded = detail::step_scope<policy>(detail::step_kind::predict, x.batch());
+        [[maybe_unused]] const auto recorded =
+            detail::step_scope<policy>(detail::step_kind::predict, x.batch(), step_salt());
         const float* y = forward(x.data(), x.batch(), Mode::infer);
         download<policy>(out.data(), y, x.batch() * output_shape::size);
     }
@@ -389,8 +394,12 @@ public:
             plan(batch);
             pull_trainable();
             if constexpr (on_device) {
-                sync_device_params();
-                if (mode == Mode::train) device_params_newer_ = true;  // BatchNorm's moving statistics
+                if (auto* link = device_link()) {
+                    link->device_params(mode == Mode::train);
+                } else {
+                    sync_device_params();
+                    if (mode == Mode::train) device_params_newer_ = true;  // BatchNorm's moving statistics
+                }
                 if (device_input_.size() < batch * input_shape::size) device_input_.resize_discard(batch * input_shape::size);
                 upload<policy>(device_input_.data(), x, batch * input_shape::size);
                 x = device_input_.data();
@@ -428,6 +437,7 @@ public:
         pull_trainable();
         if constexpr (on_device) {
             [[maybe_unused]] const auto scope = context_scope();
+            if (auto* link = device_link()) return link->device_params(true);
             sync_device_params();
             device_params_newer_ = true;
             return device_params_.data();
@@ -436,6 +446,7 @@ public:
         }
     }
     float* backend_gradients() noexcept { return grads_.data(); }
+    static constexpr std::size_t backend_param_count() noexcept { return param_count; }
     void zero_gradients() {
         if constexpr (on_device) {
             [[maybe_unused]] const auto scope = context_scope();
@@ -449,11 +460,17 @@ public:
     // this thread until the returned scope ends; the model's own calls do this themselves, and
     // the training loop around the loss and optimizer. Nothing on other backends.
     auto context_scope() const {
-        if constexpr (has_backend_context<policy>)
+        if constexpr (has_backend_context<policy>) {
+            if (auto* link = device_link())  // called in a functional graph: the graph's stream
+                return typename policy::context_scope(link->context());
             return typename policy::context_scope(context_.get());
-        else
+        } else {
             return detail::no_backend_context{};
+        }
     }
+    // Tells this network's recorded steps apart from those of other models sharing its context
+    // (a functional graph's, once the network is called in one).
+    std::size_t step_salt() const noexcept { return reinterpret_cast<std::uintptr_t>(this); }
 
     // What layers add to the loss for the last forward pass (ActivityRegularization, Sampling);
     // fit and evaluate report it with the loss. Uses the layers' workspaces as scratch.
@@ -585,13 +602,40 @@ private:
     friend struct detail::sequential_access;
 
     // The parameters as the layers read them: the arena on the host, its copy on a device.
-    const float* layer_params() const { return on_device ? device_params_.data() : params_.data(); }
-    float* layer_params() { return on_device ? device_params_.data() : params_.data(); }
+    // (in a functional graph, the graph's device copy)
+    const float* layer_params() const {
+        if constexpr (on_device)
+            return device_link() ? device_link()->device_params(false) : device_params_.data();
+        else
+            return params_.data();
+    }
+    float* layer_params() {
+        if constexpr (on_device)
+            return device_link() ? device_link()->device_params(false) : device_params_.data();
+        else
+            return params_.data();
+    }
+    // A network on a device backend called in a functional graph computes with the graph's
+    // device copy of its weights, on the graph's stream; null otherwise.
+    using device_membership = detail::device_graph_membership<typename detail::context_of<policy>::type>;
+    device_membership* device_link() const noexcept {
+        if constexpr (on_device)
+            return dynamic_cast<device_membership*>(graph_.get());
+        else
+            return nullptr;
+    }
     // Every change of the host arena (or a writable view handed out) makes the device copy stale.
-    void host_params_changed() const noexcept { ++params_version_; }
+    void host_params_changed() const noexcept {
+        ++params_version_;
+        if (auto* link = device_link()) link->host_changed();
+    }
     // Brings values the device changed (training, BatchNorm's moving statistics) to the host.
     void pull_params() const {
         if constexpr (on_device) {
+            if (auto* link = device_link()) {
+                link->sync_host();
+                return;
+            }
             if (!device_params_newer_) return;
             [[maybe_unused]] const auto scope = context_scope();
             download<policy>(params_.data(), device_params_.data(), params_.size());
@@ -600,6 +644,7 @@ private:
         }
     }
     void sync_device_params() {
+        if (device_link()) return;  // the graph keeps its device copy current
         if (device_params_version_ == params_version_ && device_params_.size() == params_.size()) return;
         [[maybe_unused]] const auto scope = context_scope();
         if (device_params_.size() != params_.size()) device_params_.resize_discard(params_.size());

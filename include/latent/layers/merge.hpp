@@ -281,7 +281,9 @@ struct concat_rule<Axis, First, Rest...> {
 
     static constexpr std::size_t slices = [] {
         std::size_t n = 1;
-        for (std::size_t i = 0; i < axis && i < rank; ++i) n *= First::dims[i];
+        // (`!=`, not `<`: nvcc warns about `i < axis` as a pointless comparison when axis is 0)
+        constexpr std::size_t leading = axis < rank ? axis : rank;
+        for (std::size_t i = 0; i != leading; ++i) n *= First::dims[i];
         return n;
     }();
 };

@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "../backend/default.hpp"
+#include "../backend/memory.hpp"
 #include "../core/errors.hpp"
 #include "../core/random.hpp"
 #include "../core/tensor.hpp"
@@ -87,18 +89,41 @@ public:
             detail::image_dims<input_shape>::augment(images.data() + i * input_shape::size,
                                                      views_.data() + (n + i) * input_shape::size, augmentation, rng);
         }
+        const std::size_t count = 2 * n * projection_shape::size;
         const float* z = model_.forward(views_.data(), 2 * n, Mode::train, &rng);
-        grad_.resize(2 * n * projection_shape::size);
+        grad_.resize(count);
         std::size_t hits = 0;
-        double value = loss.template compute<policy>(z, 2 * n, projection_shape::size, grad_.data(), &hits);
+        double value = 0;
+        if constexpr (host_backend_v<policy>) {
+            value = loss.template compute<policy>(z, 2 * n, projection_shape::size, grad_.data(), &hits);
+        } else {
+            // On a device the loss works on the host (the 2N projections are small; its 2N x 2N
+            // similarities and the row-wise softmax are not worth kernels): z comes over, the
+            // gradient goes back.
+            [[maybe_unused]] const auto scope = model_.context_scope();
+            z_here_.resize(count);
+            download<policy>(z_here_.data(), z, count);
+            value = loss.template compute<default_backend>(z_here_.data(), 2 * n, projection_shape::size, grad_.data(),
+                                                           &hits);
+        }
         value += model_.added_loss();
         if (!std::isfinite(value))
             throw value_error("latent.train.non_finite_loss",
                               "SimCLR: the loss is " + std::to_string(value) + "; lower the learning rate");
-        auto gradients = model_.gradients();
-        std::fill(gradients.begin(), gradients.end(), 0.0f);
-        model_.backward(grad_.data());
-        optimizer_->step(model_.parameters().data(), gradients.data(), gradients.size(), model_.trainable_ranges());
+        if constexpr (host_backend_v<policy>) {
+            auto gradients = model_.gradients();
+            std::fill(gradients.begin(), gradients.end(), 0.0f);
+            model_.backward(grad_.data());
+            optimizer_->step(model_.parameters().data(), gradients.data(), gradients.size(), model_.trainable_ranges());
+        } else {
+            [[maybe_unused]] const auto scope = model_.context_scope();
+            if (grad_there_.size() < count) grad_there_.resize_discard(count);
+            upload<policy>(grad_there_.data(), grad_.data(), count);
+            model_.zero_gradients();
+            model_.backward(grad_there_.data());
+            optimizer_->step(model_.backend_parameters(), model_.backend_gradients(), model_.backend_param_count(),
+                             model_.trainable_ranges());
+        }
         return {value, static_cast<double>(hits) / static_cast<double>(2 * n)};
     }
 
@@ -171,6 +196,8 @@ private:
     std::unique_ptr<optim::Optimizer> optimizer_;
     Tensor<input_shape> views_;
     std::vector<float> grad_;
+    std::vector<float> z_here_;                    // device backends: the projections, on the host
+    backend_buffer<policy, float> grad_there_;     // device backends: the loss gradient, there
 };
 
 }  // namespace latent::repr

@@ -134,6 +134,15 @@ auto model_scope(const Net& net) {
     else
         return no_backend_context{};
 }
+// Brackets one step of the model (recorded and replayed on latent::cuda); a functional model's
+// steps are told apart from those of the other models on its graph, which share its stream.
+template <class Net>
+auto model_step_scope(const Net& net, step_kind kind, std::size_t batch) {
+    if constexpr (requires { net.step_salt(); })
+        return step_scope<typename Net::policy>(kind, batch, net.step_salt());
+    else
+        return step_scope<typename Net::policy>(kind, batch);
+}
 template <class Net>
 void zero_gradients(Net& net) {
     if constexpr (on_device_v<Net>) {
@@ -149,7 +158,7 @@ template <class Net, class HostParams>
 void optimizer_step(Net& net, optim::Optimizer& optimizer, HostParams host_params,
                     const std::vector<ArenaRange>& ranges) {
     if constexpr (on_device_v<Net>) {
-        optimizer.step(net.backend_parameters(), net.backend_gradients(), Net::param_count, ranges);
+        optimizer.step(net.backend_parameters(), net.backend_gradients(), net.backend_param_count(), ranges);
     } else {
         auto gradients = net.gradients();
         optimizer.step(host_params(), gradients.data(), gradients.size(), ranges);
@@ -237,7 +246,7 @@ std::vector<std::pair<std::string, double>> evaluate_arrays(Net& net, training_s
         const float* labels = labels_for_loss<Net>(y + first * label, n * label, labels_there);
         const float* out = nullptr;
         {
-            [[maybe_unused]] const auto recorded = step_scope<typename Net::policy>(step_kind::evaluate, n);
+            [[maybe_unused]] const auto recorded = model_step_scope(net, step_kind::evaluate, n);
             out = net.forward(x + first * In::size, n, Mode::infer);
             bool from_logits = false;
             loss_sum += setup.loss->compute(net, labels, n, grad.data(), from_logits) * static_cast<double>(n);
@@ -381,7 +390,7 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
             const float* out = nullptr;
             double loss = 0;
             {
-                [[maybe_unused]] const auto recorded = detail::step_scope<typename Net::policy>(detail::step_kind::train, n);
+                [[maybe_unused]] const auto recorded = detail::model_step_scope(net, detail::step_kind::train, n);
                 out = net.forward(xb.data(), n, Mode::train, &dropout_rng);
                 detail::zero_gradients(net);
                 bool from_logits = false;
@@ -447,7 +456,7 @@ double train_on_batch_model(Net& net, TensorView<XS, const float> x, TensorView<
     if (setup.batch_grad.size() < n * Out::size) setup.batch_grad.resize_discard(n * Out::size);
 
     const float* labels = detail::labels_for_loss<Net>(y.data(), n * setup.loss->label_size(), setup.batch_labels);
-    [[maybe_unused]] const auto recorded = detail::step_scope<typename Net::policy>(detail::step_kind::train, n);
+    [[maybe_unused]] const auto recorded = detail::model_step_scope(net, detail::step_kind::train, n);
     net.forward(x.data(), n, Mode::train, &setup.batch_rng);
     detail::zero_gradients(net);
     bool from_logits = false;

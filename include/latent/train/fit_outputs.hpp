@@ -186,12 +186,16 @@ std::vector<std::pair<std::string, double>> evaluate_outputs(Net& net, outputs_s
                                                              const std::vector<ArrayRef>& xs,
                                                              const std::vector<ArrayRef>& ys, std::size_t first,
                                                              std::size_t count, std::size_t batch_size) {
+    using B = typename Net::policy;
     const std::size_t outputs = setup.losses.size();
     std::vector<double> sums(outputs, 0.0);
     for (auto& per : setup.metrics)
         for (auto& m : per) m->reset();
-    std::vector<AlignedBuffer<float>> grads;
-    for (std::size_t k = 0; k < outputs; ++k) grads.emplace_back(batch_size * setup.losses[k]->output_size());
+    [[maybe_unused]] const auto scope = model_scope(net);
+    // Where the model computes: the loss gradients, and on a device backend the labels copied there.
+    std::vector<backend_buffer<B, float>> grads(outputs), labels_there(outputs);
+    for (std::size_t k = 0; k < outputs; ++k) grads[k].resize_discard(batch_size * setup.losses[k]->output_size());
+    AlignedBuffer<float> out_here;  // device backends: an output brought back for the metrics
     double added_sum = 0;  // layers' own loss terms (activity penalties), counted once in the total
     for (std::size_t at = first; at < first + count; at += batch_size) {
         const std::size_t n = std::min(batch_size, first + count - at);
@@ -201,10 +205,13 @@ std::vector<std::pair<std::string, double>> evaluate_outputs(Net& net, outputs_s
         added_sum += net.added_loss() * static_cast<double>(n);
         for (std::size_t k = 0; k < outputs; ++k) {
             const float* labels = ys[k].data + at * ys[k].sample_size;
+            const float* labels_for = labels_for_loss<Net>(labels, n * ys[k].sample_size, labels_there[k]);
             bool from_logits = false;
-            sums[k] += setup.losses[k]->compute(net, labels, n, grads[k].data(), from_logits) * static_cast<double>(n);
+            sums[k] += setup.losses[k]->compute(net, labels_for, n, grads[k].data(), from_logits) * static_cast<double>(n);
+            if (setup.metrics[k].empty()) continue;
+            const float* out = outputs_for_metrics<Net>(net.output_at(k), n * setup.losses[k]->output_size(), out_here);
             for (auto& m : setup.metrics[k])
-                m->update(net.output_at(k), labels, n, setup.losses[k]->output_size(), setup.losses[k]->last_axis(),
+                m->update(out, labels, n, setup.losses[k]->output_size(), setup.losses[k]->last_axis(),
                           ys[k].sample_size);
         }
     }
@@ -297,14 +304,18 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
     data::BatchSampler sampler(n_train, batch_size, options.shuffle, shuffle_rng);
     const std::size_t steps = sampler.batches();
     const std::size_t outputs = ys.size();
-    std::vector<AlignedBuffer<float>> xb, yb, grads;
+    using B = typename Net::policy;
+    [[maybe_unused]] const auto scope = detail::model_scope(net);
+    std::vector<AlignedBuffer<float>> xb, yb;
+    // Where the model computes: the loss gradients, and on a device backend the labels copied there.
+    std::vector<backend_buffer<B, float>> grads(outputs), labels_there(outputs);
+    AlignedBuffer<float> out_here;  // device backends: an output brought back for the metrics
     for (const auto& a : xs) xb.emplace_back(batch_size * a.sample_size);
     for (std::size_t k = 0; k < outputs; ++k) {
         yb.emplace_back(batch_size * ys[k].sample_size);
-        grads.emplace_back(batch_size * setup.losses[k]->output_size());
+        grads[k].resize_discard(batch_size * setup.losses[k]->output_size());
     }
     auto& arena = net.parameters();
-    auto gradients = net.gradients();
 
     History history;
     detail::Progress progress(options.verbose, options.out);
@@ -325,33 +336,39 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
                 detail::gather_rows(xs[i], rows, xb[i].data());
                 inputs.push_back(xb[i].data());
             }
-            for (std::size_t k = 0; k < outputs; ++k) detail::gather_rows(ys[k], rows, yb[k].data());
+            std::vector<const float*> labels;
+            for (std::size_t k = 0; k < outputs; ++k) {
+                detail::gather_rows(ys[k], rows, yb[k].data());
+                labels.push_back(detail::labels_for_loss<Net>(yb[k].data(), n * ys[k].sample_size, labels_there[k]));
+            }
             net.forward_inputs(inputs, n, Mode::train, &dropout_rng);
-            std::fill(gradients.begin(), gradients.end(), 0.0f);
+            detail::zero_gradients(net);
             std::vector<const float*> dys;
             std::vector<bool> from_logits(outputs, false);
             double total = net.added_loss();  // layers' own terms, once; per-output losses exclude them
             for (std::size_t k = 0; k < outputs; ++k) {
                 bool fused = false;
-                const double l = setup.losses[k]->compute(net, yb[k].data(), n, grads[k].data(), fused);
+                const double l = setup.losses[k]->compute(net, labels[k], n, grads[k].data(), fused);
                 from_logits[k] = fused;
                 if (!std::isfinite(l))
                     throw value_error("latent.train.non_finite_loss",
                                       "epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
                                           ": the loss of output \"" + net.output_name(k) + "\" is " +
                                           std::to_string(l) + "; " + net.describe_non_finite(n));
-                const float w = static_cast<float>(setup.weights[k]);
                 float* g = grads[k].data();
-                for (std::size_t i = 0; i < n * setup.losses[k]->output_size(); ++i) g[i] *= w;
+                detail::scale_by<B>(g, n * setup.losses[k]->output_size(), static_cast<float>(setup.weights[k]));
                 dys.push_back(g);
                 sums[k] += l * static_cast<double>(n);
                 total += setup.weights[k] * l;
+                if (setup.metrics[k].empty()) continue;
+                const float* out =
+                    detail::outputs_for_metrics<Net>(net.output_at(k), n * setup.losses[k]->output_size(), out_here);
                 for (auto& m : setup.metrics[k])
-                    m->update(net.output_at(k), yb[k].data(), n, setup.losses[k]->output_size(),
-                              setup.losses[k]->last_axis(), ys[k].sample_size);
+                    m->update(out, yb[k].data(), n, setup.losses[k]->output_size(), setup.losses[k]->last_axis(),
+                              ys[k].sample_size);
             }
             net.backward_outputs(dys, from_logits);
-            setup.optimizer->step(arena.data(), gradients.data(), gradients.size(), net.trainable_ranges());
+            detail::optimizer_step(net, *setup.optimizer, [&] { return arena.data(); }, net.trainable_ranges());
             total_sum += total * static_cast<double>(n);
             seen += n;
             shown.assign({{"loss", total_sum / static_cast<double>(seen)}});
