@@ -89,7 +89,7 @@ TEST_CASE("cuda: the models of one graph train on the GPU as on the CPU") {
 TEST_CASE("cuda: a functional model on the GPU reports the CPU's errors") {
     testing::check_functional_device_errors<cuda>();
 }
-TEST_CASE("cuda: an autoencoder, a GAN and a VAE of Sequential networks train on the GPU") {
+TEST_CASE("cuda: an autoencoder, a GAN, SimCLR and a VAE of Sequential networks train on the GPU") {
     testing::check_repr_on_device<cuda>(tolerance);
 }
 

@@ -1,7 +1,8 @@
 // Functional models (Model over a graph) on a device backend against the same graphs on the
 // CPU: several inputs and outputs, sub-models and shared layers reading the graph's one device
 // copy of the weights, training (fit, evaluate, train_on_batch, several outputs), weights
-// changed, loaded and frozen on the host between steps, and the errors.
+// changed, loaded and frozen on the host between steps, the errors, and the representation
+// helpers that compose Sequential networks into a graph.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -220,10 +221,47 @@ void check_functional_device_errors() {
 // device copy of their weights, on its stream, so what the composed model trains the networks
 // predict, and what a network trains on its own (a GAN's discriminator) the composed model reads.
 template <class B>
+struct GanRun {
+    std::vector<std::pair<double, double>> losses;
+    std::vector<float> generator_weights, discriminator_weights;
+};
+// A GAN: its discriminator (a Sequential called in the combined model's graph) trains on its
+// own, and the combined model's generator step reads it, on one stream.
+template <class B>
+GanRun<B> train_gan() {
+    using GeneratorNet = Sequential<B, Input<2>, Dense<4>, Tanh, Dense<1>>;
+    using DiscriminatorNet = Sequential<B, Input<1>, Dense<8>, Tanh, Dense<1>, Sigmoid>;
+    repr::GAN<GeneratorNet, DiscriminatorNet> gan(GeneratorNet(1), DiscriminatorNet(2));
+    gan.compile(optim::Adam{.lr = 1e-2}, optim::Adam{.lr = 1e-2});
+    Tensor<Shape<1>> real(32);
+    Generator g(11);
+    for (auto& v : real.values()) v = static_cast<float>(3.0 + 0.5 * g.normal());
+    Generator rng(3);
+    GanRun<B> run;
+    for (int step = 0; step < 4; ++step) run.losses.push_back(gan.train_on_batch(real, rng));
+    const auto gv = gan.generator().parameters().values(), dv = gan.discriminator().parameters().values();
+    run.generator_weights.assign(gv.begin(), gv.end());
+    run.discriminator_weights.assign(dv.begin(), dv.end());
+    return run;
+}
+template <class B>
+void check_gan_on_device(double tol) {
+    const auto want = train_gan<cpu::reference>();
+    const auto got = train_gan<B>();
+    REQUIRE(got.losses.size() == want.losses.size());
+    for (std::size_t i = 0; i < got.losses.size(); ++i) {
+        INFO("GAN step " << i);
+        CHECK(got.losses[i].first == doctest::Approx(want.losses[i].first).epsilon(tol));
+        CHECK(got.losses[i].second == doctest::Approx(want.losses[i].second).epsilon(tol));
+    }
+    CHECK(relative_error(got.generator_weights, want.generator_weights) < tol);
+    CHECK(relative_error(got.discriminator_weights, want.discriminator_weights) < tol);
+}
+
+template <class B>
 struct ReprRun {
     History autoencoder, simclr;
-    std::vector<float> representation, codes, encoder_weights, generator_weights, discriminator_weights;
-    std::vector<std::pair<double, double>> gan_losses;
+    std::vector<float> representation, codes, encoder_weights;
 };
 template <class B>
 ReprRun<B> train_repr() {
@@ -240,19 +278,6 @@ ReprRun<B> train_repr() {
     run.codes = values_of(ae.encoder().predict(d.x));
     const auto values = ae.encoder().parameters().values();
     run.encoder_weights.assign(values.begin(), values.end());
-
-    using GeneratorNet = Sequential<B, Input<2>, Dense<4>, Tanh, Dense<1>>;
-    using DiscriminatorNet = Sequential<B, Input<1>, Dense<8>, Tanh, Dense<1>, Sigmoid>;
-    repr::GAN<GeneratorNet, DiscriminatorNet> gan(GeneratorNet(1), DiscriminatorNet(2));
-    gan.compile(optim::Adam{.lr = 1e-2}, optim::Adam{.lr = 1e-2});
-    Tensor<Shape<1>> real(32);
-    Generator g(11);
-    for (auto& v : real.values()) v = static_cast<float>(3.0 + 0.5 * g.normal());
-    Generator rng(3);
-    for (int step = 0; step < 4; ++step) run.gan_losses.push_back(gan.train_on_batch(real, rng));
-    const auto gv = gan.generator().parameters().values(), dv = gan.discriminator().parameters().values();
-    run.generator_weights.assign(gv.begin(), gv.end());
-    run.discriminator_weights.assign(dv.begin(), dv.end());
 
     // SimCLR's loss is computed on the host in either case (the same views, the same numbers).
     using ImageEncoder = Sequential<B, Input<6, 6, 1>, Flatten, Dense<8>, ReLU>;
@@ -273,14 +298,7 @@ void check_repr_on_device(double tol) {
         CHECK(got.autoencoder["loss"][e] == doctest::Approx(want.autoencoder["loss"][e]).epsilon(tol));
     CHECK(relative_error(got.codes, want.codes) < tol);
     CHECK(relative_error(got.encoder_weights, want.encoder_weights) < tol);
-    REQUIRE(got.gan_losses.size() == want.gan_losses.size());
-    for (std::size_t i = 0; i < got.gan_losses.size(); ++i) {
-        INFO("GAN step " << i);
-        CHECK(got.gan_losses[i].first == doctest::Approx(want.gan_losses[i].first).epsilon(tol));
-        CHECK(got.gan_losses[i].second == doctest::Approx(want.gan_losses[i].second).epsilon(tol));
-    }
-    CHECK(relative_error(got.generator_weights, want.generator_weights) < tol);
-    CHECK(relative_error(got.discriminator_weights, want.discriminator_weights) < tol);
+    check_gan_on_device<B>(tol);
     for (const char* key : {"loss", "contrastive_accuracy"})
         for (std::size_t e = 0; e < 2; ++e) {
             INFO("SimCLR " << key << ", epoch " << e + 1);

@@ -1,7 +1,7 @@
 // Functional models (Model over a graph) on a device backend, emulated on the host: with device
 // memory out of the host's reach (guarded_device) they agree with the CPU, and with the step
 // recorder (recorded_device) the models of one graph, which share its stream, record and replay
-// their steps apart and train bit for bit as the eager emulation does.
+// their steps apart: bit for bit as the eager emulation, and a GAN as on the CPU.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -108,8 +108,8 @@ TEST_CASE("recorded steps: the models of one graph replay their own steps, bit f
     CHECK(recorded.stats.diverged == 0);
 }
 
-TEST_CASE("recorded steps: a functional model's predictions, errors and the representation helpers as on the CPU") {
-    testing::check_functional_device_predict<recorded_device>(1e-5);
-    testing::check_functional_device_errors<recorded_device>();
-    testing::check_repr_on_device<recorded_device>(tolerance);
+// A GAN's discriminator (a Sequential called in the combined model's graph) and the combined
+// model take turns on one context: each records and replays its own steps, as on the CPU.
+TEST_CASE("recorded steps: a GAN's two networks train as on the CPU") {
+    testing::check_gan_on_device<recorded_device>(tolerance);
 }
