@@ -222,4 +222,11 @@ struct recorded_device : detail::per_index_backend<recording_executor> {
     }
 };
 
+// The step recorder's counts on a model's context (a functional graph's, for its models).
+template <class M>
+detail::step_recorder<host_graph_driver>::statistics recorder_stats(const M& model) {
+    [[maybe_unused]] const auto scope = model.context_scope();
+    return current_recording_context().recorder.stats();
+}
+
 }  // namespace latent::testing

@@ -16,6 +16,7 @@
 using namespace latent;
 using latent::testing::guarded_device;
 using latent::testing::recorded_device;
+using latent::testing::recorder_stats;
 
 namespace {
 constexpr double tolerance = 1e-4;
@@ -58,11 +59,6 @@ TEST_CASE("the representation helpers compose Sequential networks on a device ba
 }
 
 namespace {
-
-detail::step_recorder<testing::host_graph_driver>::statistics recorder_stats(const auto& model) {
-    [[maybe_unused]] const auto scope = model.context_scope();
-    return testing::current_recording_context().recorder.stats();
-}
 
 struct AlternatingRun {
     std::vector<double> losses;

@@ -21,6 +21,7 @@ using namespace latent;
 using latent::testing::guarded_device;
 using latent::testing::host_graph_driver;
 using latent::testing::recorded_device;
+using latent::testing::recorder_stats;
 
 namespace {
 
@@ -281,12 +282,6 @@ TEST_CASE("step recorder: an exception inside a replayed step leaves done what r
 namespace {
 template <class B>
 using DropoutMlp = Sequential<B, Input<6>, Dense<16>, ReLU, Dropout, Dense<8>, Tanh, Dense<3>, Softmax>;
-
-template <class B>
-detail::step_recorder<host_graph_driver>::statistics recorder_stats(const B& net) {
-    [[maybe_unused]] const auto scope = net.context_scope();
-    return testing::current_recording_context().recorder.stats();
-}
 
 struct TrainedRun {
     History history;
