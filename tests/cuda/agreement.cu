@@ -3,6 +3,8 @@
 // the same cases the host run of these kernels checks (tests/unit/backend/cuda_kernels.cpp).
 #include <doctest/doctest.h>
 
+#include <optional>
+
 #include <latent/cuda.hpp>
 #include <latent/latent.hpp>
 
@@ -61,6 +63,70 @@ TEST_CASE("cuda: failed calls and bad copies throw errors that name them") {
     // The runtime is usable afterwards.
     CudaBuffer<float> fine{std::span<const float>(host)};
     CHECK(fine.to_host() == host);
+}
+
+namespace {
+// Queues tens of milliseconds of GEMMs on the current context's stream, so that a copy queued
+// after them runs long after its call returned, unless the call waited.
+struct queued_work {
+    static constexpr std::size_t n = 2048;
+    CudaBuffer<float> a{n * n}, c{n * n};
+    queued_work() {
+        for (int i = 0; i < 40; ++i) ops::gemm<cuda>(false, false, n, n, n, 1.0f, a.data(), n, a.data(), n, 0.0f, c.data(), n);
+    }
+};
+}  // namespace
+
+TEST_CASE("cuda: a model's upload does not wait for the GPU; the host array and other contexts are safe") {
+    const std::vector<float> values = testing::random_vector(1 << 20, 7);
+    CudaBuffer<float> device(values.size());
+    SUBCASE("pageable memory is staged by the call: the host may write to it at once") {
+        std::vector<float> host = values;
+        queued_work work;
+        upload<cuda>(device.data(), host.data(), host.size());
+        CHECK(cudaStreamQuery(current_cuda_context().stream()) == cudaErrorNotReady);  // the GEMMs still run
+        CHECK(current_cuda_context().has_unwaited_copies());
+        std::fill(host.begin(), host.end(), -1.0f);
+        CHECK(device.to_host() == values);
+        CHECK_FALSE(current_cuda_context().has_unwaited_copies());
+    }
+    SUBCASE("page-locked memory is read by DMA later: the call waits") {
+        float* pinned = nullptr;
+        REQUIRE(cudaMallocHost(reinterpret_cast<void**>(&pinned), values.size() * sizeof(float)) == cudaSuccess);
+        std::copy(values.begin(), values.end(), pinned);
+        {
+            queued_work work;
+            upload<cuda>(device.data(), pinned, values.size());
+            CHECK_FALSE(current_cuda_context().has_unwaited_copies());
+            std::fill(pinned, pinned + values.size(), -1.0f);
+            CHECK(device.to_host() == values);
+        }
+        cudaFreeHost(pinned);
+    }
+    SUBCASE("another context reads the memory only after the copy: scopes wait for it") {
+        CudaContext mine, other;
+        std::optional<queued_work> work;  // kept until the end: freeing it would wait for the GPU
+        {
+            CudaContextScope in_mine(mine);
+            work.emplace();
+            upload<cuda>(device.data(), values.data(), values.size());
+        }  // leaving: other streams do not wait for this one
+        CHECK_FALSE(mine.has_unwaited_copies());
+        {
+            CudaContextScope in_other(other);
+            CHECK(device.to_host() == values);
+        }
+        CudaContext& own = current_cuda_context();  // this thread's, current where no scope is
+        CudaBuffer<float> second(values.size());
+        work.emplace();
+        upload<cuda>(second.data(), values.data(), values.size());
+        CHECK(own.has_unwaited_copies());
+        {
+            CudaContextScope in_other(other);  // entering: the thread's context waits first
+            CHECK_FALSE(own.has_unwaited_copies());
+            CHECK(second.to_host() == values);
+        }
+    }
 }
 
 TEST_CASE("cuda: a Sequential predicts on the GPU what it predicts on the CPU") {

@@ -18,7 +18,9 @@ inline constexpr bool host_backend_v = std::is_same_v<typename B::memory_space, 
 
 // A backend on its own memory space provides B::buffer<T> (n zeroed elements on construction,
 // data(), size(), resize_discard(n)) and the copies B::upload(device, host, n) and
-// B::download(host, device, n), which return when the copy is done.
+// B::download(host, device, n). upload returns when the host array may be reused (the copy
+// itself may still be queued: later work on the backend sees it), download when the host array
+// holds the values.
 template <class B>
 concept device_backend = backend_policy<B> && !host_backend_v<B> && requires(float* d, const float* h, float* o) {
     typename B::template buffer<float>;

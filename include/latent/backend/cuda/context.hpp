@@ -63,7 +63,14 @@ public:
     void synchronize() {
         flush();
         LATENT_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        unwaited_copies_ = false;
     }
+
+    // A copy into device memory was queued and not waited for (detail::copy_to_device): this
+    // stream orders it before its later work, but other contexts' streams do not, so
+    // CudaContextScope synchronizes this context before another one becomes current.
+    void note_unwaited_copy() noexcept { unwaited_copies_ = true; }
+    bool has_unwaited_copies() const noexcept { return unwaited_copies_; }
 
     // Launches the recorded work held back so far.
     void flush() { recorder_.flush(); }
@@ -129,6 +136,7 @@ private:
     void* blas_workspace_ = nullptr;
     void* scratch_ = nullptr;
     std::size_t scratch_bytes_ = 0;
+    bool unwaited_copies_ = false;
     detail::step_recorder<detail::cuda_graph_driver> recorder_;
 };
 
@@ -137,26 +145,57 @@ inline CudaContext*& current_cuda_context_slot() noexcept {
     thread_local CudaContext* current = nullptr;
     return current;
 }
+// The thread's own context (current where no scope is), once made.
+inline CudaContext*& thread_cuda_context_slot() noexcept {
+    thread_local CudaContext* made = nullptr;
+    return made;
+}
+// The context current on this thread, if one is made; makes none.
+inline CudaContext* current_cuda_context_if_any() noexcept {
+    CudaContext* current = current_cuda_context_slot();
+    return current ? current : thread_cuda_context_slot();
+}
 }  // namespace detail
 
 // The context kernels on this thread run with.
 inline CudaContext& current_cuda_context() {
     if (CudaContext* current = detail::current_cuda_context_slot()) return *current;
     thread_local CudaContext per_thread;
+    detail::thread_cuda_context_slot() = &per_thread;
     return per_thread;
 }
 
-// Makes `context` current on this thread for the scope's lifetime (scopes nest).
+// Makes `context` current on this thread for the scope's lifetime (scopes nest). A copy the
+// context left behind did not wait for (an upload of a batch, of weights) is waited for when
+// another context takes over, on entering and on leaving: streams do not wait for each other,
+// and the memory copied into may be read there next. A model's step has waited for its loss or
+// output by then, so this costs nothing in the training and predict loops.
 class CudaContextScope {
 public:
-    explicit CudaContextScope(CudaContext& context) noexcept
-        : previous_(std::exchange(detail::current_cuda_context_slot(), &context)) {}
+    explicit CudaContextScope(CudaContext& context) noexcept {
+        wait_for_copies(detail::current_cuda_context_if_any(), &context);
+        previous_ = std::exchange(detail::current_cuda_context_slot(), &context);
+    }
     CudaContextScope(const CudaContextScope&) = delete;
     CudaContextScope& operator=(const CudaContextScope&) = delete;
-    ~CudaContextScope() { detail::current_cuda_context_slot() = previous_; }
+    ~CudaContextScope() {
+        CudaContext* left = detail::current_cuda_context_slot();
+        detail::current_cuda_context_slot() = previous_;
+        wait_for_copies(left, detail::current_cuda_context_if_any());
+    }
 
 private:
-    CudaContext* previous_;
+    // Scopes are made in destructors too, so this cannot throw: a failed wait means a failed
+    // kernel or copy, an error CUDA keeps and reports at the context's next checked call.
+    static void wait_for_copies(CudaContext* left, const CudaContext* next) noexcept {
+        if (!left || left == next || !left->has_unwaited_copies()) return;
+        try {
+            left->synchronize();
+        } catch (...) {
+        }
+    }
+
+    CudaContext* previous_ = nullptr;
 };
 
 }  // namespace latent

@@ -89,13 +89,13 @@ struct cuda : detail::per_index_backend<detail::cuda_executor> {
     public:
         explicit step_scope(std::size_t key) : step_bracket(current_cuda_context(), key) {}
     };
-    // Blocking copies on the current context's stream (after the work queued there).
+    // Copies on the current context's stream (after the work queued there). upload returns when
+    // the host array may be reused (without waiting for the GPU: cuda/memory.hpp), download
+    // when the host array holds the values.
     template <class T>
     static void upload(T* device, const T* host, std::size_t n) {
         if (n == 0) return;
-        CudaContext& context = current_cuda_context();
-        LATENT_CUDA_CHECK(cudaMemcpyAsync(device, host, n * sizeof(T), cudaMemcpyHostToDevice, context.flushed_stream()));
-        context.synchronize();
+        detail::copy_to_device(device, host, n * sizeof(T));
     }
     template <class T>
     static void download(T* host, const T* device, std::size_t n) {

@@ -15,6 +15,37 @@
 #include "error.hpp"
 
 namespace latent {
+namespace detail {
+
+// Whether the host memory at `p` is page-locked (cudaMallocHost, cudaHostRegister): the GPU
+// reads such memory by DMA after the copy call returns. An unknown answer counts as yes.
+inline bool page_locked(const void* p) noexcept {
+    cudaPointerAttributes attributes{};
+    if (cudaPointerGetAttributes(&attributes, p) != cudaSuccess) {
+        (void)cudaGetLastError();  // not sticky; cleared so that the next checked call does not report it
+        return true;
+    }
+    return attributes.type != cudaMemoryTypeUnregistered;
+}
+
+// Copies `bytes` from the host to the device after the work queued on the current context's
+// stream, and returns as soon as the host memory may be reused. From pageable memory (latent's
+// tensors, std::vector) cudaMemcpyAsync returns once the bytes are staged, without waiting for
+// the device (CUDA Runtime API, "API synchronization behavior"), so the host does not wait for
+// the stream: a training step then waits once (for its loss) instead of three times, and a
+// predict call once (for its output). Page-locked memory is still read after the call: that
+// waits. Other contexts' streams do not wait for this one, so the copy counts as unwaited until
+// the context synchronizes; CudaContextScope waits for it before another context computes.
+inline void copy_to_device(void* device, const void* host, std::size_t bytes) {
+    CudaContext& context = current_cuda_context();
+    LATENT_CUDA_CHECK(cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, context.flushed_stream()));
+    if (page_locked(host))
+        context.synchronize();
+    else
+        context.note_unwaited_copy();
+}
+
+}  // namespace detail
 
 template <class T>
 class CudaBuffer {
@@ -76,6 +107,7 @@ public:
     bool empty() const noexcept { return size_ == 0; }
 
     // Blocking copies on the current context's stream (after the work already queued there).
+    // (The models' per-step copies, cuda::upload, do not wait: detail::copy_to_device.)
     void copy_from_host(std::span<const T> host) {
         check_size(host.size(), "copy_from_host");
         if (size_ == 0) return;
