@@ -2,12 +2,14 @@
 # must compile; EXPECT=failure (compiled with LATENT_EXPECT_FAIL defined) must fail with exactly
 # one compiler error, and the output must match every pattern in PATTERNS. INCLUDES (the
 # target's include directories, less the compiler's own, IMPLICIT; LATENT_INCLUDE is latent's,
-# whose warnings count), FLAGS and PATTERNS are lists separated by "|||". Used by tests/compile_fail.
+# whose warnings count), FLAGS, PATTERNS and PCH_ARGS (how the compiler finds a precompiled
+# latent.hpp) are lists separated by "|||". Used by tests/compile_fail.
 cmake_minimum_required(VERSION 3.16)  # for IN_LIST
-foreach(list INCLUDES IMPLICIT FLAGS PATTERNS)
+foreach(list INCLUDES IMPLICIT FLAGS PATTERNS PCH_ARGS)
   string(REPLACE "|||" ";" ${list} "${${list}}")
 endforeach()
 set(args -std=gnu++20 -fsyntax-only ${FLAGS})
+list(APPEND args ${PCH_ARGS})  # a precompiled latent.hpp: its folder (g++) or -include-pch (clang)
 foreach(dir ${INCLUDES})
   if(dir STREQUAL LATENT_INCLUDE)
     list(APPEND args -I${dir})  # latent's own headers: their warnings count
