@@ -30,12 +30,13 @@ inline bool page_locked(const void* p) noexcept {
 
 // Copies `bytes` from the host to the device after the work queued on the current context's
 // stream, and returns as soon as the host memory may be reused. From pageable memory (latent's
-// tensors, std::vector) cudaMemcpyAsync returns once the bytes are staged, without waiting for
-// the device (CUDA Runtime API, "API synchronization behavior"), so the host does not wait for
-// the stream: a training step then waits once (for its loss) instead of three times, and a
-// predict call once (for its output). Page-locked memory is still read after the call: that
-// waits. Other contexts' streams do not wait for this one, so the copy counts as unwaited until
-// the context synchronizes; CudaContextScope waits for it before another context computes.
+// tensors, std::vector) cudaMemcpyAsync returns once the bytes are staged in the driver's
+// page-locked memory (CUDA Runtime API, "API synchronization behavior"; the driver may still
+// wait for the stream before staging), so latent does not wait for the stream here: a training
+// step then waits once (for its loss) instead of three times, and a predict call once (for its
+// output). Page-locked memory is read after the call returns: that waits. Other contexts'
+// streams do not wait for this one, so the copy counts as unwaited until the context
+// synchronizes; CudaContextScope waits for it before another context computes.
 inline void copy_to_device(void* device, const void* host, std::size_t bytes) {
     CudaContext& context = current_cuda_context();
     LATENT_CUDA_CHECK(cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, context.flushed_stream()));
