@@ -160,9 +160,13 @@ inline CudaContext* current_cuda_context_if_any() noexcept {
 // The context kernels on this thread run with.
 inline CudaContext& current_cuda_context() {
     if (CudaContext* current = detail::current_cuda_context_slot()) return *current;
-    thread_local CudaContext per_thread;
-    detail::thread_cuda_context_slot() = &per_thread;
-    return per_thread;
+    struct thread_context {  // known to scopes while it lives (thread_cuda_context_slot)
+        CudaContext context;
+        thread_context() { detail::thread_cuda_context_slot() = &context; }
+        ~thread_context() { detail::thread_cuda_context_slot() = nullptr; }
+    };
+    thread_local thread_context per_thread;
+    return per_thread.context;
 }
 
 // Makes `context` current on this thread for the scope's lifetime (scopes nest). A copy the
