@@ -131,13 +131,7 @@ template <class B>
 void check_functional_device_training(double tol, const std::filesystem::path& saved) {
     const auto want = train_trunk<cpu::reference>(saved);
     const auto got = train_trunk<B>(saved);
-    for (const char* key : {"loss", "accuracy", "val_loss", "val_accuracy"})
-        for (std::size_t e = 0; e < 3; ++e) {
-            INFO(key << ", epoch " << e + 1);
-            CHECK(got.history[key][e] == doctest::Approx(want.history[key][e]).epsilon(tol));
-        }
-    CHECK(got.evaluation.at("loss") == doctest::Approx(want.evaluation.at("loss")).epsilon(tol));
-    CHECK(got.evaluation.at("accuracy") == doctest::Approx(want.evaluation.at("accuracy")).epsilon(tol));
+    check_same_fit_and_evaluation(want, got, 3, tol);
     REQUIRE(got.batch_losses.size() == want.batch_losses.size());
     for (std::size_t i = 0; i < got.batch_losses.size(); ++i) {
         INFO("train_on_batch " << i);

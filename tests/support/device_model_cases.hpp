@@ -101,6 +101,18 @@ struct TrainedRun {
     std::map<std::string, double> evaluation;
     double batch_loss = 0;
 };
+// Two runs' fit histories (loss, accuracy and their validation twins, per epoch) and their
+// evaluations agree within tol: any types with `history` and `evaluation` as TrainedRun's.
+template <class Want, class Got>
+void check_same_fit_and_evaluation(const Want& want, const Got& got, std::size_t epochs, double tol) {
+    for (const char* key : {"loss", "accuracy", "val_loss", "val_accuracy"})
+        for (std::size_t e = 0; e < epochs; ++e) {
+            INFO(key << ", epoch " << e + 1);
+            CHECK(got.history[key][e] == doctest::Approx(want.history[key][e]).epsilon(tol));
+        }
+    CHECK(got.evaluation.at("loss") == doctest::Approx(want.evaluation.at("loss")).epsilon(tol));
+    CHECK(got.evaluation.at("accuracy") == doctest::Approx(want.evaluation.at("accuracy")).epsilon(tol));
+}
 template <class B, class Optimizer>
 TrainedRun<B> train_toy(Optimizer optimizer) {
     ToyData d;
@@ -119,13 +131,7 @@ TrainedRun<B> train_toy(Optimizer optimizer) {
 template <class B>
 void check_device_training(double tol) {
     const auto check = [tol](const TrainedRun<cpu::reference>& want, const TrainedRun<B>& got) {
-        for (const char* key : {"loss", "accuracy", "val_loss", "val_accuracy"})
-            for (std::size_t e = 0; e < 4; ++e) {
-                INFO(key << ", epoch " << e + 1);
-                CHECK(got.history[key][e] == doctest::Approx(want.history[key][e]).epsilon(tol));
-            }
-        CHECK(got.evaluation.at("loss") == doctest::Approx(want.evaluation.at("loss")).epsilon(tol));
-        CHECK(got.evaluation.at("accuracy") == doctest::Approx(want.evaluation.at("accuracy")).epsilon(tol));
+        check_same_fit_and_evaluation(want, got, 4, tol);
         CHECK(got.batch_loss == doctest::Approx(want.batch_loss).epsilon(tol));
         // parameters after training, BatchNorm's moving statistics included
         CHECK(relative_error(got.weights, want.weights) < tol);
