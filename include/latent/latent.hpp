@@ -17,6 +17,7 @@
 #include "backend/backend.hpp"
 #include "backend/cpu/reference.hpp"
 #include "backend/default.hpp"
+#include "backend/device_tensor.hpp"
 #include "backend/ops.hpp"
 
 #include "layers/activation.hpp"

@@ -22,6 +22,9 @@ struct device_arrays {
     using buffer = CudaBuffer<float>;
     static buffer upload(const std::vector<float>& v) { return buffer(std::span<const float>(v)); }
     static std::vector<float> download(const buffer& b) { return b.to_host(); }
+    static CudaBuffer<std::size_t> upload_indices(const std::vector<std::size_t>& v) {
+        return CudaBuffer<std::size_t>(std::span<const std::size_t>(v));
+    }
 };
 }  // namespace
 
@@ -43,6 +46,7 @@ TEST_CASE("cuda: reductions over several chunks") { testing::check_reductions<cu
 TEST_CASE("cuda: fused losses") { testing::check_losses<cuda, device_arrays>(tolerance); }
 TEST_CASE("cuda: batch norm backward") { testing::check_batch_norm_backward<cuda, device_arrays>(tolerance); }
 TEST_CASE("cuda: copy2d") { testing::check_copy2d<cuda, device_arrays>(); }
+TEST_CASE("cuda: gather_rows") { testing::check_gather_rows<cuda, device_arrays>(); }
 TEST_CASE("cuda: Dense's bias and activation in one kernel") {
     testing::check_bias_add_activation<cuda, device_arrays>(tolerance);
 }
@@ -142,6 +146,9 @@ TEST_CASE("cuda: train on the CPU, save the weights, predict on the GPU") {
 TEST_CASE("cuda: a Sequential trains on the GPU as on the CPU") {
     testing::check_device_training<cuda>(tolerance);
     testing::check_device_unfused_losses<cuda>(tolerance);
+}
+TEST_CASE("cuda: train_on_batch on DeviceTensors trains as on host tensors, and reports their errors") {
+    testing::check_device_tensor_training<cuda>(1e-6);
 }
 TEST_CASE("cuda: checkpoints resume bit for bit") {
     testing::check_device_checkpoint_resume<cuda>("cuda_device_resume.safetensors");

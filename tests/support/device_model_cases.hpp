@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -228,6 +229,47 @@ void check_device_errors() {
             return net;
         },
         "layer 5 \"dense_2\"");
+}
+
+// train_on_batch on batches kept in device memory (DeviceTensor) trains as on host tensors,
+// within tol (0 on an emulation: bit for bit); a wrong batch gives the host's error, and a class index out of range, which the
+// host never sees, an error naming the unchecked labels that leaves the weights as they were.
+template <class B>
+void check_device_tensor_training(double tol) {
+    ToyData d;
+    const DeviceTensor<B, Shape<6>> x(d.x);
+    const DeviceTensor<B, Shape<1>> y(d.y);
+    CHECK(values_of(x.to_host()) == values_of(d.x));
+    CHECK(x.batch() == 90);
+
+    DeviceBnMlp<B> from_host(4), from_device(4);
+    from_host.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{});
+    from_device.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{});
+    for (int step = 0; step < 3; ++step) {
+        const double want = from_host.train_on_batch(d.x, d.y);
+        CHECK(std::abs(from_device.train_on_batch(x, y) - want) <= tol * std::abs(want));
+    }
+    const auto weights = [](auto& net) {
+        const auto v = net.parameters().values();
+        return std::vector<float>(v.begin(), v.end());
+    };
+    CHECK(relative_error(weights(from_device), weights(from_host)) <= tol);
+    CHECK(values_of(x.to_host()) == values_of(d.x));  // read, not written
+
+    const DeviceTensor<B, Shape<1>> ten_labels(d.y.slice(0, 10));
+    CHECK_THROWS_WITH_AS(from_device.train_on_batch(x, ten_labels), doctest::Contains("got 90 inputs but 10 labels"),
+                         shape_error);
+    Tensor<Shape<1>> bad(90, d.y.values());
+    bad[5] = 3.0f;  // classes are 0, 1 and 2
+    const DeviceTensor<B, Shape<1>> bad_there(bad);
+    // Without BatchNorm, whose moving statistics the step's forward pass updates before the loss.
+    Sequential<B, Input<6>, Dense<8>, ReLU, Dense<3>, Softmax> plain(2);
+    plain.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{});
+    const auto before = weights(plain);
+    CHECK_THROWS_WITH_AS(plain.train_on_batch(x, bad_there), doctest::Contains("the labels are on the device, unchecked"),
+                         value_error);
+    CHECK(weights(plain) == before);
+    CHECK_THROWS_WITH_AS(from_host.train_on_batch(d.x, bad), doctest::Contains("label 5 is 3"), value_error);
 }
 
 }  // namespace latent::testing

@@ -168,6 +168,17 @@ public:
     }
 };
 
+// Bytes copied to the guarded device so far (tests count a call's copies by difference), and
+// the free memory it reports (tests lower it to see what a full device does).
+inline std::size_t& guarded_uploaded_bytes() {
+    static std::size_t bytes = 0;
+    return bytes;
+}
+inline std::size_t& guarded_free_memory() {
+    static std::size_t bytes = static_cast<std::size_t>(-1);
+    return bytes;
+}
+
 // The CUDA backend's kernels over guarded "device" memory.
 struct guarded_device : detail::per_index_backend<guarded_executor> {
     using memory_space = device_memory;
@@ -181,6 +192,7 @@ struct guarded_device : detail::per_index_backend<guarded_executor> {
         require_context("an upload ran");
         device_scope open;
         if (n) std::memcpy(device, host, n * sizeof(T));
+        guarded_uploaded_bytes() += n * sizeof(T);
     }
     template <class T>
     static void download(T* host, const T* device, std::size_t n) {
@@ -188,6 +200,7 @@ struct guarded_device : detail::per_index_backend<guarded_executor> {
         device_scope open;
         if (n) std::memcpy(host, device, n * sizeof(T));
     }
+    static std::size_t free_memory() { return guarded_free_memory(); }
 };
 
 }  // namespace latent::testing

@@ -20,6 +20,7 @@ struct host_arrays {
     using buffer = std::vector<float>;
     static buffer upload(const std::vector<float>& v) { return v; }
     static std::vector<float> download(const buffer& b) { return b; }
+    static std::vector<std::size_t> upload_indices(const std::vector<std::size_t>& v) { return v; }
 };
 
 struct layer_run {

@@ -1,6 +1,6 @@
 // The ops every per-index backend is checked on against cpu::reference: GEMM in every
-// transpose, reductions over several chunks, the fused losses, batch norm's backward, copy2d
-// and the random fills. Memory says where the backend's arrays live (support/layer_agreement.hpp).
+// transpose, reductions over several chunks, the fused losses, batch norm's backward, copy2d,
+// gather_rows and the random fills. Memory says where the backend's arrays live (support/layer_agreement.hpp).
 #pragma once
 
 #include <doctest/doctest.h>
@@ -163,6 +163,24 @@ void check_copy2d() {
     ops::copy2d<cpu::reference>(4, 6, src.data() + 2, 9, want.data() + 3, 11);
     ops::copy2d<B>(4, 6, d_src.data() + 2, 9, got.data() + 3, 11);
     CHECK(Memory::download(got) == want);
+}
+
+// gather_rows: rows picked in any order, repeated, and a row of one element.
+template <class B, class Memory>
+void check_gather_rows() {
+    for (std::size_t row_size : {1, 7}) {
+        INFO("row size " << row_size);
+        const auto from = random_vector(5 * row_size, 15);
+        const std::vector<std::size_t> indices{4, 0, 2, 2, 1};
+        std::vector<float> want(indices.size() * row_size, std::nanf(""));
+        auto got = Memory::upload(want);
+        const auto d_from = Memory::upload(from);
+        const auto d_indices = Memory::upload_indices(indices);
+        ops::gather_rows<cpu::reference>(indices.size(), row_size, indices.data(), from.data(), want.data());
+        ops::gather_rows<B>(indices.size(), row_size, d_indices.data(), d_from.data(), got.data());
+        CHECK(Memory::download(got) == want);
+        CHECK(want[row_size - 1] == from[4 * row_size + row_size - 1]);  // the reference too: row 4 first
+    }
 }
 
 // Dense's bias and activation in one pass (bias_add_activation): exactly what bias_add then

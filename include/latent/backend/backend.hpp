@@ -125,6 +125,12 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
                                              dst[r * dst_stride + c] = src[r * src_stride + c] for r < rows,
                                              c < cols; the rest of dst is left as it is. Both strides are at
                                              least cols; src and dst do not overlap
+
+   Batches.
+   gather_rows(rows, row_size, indices, from, to)
+                                             to[r * row_size + c] = from[indices[r] * row_size + c] for r < rows,
+                                             c < row_size; indices (std::size_t) live in the backend's memory and
+                                             are in range; from and to do not overlap
 */
 
 // Instantiated when a backend lacks a kernel: the type's name says which backend and op.

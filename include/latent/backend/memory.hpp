@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <memory>
 #include <type_traits>
@@ -43,6 +44,17 @@ concept records_steps = has_backend_context<B> && requires { typename B::step_sc
 
 namespace detail {
 struct no_backend_context {};
+
+// A device backend may also say how many bytes of its memory are free (B::free_memory()):
+// fit then copies a training set over whole only where it takes at most half of them, and
+// otherwise one batch per step. Without it, fit tries the copy and falls back if it fails.
+template <class B>
+std::size_t device_memory_free() {
+    if constexpr (requires { { B::free_memory() } -> std::convertible_to<std::size_t>; })
+        return B::free_memory();
+    else
+        return static_cast<std::size_t>(-1);
+}
 
 // What a step's key tells apart: the kind of step, its batch size, and (`salt`) which of the
 // models sharing one context takes it (a functional graph's models share its stream).

@@ -391,4 +391,20 @@ void copy2d(std::size_t rows, std::size_t cols, const T* src, std::size_t src_st
         (void)sizeof(missing_kernel<B, op::copy2d>);
 }
 
+// ---- batches -------------------------------------------------------------------------------
+
+namespace op {
+struct gather_rows {};
+}  // namespace op
+
+// to[r, :] = from[indices[r], :] for r < rows, rows of row_size: how fit draws a shuffled batch
+// from a training set it holds in a device's memory (indices live there too).
+template <backend_policy B, class T>
+void gather_rows(std::size_t rows, std::size_t row_size, const std::size_t* indices, const T* from, T* to) {
+    if constexpr (requires { gather_rows_kernel(B{}, rows, row_size, indices, from, to); })
+        gather_rows_kernel(B{}, rows, row_size, indices, from, to);
+    else
+        (void)sizeof(missing_kernel<B, op::gather_rows>);
+}
+
 }  // namespace latent::ops

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "../backend/device_tensor.hpp"
 #include "../backend/memory.hpp"
 #include "../backend/ops.hpp"
 #include "../core/batch_source.hpp"
@@ -465,6 +466,7 @@ public:
         float* const all_params = param_base(mode == Mode::train);
         if constexpr (on_device) {
             for (std::size_t k = 0; k < xs.size(); ++k) {
+                if (xs[k] == device_inputs_[k].data()) continue;  // the caller filled it there (device_input_for)
                 const std::size_t count = batch * store_->nodes[input_nodes_[k]].size;
                 if (device_inputs_[k].size() < count) device_inputs_[k].resize_discard(count);
                 upload<policy>(device_inputs_[k].data(), xs[k], count);
@@ -483,6 +485,20 @@ public:
                                workspaces_[k].data(), batch, mode, rng, l.trainable);
         }
         return activation(output_nodes_[0]);
+    }
+
+    // On a device backend: the buffer there for input `k`, for `batch` samples, for a caller
+    // that fills it itself (fit gathers each batch from the training set it holds there).
+    // forward given this pointer reads the batch where it is instead of copying it over.
+    float* device_input_for(std::size_t batch, std::size_t k = 0)
+        requires on_device
+    {
+        if (!store_) throw value_error("latent.graph.moved_from", "model was moved from");
+        [[maybe_unused]] const auto scope = context_scope();
+        const std::size_t count = batch * store_->nodes[input_nodes_.at(k)].size;
+        if (device_inputs_.size() < input_nodes_.size()) device_inputs_.resize(input_nodes_.size());
+        if (device_inputs_[k].size() < count) device_inputs_[k].resize_discard(count);
+        return device_inputs_[k].data();
     }
 
     // What layers add to the loss for the last forward pass (ActivityRegularization, Sampling);
@@ -667,6 +683,13 @@ public:
         Tensor<In> copy;
         const auto inputs = detail::input_view<Model, In>(x, copy);
         return detail::with_labels<Out>(y, [&](auto labels) { return train_on_batch_model(*this, inputs, labels); });
+    }
+    // The same on a batch kept in the model's device memory (DeviceTensor; latent::cuda): no
+    // copy from the host per call.
+    template <shape_type XS, shape_type YS>
+        requires(on_device && input_count == 1 && output_count == 1)
+    double train_on_batch(const DeviceTensor<policy, XS>& x, const DeviceTensor<policy, YS>& y) {
+        return train_on_batch_model(*this, x, y);
     }
     detail::compiled_state* compiled_state() const noexcept { return compiled_.get(); }
     void set_compiled_state(std::unique_ptr<detail::compiled_state> state) { compiled_.reset(std::move(state)); }

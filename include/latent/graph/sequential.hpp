@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "../backend/device_tensor.hpp"
 #include "../backend/memory.hpp"
 #include "../backend/ops.hpp"
 #include "../core/arena.hpp"
@@ -400,9 +401,12 @@ public:
                     sync_device_params();
                     if (mode == Mode::train) device_params_newer_ = true;  // BatchNorm's moving statistics
                 }
-                if (device_input_.size() < batch * input_shape::size) device_input_.resize_discard(batch * input_shape::size);
-                upload<policy>(device_input_.data(), x, batch * input_shape::size);
-                x = device_input_.data();
+                if (x != device_input_.data()) {  // else the caller filled it there (device_input_for)
+                    if (device_input_.size() < batch * input_shape::size)
+                        device_input_.resize_discard(batch * input_shape::size);
+                    upload<policy>(device_input_.data(), x, batch * input_shape::size);
+                    x = device_input_.data();
+                }
             }
             input_ = x;
             batch_ = batch;
@@ -413,6 +417,17 @@ public:
         } else {
             return nullptr;
         }
+    }
+
+    // On a device backend: the model's input buffer there, for `batch` samples, for a caller
+    // that fills it itself (fit gathers each batch from the training set it holds there).
+    // forward given this pointer reads the batch where it is instead of copying it over.
+    float* device_input_for(std::size_t batch)
+        requires on_device
+    {
+        [[maybe_unused]] const auto scope = context_scope();
+        if (device_input_.size() < batch * input_shape::size) device_input_.resize_discard(batch * input_shape::size);
+        return device_input_.data();
     }
 
     // Backpropagates dy, the gradient of the loss with respect to the output of layer
@@ -553,6 +568,13 @@ public:
     template <float_batch X, float_batch Y>
     double train_on_batch(const X& x, const Y& y) {
         return train_on_batch_model(*this, as_const_view(x), as_const_view(y));
+    }
+    // The same on a batch kept in the model's device memory (DeviceTensor; latent::cuda): no
+    // copy from the host per call.
+    template <shape_type XS, shape_type YS>
+        requires on_device
+    double train_on_batch(const DeviceTensor<policy, XS>& x, const DeviceTensor<policy, YS>& y) {
+        return train_on_batch_model(*this, x, y);
     }
     // The same with xtensor or Eigen arrays for x or y (latent/interop/).
     template <batch_source X, batch_source Y, class Options = FitOptions>

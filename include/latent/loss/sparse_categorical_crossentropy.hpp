@@ -46,7 +46,8 @@ struct SparseCategoricalCrossentropy {
     T compute_from_logits(const T* logits, const T* classes, std::size_t batch, std::size_t size, std::size_t last,
                           T* dlogits) const {
         const std::size_t rows = batch * size / last;
-        // On a device backend the labels were checked on the host before they went over.
+        // On a device backend the labels were checked on the host before they went over (those
+        // of a DeviceTensor were not: the kernel makes the loss NaN for a label out of range).
         if constexpr (host_backend_v<B>) check_classes(classes, rows, last);
         const T total = ops::sparse_softmax_cross_entropy<B>(rows, last, logits, classes, dlogits);
         const T scale = T(1) / static_cast<T>(rows);

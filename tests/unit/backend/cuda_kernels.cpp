@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <vector>
 
 #include <latent/latent.hpp>
@@ -62,6 +63,9 @@ TEST_CASE("cuda kernels on the host: batch norm backward, through batch or fixed
 }
 TEST_CASE("cuda kernels on the host: copy2d places blocks between strides") {
     testing::check_copy2d<per_index_emulation, host_arrays>();
+}
+TEST_CASE("cuda kernels on the host: gather_rows picks rows by index") {
+    testing::check_gather_rows<per_index_emulation, host_arrays>();
 }
 TEST_CASE("cuda kernels on the host: Dense's bias and activation in one kernel") {
     testing::check_bias_add_activation<per_index_emulation, host_arrays>(tolerance);
@@ -120,6 +124,46 @@ TEST_CASE("train on the CPU, save the weights, predict on a device backend") {
 TEST_CASE("a Sequential trains on a device backend as on the reference") {
     testing::check_device_training<guarded_device>(1e-4);
     testing::check_device_unfused_losses<guarded_device>(1e-4);
+}
+
+TEST_CASE("train_on_batch on DeviceTensors trains as on host tensors, and reports their errors") {
+    testing::check_device_tensor_training<guarded_device>(0.0);
+}
+
+// fit on a device backend copies the training set over once and gathers each batch there; the
+// copies are counted through the guarded device's uploads. Where the device has too little free
+// memory for the set, fit copies one batch per step and trains bit for bit the same.
+TEST_CASE("fit on a device backend copies the training set over once, not a batch per step") {
+    testing::ToyData d;  // 90 samples of 6 features, one class index each
+    struct fitted {
+        std::size_t uploaded_bytes = 0;
+        std::vector<double> losses;
+        std::vector<float> weights;
+    };
+    const auto fit = [&](std::size_t epochs) {
+        testing::DeviceBnMlp<guarded_device> net(3);
+        net.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{});
+        (void)net.predict(d.x);  // the weights go over before the count starts
+        const std::size_t before = testing::guarded_uploaded_bytes();
+        fitted run;
+        run.losses = net.fit(d.x, d.y, {.epochs = epochs, .batch_size = 16, .seed = 4, .verbose = Verbosity::silent})["loss"];
+        run.uploaded_bytes = testing::guarded_uploaded_bytes() - before;
+        const auto values = net.parameters().values();
+        run.weights.assign(values.begin(), values.end());
+        return run;
+    };
+    const std::size_t sample_bytes = (6 + 1) * sizeof(float);
+    const fitted held_1 = fit(1), held_4 = fit(4);
+    // Three more epochs cost three more epoch orders, and no samples.
+    CHECK(held_4.uploaded_bytes - held_1.uploaded_bytes == 3 * 90 * sizeof(std::size_t));
+    CHECK(held_1.uploaded_bytes >= 90 * sample_bytes);
+
+    testing::guarded_free_memory() = 90 * sample_bytes;  // the set would take more than half of it
+    const fitted copied_1 = fit(1), copied_4 = fit(4);
+    testing::guarded_free_memory() = std::numeric_limits<std::size_t>::max();
+    CHECK(copied_4.uploaded_bytes - copied_1.uploaded_bytes == 3 * 90 * sample_bytes);  // every batch, every epoch
+    CHECK(copied_4.losses == held_4.losses);
+    CHECK(copied_4.weights == held_4.weights);
 }
 
 TEST_CASE("checkpoints of a model on a device backend resume bit for bit") {

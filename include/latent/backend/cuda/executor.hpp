@@ -104,6 +104,16 @@ struct cuda : detail::per_index_backend<detail::cuda_executor> {
         LATENT_CUDA_CHECK(cudaMemcpyAsync(host, device, n * sizeof(T), cudaMemcpyDeviceToHost, context.flushed_stream()));
         context.synchronize();
     }
+    // The context current on this thread (a model's inside its calls, else the thread's own):
+    // DeviceTensor copies on it.
+    static CudaContext& current_context() { return current_cuda_context(); }
+    // Bytes of GPU memory free now (cudaMemGetInfo): fit keeps its training set on the GPU when
+    // it takes at most half of them (backend/memory.hpp, detail::device_memory_free).
+    static std::size_t free_memory() {
+        std::size_t free = 0, total = 0;
+        LATENT_CUDA_CHECK(cudaMemGetInfo(&free, &total));
+        return free;
+    }
 };
 
 }  // namespace latent

@@ -274,6 +274,12 @@ T softmax_cross_entropy_kernel(const per_index_backend<E>&, std::size_t rows, st
     return reduce_to_host(exec, rows, [=] LATENT_HOST_DEVICE(std::size_t r) { return row_loss[r]; }, scratch + rows);
 }
 
+// A quiet NaN of T's type, on the host and the device alike.
+template <class T>
+LATENT_HOST_DEVICE T nan_of(T) {
+    return static_cast<T>(NAN);
+}
+
 template <class E, class T>
 T sparse_softmax_cross_entropy_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* logits,
                                       const T* classes, T* dlogits) {
@@ -283,8 +289,13 @@ T sparse_softmax_cross_entropy_kernel(const per_index_backend<E>&, std::size_t r
     exec.for_each(rows, [=] LATENT_HOST_DEVICE(std::size_t r) {
         const T* z = logits + r * cols;
         T* d = dlogits + r * cols;
-        const auto k = static_cast<std::size_t>(classes[r]);
         const T lse = softmax_row(z, cols, d);
+        const T label = classes[r];
+        const auto k = static_cast<std::size_t>(label >= T(0) && label < static_cast<T>(cols) ? label : T(0));
+        if (static_cast<T>(k) != label) {  // not a class index (labels on the device are unchecked): a NaN loss
+            row_loss[r] = nan_of(T(0));
+            return;
+        }
         row_loss[r] = lse - z[k];
         d[k] -= T(1);
     });
@@ -583,6 +594,18 @@ void copy2d_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t co
     exec.for_each(rows * cols, [=] LATENT_HOST_DEVICE(std::size_t i) {
         const std::size_t r = i / cols, c = i % cols;
         dst[r * dst_stride + c] = src[r * src_stride + c];
+    });
+}
+
+// ---- batches -------------------------------------------------------------------------------
+
+template <class E, class T>
+void gather_rows_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t row_size,
+                        const std::size_t* indices, const T* from, T* to) {
+    E exec;
+    exec.for_each(rows * row_size, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        const std::size_t r = i / row_size, c = i % row_size;
+        to[i] = from[indices[r] * row_size + c];
     });
 }
 
