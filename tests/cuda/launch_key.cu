@@ -81,6 +81,31 @@ TEST_CASE("launch keys under nvcc: copies of a __host__ __device__ lambda differ
     CHECK(scale_body(other.data(), 2.0f).key != c.key);
 }
 
+// A captured float shares its 8-byte word with padding (the lambda's heap pointer follows it).
+// The padding holds whatever was in the storage, and launch_key tells it apart only if the fills
+// it writes before copying survive: GCC drops them as dead stores at -O2 and above (the bytes of
+// an object being constructed count as indeterminate, -flifetime-dse), and then the garbage
+// differed between the two copies, the whole word was zeroed, and the captured value with it, so
+// that a replay missed a changed argument. Each key here is computed over a stack dirtied anew.
+[[gnu::noinline]] void dirty_stack(unsigned char value) {
+    volatile unsigned char junk[4096];
+    for (auto& b : junk) b = value;
+}
+[[gnu::noinline]] std::vector<unsigned char> key_over_dirty_stack(float* x, float scale, unsigned char dirt) {
+    dirty_stack(dirt);
+    const auto body = [=] LATENT_HOST_DEVICE(std::size_t i) { x[i] *= scale; };
+    return key_of(body);
+}
+TEST_CASE("launch keys under nvcc: a captured value sharing a word with padding always counts") {
+    std::vector<float> x(4, 1.0f);
+    const auto two = key_over_dirty_stack(x.data(), 2.0f, 0);
+    for (unsigned dirt = 1; dirt < 256; dirt += 7) {
+        INFO("stack bytes " << dirt);
+        CHECK(key_over_dirty_stack(x.data(), 2.0f, static_cast<unsigned char>(dirt)) == two);
+        CHECK(key_over_dirty_stack(x.data(), 3.0f, static_cast<unsigned char>(dirt)) != two);
+    }
+}
+
 TEST_CASE("launch keys under nvcc: a training step's launches repeat exactly in the next step") {
     launch_log log;
     current_log = &log;

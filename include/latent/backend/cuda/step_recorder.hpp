@@ -36,6 +36,19 @@ inline constexpr bool launch_key_clears_padding = true;
 inline constexpr bool launch_key_clears_padding = false;
 #endif
 
+// Tells the compiler that the memory at `p` may be read and written here, so that stores before
+// this point are kept and loads after it read memory. launch_key's fills need it: GCC drops the
+// stores to an object's storage made before its constructor runs, as dead (-flifetime-dse: the
+// bytes of an object being constructed count as indeterminate), and its padding then holds
+// whatever the stack held.
+inline void opaque_memory(const void* p) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    asm volatile("" : : "r"(p) : "memory");
+#else
+    static_cast<void>(p);
+#endif
+}
+
 // The bytes of a kernel's functor that decide what it computes, to tell whether a launch
 // repeats the recorded one: the functor's bytes with its padding zeroed, and with every pointer
 // that differs between two copies of the functor zeroed too. Both would otherwise differ from
@@ -52,6 +65,8 @@ void launch_key(const Body& body, unsigned char* key) {
     alignas(Body) unsigned char high[size];
     std::memset(low, 0x00, size);
     std::memset(high, 0xFF, size);
+    opaque_memory(low);
+    opaque_memory(high);
     Body* a = ::new (static_cast<void*>(low)) Body(body);
     Body* b = nullptr;
     try {
@@ -60,6 +75,8 @@ void launch_key(const Body& body, unsigned char* key) {
         a->~Body();
         throw;
     }
+    opaque_memory(low);
+    opaque_memory(high);
 #ifdef LATENT_DETAIL_CLEAR_PADDING
     // A trivially copyable functor may be copied whole, padding included: clear it.
     if constexpr (std::is_trivially_copyable_v<Body>) {
