@@ -93,6 +93,8 @@ public:
         if (!context_) context_ = std::make_unique<Context>();
         return *context_;
     }
+    // The context if made, else null (makes none: for destructors, which must not throw).
+    Context* if_made() const noexcept { return context_.get(); }
 
 private:
     mutable std::unique_ptr<Context> context_;

@@ -511,10 +511,15 @@ public:
     graph_device(const graph_device&) = delete;
     graph_device& operator=(const graph_device&) = delete;
     ~graph_device() override {
-        // Work held back for a recorded step may still use the buffers: free them in the context.
-        [[maybe_unused]] const auto scope = context_scope();
-        params_ = {};
-        grads_ = {};
+        // Work held back for a recorded step may still use the buffers: free them in the context,
+        // if it was made (making one here could throw, from a destructor: CUDA unusable).
+        if constexpr (has_backend_context<B>) {
+            if (auto* made = context_.if_made()) {
+                [[maybe_unused]] const typename B::context_scope scope(*made);
+                params_ = {};
+                grads_ = {};
+            }
+        }
     }
 
     auto context_scope() const {
