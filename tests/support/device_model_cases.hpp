@@ -231,9 +231,10 @@ void check_device_errors() {
         "layer 5 \"dense_2\"");
 }
 
-// train_on_batch on batches kept in device memory (DeviceTensor) trains as on host tensors,
-// within tol (0 on an emulation: bit for bit); a wrong batch gives the host's error, and a class index out of range, which the
-// host never sees, an error naming the unchecked labels that leaves the weights as they were.
+// train_on_batch on batches kept in device memory (DeviceTensor) trains as on host tensors, within
+// tol (0 on an emulation: bit for bit); a wrong batch gives the host's error, and a class index out
+// of range, which the host never sees, an error naming the unchecked labels that leaves the weights
+// as they were.
 template <class B>
 void check_device_tensor_training(double tol) {
     ToyData d;
@@ -266,8 +267,8 @@ void check_device_tensor_training(double tol) {
     Sequential<B, Input<6>, Dense<8>, ReLU, Dense<3>, Softmax> plain(2);
     plain.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{});
     const auto before = weights(plain);
-    CHECK_THROWS_WITH_AS(plain.train_on_batch(x, bad_there), doctest::Contains("the labels are on the device, unchecked"),
-                         value_error);
+    CHECK_THROWS_WITH_AS(plain.train_on_batch(x, bad_there),
+                         doctest::Contains("the labels are on the device, unchecked"), value_error);
     CHECK(weights(plain) == before);
     CHECK_THROWS_WITH_AS(from_host.train_on_batch(d.x, bad), doctest::Contains("label 5 is 3"), value_error);
 }

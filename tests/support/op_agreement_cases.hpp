@@ -1,6 +1,6 @@
-// The ops every per-index backend is checked on against cpu::reference: GEMM in every
-// transpose, reductions over several chunks, the fused losses, batch norm's backward, copy2d,
-// gather_rows and the random fills. Memory says where the backend's arrays live (support/layer_agreement.hpp).
+// The ops every per-index backend is checked on against cpu::reference: GEMM in every transpose,
+// reductions over several chunks, the fused losses, batch norm's backward, copy2d, gather_rows and
+// the random fills. Memory says where the backend's arrays live (support/layer_agreement.hpp).
 #pragma once
 
 #include <doctest/doctest.h>

@@ -4,9 +4,7 @@
 #pragma once
 
 #include <cstddef>
-#include <string>
 
-#include "../core/errors.hpp"
 #include "../core/shape.hpp"
 #include "../core/tensor.hpp"
 #include "memory.hpp"

@@ -185,13 +185,13 @@ public:
     bool held() const noexcept { return held_; }
 
     // Copies `count` samples (x: in_size floats each, y: label floats each) for batches of up
-    // to `batch_size`; false where they stay on the host.
-    bool hold(const float* x, const float* y, std::size_t count, std::size_t in_size, std::size_t label,
+    // to `batch_size`, where they fit (held() says whether they went over).
+    void hold(const float* x, const float* y, std::size_t count, std::size_t in_size, std::size_t label,
               std::size_t batch_size) {
         if constexpr (on_device_v<Net>) {
             const std::size_t bytes =
                 count * ((in_size + label) * sizeof(float) + sizeof(std::size_t)) + batch_size * label * sizeof(float);
-            if (bytes > device_memory_free<B>() / 2) return false;
+            if (bytes > device_memory_free<B>() / 2) return;
             try {
                 x_.resize_discard(count * in_size);
                 y_.resize_discard(count * label);
@@ -199,16 +199,15 @@ public:
                 labels_.resize_discard(batch_size * label);
             } catch (const std::bad_alloc&) {
                 release();
-                return false;
+                return;
             } catch (const error&) {  // latent::cuda_error: out of device memory
                 release();
-                return false;
+                return;
             }
             upload<B>(x_.data(), x, count * in_size);
             upload<B>(y_.data(), y, count * label);
             held_ = true;
         }
-        return held_;
     }
     // This epoch's order of the samples (a permutation of [0, count)).
     void set_order(std::span<const std::size_t> order) { upload<B>(order_.data(), order.data(), order.size()); }
@@ -459,7 +458,8 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
         for (std::size_t step = epoch == first_epoch ? first_step : 0; step < steps; ++step) {
             const auto indices = sampler.batch(step);
             const std::size_t n = indices.size();
-            data::gather(y, indices, yb.data());  // on the host too, for the metrics
+            if (!there.held() || !setup.metrics.empty())  // the labels on the host: for the metrics, or to copy
+                data::gather(y, indices, yb.data());
             const float* input = xb.data();
             const float* labels = nullptr;
             if (!there.held()) {
@@ -549,7 +549,8 @@ double train_on_batch_step(Net& net, training_setup<Net>& setup, std::size_t n, 
     if (!std::isfinite(loss))
         throw value_error("latent.train.non_finite_loss", "train_on_batch: the loss is " + std::to_string(loss) + "; " +
                                                               net.describe_non_finite(n) +
-                                                              "; lower the learning rate or check the data" + unchecked);
+                                                              "; lower the learning rate or check the data" +
+                                                              unchecked);
     net.backward_from_output(setup.batch_grad.data(), from_logits);
     optimizer_step(net, *setup.optimizer, [&] { return net.parameters().data(); }, net.trainable_ranges());
     return loss;

@@ -146,7 +146,8 @@ TEST_CASE("fit on a device backend copies the training set over once, not a batc
         (void)net.predict(d.x);  // the weights go over before the count starts
         const std::size_t before = testing::guarded_uploaded_bytes();
         fitted run;
-        run.losses = net.fit(d.x, d.y, {.epochs = epochs, .batch_size = 16, .seed = 4, .verbose = Verbosity::silent})["loss"];
+        const FitOptions options{.epochs = epochs, .batch_size = 16, .seed = 4, .verbose = Verbosity::silent};
+        run.losses = net.fit(d.x, d.y, options)["loss"];
         run.uploaded_bytes = testing::guarded_uploaded_bytes() - before;
         const auto values = net.parameters().values();
         run.weights.assign(values.begin(), values.end());
