@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <new>
+#include <numeric>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -170,13 +171,13 @@ void optimizer_step(Net& net, optim::Optimizer& optimizer, HostParams host_param
     }
 }
 
-// fit's training set in a device's memory. On a device backend fit copies the training samples
-// and labels over once, with each epoch's order, and every step gathers its batch there into
-// the model's input buffer: no host-to-device copy per step (an MLP does about 1 MFLOP of
-// training arithmetic per 3 KB MNIST image, less GPU time than the image's copy from pageable
-// memory). Where the set would take
-// more than half of the device's free memory, or the copy fails for want of it, nothing is held
-// and fit copies one batch per step instead.
+// fit's training set in a device's memory. On a device backend fit copies the training samples and
+// labels over once, with each epoch's order, and every step gathers its batch there into the
+// model's input buffer: no host-to-device copy per step (an MLP does about 1 MFLOP of training
+// arithmetic per 3 KB MNIST image, less GPU time than the image's copy from pageable memory). Where
+// the set would take more than half of the device's free memory, or the copy fails for want of it,
+// nothing is held and fit copies one batch per step instead. fit's validation data is held the same
+// way (in its order), where the training set is.
 template <class Net>
 class training_set_there {
     using B = typename Net::policy;
@@ -300,10 +301,14 @@ inline void check_finite(const float* data, std::size_t count, std::size_t sampl
                                   "; training data must be finite");
 }
 
-// Loss and metrics over (count) samples in inference mode, batch after batch.
+// Loss and metrics over (count) samples in inference mode, batch after batch. `there`, where
+// given and held, holds the same samples in the device's memory in their order (fit's
+// validation data): the batches are gathered there instead of copied over.
 template <class Net>
-std::vector<std::pair<std::string, double>> evaluate_arrays(Net& net, training_setup<Net>& setup, const float* x, const float* y,
-                                              std::size_t count, std::size_t batch_size) {
+std::vector<std::pair<std::string, double>> evaluate_arrays(Net& net, training_setup<Net>& setup, const float* x,
+                                                            const float* y, std::size_t count, std::size_t batch_size,
+                                                            training_set_there<Net>* there = nullptr) {
+    if (there && !there->held()) there = nullptr;
     using In = typename Net::input_shape;
     using Out = typename Net::output_shape;
     constexpr std::size_t last = Out::dims[Out::rank - 1];
@@ -316,11 +321,13 @@ std::vector<std::pair<std::string, double>> evaluate_arrays(Net& net, training_s
     double loss_sum = 0;
     for (std::size_t first = 0; first < count; first += batch_size) {
         const std::size_t n = std::min(batch_size, count - first);
-        const float* labels = labels_for_loss<Net>(y + first * label, n * label, labels_there);
+        const float* labels = there ? nullptr : labels_for_loss<Net>(y + first * label, n * label, labels_there);
         const float* out = nullptr;
         {
             [[maybe_unused]] const auto recorded = model_step_scope(net, step_kind::evaluate, n);
-            out = net.forward(x + first * In::size, n, Mode::infer);
+            const float* input = x + first * In::size;
+            if (there) input = there->gather(net, first, n, In::size, label, labels);
+            out = net.forward(input, n, Mode::infer);
             bool from_logits = false;
             loss_sum += setup.loss->compute(net, labels, n, grad.data(), from_logits) * static_cast<double>(n);
         }
@@ -418,6 +425,16 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
 
     detail::training_set_there<Net> there;  // device backends: the training set copied over once
     there.hold(x.data(), y.data(), n_train, In::size, label, batch_size);
+    detail::training_set_there<Net> validation_there;  // and the validation data, in its order
+    if (there.held() && validation.present()) {
+        validation_there.hold(validation.x, validation.y, validation.count, In::size, label,
+                              std::min(options.batch_size, validation.count));
+        if (validation_there.held()) {
+            std::vector<std::size_t> in_order(validation.count);
+            std::iota(in_order.begin(), in_order.end(), std::size_t{0});
+            validation_there.set_order(in_order);
+        }
+    }
 
     History history;
     std::size_t first_epoch = 0, first_step = 0;
@@ -504,7 +521,7 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
         for (const auto& [key, value] : shown) history.history[key].push_back(value);
         if (validation.present()) {
             const auto val = detail::evaluate_arrays(net, setup, validation.x, validation.y, validation.count,
-                                                     options.batch_size);
+                                                     options.batch_size, &validation_there);
             for (const auto& [key, value] : val) {
                 history.history["val_" + key].push_back(value);
                 shown.emplace_back("val_" + key, value);

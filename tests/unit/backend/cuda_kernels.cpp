@@ -130,14 +130,15 @@ TEST_CASE("train_on_batch on DeviceTensors trains as on host tensors, and report
     testing::check_device_tensor_training<guarded_device>(0.0);
 }
 
-// fit on a device backend copies the training set over once and gathers each batch there; the
-// copies are counted through the guarded device's uploads. Where the device has too little free
-// memory for the set, fit copies one batch per step and trains bit for bit the same.
+// fit on a device backend copies the training set (and its validation data) over once and gathers
+// each batch there; the copies are counted through the guarded device's uploads. Where the device
+// has too little free memory for the set, fit copies one batch per step and trains bit for bit the
+// same.
 TEST_CASE("fit on a device backend copies the training set over once, not a batch per step") {
     testing::ToyData d;  // 90 samples of 6 features, one class index each
     struct fitted {
         std::size_t uploaded_bytes = 0;
-        std::vector<double> losses;
+        std::vector<double> losses, validation_losses;
         std::vector<float> weights;
     };
     const auto fit = [&](std::size_t epochs) {
@@ -146,17 +147,21 @@ TEST_CASE("fit on a device backend copies the training set over once, not a batc
         (void)net.predict(d.x);  // the weights go over before the count starts
         const std::size_t before = testing::guarded_uploaded_bytes();
         fitted run;
-        const FitOptions options{.epochs = epochs, .batch_size = 16, .seed = 4, .verbose = Verbosity::silent};
-        run.losses = net.fit(d.x, d.y, options)["loss"];
+        const FitOptions options{.epochs = epochs, .batch_size = 16, .validation_split = 0.2, .seed = 4,
+                                 .verbose = Verbosity::silent};
+        const History history = net.fit(d.x, d.y, options);
+        run.losses = history["loss"];
+        run.validation_losses = history["val_loss"];
         run.uploaded_bytes = testing::guarded_uploaded_bytes() - before;
         const auto values = net.parameters().values();
         run.weights.assign(values.begin(), values.end());
         return run;
     };
-    const std::size_t sample_bytes = (6 + 1) * sizeof(float);
+    const std::size_t sample_bytes = (6 + 1) * sizeof(float);  // 72 samples to train on, 18 to validate
     const fitted held_1 = fit(1), held_4 = fit(4);
-    // Three more epochs cost three more epoch orders, and no samples.
-    CHECK(held_4.uploaded_bytes - held_1.uploaded_bytes == 3 * 90 * sizeof(std::size_t));
+    // Three more epochs cost three more orders of the training samples, and no samples: neither
+    // training nor validation batches go over.
+    CHECK(held_4.uploaded_bytes - held_1.uploaded_bytes == 3 * 72 * sizeof(std::size_t));
     CHECK(held_1.uploaded_bytes >= 90 * sample_bytes);
 
     testing::guarded_free_memory() = 90 * sample_bytes;  // the set would take more than half of it
@@ -164,6 +169,7 @@ TEST_CASE("fit on a device backend copies the training set over once, not a batc
     testing::guarded_free_memory() = std::numeric_limits<std::size_t>::max();
     CHECK(copied_4.uploaded_bytes - copied_1.uploaded_bytes == 3 * 90 * sample_bytes);  // every batch, every epoch
     CHECK(copied_4.losses == held_4.losses);
+    CHECK(copied_4.validation_losses == held_4.validation_losses);
     CHECK(copied_4.weights == held_4.weights);
 }
 
