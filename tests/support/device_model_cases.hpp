@@ -256,6 +256,11 @@ void check_device_tensor_training(double tol) {
     };
     CHECK(relative_error(weights(from_device), weights(from_host)) <= tol);
     CHECK(values_of(x.to_host()) == values_of(d.x));  // read, not written
+    // predict reads it where it is, batch after batch (32, 32 and 26 samples), a Model's too.
+    CHECK(values_of(from_device.predict(x)) == values_of(from_device.predict(d.x)));
+    auto inputs = input<B, 6>("inputs", 5);
+    Model functional(inputs, Dense<3>{"head"}(Dense<8>{}(inputs)));
+    CHECK(values_of(functional.predict(x, 40)) == values_of(functional.predict(d.x, 40)));
 
     const DeviceTensor<B, Shape<1>> ten_labels(d.y.slice(0, 10));
     CHECK_THROWS_WITH_AS(from_device.train_on_batch(x, ten_labels), doctest::Contains("got 90 inputs but 10 labels"),

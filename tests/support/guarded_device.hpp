@@ -190,6 +190,8 @@ struct guarded_device : detail::per_index_backend<guarded_executor> {
     template <class T>
     static void upload(T* device, const T* host, std::size_t n) {
         require_context("an upload ran");
+        if (n > 0 && guarded_regions::get().contains(host))  // on a GPU, a host-to-device copy from device memory fails
+            throw std::logic_error("guarded_device: an upload's source is device memory");
         device_scope open;
         if (n) std::memcpy(device, host, n * sizeof(T));
         guarded_uploaded_bytes() += n * sizeof(T);
@@ -197,6 +199,8 @@ struct guarded_device : detail::per_index_backend<guarded_executor> {
     template <class T>
     static void download(T* host, const T* device, std::size_t n) {
         require_context("a download ran");
+        if (n > 0 && guarded_regions::get().contains(host))
+            throw std::logic_error("guarded_device: a download's destination is device memory");
         device_scope open;
         if (n) std::memcpy(host, device, n * sizeof(T));
     }

@@ -1,6 +1,6 @@
 // DeviceTensor<B, S>: a batch of samples of shape S kept in backend B's memory (latent::cuda: the
-// GPU), copied there once, as PyTorch's x.to("cuda"), for a batch that a model trains on again
-// and again: train_on_batch reads it there instead of copying it over on every call.
+// GPU), copied there once, as PyTorch's x.to("cuda"), for samples used again and again:
+// train_on_batch and predict read it there instead of copying it over on every call.
 #pragma once
 
 #include <cstddef>

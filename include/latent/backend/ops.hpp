@@ -77,6 +77,12 @@ void elementwise(std::size_t n, F&& f, P*... arrays) {
         (void)sizeof(missing_kernel<B, op::elementwise>);
 }
 
+// to[i] = from[i] for i < n, both in the backend's memory: elementwise, so on every backend.
+template <backend_policy B, class T>
+void copy_elements(std::size_t n, const T* from, T* to) {
+    elementwise<B>(n, [] LATENT_HOST_DEVICE(T& out, const T& in) { out = in; }, to, from);
+}
+
 // y[i] = f.value(x[i]) for an activation function f (layers/activation.hpp): a backend may
 // evaluate the functions it knows faster, vectorized, to within 1e-6 relative of f.value.
 template <backend_policy B, class F, class T>

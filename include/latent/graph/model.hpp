@@ -420,6 +420,17 @@ public:
         return predict_arrays({x.data()}, {In::size}, x.batch(), batch_size);
     }
 
+    // Samples kept in the model's device memory (DeviceTensor; latent::cuda): each batch is
+    // copied there into the model's input buffer, none from the host; the outputs come back.
+    template <shape_type XS>
+        requires on_device
+    prediction predict(const DeviceTensor<policy, XS>& x, std::size_t batch_size = 32) {
+        static_assert(input_count == 1, "latent: this model has several inputs; call predict(x1, x2, ...)");
+        check_input<TensorView<XS, const float>>();
+        if (batch_size == 0) throw value_error("latent.graph.predict.batch_size", "predict needs batch_size >= 1");
+        return predict_arrays({x.data()}, {In::size}, x.batch(), batch_size, true);
+    }
+
     // An xtensor or Eigen array (latent/interop/): viewed in place when it is float and
     // row-major contiguous, else copied once.
     template <adapted_batch X>
@@ -829,8 +840,9 @@ private:
         return mine;
     }
 
+    // `bases` in the host's memory, or (`bases_there`) in the model's device memory.
     prediction predict_arrays(const std::vector<const float*>& bases, const std::vector<std::size_t>& sizes,
-                              std::size_t count, std::size_t batch_size) {
+                              std::size_t count, std::size_t batch_size, bool bases_there = false) {
         prediction out = [&]<std::size_t... K>(std::index_sequence<K...>) {
             if constexpr (output_count == 1)
                 return prediction(count);
@@ -841,9 +853,18 @@ private:
         for (std::size_t first = 0; first < count; first += batch_size) {
             const std::size_t n = std::min(batch_size, count - first);
             std::vector<const float*> at;
-            for (std::size_t k = 0; k < bases.size(); ++k) at.push_back(bases[k] + first * sizes[k]);
             [[maybe_unused]] const auto recorded =
                 detail::step_scope<policy>(detail::step_kind::predict, n, step_salt());
+            for (std::size_t k = 0; k < bases.size(); ++k) {
+                at.push_back(bases[k] + first * sizes[k]);
+                if constexpr (on_device) {
+                    if (bases_there) {  // copied on the device into the input buffer, which forward reads in place
+                        float* input = device_input_for(n, k);
+                        ops::copy_elements<policy>(n * sizes[k], at[k], input);
+                        at[k] = input;
+                    }
+                }
+            }
             forward_inputs(at, n, Mode::infer);
             [&]<std::size_t... K>(std::index_sequence<K...>) {
                 (copy_output<K>(out, first, n), ...);

@@ -345,17 +345,21 @@ public:
     template <float_batch X>
     Tensor<output_shape> predict(const X& x, std::size_t batch_size = 32) {
         check_input<X>();
-        if (batch_size == 0) throw value_error("latent.graph.predict.batch_size", "predict needs batch_size >= 1");
-        Tensor<output_shape> out(x.batch());
-        [[maybe_unused]] const auto scope = context_scope();
-        for (std::size_t first = 0; first < x.batch(); first += batch_size) {
-            const std::size_t n = std::min(batch_size, x.batch() - first);
-            [[maybe_unused]] const auto recorded =
-                detail::step_scope<policy>(detail::step_kind::predict, n, step_salt());
-            const float* y = forward(x.data() + first * input_shape::size, n, Mode::infer);
-            download<policy>(out.data() + first * output_shape::size, y, n * output_shape::size);
-        }
-        return out;
+        return predict_batches(x.batch(), batch_size,
+                               [&](std::size_t first, std::size_t) { return x.data() + first * input_shape::size; });
+    }
+
+    // Samples kept in the model's device memory (DeviceTensor; latent::cuda): each batch is
+    // copied there into the model's input buffer, none from the host; the outputs come back.
+    template <shape_type XS>
+        requires on_device
+    Tensor<output_shape> predict(const DeviceTensor<policy, XS>& x, std::size_t batch_size = 32) {
+        check_input<TensorView<XS, const float>>();
+        return predict_batches(x.batch(), batch_size, [&](std::size_t first, std::size_t n) -> const float* {
+            float* input = device_input_for(n);
+            ops::copy_elements<policy>(n * input_shape::size, x.data() + first * input_shape::size, input);
+            return input;
+        });
     }
 
     // An xtensor or Eigen array (latent/interop/): viewed in place when it is float and
@@ -621,6 +625,23 @@ public:
     }
 
 private:
+    // predict's loop over batches of `count` samples: place_input(first, n), called inside
+    // the step (a recorded step includes its kernels), gives the batch where forward reads it.
+    template <class PlaceInput>
+    Tensor<output_shape> predict_batches(std::size_t count, std::size_t batch_size, PlaceInput place_input) {
+        if (batch_size == 0) throw value_error("latent.graph.predict.batch_size", "predict needs batch_size >= 1");
+        Tensor<output_shape> out(count);
+        [[maybe_unused]] const auto scope = context_scope();
+        for (std::size_t first = 0; first < count; first += batch_size) {
+            const std::size_t n = std::min(batch_size, count - first);
+            [[maybe_unused]] const auto recorded =
+                detail::step_scope<policy>(detail::step_kind::predict, n, step_salt());
+            const float* y = forward(place_input(first, n), n, Mode::infer);
+            download<policy>(out.data() + first * output_shape::size, y, n * output_shape::size);
+        }
+        return out;
+    }
+
     friend struct detail::sequential_access;
 
     // The parameters as the layers read them: the arena on the host, its copy on a device.

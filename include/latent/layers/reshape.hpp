@@ -5,13 +5,6 @@
 
 namespace latent {
 
-namespace detail {
-template <backend_policy B, class T>
-void copy_elements(std::size_t n, const T* from, T* to) {
-    ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& out, const T& in) { out = in; }, to, from);
-}
-}  // namespace detail
-
 class Flatten : public Layer<Flatten> {
 public:
     using Layer::Layer;
@@ -26,11 +19,11 @@ public:
 
     template <class In, backend_policy B, class T>
     void forward(const ForwardArgs<T>& a) const {
-        detail::copy_elements<B>(a.batch * In::size, a.x, a.y);
+        ops::copy_elements<B>(a.batch * In::size, a.x, a.y);
     }
     template <class In, backend_policy B, class T>
     void backward(const BackwardArgs<T>& a) const {
-        if (a.dx) detail::copy_elements<B>(a.batch * In::size, a.dy, a.dx);
+        if (a.dx) ops::copy_elements<B>(a.batch * In::size, a.dy, a.dx);
     }
 };
 
@@ -50,11 +43,11 @@ public:
 
     template <class In, backend_policy B, class T>
     void forward(const ForwardArgs<T>& a) const {
-        detail::copy_elements<B>(a.batch * In::size, a.x, a.y);
+        ops::copy_elements<B>(a.batch * In::size, a.x, a.y);
     }
     template <class In, backend_policy B, class T>
     void backward(const BackwardArgs<T>& a) const {
-        if (a.dx) detail::copy_elements<B>(a.batch * In::size, a.dy, a.dx);
+        if (a.dx) ops::copy_elements<B>(a.batch * In::size, a.dy, a.dx);
     }
 };
 

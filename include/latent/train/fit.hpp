@@ -28,7 +28,6 @@
 #include "../data/batching.hpp"
 #include "../graph/compiled.hpp"
 #include "../layers/activation.hpp"
-#include "../layers/reshape.hpp"
 #include "../loss/loss.hpp"
 #include "../metrics/metric.hpp"
 #include "../optim/optimizer.hpp"
@@ -600,7 +599,7 @@ double train_on_batch_model(Net& net, const DeviceTensor<typename Net::policy, X
     [[maybe_unused]] const auto scope = detail::model_scope(net);
     const auto place_input = [&] {
         float* input = net.device_input_for(n);
-        detail::copy_elements<B>(n * XS::size, x.data(), input);
+        ops::copy_elements<B>(n * XS::size, x.data(), input);
         return static_cast<const float*>(input);
     };
     return detail::train_on_batch_step(net, setup, n, y.data(), place_input,
