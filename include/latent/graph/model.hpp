@@ -511,6 +511,14 @@ public:
         if (device_inputs_[k].size() < count) device_inputs_[k].resize_discard(count);
         return device_inputs_[k].data();
     }
+    // That buffer, filled on the device from `batch` samples already in its memory (a DeviceTensor).
+    const float* device_input_from(const float* there, std::size_t batch, std::size_t k = 0)
+        requires on_device
+    {
+        float* input = device_input_for(batch, k);
+        ops::copy_elements<policy>(batch * store_->nodes[input_nodes_[k]].size, there, input);
+        return input;
+    }
 
     // What layers add to the loss for the last forward pass (ActivityRegularization, Sampling);
     // fit and evaluate report it with the loss. Uses the layers' workspaces as scratch.
@@ -858,11 +866,7 @@ private:
             for (std::size_t k = 0; k < bases.size(); ++k) {
                 at.push_back(bases[k] + first * sizes[k]);
                 if constexpr (on_device) {
-                    if (bases_there) {  // copied on the device into the input buffer, which forward reads in place
-                        float* input = device_input_for(n, k);
-                        ops::copy_elements<policy>(n * sizes[k], at[k], input);
-                        at[k] = input;
-                    }
+                    if (bases_there) at[k] = device_input_from(at[k], n, k);  // forward reads it in place
                 }
             }
             forward_inputs(at, n, Mode::infer);

@@ -355,10 +355,8 @@ public:
         requires on_device
     Tensor<output_shape> predict(const DeviceTensor<policy, XS>& x, std::size_t batch_size = 32) {
         check_input<TensorView<XS, const float>>();
-        return predict_batches(x.batch(), batch_size, [&](std::size_t first, std::size_t n) -> const float* {
-            float* input = device_input_for(n);
-            ops::copy_elements<policy>(n * input_shape::size, x.data() + first * input_shape::size, input);
-            return input;
+        return predict_batches(x.batch(), batch_size, [&](std::size_t first, std::size_t n) {
+            return device_input_from(x.data() + first * input_shape::size, n);
         });
     }
 
@@ -432,6 +430,14 @@ public:
         [[maybe_unused]] const auto scope = context_scope();
         if (device_input_.size() < batch * input_shape::size) device_input_.resize_discard(batch * input_shape::size);
         return device_input_.data();
+    }
+    // That buffer, filled on the device from `batch` samples already in its memory (a DeviceTensor).
+    const float* device_input_from(const float* there, std::size_t batch)
+        requires on_device
+    {
+        float* input = device_input_for(batch);
+        ops::copy_elements<policy>(batch * input_shape::size, there, input);
+        return input;
     }
 
     // Backpropagates dy, the gradient of the loss with respect to the output of layer

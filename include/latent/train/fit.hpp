@@ -206,6 +206,8 @@ public:
             }
             upload<B>(x_.data(), x, count * in_size);
             upload<B>(y_.data(), y, count * label);
+            in_size_ = in_size;
+            label_ = label;
             held_ = true;
         }
     }
@@ -213,12 +215,11 @@ public:
     void set_order(std::span<const std::size_t> order) { upload<B>(order_.data(), order.data(), order.size()); }
     // Gathers the `n` samples at positions [first, first + n) of the epoch's order into the
     // model's input buffer, and their labels; returns the input, where forward reads it.
-    const float* gather(Net& net, std::size_t first, std::size_t n, std::size_t in_size, std::size_t label,
-                        const float*& labels) {
+    const float* gather(Net& net, std::size_t first, std::size_t n, const float*& labels) {
         if constexpr (on_device_v<Net>) {
             float* input = net.device_input_for(n);
-            ops::gather_rows<B>(n, in_size, order_.data() + first, x_.data(), input);
-            ops::gather_rows<B>(n, label, order_.data() + first, y_.data(), labels_.data());
+            ops::gather_rows<B>(n, in_size_, order_.data() + first, x_.data(), input);
+            ops::gather_rows<B>(n, label_, order_.data() + first, y_.data(), labels_.data());
             labels = labels_.data();
             return input;
         } else {
@@ -235,6 +236,7 @@ private:
     }
     backend_buffer<B, float> x_, y_, labels_;  // (count, in), (count, label), (batch, label)
     backend_buffer<B, std::size_t> order_;
+    std::size_t in_size_ = 0, label_ = 0;  // floats per sample and per label
     bool held_ = false;
 };
 
@@ -325,7 +327,7 @@ std::vector<std::pair<std::string, double>> evaluate_arrays(Net& net, training_s
         {
             [[maybe_unused]] const auto recorded = model_step_scope(net, step_kind::evaluate, n);
             const float* input = x + first * In::size;
-            if (there) input = there->gather(net, first, n, In::size, label, labels);
+            if (there) input = there->gather(net, first, n, labels);
             out = net.forward(input, n, Mode::infer);
             bool from_logits = false;
             loss_sum += setup.loss->compute(net, labels, n, grad.data(), from_logits) * static_cast<double>(n);
@@ -411,7 +413,7 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     const std::size_t batch_size = std::min(options.batch_size, n_train);
     data::BatchSampler sampler(n_train, batch_size, options.shuffle, shuffle_rng);
     const std::size_t steps = sampler.batches();
-    AlignedBuffer<float> xb(batch_size * In::size);    // (batch, in)
+    AlignedBuffer<float> xb;                           // (batch, in), unless the set is held on the device
     AlignedBuffer<float> yb(batch_size * label);       // (batch, label)
     backend_buffer<typename Net::policy, float> grad(batch_size * Out::size);  // (batch, out), where the model computes
     backend_buffer<typename Net::policy, float> yb_there;  // device backends: the labels there
@@ -424,6 +426,7 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
 
     detail::training_set_there<Net> there;  // device backends: the training set copied over once
     there.hold(x.data(), y.data(), n_train, In::size, label, batch_size);
+    if (!there.held()) xb.resize_discard(batch_size * In::size);
     detail::training_set_there<Net> validation_there;  // and the validation data, in its order
     if (there.held() && validation.present()) {
         validation_there.hold(validation.x, validation.y, validation.count, In::size, label,
@@ -488,7 +491,7 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
             double loss = 0;
             {
                 [[maybe_unused]] const auto recorded = detail::model_step_scope(net, detail::step_kind::train, n);
-                if (there.held()) input = there.gather(net, step * batch_size, n, In::size, label, labels);
+                if (there.held()) input = there.gather(net, step * batch_size, n, labels);
                 out = net.forward(input, n, Mode::train, &dropout_rng);
                 detail::zero_gradients(net);
                 bool from_logits = false;
@@ -593,15 +596,10 @@ double train_on_batch_model(Net& net, TensorView<XS, const float> x, TensorView<
 template <class Net, class XS, class YS>
 double train_on_batch_model(Net& net, const DeviceTensor<typename Net::policy, XS>& x,
                             const DeviceTensor<typename Net::policy, YS>& y) {
-    using B = typename Net::policy;
     auto& setup = detail::checked_for_train_on_batch<Net, XS, YS>(net, x.batch(), y.batch());
     const std::size_t n = x.batch();
     [[maybe_unused]] const auto scope = detail::model_scope(net);
-    const auto place_input = [&] {
-        float* input = net.device_input_for(n);
-        ops::copy_elements<B>(n * XS::size, x.data(), input);
-        return static_cast<const float*>(input);
-    };
+    const auto place_input = [&] { return net.device_input_from(x.data(), n); };
     return detail::train_on_batch_step(net, setup, n, y.data(), place_input,
                                        " (the labels are on the device, unchecked: a class index outside the "
                                        "model's classes makes the loss NaN)");
