@@ -27,6 +27,7 @@ namespace {
 struct Args {
     int reps = 3;
     bool eager = false;  // --eager: every step kernel by kernel, none replayed from CUDA graphs
+    bool im2col = false;  // --no-cudnn: convolutions as im2col and cuBLAS GEMMs even where cuDNN is built in
     std::set<std::string> rows;
     bool wants(const std::string& row) const {
         return rows.empty() || rows.count(row) || rows.count(row.substr(0, row.find('.')));
@@ -58,11 +59,13 @@ void measure(const Args& args, const std::string& row, const char* unit, double 
     }
 }
 
-// Steps recorded into CUDA graphs and replayed (the default), or all run kernel by kernel.
+// Steps recorded into CUDA graphs and replayed (the default), or all run kernel by kernel;
+// convolutions through cuDNN where latent::cuda has it (the default), or as im2col and GEMMs.
 template <class Net>
 void set_recording(const Args& args, Net& net) {
     [[maybe_unused]] const auto scope = net.context_scope();
     current_cuda_context().record_steps(!args.eager);
+    if (CudaContext::has_cudnn) current_cuda_context().use_cudnn(!args.im2col);
 }
 
 // How the row's steps ran, on stderr (the table reads stdout): a replay should update few
@@ -136,16 +139,22 @@ int main(int argc, char** argv) {
         const std::string a = argv[i];
         if (a == "--eager") {
             args.eager = true;
+        } else if (a == "--no-cudnn") {
+            args.im2col = true;
         } else if (a == "--reps" && i + 1 < argc) {
             args.reps = std::atoi(argv[++i]);
         } else if (a == "--rows" && i + 1 < argc) {
             std::stringstream list(argv[++i]);
             for (std::string r; std::getline(list, r, ',');) args.rows.insert(r);
         } else {
-            std::fprintf(stderr, "usage: latent_gpu [--eager] [--reps R] [--rows G1,G2.b64,...]\n");
+            std::fprintf(stderr, "usage: latent_gpu [--eager] [--no-cudnn] [--reps R] [--rows G1,G2.b64,...]\n");
             return 2;
         }
     }
+    std::fprintf(stderr, "latent_gpu: convolutions %s\n",
+                 !CudaContext::has_cudnn ? "as im2col and cuBLAS GEMMs (built without cuDNN)"
+                 : args.im2col          ? "as im2col and cuBLAS GEMMs (--no-cudnn)"
+                                        : "through cuDNN");
     mlp_rows(args);
     conv_rows(args);
     latency_row(args);

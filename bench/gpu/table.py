@@ -25,24 +25,26 @@ def main():
         samples[(row, program)].append(float(value))
         units[row] = unit
     rows = [r for r in LABELS if r in units] + sorted(r for r in units if r not in LABELS)
-    print("| workload | unit | latent | latent, no graphs | PyTorch eager | PyTorch CUDA graph | latent vs eager | "
-          "latent vs graph |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| workload | unit | latent | latent, no graphs | latent, no cuDNN | PyTorch eager | PyTorch CUDA graph | "
+          "latent vs eager | latent vs graph |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         lower_is_better = units[row] == "ns"
-        med = {p: statistics.median(samples[(row, p)]) for p in ("latent", "latent-eager", "torch", "torch-graph") if samples.get((row, p))}
+        med = {p: statistics.median(samples[(row, p)]) for p in ("latent", "latent-eager", "latent-im2col", "torch", "torch-graph") if samples.get((row, p))}
         cell = lambda p: "–" if p not in med else (f"{med[p]:,.0f}" if med[p] >= 100 else f"{med[p]:.3g}")
         def ratio(p):
             if "latent" not in med or p not in med:
                 return "–"
             r = med[p] / med["latent"] if lower_is_better else med["latent"] / med[p]
             return f"{r:.2f}x"
-        print(f"| {LABELS.get(row, row)} | {units[row]} | {cell('latent')} | {cell('latent-eager')} | {cell('torch')} | "
+        print(f"| {LABELS.get(row, row)} | {units[row]} | {cell('latent')} | {cell('latent-eager')} | "
+              f"{cell('latent-im2col')} | {cell('torch')} | "
               f"{cell('torch-graph')} | "
               f"{ratio('torch')} | {ratio('torch-graph')} |")
     print()
-    print("Ratios above 1 mean latent is faster (latent with its steps replayed from CUDA graphs, the "
-          "default). Medians of the repetitions of every round.")
+    print("Ratios above 1 mean latent is faster (latent with its steps replayed from CUDA graphs and its "
+          "convolutions through cuDNN where it was built with it, the default). Medians of the repetitions of every "
+          "round.")
 
 
 if __name__ == "__main__":

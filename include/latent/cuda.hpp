@@ -7,6 +7,9 @@
 #endif
 
 #include "backend/cuda/context.hpp"
+#if defined(LATENT_CUDNN)
+#include "backend/cuda/cudnn.hpp"
+#endif
 #include "backend/cuda/error.hpp"
 #include "backend/cuda/executor.hpp"
 #include "backend/cuda/kernels.hpp"

@@ -303,3 +303,75 @@ TEST_CASE("cuda: allow_tf32 between steps forgets the recordings, and is refused
     CHECK(stats.replayed == 2);
     CHECK(stats.diverged == 0);
 }
+
+TEST_CASE("cuda: convolutions as im2col and cuBLAS GEMMs (use_cudnn(false)) agree with the reference") {
+    CudaContext& context = current_cuda_context();
+    MESSAGE("this latent::cuda has cuDNN: " << (CudaContext::has_cudnn ? "yes" : "no (the case above ran im2col too)"));
+    context.use_cudnn(false);
+    CHECK_FALSE(context.uses_cudnn());
+    testing::check_convolutions<cuda, device_arrays>(tolerance);
+    if (CudaContext::has_cudnn) {
+        context.use_cudnn(true);
+        CHECK(context.uses_cudnn());
+    } else {
+        CHECK_THROWS_WITH_AS(context.use_cudnn(true), doctest::Contains("built without cuDNN"), value_error);
+    }
+}
+
+namespace {
+template <class B>
+using GraphCnn = Sequential<B, Input<12, 12, 2>, Conv2D<8, 3, Padding::same>, BatchNorm, ReLU, MaxPool2D<2>,
+                            Conv2D<8, 3, Padding::same, 2>,  // padded 0 and 1: im2col even where cuDNN is on
+                            ReLU, Conv2DTranspose<4, 3, Padding::same>, Flatten, Dense<3>, Softmax>;
+
+// A small CNN trained on the GPU: cuDNN's calls (where used) end a recorded stretch, as a copy does.
+std::pair<History, std::vector<float>> train_graph_cnn(bool record, bool cudnn, CudaContext::step_statistics& stats) {
+    const std::size_t n = 40;
+    Tensor<Shape<12, 12, 2>> x(n);
+    Tensor<Shape<1>> y(n);
+    const std::vector<float> values = testing::random_vector(x.size(), 5);
+    std::copy(values.begin(), values.end(), x.data());
+    for (std::size_t i = 0; i < n; ++i) y.data()[i] = static_cast<float>(i % 3);
+    GraphCnn<cuda> net(4);
+    {
+        [[maybe_unused]] const auto scope = net.context_scope();
+        current_cuda_context().record_steps(record);
+        if (CudaContext::has_cudnn) current_cuda_context().use_cudnn(cudnn);
+    }
+    net.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{}, metrics::Accuracy{});
+    auto h = net.fit(x, y, {.epochs = 3, .batch_size = 16, .seed = 2, .verbose = Verbosity::silent});
+    {
+        [[maybe_unused]] const auto scope = net.context_scope();
+        stats = current_cuda_context().step_statistics_so_far();
+    }
+    const auto p = net.parameters().values();
+    return {h, {p.begin(), p.end()}};
+}
+}  // namespace
+
+TEST_CASE("cuda: a CNN trains alike with cuDNN and with im2col, replayed or kernel by kernel") {
+    CudaContext::step_statistics eager_stats, graph_stats, im2col_stats;
+    const auto eager = train_graph_cnn(false, true, eager_stats);
+    const auto graphs = train_graph_cnn(true, true, graph_stats);
+    const auto im2col = train_graph_cnn(true, false, im2col_stats);
+    CHECK(graph_stats.diverged == 0);
+    CHECK(graph_stats.replayed == 3 * 3 - 2 * 2);  // steps of 16, 16 and 8: each key eager, recorded, replayed
+    CHECK(im2col_stats.diverged == 0);
+    // Deterministic algorithms: a replay computes what the eager steps computed.
+    CHECK(testing::relative_error(graphs.second, eager.second) < 1e-6);
+    CHECK(testing::relative_error(im2col.second, eager.second) < 1e-4);
+    for (std::size_t e = 0; e < 3; ++e) {
+        CHECK(graphs.first["loss"][e] == doctest::Approx(eager.first["loss"][e]).epsilon(1e-6));
+        CHECK(im2col.first["loss"][e] == doctest::Approx(eager.first["loss"][e]).epsilon(1e-4));
+    }
+}
+
+TEST_CASE("cuda: use_cudnn is refused inside a step") {
+    CudaContext context;
+    CudaContextScope scope(context);
+    context.begin_step(777);
+    CHECK_THROWS_WITH_AS(context.use_cudnn(false), doctest::Contains("between steps"), value_error);
+    context.end_step();
+    context.use_cudnn(false);
+    CHECK_FALSE(context.uses_cudnn());
+}

@@ -109,4 +109,17 @@ constexpr Window2D make_window(std::size_t in_h, std::size_t in_w, std::size_t c
     return g;
 }
 
+// Whether padding both sides by pad_top (pad_left) gives this window's output extent: then a
+// library that pads symmetrically (cuDNN) computes it. Where Keras pads one more row at the
+// bottom (right), no window reaches that row, and the rows the symmetric padding adds are zeros
+// either way.
+constexpr bool symmetric_padding_suffices(const Window2D& g) {
+    const auto same_extent = [](std::size_t in, std::size_t kernel, std::size_t stride, std::size_t pad,
+                                std::size_t out) {
+        return kernel > 0 && stride > 0 && in + 2 * pad >= kernel && (in + 2 * pad - kernel) / stride + 1 == out;
+    };
+    return g.channels > 0 && same_extent(g.in_h, g.kernel_h, g.stride_h, g.pad_top, g.out_h) &&
+           same_extent(g.in_w, g.kernel_w, g.stride_w, g.pad_left, g.out_w);
+}
+
 }  // namespace latent

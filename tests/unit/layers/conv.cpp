@@ -171,3 +171,53 @@ TEST_CASE("Conv2DTranspose gradients") {
     CHECK(check_layer_gradients<Shape<3, 4, 2>>(Conv2DTranspose<2, 3, Padding::same, 2>{}) > 0);
     CHECK(check_layer_gradients<Shape<3, 2, 1>>(Conv2DTranspose<2, Size2<2, 3>, Padding::valid, Size2<3, 2>>{}) > 0);
 }
+
+// What the CUDA backend's cuDNN path relies on: where symmetric_padding_suffices, the window's
+// patches are those of a valid window over the image padded by pad_top / pad_left on both
+// sides (how cuDNN pads); where it does not, that window has another output extent.
+TEST_CASE("symmetric_padding_suffices: the window equals a valid one over the symmetrically padded image") {
+    static_assert(symmetric_padding_suffices(make_window(28, 28, 1, {3, 3}, {1, 1}, Padding::same)));
+    static_assert(symmetric_padding_suffices(make_window(28, 28, 32, {3, 3}, {1, 1}, Padding::valid)));
+    static_assert(symmetric_padding_suffices(make_window(7, 7, 3, {3, 3}, {2, 2}, Padding::same)));  // pads 1 and 1
+    static_assert(!symmetric_padding_suffices(make_window(28, 28, 1, {3, 3}, {2, 2}, Padding::same)));  // 0 and 1
+    static_assert(!symmetric_padding_suffices(make_window(9, 8, 3, {3, 2}, {1, 1}, Padding::same)));    // width 0 and 1
+    std::size_t taken = 0, declined = 0;
+    for (const Padding padding : {Padding::valid, Padding::same})
+        for (std::size_t in = 1; in <= 9; ++in)
+            for (std::size_t kernel = 1; kernel <= 4; ++kernel)
+                for (std::size_t stride = 1; stride <= 3; ++stride) {
+                    if (padding == Padding::valid && kernel > in) continue;
+                    const Window2D g = make_window(in, in + 1, 2, {kernel, kernel + 1 > in + 1 ? 1 : kernel + 1},
+                                                   {stride, stride}, padding);
+                    Window2D sym = g;  // valid, over the image padded by pad_top / pad_left on both sides
+                    sym.in_h = g.in_h + 2 * g.pad_top;
+                    sym.in_w = g.in_w + 2 * g.pad_left;
+                    sym.pad_top = sym.pad_left = 0;
+                    const bool fits = sym.in_h >= g.kernel_h && sym.in_w >= g.kernel_w;
+                    sym.out_h = fits ? (sym.in_h - g.kernel_h) / g.stride_h + 1 : 0;
+                    sym.out_w = fits ? (sym.in_w - g.kernel_w) / g.stride_w + 1 : 0;
+                    INFO("in " << g.in_h << "x" << g.in_w << ", kernel " << g.kernel_h << "x" << g.kernel_w
+                               << ", stride " << stride << ", padding " << (padding == Padding::same ? "same" : "valid"));
+                    const bool same_extent = sym.out_h == g.out_h && sym.out_w == g.out_w;
+                    REQUIRE(symmetric_padding_suffices(g) == same_extent);
+                    if (!same_extent) {
+                        ++declined;
+                        continue;
+                    }
+                    ++taken;
+                    const std::size_t batch = 2;
+                    std::vector<double> x(batch * g.in_size()), padded(batch * sym.in_size(), 0.0);
+                    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<double>(i + 1);
+                    for (std::size_t n = 0; n < batch; ++n)
+                        for (std::size_t r = 0; r < g.in_h; ++r)
+                            for (std::size_t c = 0; c < g.in_w * g.channels; ++c)
+                                padded[n * sym.in_size() + ((r + g.pad_top) * sym.in_w + g.pad_left) * g.channels + c] =
+                                    x[n * g.in_size() + r * g.in_w * g.channels + c];
+                    std::vector<double> cols(batch * g.positions() * g.patch_size()), sym_cols(cols.size());
+                    ops::im2col<B>(g, batch, x.data(), cols.data());
+                    ops::im2col<B>(sym, batch, padded.data(), sym_cols.data());
+                    CHECK(cols == sym_cols);
+                }
+    CHECK(taken > 50);
+    CHECK(declined > 20);
+}

@@ -7,11 +7,16 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <memory>
 #include <utility>
 
+#include "../../core/errors.hpp"
 #include "error.hpp"
 #include "graph_driver.hpp"
 #include "step_recorder.hpp"
+#if defined(LATENT_CUDNN)
+#include "cudnn_state.hpp"
+#endif
 
 namespace latent {
 
@@ -56,8 +61,38 @@ public:
             throw value_error("latent.cuda.allow_tf32", "allow_tf32 changes how a step's GEMMs run: call it between "
                                                         "steps (outside fit, predict or a step scope), not inside one");
         LATENT_CUDA_CHECK(cublasSetMathMode(blas_, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+        tf32_ = on;  // cuDNN's convolutions follow (cuda/cudnn.hpp)
         recorder_.forget_recordings();
     }
+    bool tf32_allowed() const noexcept { return tf32_; }
+
+    // Whether latent::cuda was built with cuDNN (CMake's LATENT_CUDNN, on where it finds cuDNN).
+#if defined(LATENT_CUDNN)
+    static constexpr bool has_cudnn = true;
+#else
+    static constexpr bool has_cudnn = false;
+#endif
+    // Convolutions through cuDNN (the default where latent::cuda has it) or, with
+    // use_cudnn(false), as im2col and cuBLAS GEMMs. Between steps only, as allow_tf32.
+    void use_cudnn(bool on) {
+        if (on && !has_cudnn)
+            throw value_error("latent.cuda.use_cudnn", "use_cudnn(true): this latent::cuda was built without cuDNN "
+                                                       "(CMake found no cudnn.h and libcudnn, or LATENT_CUDNN is OFF)");
+        if (recorder_.in_step())
+            throw value_error("latent.cuda.use_cudnn", "use_cudnn changes how a step's convolutions run: call it "
+                                                       "between steps (outside fit, predict or a step scope), not inside one");
+        use_cudnn_ = on;
+        recorder_.forget_recordings();
+    }
+    bool uses_cudnn() const noexcept { return has_cudnn && use_cudnn_; }
+#if defined(LATENT_CUDNN)
+    // The cuDNN handle on this context's stream and the convolutions planned so far, made on
+    // first use (loading cuDNN takes a while: a model without convolutions never does).
+    detail::cudnn_state& cudnn() {
+        if (!cudnn_) cudnn_ = std::make_unique<detail::cudnn_state>(stream_);
+        return *cudnn_;
+    }
+#endif
 
     // Waits for the work queued so far (recorded work is launched first).
     void synchronize() {
@@ -120,6 +155,9 @@ private:
         // stream's work finishes before the memory it uses is freed.
         recorder_.clear();
         if (stream_) cudaStreamSynchronize(stream_);
+#if defined(LATENT_CUDNN)
+        cudnn_.reset();
+#endif
         if (blas_) cublasDestroy(blas_);
         if (scratch_) cudaFree(scratch_);
         if (blas_workspace_) cudaFree(blas_workspace_);
@@ -137,6 +175,11 @@ private:
     void* scratch_ = nullptr;
     std::size_t scratch_bytes_ = 0;
     bool unwaited_copies_ = false;
+    bool tf32_ = false;
+    bool use_cudnn_ = true;
+#if defined(LATENT_CUDNN)
+    std::unique_ptr<detail::cudnn_state> cudnn_;
+#endif
     detail::step_recorder<detail::cuda_graph_driver> recorder_;
 };
 

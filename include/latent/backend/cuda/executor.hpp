@@ -46,6 +46,8 @@ public:
         LATENT_CUDA_CHECK(cudaGetLastError());
     }
 
+    CudaContext& context() const noexcept { return *context_; }
+
     template <class T>
     T* scratch(std::size_t n) const {
         return static_cast<T*>(context_->scratch(n * sizeof(T)));
