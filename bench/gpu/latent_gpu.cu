@@ -77,6 +77,8 @@ void report_steps(const Args& args, const std::string& row, Net& net) {
     const auto s = current_cuda_context().step_statistics_so_far();
     std::fprintf(stderr, "latent_gpu %s: steps eager %zu, recorded %zu, replayed %zu, diverged %zu; kernel nodes updated %zu\n",
                  row.c_str(), s.eager, s.recorded, s.replayed, s.diverged, s.node_updates);
+    if (const std::string plans = current_cuda_context().cudnn_plans(); !plans.empty())
+        std::fprintf(stderr, "latent_gpu %s: cuDNN plans (cudnn*Algo_t values):\n%s", row.c_str(), plans.c_str());
 }
 
 // The batch is kept on the GPU (DeviceTensor), as PyTorch's is: a step copies nothing from the

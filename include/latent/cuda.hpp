@@ -7,9 +7,7 @@
 #endif
 
 #include "backend/cuda/context.hpp"
-#if defined(LATENT_CUDNN)
-#include "backend/cuda/cudnn.hpp"
-#endif
+#include "backend/cuda/conv_library.hpp"
 #include "backend/cuda/error.hpp"
 #include "backend/cuda/executor.hpp"
 #include "backend/cuda/kernels.hpp"

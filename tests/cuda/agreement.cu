@@ -343,6 +343,7 @@ std::pair<History, std::vector<float>> train_graph_cnn(bool record, bool cudnn, 
     {
         [[maybe_unused]] const auto scope = net.context_scope();
         stats = current_cuda_context().step_statistics_so_far();
+        if (cudnn) MESSAGE("cuDNN plans of the CNN:\n" << current_cuda_context().cudnn_plans());
     }
     const auto p = net.parameters().values();
     return {h, {p.begin(), p.end()}};

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "../../core/errors.hpp"
@@ -15,7 +16,7 @@
 #include "graph_driver.hpp"
 #include "step_recorder.hpp"
 #if defined(LATENT_CUDNN)
-#include "cudnn_state.hpp"
+#include "cudnn.hpp"
 #endif
 
 namespace latent {
@@ -85,6 +86,14 @@ public:
         recorder_.forget_recordings();
     }
     bool uses_cudnn() const noexcept { return has_cudnn && use_cudnn_; }
+    // The convolutions this context has planned with cuDNN and the algorithm of each pass, one a
+    // line ("" before the first, or without cuDNN).
+    std::string cudnn_plans() const {
+#if defined(LATENT_CUDNN)
+        if (cudnn_) return cudnn_->description();
+#endif
+        return {};
+    }
 #if defined(LATENT_CUDNN)
     // The cuDNN handle on this context's stream and the convolutions planned so far, made on
     // first use (loading cuDNN takes a while: a model without convolutions never does).

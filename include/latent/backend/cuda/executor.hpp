@@ -1,6 +1,7 @@
 // The GPU executor of the per-index kernels (cuda/kernels.hpp) and the latent::cuda tag: each
-// body becomes a grid-stride CUDA kernel on the current context's stream, GEMMs go to cuBLAS;
-// inside a recorded or replayed step both go to the context's step recorder instead.
+// body becomes a grid-stride CUDA kernel on the current context's stream, GEMMs go to cuBLAS,
+// convolutions to cuDNN where it is built in; inside a recorded or replayed step kernels and
+// GEMMs go to the context's step recorder instead.
 #pragma once
 
 #include <cublas_v2.h>
@@ -46,8 +47,6 @@ public:
         LATENT_CUDA_CHECK(cudaGetLastError());
     }
 
-    CudaContext& context() const noexcept { return *context_; }
-
     template <class T>
     T* scratch(std::size_t n) const {
         return static_cast<T*>(context_->scratch(n * sizeof(T)));
@@ -60,6 +59,36 @@ public:
         context_->synchronize();
         return value;
     }
+
+#if defined(LATENT_CUDNN)
+    // Convolutions through cuDNN (cuda/conv_library.hpp): the context's plan, unless use_cudnn(false).
+    static constexpr bool has_convolution_library = true;
+    template <class T>
+    const cudnn_convolution* convolution_plan(const Window2D& w, std::size_t batch, std::size_t filters) const {
+        if (!context_->uses_cudnn()) return nullptr;
+        return &context_->cudnn().template convolution<T>(w, batch, filters, context_->tf32_allowed());
+    }
+    // cuDNN queues on the stream itself, so the recorded kernels held back go first: a recorded
+    // step's stretch ends here, as at a copy.
+    template <class T>
+    void convolve_forward(const cudnn_convolution& plan, const T* x, const T* kernel, T* y, void* workspace) const {
+        context_->flush();
+        plan.forward(context_->cudnn().handle(), x, kernel, y, workspace);
+    }
+    template <class T>
+    void convolve_backward_data(const cudnn_convolution& plan, const T* kernel, const T* dy, T* dx, void* workspace) const {
+        context_->flush();
+        plan.backward_data(context_->cudnn().handle(), kernel, dy, dx, workspace);
+    }
+    template <class T>
+    void convolve_backward_filter(const cudnn_convolution& plan, const T* x, const T* dy, T* dkernel,
+                                  void* workspace) const {
+        context_->flush();
+        plan.backward_filter(context_->cudnn().handle(), x, dy, dkernel, workspace);
+    }
+#else
+    static constexpr bool has_convolution_library = false;
+#endif
 
     template <class T>
     void gemm_col_major(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* A,
