@@ -180,6 +180,33 @@ void col2im(const Window2D& w, std::size_t batch, const T* cols, T* x) {
         (void)sizeof(missing_kernel<B, op::col2im>);
 }
 
+// The convolutions as im2col (col2im) and GEMM, in the scratch `cols` / `dcols` (batch *
+// positions * patch elements): what conv2d and its gradients run where a backend has no kernel
+// of its own, and what a backend's own kernel may fall back to.
+// y (batch * positions, filters) = patches(x) kernel; cols holds the patches on return.
+template <backend_policy B, class T>
+void conv2d_through_im2col(const Window2D& w, std::size_t batch, const T* x, const T* kernel, std::size_t filters, T* y,
+                           T* cols) {
+    im2col<B>(w, batch, x, cols);
+    gemm<B>(false, false, batch * w.positions(), filters, w.patch_size(), T(1), cols, w.patch_size(), kernel, filters,
+            T(0), y, filters);
+}
+// dkernel (patch, filters) += patches^T dy, `cols` holding the patches of x.
+template <backend_policy B, class T>
+void conv2d_kernel_gradient_from_patches(const Window2D& w, std::size_t batch, const T* dy, std::size_t filters,
+                                         T* dkernel, const T* cols) {
+    gemm<B>(true, false, w.patch_size(), filters, batch * w.positions(), T(1), cols, w.patch_size(), dy, filters, T(1),
+            dkernel, filters);
+}
+// dx (batch, in_h, in_w, channels) = col2im(dy kernel^T), overwritten.
+template <backend_policy B, class T>
+void conv2d_input_gradient_through_col2im(const Window2D& w, std::size_t batch, const T* dy, const T* kernel,
+                                          std::size_t filters, T* dx, T* dcols) {
+    gemm<B>(false, true, batch * w.positions(), w.patch_size(), filters, T(1), dy, filters, kernel, filters, T(0), dcols,
+            w.patch_size());
+    col2im<B>(w, batch, dcols, dx);
+}
+
 // Whether backend B computes conv2d for this window straight from the image (an implicit
 // GEMM): then `cols` is left untouched, and a backward pass that needs the patches (the kernel
 // gradient) must call im2col itself.
@@ -202,9 +229,7 @@ void conv2d(const Window2D& w, std::size_t batch, const T* x, const T* kernel, s
             return;
         }
     }
-    im2col<B>(w, batch, x, cols);
-    gemm<B>(false, false, batch * w.positions(), filters, w.patch_size(), T(1), cols, w.patch_size(), kernel, filters,
-            T(0), y, filters);
+    conv2d_through_im2col<B>(w, batch, x, kernel, filters, y, cols);
 }
 
 // dkernel (patch, filters) += patches(x)^T dy, the kernel gradient of conv2d; `cols` holds
@@ -221,8 +246,7 @@ void conv2d_kernel_gradient(const Window2D& w, std::size_t batch, const T* x, co
         }
     }
     if (implicit) im2col<B>(w, batch, x, cols);
-    gemm<B>(true, false, w.patch_size(), filters, batch * w.positions(), T(1), cols, w.patch_size(), dy, filters, T(1),
-            dkernel, filters);
+    conv2d_kernel_gradient_from_patches<B>(w, batch, dy, filters, dkernel, cols);
 }
 
 // Whether conv2d_input_gradient on backend B computes this window's input gradient without
@@ -260,9 +284,7 @@ void conv2d_input_gradient(const Window2D& w, std::size_t batch, const T* dy, co
             return;
         }
     }
-    gemm<B>(false, true, batch * w.positions(), w.patch_size(), filters, T(1), dy, filters, kernel, filters, T(0), dcols,
-            w.patch_size());
-    col2im<B>(w, batch, dcols, dx);
+    conv2d_input_gradient_through_col2im<B>(w, batch, dy, kernel, filters, dx, dcols);
 }
 
 template <backend_policy B, class T>

@@ -8,11 +8,11 @@
 
 #include "../../config.hpp"
 #include "../../core/spatial.hpp"
-#include "kernels.hpp"
+#include "../ops.hpp"
 
 namespace latent::detail {
 
-/* An executor E with a convolution library declares `static constexpr bool
+/* A per-index backend's executor E with a convolution library declares `static constexpr bool
    has_convolution_library = true` and offers
      convolution_plan<T>(window, batch, filters) -> const Plan*
                                   the library's plan for this convolution, or nullptr where the
@@ -26,8 +26,8 @@ namespace latent::detail {
    holds kernels back, as a recorded step does, launches them first), with images channels-last
    as latent stores them, the kernel in the library's (filters, kernel_h, kernel_w, channels)
    order, and the window padded by pad_top / pad_left on both sides. */
-template <class E>
-concept convolution_library_executor = requires { requires E::has_convolution_library; };
+template <class B>
+concept convolution_library_backend = requires { requires B::executor::has_convolution_library; };
 
 // Bytes of scratch before a library's workspace that follows `elements` values: the 256-byte
 // alignment of cudaMalloc kept.
@@ -60,46 +60,43 @@ void kernel_in_library_order(E& exec, std::size_t patch, std::size_t filters, co
 // The hooks ops::conv2d, conv2d_kernel_gradient and conv2d_input_gradient look for
 // (backend/backend.hpp). A window that symmetric padding reproduces goes to the library, so no
 // layer keeps an im2col workspace for it; where the library is off or has no algorithm for a
-// pass, the hook composes im2col and GEMM in the executor's scratch memory instead.
-template <convolution_library_executor E, class T>
-constexpr bool conv2d_implicit(const per_index_backend<E>&, const Window2D& w, std::size_t, const T*) {
+// pass, the hook runs the ops' im2col composition in the executor's scratch memory instead.
+template <convolution_library_backend B, class T>
+constexpr bool conv2d_implicit(const B&, const Window2D& w, std::size_t, const T*) {
     return (std::is_same_v<T, float> || std::is_same_v<T, double>) && symmetric_padding_suffices(w);
 }
-template <convolution_library_executor E, class T>
-constexpr bool conv2d_input_gradient_implicit(const per_index_backend<E>& b, const Window2D& w, std::size_t filters,
-                                              const T* p) {
+template <convolution_library_backend B, class T>
+constexpr bool conv2d_input_gradient_implicit(const B& b, const Window2D& w, std::size_t filters, const T* p) {
     return conv2d_implicit(b, w, filters, p);
 }
 
 // y (batch * positions, filters) = patches(x) kernel, kernel (patch, filters).
-template <convolution_library_executor E, class T>
-void conv2d_kernel(const per_index_backend<E>& b, const Window2D& w, std::size_t batch, const T* x, const T* kernel,
-                   std::size_t filters, T* y) {
-    E exec;
-    const std::size_t patch = w.patch_size(), rows = batch * w.positions();
+template <convolution_library_backend B, class T>
+void conv2d_kernel(const B&, const Window2D& w, std::size_t batch, const T* x, const T* kernel, std::size_t filters,
+                   T* y) {
+    typename B::executor exec;
     const auto* plan = exec.template convolution_plan<T>(w, batch, filters);
     if (!plan || !plan->has_forward()) {
-        T* cols = exec.template scratch<T>(rows * patch);
-        im2col_kernel(b, w, batch, x, cols);
-        gemm_kernel(b, false, false, rows, filters, patch, T(1), cols, patch, kernel, filters, T(0), y, filters);
+        T* cols = exec.template scratch<T>(batch * w.positions() * w.patch_size());
+        ops::conv2d_through_im2col<B>(w, batch, x, kernel, filters, y, cols);
         return;
     }
     T* kernel_there = library_scratch<T>(exec, w, filters, plan->forward_bytes());
-    kernel_in_library_order(exec, patch, filters, kernel, kernel_there);
+    kernel_in_library_order(exec, w.patch_size(), filters, kernel, kernel_there);
     exec.convolve_forward(*plan, x, kernel_there, y, library_workspace(kernel_there, w, filters));
 }
 
 // dkernel (patch, filters) += patches(x)^T dy.
-template <convolution_library_executor E, class T>
-void conv2d_kernel_gradient_kernel(const per_index_backend<E>& b, const Window2D& w, std::size_t batch, const T* x,
-                                   const T* dy, std::size_t filters, T* dkernel) {
-    E exec;
-    const std::size_t patch = w.patch_size(), rows = batch * w.positions();
+template <convolution_library_backend B, class T>
+void conv2d_kernel_gradient_kernel(const B&, const Window2D& w, std::size_t batch, const T* x, const T* dy,
+                                   std::size_t filters, T* dkernel) {
+    typename B::executor exec;
+    const std::size_t patch = w.patch_size();
     const auto* plan = exec.template convolution_plan<T>(w, batch, filters);
     if (!plan || !plan->has_backward_filter()) {
-        T* cols = exec.template scratch<T>(rows * patch);
-        im2col_kernel(b, w, batch, x, cols);
-        gemm_kernel(b, true, false, patch, filters, rows, T(1), cols, patch, dy, filters, T(1), dkernel, filters);
+        T* cols = exec.template scratch<T>(batch * w.positions() * patch);
+        ops::im2col<B>(w, batch, x, cols);
+        ops::conv2d_kernel_gradient_from_patches<B>(w, batch, dy, filters, dkernel, cols);
         return;
     }
     T* gradient_there = library_scratch<T>(exec, w, filters, plan->filter_bytes());
@@ -111,20 +108,18 @@ void conv2d_kernel_gradient_kernel(const per_index_backend<E>& b, const Window2D
 }
 
 // dx (batch, in_h, in_w, channels) = col2im(dy kernel^T), overwritten.
-template <convolution_library_executor E, class T>
-void conv2d_input_gradient_kernel(const per_index_backend<E>& b, const Window2D& w, std::size_t batch, const T* dy,
-                                  const T* kernel, std::size_t filters, T* dx) {
-    E exec;
-    const std::size_t patch = w.patch_size(), rows = batch * w.positions();
+template <convolution_library_backend B, class T>
+void conv2d_input_gradient_kernel(const B&, const Window2D& w, std::size_t batch, const T* dy, const T* kernel,
+                                  std::size_t filters, T* dx) {
+    typename B::executor exec;
     const auto* plan = exec.template convolution_plan<T>(w, batch, filters);
     if (!plan || !plan->has_backward_data()) {
-        T* dcols = exec.template scratch<T>(rows * patch);
-        gemm_kernel(b, false, true, rows, patch, filters, T(1), dy, filters, kernel, filters, T(0), dcols, patch);
-        col2im_kernel(b, w, batch, dcols, dx);
+        T* dcols = exec.template scratch<T>(batch * w.positions() * w.patch_size());
+        ops::conv2d_input_gradient_through_col2im<B>(w, batch, dy, kernel, filters, dx, dcols);
         return;
     }
     T* kernel_there = library_scratch<T>(exec, w, filters, plan->data_bytes());
-    kernel_in_library_order(exec, patch, filters, kernel, kernel_there);
+    kernel_in_library_order(exec, w.patch_size(), filters, kernel, kernel_there);
     exec.convolve_backward_data(*plan, kernel_there, dy, dx, library_workspace(kernel_there, w, filters));
 }
 

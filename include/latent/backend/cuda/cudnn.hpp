@@ -10,6 +10,7 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
+#include <climits>
 #include <cstddef>
 #include <initializer_list>
 #include <memory>
@@ -20,7 +21,6 @@
 
 #include "../../core/spatial.hpp"
 #include "error.hpp"
-#include "graph_driver.hpp"
 
 namespace latent::detail {
 
@@ -39,7 +39,12 @@ constexpr cudnnDataType_t cudnn_type() {
     return std::is_same_v<T, float> ? CUDNN_DATA_FLOAT : CUDNN_DATA_DOUBLE;
 }
 
-inline int cudnn_dimension(std::size_t n, const char* what) { return blas_dimension(n, what); }
+inline int cudnn_dimension(std::size_t n, const char* what) {
+    if (n > static_cast<std::size_t>(INT_MAX))
+        throw cuda_error("latent.cuda.cudnn_size", std::string("cuDNN takes 32-bit sizes; ") + what + " is " +
+                                                       std::to_string(n));
+    return static_cast<int>(n);
+}
 
 // One convolution's descriptors (the window, batch and filters fixed) and the algorithm chosen
 // for each pass, made on first use and kept by the context.

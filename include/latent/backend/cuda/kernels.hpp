@@ -30,7 +30,9 @@ namespace latent::detail {
    Reductions run in fixed chunks of rows whose partial sums are then added in order, so their
    results do not depend on the launch configuration: every run gives the same bits. */
 template <class Executor>
-struct per_index_backend {};
+struct per_index_backend {
+    using executor = Executor;
+};
 
 // Rows per partial sum of a column reduction: fixed, so that the order of additions is too.
 inline constexpr std::size_t reduction_chunk = 256;
