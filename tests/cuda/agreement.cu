@@ -306,7 +306,12 @@ TEST_CASE("cuda: allow_tf32 between steps forgets the recordings, and is refused
 
 TEST_CASE("cuda: convolutions as im2col and cuBLAS GEMMs (use_cudnn(false)) agree with the reference") {
     CudaContext& context = current_cuda_context();
-    MESSAGE("this latent::cuda has cuDNN: " << (CudaContext::has_cudnn ? "yes" : "no (the case above ran im2col too)"));
+#if defined(LATENT_CUDNN)
+    // A build machine's cudnn.h and a device machine's libcudnn (PyTorch's wheel) may differ.
+    MESSAGE("this latent::cuda has cuDNN: yes, built with " << CUDNN_VERSION << ", running " << cudnnGetVersion());
+#else
+    MESSAGE("this latent::cuda has cuDNN: no (the case above ran im2col too)");
+#endif
     context.use_cudnn(false);
     CHECK_FALSE(context.uses_cudnn());
     testing::check_convolutions<cuda, device_arrays>(tolerance);
