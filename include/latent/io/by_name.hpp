@@ -37,7 +37,10 @@ struct NamedValues {
     std::vector<float> values;
 };
 
-inline std::pair<std::string, std::string> split_slot_name(const std::string& name) {
+// template <class = void> on a plain function: only a translation unit that calls it compiles it
+// (bench/README.md, "Compile time"); calls read the same.
+template <class = void>
+std::pair<std::string, std::string> split_slot_name(const std::string& name) {
     const auto slash = name.rfind('/');
     if (slash == std::string::npos) return {name, {}};
     return {name.substr(0, slash), name.substr(slash + 1)};
@@ -45,8 +48,9 @@ inline std::pair<std::string, std::string> split_slot_name(const std::string& na
 
 // Assigns, layer by layer, the source tensors whose names match the arena's slots. All or
 // nothing: every check runs before the first value is written.
-inline LoadReport assign_by_layer(const std::map<std::string, NamedValues>& source, ParameterArena<float>& arena,
-                                  bool skip_mismatch, const std::string& label) {
+template <class = void>
+LoadReport assign_by_layer(const std::map<std::string, NamedValues>& source, ParameterArena<float>& arena,
+                           bool skip_mismatch, const std::string& label) {
     LoadReport report;
     std::vector<std::pair<const ParamSlot*, const NamedValues*>> writes;
     std::map<std::string, bool> used;
@@ -104,8 +108,9 @@ inline LoadReport assign_by_layer(const std::map<std::string, NamedValues>& sour
 
 // Loads `path` into `arena`. Without by_name it is load_safetensors (every tensor must be
 // there, nothing more); with it, layer by layer as assign_by_layer says.
-inline LoadReport load_safetensors(const std::filesystem::path& path, ParameterArena<float>& arena,
-                                   const LoadOptions& options) {
+template <class = void>
+LoadReport load_safetensors(const std::filesystem::path& path, ParameterArena<float>& arena,
+                            const LoadOptions& options) {
     if (!options.by_name) {
         if (options.skip_mismatch)
             throw value_error("latent.io.by_name.options",

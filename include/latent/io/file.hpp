@@ -26,11 +26,15 @@
 
 namespace latent::io::detail {
 
-inline std::string errno_text(int err) { return std::generic_category().message(err); }
+// template <class = void> on a plain function: only a translation unit that calls it compiles it
+// (bench/README.md, "Compile time"); calls read the same.
+template <class = void>
+std::string errno_text(int err) { return std::generic_category().message(err); }
 
 // What messages call a file: its name, which is what the user recognises (the whole path when
 // it has no name part).
-inline std::string file_label(const std::filesystem::path& path) {
+template <class = void>
+std::string file_label(const std::filesystem::path& path) {
     const std::string name = path.filename().string();
     return name.empty() ? path.string() : name;
 }
@@ -41,7 +45,8 @@ struct FileCloser {
 using FileHandle = std::unique_ptr<std::FILE, FileCloser>;
 
 // fopen with a path (wide on Windows); mode as for fopen ("rb", "wb", "wbx").
-inline std::FILE* open_file(const std::filesystem::path& path, const char* mode) {
+template <class = void>
+std::FILE* open_file(const std::filesystem::path& path, const char* mode) {
 #if defined(_WIN32)
     const std::wstring wide_mode(mode, mode + std::strlen(mode));
     return _wfopen(path.c_str(), wide_mode.c_str());
@@ -52,7 +57,8 @@ inline std::FILE* open_file(const std::filesystem::path& path, const char* mode)
 
 // Unique within the process (counter) and across processes (pid), so two writers of the same
 // file never share a temporary.
-inline std::string temp_suffix() {
+template <class = void>
+std::string temp_suffix() {
     static std::atomic<unsigned long long> counter{0};
 #if defined(_WIN32)
     const long long pid = _getpid();

@@ -82,14 +82,18 @@ namespace detail::idx {
 }
 
 
-inline std::string hex_byte(std::byte b) {
+// template <class = void> on a plain function: only a translation unit that calls it compiles it
+// (bench/README.md, "Compile time"); calls read the same.
+template <class = void>
+std::string hex_byte(std::byte b) {
     static constexpr char digits[] = "0123456789ABCDEF";
     const auto v = std::to_integer<unsigned>(b);
     return std::string("0x") + digits[v >> 4] + digits[v & 15];
 }
 
 // Product of dims, or 0 when a dimension is 0 or the product exceeds `limit`.
-inline std::uint64_t checked_product(const std::vector<std::size_t>& dims, std::uint64_t limit) {
+template <class = void>
+std::uint64_t checked_product(const std::vector<std::size_t>& dims, std::uint64_t limit) {
     std::uint64_t product = 1;
     for (const std::size_t d : dims) {
         if (d == 0) return 0;
@@ -99,7 +103,8 @@ inline std::uint64_t checked_product(const std::vector<std::size_t>& dims, std::
     return product;
 }
 
-inline std::uint64_t load_be(const std::byte* p, std::size_t n) noexcept {
+template <class = void>
+std::uint64_t load_be(const std::byte* p, std::size_t n) noexcept {
     std::uint64_t v = 0;
     for (std::size_t i = 0; i < n; ++i) v = (v << 8) | std::to_integer<std::uint64_t>(p[i]);
     return v;
@@ -107,7 +112,8 @@ inline std::uint64_t load_be(const std::byte* p, std::size_t n) noexcept {
 
 // double -> float without the undefined behaviour of converting an out-of-range value:
 // values that IEEE rounding sends to infinity become infinity.
-inline float narrow_to_float(double v) noexcept {
+template <class = void>
+float narrow_to_float(double v) noexcept {
     if (std::isnan(v)) return std::numeric_limits<float>::quiet_NaN();
     constexpr float inf = std::numeric_limits<float>::infinity();
     if (std::fabs(v) >= 0x1.ffffffp127) return v > 0 ? inf : -inf;
@@ -345,10 +351,12 @@ private:
 };
 
 // Reads up to n bytes, returning how many there were.
-inline std::size_t read_up_to(Source& src, std::byte* dst, std::size_t n) { return n ? src.read(dst, n) : 0; }
+template <class = void>
+std::size_t read_up_to(Source& src, std::byte* dst, std::size_t n) { return n ? src.read(dst, n) : 0; }
 
 // Bytes left in `src`, counting at most `cap` (returns cap + 1 when there are more).
-inline std::uint64_t count_rest(Source& src, std::uint64_t cap) {
+template <class = void>
+std::uint64_t count_rest(Source& src, std::uint64_t cap) {
     std::array<std::byte, 1 << 14> scratch;
     std::uint64_t total = 0;
     while (total <= cap) {
@@ -361,8 +369,9 @@ inline std::uint64_t count_rest(Source& src, std::uint64_t cap) {
 
 // Parses one IDX stream. `known_size`, when >= 0, is the size of the whole file (raw files),
 // so a wrong payload length is reported before anything large is allocated.
-inline IdxArray parse(Source& src, const std::string& label, std::uint64_t max_bytes, std::int64_t known_size,
-                      bool gzip) {
+template <class = void>
+IdxArray parse(Source& src, const std::string& label, std::uint64_t max_bytes, std::int64_t known_size,
+               bool gzip) {
     const std::string of_data = gzip ? " (decompressed)" : "";
     std::array<std::byte, 4> head{};
     const std::size_t got_head = read_up_to(src, head.data(), head.size());
@@ -454,8 +463,9 @@ inline IdxArray parse(Source& src, const std::string& label, std::uint64_t max_b
 
 // Parses an IDX file held in memory (raw, or gzip when it starts with 0x1f 0x8b); `name` is
 // what messages call it. Throws io_error "latent.io.idx.<gzip|magic|type|dims|length>".
-inline IdxArray parse_idx(std::span<const std::byte> file, const std::string& name = "<memory>",
-                          std::uint64_t max_bytes = idx_default_max_bytes) {
+template <class = void>
+IdxArray parse_idx(std::span<const std::byte> file, const std::string& name = "<memory>",
+                   std::uint64_t max_bytes = idx_default_max_bytes) {
     detail::idx::SpanSource raw(file);
     const bool gzip = file.size() >= 2 && file[0] == std::byte{0x1f} && file[1] == std::byte{0x8b};
     if (!gzip) return detail::idx::parse(raw, name, max_bytes, static_cast<std::int64_t>(file.size()), false);
@@ -467,7 +477,8 @@ inline IdxArray parse_idx(std::span<const std::byte> file, const std::string& na
 // file is called). Messages start with the file's name. Throws io_error with ids
 // latent.io.idx.open/.read (file system), .gzip (corrupt or truncated compressed data), .magic,
 // .type, .dims (bad header) and .length (payload shorter or longer than the dims say).
-inline IdxArray read_idx(const std::filesystem::path& path, std::uint64_t max_bytes = idx_default_max_bytes) {
+template <class = void>
+IdxArray read_idx(const std::filesystem::path& path, std::uint64_t max_bytes = idx_default_max_bytes) {
     const std::string label = detail::file_label(path);
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec))
@@ -495,8 +506,9 @@ inline IdxArray read_idx(const std::filesystem::path& path, std::uint64_t max_by
 // The bytes of an IDX file (gzip-compressed when `gzip`). `big_endian_payload` must hold
 // product(dims) elements of `type`, big-endian. Throws value_error "latent.io.idx.dims" for
 // dims that IDX cannot store and shape_error "latent.io.idx.length" for a wrong payload size.
-inline std::vector<std::byte> encode_idx(IdxType type, const std::vector<std::size_t>& dims,
-                                         std::span<const std::byte> big_endian_payload, bool gzip = false) {
+template <class = void>
+std::vector<std::byte> encode_idx(IdxType type, const std::vector<std::size_t>& dims,
+                                  std::span<const std::byte> big_endian_payload, bool gzip = false) {
     const std::size_t esize = idx_element_size(type);
     if (esize == 0)
         throw value_error("latent.io.idx.type", "cannot write element type code " +
@@ -565,8 +577,9 @@ inline std::vector<std::byte> encode_idx(IdxType type, const std::vector<std::si
 
 // Writes an IDX file (see encode_idx). Throws io_error "latent.io.idx.write" when the file
 // cannot be written; a partly written file is removed.
-inline void write_idx(const std::filesystem::path& path, IdxType type, const std::vector<std::size_t>& dims,
-                      std::span<const std::byte> big_endian_payload, bool gzip = false) {
+template <class = void>
+void write_idx(const std::filesystem::path& path, IdxType type, const std::vector<std::size_t>& dims,
+               std::span<const std::byte> big_endian_payload, bool gzip = false) {
     const std::vector<std::byte> bytes = encode_idx(type, dims, big_endian_payload, gzip);
     const std::string label = detail::file_label(path);
     detail::FileHandle file(detail::open_file(path, "wb"));
@@ -585,8 +598,9 @@ inline void write_idx(const std::filesystem::path& path, IdxType type, const std
 }
 
 // write_idx for unsigned bytes (images, labels).
-inline void write_idx_u8(const std::filesystem::path& path, const std::vector<std::size_t>& dims,
-                         std::span<const std::uint8_t> values, bool gzip = false) {
+template <class = void>
+void write_idx_u8(const std::filesystem::path& path, const std::vector<std::size_t>& dims,
+                  std::span<const std::uint8_t> values, bool gzip = false) {
     write_idx(path, IdxType::u8, dims, std::as_bytes(values), gzip);
 }
 

@@ -82,8 +82,12 @@ struct JsonValue {
     }
 };
 
+// template <class = void> on a plain function: only a translation unit that calls it compiles it
+// (bench/README.md, "Compile time"); calls read the same.
+
 // "an object", "a string", ...: for messages that say what was found instead.
-inline const char* json_kind_name(JsonValue::Kind kind) noexcept {
+template <class = void>
+const char* json_kind_name(JsonValue::Kind kind) noexcept {
     switch (kind) {
         case JsonValue::Kind::null: return "null";
         case JsonValue::Kind::boolean: return "a boolean";
@@ -98,7 +102,8 @@ inline const char* json_kind_name(JsonValue::Kind kind) noexcept {
 
 // Length of the well-formed UTF-8 sequence starting at s[i] (RFC 3629: no overlong forms,
 // no surrogates, nothing above U+10FFFF), or 0 if it is malformed or cut off.
-inline std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
+template <class = void>
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {
     if (i >= s.size()) return 0;
     const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
     const unsigned char b0 = byte(i);
@@ -125,7 +130,8 @@ inline std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexc
     return len;
 }
 
-inline bool is_valid_utf8(std::string_view s) noexcept {
+template <class = void>
+bool is_valid_utf8(std::string_view s) noexcept {
     for (std::size_t i = 0; i < s.size();) {
         const std::size_t n = utf8_sequence_length(s, i);
         if (n == 0) return false;
@@ -134,7 +140,8 @@ inline bool is_valid_utf8(std::string_view s) noexcept {
     return true;
 }
 
-inline void append_utf8(std::string& out, std::uint32_t cp) {
+template <class = void>
+void append_utf8(std::string& out, std::uint32_t cp) {
     if (cp < 0x80) {
         out += static_cast<char>(cp);
     } else if (cp < 0x800) {
@@ -154,7 +161,8 @@ inline void append_utf8(std::string& out, std::uint32_t cp) {
 
 // Appends `s` (valid UTF-8, which the caller checks) as a quoted JSON string. Only what
 // JSON requires is escaped, so names read back byte for byte by any JSON reader.
-inline void append_json_string(std::string& out, std::string_view s) {
+template <class = void>
+void append_json_string(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
     for (const char c : s) {
@@ -180,6 +188,8 @@ inline void append_json_string(std::string& out, std::string_view s) {
     out += '"';
 }
 
+// A class template for the reason the functions above are templates.
+template <class = void>
 class JsonParser {
 public:
     JsonParser(std::string_view text, std::size_t max_depth, std::size_t max_values = json_default_max_values)
@@ -469,9 +479,10 @@ private:
 
 // Parses one complete JSON document (surrounding whitespace allowed). Throws JsonError,
 // an io_error with id "latent.io.json" that names the byte offset of the problem.
-inline JsonValue parse_json(std::string_view text, std::size_t max_depth = json_default_max_depth,
-                            std::size_t max_values = json_default_max_values) {
-    return JsonParser(text, max_depth, max_values).parse_document();
+template <class = void>
+JsonValue parse_json(std::string_view text, std::size_t max_depth = json_default_max_depth,
+                     std::size_t max_values = json_default_max_values) {
+    return JsonParser<>(text, max_depth, max_values).parse_document();
 }
 
 }  // namespace latent::io::detail

@@ -103,8 +103,12 @@ inline constexpr std::array<unsigned char, 6> magic = {0x93, 'N', 'U', 'M', 'P',
     throw io_error("latent.io.npz." + std::string(what), label + ": " + message);
 }
 
+// template <class = void> on a plain function: only a translation unit that calls it compiles it
+// (bench/README.md, "Compile time"); calls read the same.
+
 // `s` in double quotes with control and non-ASCII bytes escaped, so odd names stay visible.
-inline std::string quote(std::string_view s) {
+template <class = void>
+std::string quote(std::string_view s) {
     static constexpr char digits[] = "0123456789abcdef";
     std::string out = "\"";
     for (const char c : s) {
@@ -123,14 +127,16 @@ inline std::string quote(std::string_view s) {
     return out + '"';
 }
 
-inline std::string hex(std::uint64_t v, int width) {
+template <class = void>
+std::string hex(std::uint64_t v, int width) {
     static constexpr char digits[] = "0123456789ABCDEF";
     std::string out = "0x";
     for (int shift = 4 * (width - 1); shift >= 0; shift -= 4) out += digits[(v >> shift) & 15];
     return out;
 }
 
-inline std::string hex_bytes(std::span<const std::byte> bytes) {
+template <class = void>
+std::string hex_bytes(std::span<const std::byte> bytes) {
     std::string out;
     for (const std::byte b : bytes) {
         if (!out.empty()) out += ' ';
@@ -139,7 +145,8 @@ inline std::string hex_bytes(std::span<const std::byte> bytes) {
     return out.empty() ? "nothing" : out;
 }
 
-inline std::uint64_t load_u(const std::byte* p, std::size_t n) noexcept {
+template <class = void>
+std::uint64_t load_u(const std::byte* p, std::size_t n) noexcept {
     std::uint64_t v = 0;
     for (std::size_t i = n; i-- > 0;) v = (v << 8) | std::to_integer<std::uint64_t>(p[i]);
     return v;
@@ -193,7 +200,8 @@ To convert(From v) noexcept {
 }
 
 // Product of `dims` times `element_size`, or false when it does not fit in 64 bits and size_t.
-inline bool byte_count(const std::vector<std::size_t>& dims, std::size_t element_size, std::uint64_t& out) noexcept {
+template <class = void>
+bool byte_count(const std::vector<std::size_t>& dims, std::size_t element_size, std::uint64_t& out) noexcept {
     constexpr std::uint64_t limit = std::min<std::uint64_t>(UINT64_MAX, SIZE_MAX);
     std::uint64_t n = element_size;
     for (const std::size_t d : dims) {
@@ -343,7 +351,8 @@ struct Preamble {
 };
 
 // Checks magic, version and header length; `head` is the first min(12, file_size) bytes.
-inline Preamble check_preamble(std::span<const std::byte> head, std::uint64_t file_size, const std::string& label) {
+template <class = void>
+Preamble check_preamble(std::span<const std::byte> head, std::uint64_t file_size, const std::string& label) {
     const std::size_t k = std::min<std::size_t>(head.size(), magic.size());
     for (std::size_t i = 0; i < k; ++i)
         if (std::to_integer<unsigned char>(head[i]) != magic[i])
@@ -384,7 +393,9 @@ struct Header {
 
 // The header is a Python dict literal, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
 // padded with spaces and a newline. This reads the subset of Python literal syntax NumPy and
-// other writers produce: either quote, any whitespace, trailing commas, keys in any order.
+// other writers produce: either quote, any whitespace, trailing commas, keys in any order. A class
+// template for the reason the functions here are templates.
+template <class = void>
 class HeaderParser {
 public:
     HeaderParser(std::string_view text, const std::string& label) : s_(text), label_(label) {}
@@ -570,8 +581,9 @@ private:
     std::size_t pos_ = 0;
 };
 
-inline Header parse_header(std::string_view text, const std::string& label) {
-    return HeaderParser(text, label).parse();
+template <class = void>
+Header parse_header(std::string_view text, const std::string& label) {
+    return HeaderParser<>(text, label).parse();
 }
 
 [[noreturn]] inline void length_error(const Header& h, std::size_t header_end, std::uint64_t have,
@@ -587,8 +599,9 @@ inline Header parse_header(std::string_view text, const std::string& label) {
 
 // Parses a whole .npy image. `storage`, when given, is the vector `file` views: its header
 // is cut off in place rather than the data copied.
-inline NpyArray parse(std::span<const std::byte> file, const std::string& label,
-                      std::vector<std::byte>* storage = nullptr) {
+template <class = void>
+NpyArray parse(std::span<const std::byte> file, const std::string& label,
+               std::vector<std::byte>* storage = nullptr) {
     const Preamble p = check_preamble(file.first(std::min<std::size_t>(file.size(), 12)), file.size(), label);
     const Header h =
         parse_header(std::string_view(reinterpret_cast<const char*>(file.data()) + p.text_offset, p.text_size), label);
@@ -609,7 +622,8 @@ inline NpyArray parse(std::span<const std::byte> file, const std::string& label,
 
 // The preamble and header NumPy would write: version 1.0 unless the header needs more than
 // 65535 bytes (then 2.0), padded with spaces and a newline so the data starts 64-byte aligned.
-inline std::vector<std::byte> header_bytes(const NpyArray& a) {
+template <class = void>
+std::vector<std::byte> header_bytes(const NpyArray& a) {
     std::string dict = "{'descr': '" + std::string(npy_descr(a.type)) + "', 'fortran_order': False, 'shape': (";
     for (std::size_t i = 0; i < a.shape.size(); ++i) {
         if (i) dict += ", ";
@@ -664,7 +678,8 @@ struct ZipEntry {
     std::uint64_t packed = 0, size = 0, local = 0;
 };
 
-inline std::uint32_t crc32_of(std::uint32_t crc, std::span<const std::byte> data) {
+template <class = void>
+std::uint32_t crc32_of(std::uint32_t crc, std::span<const std::byte> data) {
     while (!data.empty()) {
         const std::size_t take = std::min<std::size_t>(data.size(), UINT_MAX);
         crc = static_cast<std::uint32_t>(
@@ -677,7 +692,8 @@ inline std::uint32_t crc32_of(std::uint32_t crc, std::span<const std::byte> data
 // The central directory, located through the end record (and the zip64 one when present):
 // the sizes there are the only ones to trust, since local headers written with a data
 // descriptor (flag bit 3) or zip64 hold zeros or 0xFFFFFFFF instead.
-inline std::vector<ZipEntry> read_directory(std::span<const std::byte> z, const std::string& label) {
+template <class = void>
+std::vector<ZipEntry> read_directory(std::span<const std::byte> z, const std::string& label) {
     const std::uint64_t size = z.size();
     const auto u = [&](std::uint64_t at, std::size_t n) { return load_u(z.data() + at, n); };
     if (size < 22) {
@@ -790,8 +806,9 @@ inline std::vector<ZipEntry> read_directory(std::span<const std::byte> z, const 
 
 // Raw deflate (zip method 8) into exactly `size` bytes. The output grows with what the stream
 // really produces, so a directory entry that lies about the size costs nothing.
-inline std::vector<std::byte> inflate_member(std::span<const std::byte> in, std::uint64_t size,
-                                             const std::string& label, const std::string& member) {
+template <class = void>
+std::vector<std::byte> inflate_member(std::span<const std::byte> in, std::uint64_t size,
+                                      const std::string& label, const std::string& member) {
     const auto broken = [&](const std::string& why) { zip_fail("deflate", label, member + " " + why); };
     // Deflate expands at most 1032:1, so a larger claim is a lie that need not be inflated.
     if (size > std::min<std::uint64_t>(SIZE_MAX - 1, (in.size() + 1) * 1032))
@@ -838,8 +855,9 @@ inline std::vector<std::byte> inflate_member(std::span<const std::byte> in, std:
 }
 
 // The content of one member, checked against its local header and CRC-32.
-inline std::vector<std::byte> member_content(std::span<const std::byte> z, const ZipEntry& e,
-                                             const std::string& label) {
+template <class = void>
+std::vector<std::byte> member_content(std::span<const std::byte> z, const ZipEntry& e,
+                                      const std::string& label) {
     const std::string member = "member " + quote(e.name);
     const std::uint64_t size = z.size();
     if (e.local > size || size - e.local < 30 || load_u(z.data() + e.local, 4) != sig_local)
@@ -864,7 +882,8 @@ inline std::vector<std::byte> member_content(std::span<const std::byte> z, const
     return content;
 }
 
-inline std::map<std::string, NpyArray> parse_archive(std::span<const std::byte> z, const std::string& label) {
+template <class = void>
+std::map<std::string, NpyArray> parse_archive(std::span<const std::byte> z, const std::string& label) {
     const std::vector<ZipEntry> entries = read_directory(z, label);
     std::map<std::string, NpyArray> out;
     for (const ZipEntry& e : entries) {
@@ -886,8 +905,9 @@ inline std::map<std::string, NpyArray> parse_archive(std::span<const std::byte> 
 }
 
 // Deflates `parts` as one raw stream (zip method 8).
-inline std::vector<std::byte> deflate_raw(std::initializer_list<std::span<const std::byte>> parts,
-                                          const std::string& label) {
+template <class = void>
+std::vector<std::byte> deflate_raw(std::initializer_list<std::span<const std::byte>> parts,
+                                   const std::string& label) {
     z_stream zs{};
     if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         zip_fail("write", label, "zlib cannot start compressing");
@@ -1062,8 +1082,9 @@ void write_npz(Sink& sink, const std::map<std::string, NpyArray>& arrays, bool c
 }
 
 // The whole file, for formats read from memory; its size bounds every allocation after.
-inline std::vector<std::byte> read_whole(const std::filesystem::path& path, std::string_view id_prefix,
-                                         const std::string& label, const char* expected) {
+template <class = void>
+std::vector<std::byte> read_whole(const std::filesystem::path& path, std::string_view id_prefix,
+                                  const std::string& label, const char* expected) {
     const auto fail_open = [&](const std::string& why) {
         throw io_error(std::string(id_prefix) + "open",
                        label + ": cannot open \"" + path.string() + "\" for reading: " + why);
@@ -1095,7 +1116,8 @@ inline std::vector<std::byte> read_whole(const std::filesystem::path& path, std:
 
 // Parses an .npy file held in memory; `label` is what messages call it. Throws io_error
 // "latent.io.npy.<magic|truncated|version|header|dtype|byteorder|fortran|size|length>".
-inline NpyArray parse_npy(std::span<const std::byte> file, const std::string& label = "<memory>") {
+template <class = void>
+NpyArray parse_npy(std::span<const std::byte> file, const std::string& label = "<memory>") {
     return detail::npy::parse(file, label);
 }
 
@@ -1103,7 +1125,8 @@ inline NpyArray parse_npy(std::span<const std::byte> file, const std::string& la
 // little-endian, C order). Messages start with the file's name. Throws io_error with the ids
 // of parse_npy and latent.io.npy.open/.read (file system). The data is read straight into the
 // array once the header and the file size agree.
-inline NpyArray load_npy(const std::filesystem::path& path) {
+template <class = void>
+NpyArray load_npy(const std::filesystem::path& path) {
     namespace d = detail::npy;
     const std::string label = detail::file_label(path);
     const auto fail_open = [&](const std::string& why) {
@@ -1152,15 +1175,17 @@ inline NpyArray load_npy(const std::filesystem::path& path) {
 // Parses an .npz archive held in memory: {name without ".npy": array}. Throws io_error
 // "latent.io.npz.<zip|deflate|crc|member>" (archive) and the ids of parse_npy (a member, with
 // the array's name in the message).
-inline std::map<std::string, NpyArray> parse_npz(std::span<const std::byte> file,
-                                                 const std::string& label = "<memory>") {
+template <class = void>
+std::map<std::string, NpyArray> parse_npz(std::span<const std::byte> file,
+                                          const std::string& label = "<memory>") {
     return detail::npy::parse_archive(file, label);
 }
 
 // Reads and validates every array of an .npz archive (np.savez or np.savez_compressed), all
 // or nothing: any bad member fails the whole load. Each member's CRC-32 is checked. Throws
 // the ids of parse_npz and latent.io.npz.open/.read (file system).
-inline std::map<std::string, NpyArray> load_npz(const std::filesystem::path& path) {
+template <class = void>
+std::map<std::string, NpyArray> load_npz(const std::filesystem::path& path) {
     const std::string label = detail::file_label(path);
     const std::vector<std::byte> bytes = detail::npy::read_whole(path, "latent.io.npz.", label, "an .npz file");
     return detail::npy::parse_archive(bytes, label);
@@ -1168,7 +1193,8 @@ inline std::map<std::string, NpyArray> load_npz(const std::filesystem::path& pat
 
 // The bytes of an .npy file of `array` (version 1.0, or 2.0 when the header needs it).
 // Throws value_error "latent.io.npy.array" when bytes does not hold its shape's elements.
-inline std::vector<std::byte> encode_npy(const NpyArray& array) {
+template <class = void>
+std::vector<std::byte> encode_npy(const NpyArray& array) {
     std::vector<std::byte> out;
     detail::npy::VectorSink sink{out};
     detail::npy::write_npy(sink, array);
@@ -1177,7 +1203,8 @@ inline std::vector<std::byte> encode_npy(const NpyArray& array) {
 
 // The bytes of an .npz archive of `arrays`, each a member <name>.npy, deflated when `compress`.
 // Throws value_error "latent.io.npz.name" for a name of more than 65531 bytes.
-inline std::vector<std::byte> encode_npz(const std::map<std::string, NpyArray>& arrays, bool compress = true) {
+template <class = void>
+std::vector<std::byte> encode_npz(const std::map<std::string, NpyArray>& arrays, bool compress = true) {
     std::vector<std::byte> out;
     detail::npy::VectorSink sink{out};
     detail::npy::write_npz(sink, arrays, compress, "<memory>");
@@ -1186,7 +1213,8 @@ inline std::vector<std::byte> encode_npz(const std::map<std::string, NpyArray>& 
 
 // Writes an .npy file crash-safely (temporary file, fsync, rename): on any error the previous
 // file is untouched. Throws io_error "latent.io.npy.write" and the errors of encode_npy.
-inline void save_npy(const std::filesystem::path& path, const NpyArray& array) {
+template <class = void>
+void save_npy(const std::filesystem::path& path, const NpyArray& array) {
     (void)array.checked_size();
     detail::AtomicFile file(path, "latent.io.npy.write", detail::file_label(path));
     detail::npy::write_npy(file, array);
@@ -1195,8 +1223,9 @@ inline void save_npy(const std::filesystem::path& path, const NpyArray& array) {
 
 // Writes an .npz archive crash-safely, deflated (as np.savez_compressed) or stored (as
 // np.savez). Throws io_error "latent.io.npz.write" and the errors of encode_npz.
-inline void save_npz(const std::filesystem::path& path, const std::map<std::string, NpyArray>& arrays,
-                     bool compress = true) {
+template <class = void>
+void save_npz(const std::filesystem::path& path, const std::map<std::string, NpyArray>& arrays,
+              bool compress = true) {
     const std::string label = detail::file_label(path);
     detail::AtomicFile file(path, "latent.io.npz.write", label);
     detail::npy::write_npz(file, arrays, compress, label);

@@ -58,8 +58,12 @@ struct ImageGridOptions {
     int font_scale = 1;
 };
 
+// template <class = void> on a plain function: only a translation unit that calls it compiles it
+// (bench/README.md, "Compile time"); calls read the same.
+
 // Width in pixels of `text` drawn at `scale` (7 * scale is its height).
-inline int text_width(std::string_view text, int scale = 1) noexcept {
+template <class = void>
+int text_width(std::string_view text, int scale = 1) noexcept {
     return text.empty() ? 0 : static_cast<int>(text.size()) * 6 * scale - scale;
 }
 
@@ -172,7 +176,8 @@ struct Canvas {
     }
 };
 
-inline int to_px(double v) noexcept {
+template <class = void>
+int to_px(double v) noexcept {
     if (!(v > -1e6)) return -1000000;  // NaN too: far outside any canvas
     if (v > 1e6) return 1000000;
     return static_cast<int>(std::lround(v));
@@ -182,7 +187,8 @@ inline int to_px(double v) noexcept {
     throw value_error("latent.io.plot." + std::string(what), message);
 }
 
-inline void check_size(const char* caller, std::size_t width, std::size_t height, int font_scale) {
+template <class = void>
+void check_size(const char* caller, std::size_t width, std::size_t height, int font_scale) {
     if (width < 32 || height < 32 || width > 16384 || height > 16384)
         fail("options", std::string(caller) + ": the picture must be 32..16384 pixels a side, options ask for " +
                             std::to_string(width) + "x" + std::to_string(height));
@@ -198,7 +204,8 @@ struct Axis {
     std::vector<std::string> labels;
 };
 
-inline Axis make_axis(double min, double max, bool integer_ticks) {
+template <class = void>
+Axis make_axis(double min, double max, bool integer_ticks) {
     Axis a;
     if (!(min <= max)) {  // no finite data
         min = 0;
@@ -331,8 +338,9 @@ private:
     int left_ = 0, top_ = 0, right_ = 0, bottom_ = 0;
 };
 
-inline Image scatter(const ScatterOptions& o, std::span<const double> xs, std::span<const double> ys,
-                     std::span<const int> labels, const std::vector<std::string>& class_names) {
+template <class = void>
+Image scatter(const ScatterOptions& o, std::span<const double> xs, std::span<const double> ys,
+              std::span<const int> labels, const std::vector<std::string>& class_names) {
     check_size("scatter_plot", o.width, o.height, o.font_scale);
     if (o.dot_radius < 0 || o.dot_radius > 64)
         fail("options", "scatter_plot: dot_radius must be 0..64, got " + std::to_string(o.dot_radius));
@@ -383,13 +391,15 @@ inline Image scatter(const ScatterOptions& o, std::span<const double> xs, std::s
 
 // Draws `text` with its top-left corner at (x, y), clipped to the image; characters outside
 // printable ASCII show as '?'.
-inline void draw_text(Image& image, int x, int y, std::string_view text, Rgb colour, int scale = 1) {
+template <class = void>
+void draw_text(Image& image, int x, int y, std::string_view text, Rgb colour, int scale = 1) {
     detail::plot::Canvas(image).text(x, y, text, colour, std::max(scale, 1));
 }
 
 // The same, turned to read bottom to top (a y-axis label); (x, y) is the top-left corner of
 // the 7*scale wide, text_width tall box it covers.
-inline void draw_text_up(Image& image, int x, int y, std::string_view text, Rgb colour, int scale = 1) {
+template <class = void>
+void draw_text_up(Image& image, int x, int y, std::string_view text, Rgb colour, int scale = 1) {
     detail::plot::Canvas(image).text(x, y, text, colour, std::max(scale, 1), /*up=*/true);
 }
 
@@ -398,14 +408,16 @@ inline void draw_text_up(Image& image, int x, int y, std::string_view text, Rgb 
 // may be empty: every point is then class 0. Points with a non-finite coordinate are skipped.
 // Throws value_error: "latent.io.plot.length" when xs, ys and labels disagree in length,
 // "latent.io.plot.label" for a label outside class_names, "latent.io.plot.options".
-inline Image scatter_plot(const ScatterOptions& options, std::span<const double> xs, std::span<const double> ys,
-                          std::span<const int> labels = {}, const std::vector<std::string>& class_names = {}) {
+template <class = void>
+Image scatter_plot(const ScatterOptions& options, std::span<const double> xs, std::span<const double> ys,
+                   std::span<const int> labels = {}, const std::vector<std::string>& class_names = {}) {
     return detail::plot::scatter(options, xs, ys, labels, class_names);
 }
 
 // The same for float coordinates (a latent code straight from a Tensor).
-inline Image scatter_plot(const ScatterOptions& options, std::span<const float> xs, std::span<const float> ys,
-                          std::span<const int> labels = {}, const std::vector<std::string>& class_names = {}) {
+template <class = void>
+Image scatter_plot(const ScatterOptions& options, std::span<const float> xs, std::span<const float> ys,
+                   std::span<const int> labels = {}, const std::vector<std::string>& class_names = {}) {
     const std::vector<double> x(xs.begin(), xs.end()), y(ys.begin(), ys.end());
     return detail::plot::scatter(options, x, y, labels, class_names);
 }
@@ -413,7 +425,8 @@ inline Image scatter_plot(const ScatterOptions& options, std::span<const float> 
 // Curves against x = 1..n (epochs), one tab10 colour per series in order, with a legend of
 // the named ones. Non-finite values leave a gap in their curve.
 // Throws value_error "latent.io.plot.options" for unusable options.
-inline Image line_plot(const LinePlotOptions& options, const std::vector<LineSeries>& series) {
+template <class = void>
+Image line_plot(const LinePlotOptions& options, const std::vector<LineSeries>& series) {
     using namespace detail::plot;
     check_size("line_plot", options.width, options.height, options.font_scale);
     if (options.line_width < 1 || options.line_width > 64)
@@ -461,8 +474,9 @@ inline Image line_plot(const LinePlotOptions& options, const std::vector<LineSer
 // shows as 0). The picture is caption + columns*(width*scale) + (columns+1)*padding wide and
 // title + rows*(height*scale) + (rows+1)*padding tall, rows = ceil(count / columns).
 // Throws value_error "latent.io.plot.options" for zero sizes or a picture over 32768 pixels a side.
-inline Image image_grid(const float* images, std::size_t count, std::size_t height, std::size_t width,
-                        std::size_t columns, const ImageGridOptions& options = {}) {
+template <class = void>
+Image image_grid(const float* images, std::size_t count, std::size_t height, std::size_t width,
+                 std::size_t columns, const ImageGridOptions& options = {}) {
     using namespace detail::plot;
     const std::size_t scale = options.scale, padding = options.padding;
     if (height == 0 || width == 0 || columns == 0 || scale == 0)
@@ -513,8 +527,9 @@ inline Image image_grid(const float* images, std::size_t count, std::size_t heig
 
 // The same over a span holding whole images; throws value_error "latent.io.plot.length"
 // when its size is not a multiple of height * width.
-inline Image image_grid(std::span<const float> images, std::size_t height, std::size_t width, std::size_t columns,
-                        const ImageGridOptions& options = {}) {
+template <class = void>
+Image image_grid(std::span<const float> images, std::size_t height, std::size_t width, std::size_t columns,
+                 const ImageGridOptions& options = {}) {
     if (height == 0 || width == 0 || images.size() % (height * width) != 0)
         detail::plot::fail("length", "image_grid: expected whole images of " + std::to_string(height) + "x" +
                                          std::to_string(width) + " values, got " + std::to_string(images.size()) +

@@ -66,13 +66,17 @@ struct Image {
 
 namespace detail::png {
 
-inline void put_u32_be(std::vector<std::uint8_t>& out, std::uint32_t v) {
+// template <class = void> on a plain function: only a translation unit that calls it compiles it
+// (bench/README.md, "Compile time"); calls read the same.
+template <class = void>
+void put_u32_be(std::vector<std::uint8_t>& out, std::uint32_t v) {
     for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>((v >> shift) & 0xFFu));
 }
 
 // Appends one chunk: length, type, data, then the CRC of type and data.
-inline void put_chunk(std::vector<std::uint8_t>& out, const char (&type)[5], const std::uint8_t* data,
-                      std::size_t size) {
+template <class = void>
+void put_chunk(std::vector<std::uint8_t>& out, const char (&type)[5], const std::uint8_t* data,
+               std::size_t size) {
     put_u32_be(out, static_cast<std::uint32_t>(size));
     const std::size_t start = out.size();
     out.insert(out.end(), type, type + 4);
@@ -87,7 +91,8 @@ inline void put_chunk(std::vector<std::uint8_t>& out, const char (&type)[5], con
 // The whole PNG file for `image`: 8-bit truecolour, no interlace, filter 0 on every row.
 // Throws value_error "latent.io.png.size" for an empty image, one over PNG's 2^31-1 limit,
 // or one whose rgb buffer does not hold width*height*3 bytes.
-inline std::vector<std::uint8_t> encode_png(const Image& image) {
+template <class = void>
+std::vector<std::uint8_t> encode_png(const Image& image) {
     constexpr std::size_t png_max_side = 0x7FFFFFFF;
     const auto fail = [](const std::string& why) { throw value_error("latent.io.png.size", why); };
     const std::string dims = std::to_string(image.width) + "x" + std::to_string(image.height);
@@ -134,7 +139,8 @@ inline std::vector<std::uint8_t> encode_png(const Image& image) {
 // `path` once complete, so a viewer refreshing the file never sees half a picture.
 // Throws io_error "latent.io.png.write" (naming the file and the system's reason) and
 // leaves no temporary behind; value_error from encode_png.
-inline void write_png(const std::filesystem::path& path, const Image& image) {
+template <class = void>
+void write_png(const std::filesystem::path& path, const Image& image) {
     const std::vector<std::uint8_t> bytes = encode_png(image);
     const std::string label = detail::file_label(path);
     detail::AtomicFile file(path, "latent.io.png.write", label);

@@ -62,14 +62,19 @@ inline constexpr SafetensorsDtype safetensors_dtypes[] = {
     {"F16", 2},  {"BF16", 2}, {"I32", 4}, {"U32", 4},     {"F32", 4},     {"F64", 8},     {"I64", 8}, {"U64", 8},
 };
 
+// template <class = void> on a plain function: only a translation unit that calls it compiles it
+// (bench/README.md, "Compile time"); calls read the same.
+
 // Bytes per element of `dtype`, or 0 when the format has no such dtype.
-inline std::size_t safetensors_dtype_size(std::string_view dtype) noexcept {
+template <class = void>
+std::size_t safetensors_dtype_size(std::string_view dtype) noexcept {
     for (const auto& d : safetensors_dtypes)
         if (d.name == dtype) return d.size;
     return 0;
 }
 
-inline std::string safetensors_dtype_list() {
+template <class = void>
+std::string safetensors_dtype_list() {
     std::string out;
     for (const auto& d : safetensors_dtypes) {
         if (!out.empty()) out += ' ';
@@ -84,14 +89,16 @@ inline std::string safetensors_dtype_list() {
 }
 
 // A tensor name as JSON would write it, so odd characters stay visible in messages.
-inline std::string quote(std::string_view s) {
+template <class = void>
+std::string quote(std::string_view s) {
     std::string out;
     append_json_string(out, s);
     return out;
 }
 
 // "\"a\", \"b\"" for at most `limit` names, then "and N more".
-inline std::string quote_list(const std::vector<std::string>& names, std::size_t limit = 8) {
+template <class = void>
+std::string quote_list(const std::vector<std::string>& names, std::size_t limit = 8) {
     std::string out;
     for (std::size_t i = 0; i < names.size() && i < limit; ++i) {
         if (i) out += ", ";
@@ -101,14 +108,16 @@ inline std::string quote_list(const std::vector<std::string>& names, std::size_t
     return out;
 }
 
-inline bool checked_mul(std::uint64_t a, std::uint64_t b, std::uint64_t& out) noexcept {
+template <class = void>
+bool checked_mul(std::uint64_t a, std::uint64_t b, std::uint64_t& out) noexcept {
     if (a != 0 && b > UINT64_MAX / a) return false;
     out = a * b;
     return true;
 }
 
 // Element count of `dims` (1 for a scalar), or false on overflow.
-inline bool element_count(const std::vector<std::size_t>& dims, std::uint64_t& out) noexcept {
+template <class = void>
+bool element_count(const std::vector<std::size_t>& dims, std::uint64_t& out) noexcept {
     std::uint64_t n = 1;
     for (const std::size_t d : dims)
         if (!checked_mul(n, d, n)) return false;
@@ -116,19 +125,22 @@ inline bool element_count(const std::vector<std::size_t>& dims, std::uint64_t& o
     return true;
 }
 
-inline std::uint64_t load_u64_le(const std::byte* p) noexcept {
+template <class = void>
+std::uint64_t load_u64_le(const std::byte* p) noexcept {
     std::uint64_t v = 0;
     for (int i = 7; i >= 0; --i) v = (v << 8) | std::to_integer<std::uint64_t>(p[i]);
     return v;
 }
 
-inline void store_u64_le(std::byte* p, std::uint64_t v) noexcept {
+template <class = void>
+void store_u64_le(std::byte* p, std::uint64_t v) noexcept {
     for (int i = 0; i < 8; ++i) p[i] = static_cast<std::byte>((v >> (8 * i)) & 0xFF);
 }
 
 // float <-> little-endian bytes. On little-endian hosts this is a plain copy; elsewhere the
 // bytes are assembled explicitly so the file layout never depends on the host.
-inline void f32_from_le(const std::byte* src, float* dst, std::size_t n) noexcept {
+template <class = void>
+void f32_from_le(const std::byte* src, float* dst, std::size_t n) noexcept {
     if (n == 0) return;
     if constexpr (std::endian::native == std::endian::little) {
         std::memcpy(dst, src, n * sizeof(float));
@@ -142,7 +154,8 @@ inline void f32_from_le(const std::byte* src, float* dst, std::size_t n) noexcep
     }
 }
 
-inline void f32_to_le(const float* src, std::byte* dst, std::size_t n) noexcept {
+template <class = void>
+void f32_to_le(const float* src, std::byte* dst, std::size_t n) noexcept {
     if (n == 0) return;
     if constexpr (std::endian::native == std::endian::little) {
         std::memcpy(dst, src, n * sizeof(float));
@@ -169,8 +182,9 @@ struct SafetensorsHeader {
 };
 
 // Checks the 8-byte length prefix against the file size and returns the header length.
-inline std::uint64_t check_safetensors_prefix(const std::string& label, const std::byte* prefix,
-                                              std::uint64_t file_size) {
+template <class = void>
+std::uint64_t check_safetensors_prefix(const std::string& label, const std::byte* prefix,
+                                       std::uint64_t file_size) {
     if (file_size < 8)
         safetensors_fail(
             "truncated", label,
@@ -187,7 +201,8 @@ inline std::uint64_t check_safetensors_prefix(const std::string& label, const st
     return n;
 }
 
-inline std::size_t header_size_value(const std::string& label, const JsonValue& v, const std::string& what) {
+template <class = void>
+std::size_t header_size_value(const std::string& label, const JsonValue& v, const std::string& what) {
     std::uint64_t u = 0;
     bool ok = v.as_u64(u);
     if constexpr (sizeof(std::size_t) < sizeof(std::uint64_t)) ok = ok && u <= SIZE_MAX;
@@ -198,7 +213,8 @@ inline std::size_t header_size_value(const std::string& label, const JsonValue& 
     return static_cast<std::size_t>(u);
 }
 
-inline SafetensorsEntry parse_safetensors_entry(const std::string& label, const std::string& name, const JsonValue& v) {
+template <class = void>
+SafetensorsEntry parse_safetensors_entry(const std::string& label, const std::string& name, const JsonValue& v) {
     const std::string where = concat("tensor ", quote(name));
     if (!v.is_object())
         safetensors_fail("header", label,
@@ -228,15 +244,17 @@ inline SafetensorsEntry parse_safetensors_entry(const std::string& label, const 
     return e;
 }
 
-inline std::string offsets_text(const SafetensorsEntry& e) {
+template <class = void>
+std::string offsets_text(const SafetensorsEntry& e) {
     return concat("[", std::to_string(e.begin), ", ", std::to_string(e.end), "]");
 }
 
 // Parses and validates a header the way the reference implementation does: a JSON object
 // starting with '{'; an optional string->string "__metadata__"; tensor entries whose byte
 // ranges, sorted, tile [0, data_size) exactly: no holes, no overlaps, no spare bytes.
-inline SafetensorsHeader parse_safetensors_header(const std::string& label, std::string_view text,
-                                                  std::uint64_t data_size) {
+template <class = void>
+SafetensorsHeader parse_safetensors_header(const std::string& label, std::string_view text,
+                                           std::uint64_t data_size) {
     if (!is_valid_utf8(text)) safetensors_fail("header", label, "header is not valid UTF-8");
     if (text.empty() || text.front() != '{')
         safetensors_fail("header", label, "header does not start with '{' (not a safetensors file?)");
@@ -317,7 +335,8 @@ inline SafetensorsHeader parse_safetensors_header(const std::string& label, std:
 
 // The same validation as read_safetensors on a file already in memory (for fuzzing and
 // for bytes that did not come from disk); `label` stands in for the file name.
-inline SafetensorsFile parse_safetensors_bytes(std::span<const std::byte> file, const std::string& label) {
+template <class = void>
+SafetensorsFile parse_safetensors_bytes(std::span<const std::byte> file, const std::string& label) {
     const std::uint64_t size = file.size();
     const std::uint64_t header_size = check_safetensors_prefix(label, file.data(), size);
     const std::string_view text(reinterpret_cast<const char*>(file.data()) + 8, static_cast<std::size_t>(header_size));
@@ -348,9 +367,10 @@ struct SafetensorsRecord {
 // library does). Records are ordered by element size, largest first, then by name (the
 // reference writer likewise puts wide dtypes first), so every tensor's data is aligned
 // to its element size for readers that map the file.
-inline std::string build_safetensors_header(const std::string& label, const std::string& target,
-                                            std::vector<SafetensorsRecord>& records,
-                                            const std::map<std::string, std::string>& metadata) {
+template <class = void>
+std::string build_safetensors_header(const std::string& label, const std::string& target,
+                                     std::vector<SafetensorsRecord>& records,
+                                     const std::map<std::string, std::string>& metadata) {
     const auto fail = [&](const std::string& why) {
         safetensors_fail("write", label, concat("cannot write \"", target, "\": ", why));
     };
@@ -412,8 +432,9 @@ inline std::string build_safetensors_header(const std::string& label, const std:
 }
 
 // Writes the file crash-safely (AtomicFile: the old file or the new one, never a torn mix).
-inline void write_safetensors_records(const std::filesystem::path& path, std::vector<SafetensorsRecord> records,
-                                      const std::map<std::string, std::string>& metadata) {
+template <class = void>
+void write_safetensors_records(const std::filesystem::path& path, std::vector<SafetensorsRecord> records,
+                               const std::map<std::string, std::string>& metadata) {
     const std::string label = file_label(path);
     const std::string target = path.string();
     const std::string header = build_safetensors_header(label, target, records, metadata);
@@ -432,7 +453,8 @@ inline void write_safetensors_records(const std::filesystem::path& path, std::ve
 // Reads and validates a whole safetensors file. Throws io_error with ids
 // latent.io.safetensors.{open, truncated, header, dtype, offsets}; every message starts
 // with the file name.
-inline SafetensorsFile read_safetensors(const std::filesystem::path& path) {
+template <class = void>
+SafetensorsFile read_safetensors(const std::filesystem::path& path) {
     const std::string label = detail::file_label(path);
     const auto fail_open = [&](const std::string& why) {
         detail::safetensors_fail("open", label,
@@ -487,7 +509,8 @@ inline SafetensorsFile read_safetensors(const std::filesystem::path& path) {
 // Writes `file` crash-safely (temporary file, fsync, rename). Tensors are laid out
 // largest element size first, then by name; the header is space-padded to 8 bytes.
 // Throws io_error "latent.io.safetensors.write"; the previous file is untouched on failure.
-inline void write_safetensors(const std::filesystem::path& path, const SafetensorsFile& file) {
+template <class = void>
+void write_safetensors(const std::filesystem::path& path, const SafetensorsFile& file) {
     std::vector<detail::SafetensorsRecord> records;
     records.reserve(file.tensors.size());
     for (const auto& [name, t] : file.tensors)
@@ -498,8 +521,9 @@ inline void write_safetensors(const std::filesystem::path& path, const Safetenso
 // Saves every slot of `arena` as an F32 tensor named after the slot. The metadata gets
 // "format": "latent" unless the caller gives its own "format" (e.g. "pt" for tools that
 // insist on it).
-inline void save_safetensors(const std::filesystem::path& path, const ParameterArena<float>& arena,
-                             const std::map<std::string, std::string>& metadata = {}) {
+template <class = void>
+void save_safetensors(const std::filesystem::path& path, const ParameterArena<float>& arena,
+                      const std::map<std::string, std::string>& metadata = {}) {
     const std::string label = detail::file_label(path);
     std::map<std::string, std::string> meta = metadata;
     meta.emplace("format", "latent");
@@ -541,7 +565,8 @@ inline void save_safetensors(const std::filesystem::path& path, const ParameterA
 // nothing extra), and only then are values copied, so on any error the arena is untouched.
 // Throws io_error (ids .missing, .dtype, .extra and those of read_safetensors) and
 // shape_error "latent.io.safetensors.shape".
-inline void load_safetensors(const std::filesystem::path& path, ParameterArena<float>& arena) {
+template <class = void>
+void load_safetensors(const std::filesystem::path& path, ParameterArena<float>& arena) {
     const std::string label = detail::file_label(path);
     const SafetensorsFile file = read_safetensors(path);
 

@@ -30,18 +30,23 @@ struct RunPosition {
     Generator dropout;
 };
 
-inline std::vector<std::byte> bytes_of(const void* data, std::size_t n) {
+// template <class = void> on a plain function: only a translation unit that calls it compiles it
+// (bench/README.md, "Compile time"); calls read the same.
+template <class = void>
+std::vector<std::byte> bytes_of(const void* data, std::size_t n) {
     std::vector<std::byte> out(n);
     if (n) std::memcpy(out.data(), data, n);
     return out;
 }
 
-inline io::SafetensorsTensor f32_tensor(const float* data, std::vector<std::size_t> dims, std::size_t n) {
+template <class = void>
+io::SafetensorsTensor f32_tensor(const float* data, std::vector<std::size_t> dims, std::size_t n) {
     return {"F32", std::move(dims), bytes_of(data, n * sizeof(float))};
 }
 
-inline void save_checkpoint(const std::filesystem::path& path, const ParameterArena<float>& params,
-                            optim::Optimizer& optimizer, const RunPosition& at, const History& history) {
+template <class = void>
+void save_checkpoint(const std::filesystem::path& path, const ParameterArena<float>& params,
+                     optim::Optimizer& optimizer, const RunPosition& at, const History& history) {
     static_assert(std::endian::native == std::endian::little, "latent: checkpoints assume a little-endian host");
     io::SafetensorsFile file;
     for (const auto& slot : params.slots())
@@ -61,8 +66,9 @@ inline void save_checkpoint(const std::filesystem::path& path, const ParameterAr
     io::write_safetensors(path, file);
 }
 
-inline std::size_t metadata_number(const io::SafetensorsFile& file, const std::string& key,
-                                   const std::string& label) {
+template <class = void>
+std::size_t metadata_number(const io::SafetensorsFile& file, const std::string& key,
+                            const std::string& label) {
     const auto it = file.metadata.find(key);
     if (it == file.metadata.end() || it->second.empty() ||
         it->second.find_first_not_of("0123456789") != std::string::npos || it->second.size() > 19)
@@ -72,8 +78,9 @@ inline std::size_t metadata_number(const io::SafetensorsFile& file, const std::s
 
 // Restores parameters, optimizer state, position and history; all-or-nothing: everything is
 // checked before anything changes.
-inline void load_checkpoint(const std::filesystem::path& path, ParameterArena<float>& params,
-                            optim::Optimizer& optimizer, RunPosition& at, History& history) {
+template <class = void>
+void load_checkpoint(const std::filesystem::path& path, ParameterArena<float>& params,
+                     optim::Optimizer& optimizer, RunPosition& at, History& history) {
     const std::string label = path.filename().string();
     const auto file = io::read_safetensors(path);
     auto fail = [&](const std::string& what) { throw io_error("latent.train.checkpoint", label + ": " + what); };

@@ -23,7 +23,10 @@
 
 namespace latent::detail {
 
-inline std::string format_duration(double seconds) {
+// template <class = void> on a plain function: only a translation unit that calls it compiles it
+// (bench/README.md, "Compile time"); calls read the same.
+template <class = void>
+std::string format_duration(double seconds) {
     char buf[32];
     if (seconds < 1.0)
         std::snprintf(buf, sizeof buf, "%.0fms", seconds * 1000.0);
@@ -35,7 +38,8 @@ inline std::string format_duration(double seconds) {
     return buf;
 }
 
-inline std::string format_metrics(const std::vector<std::pair<std::string, double>>& metrics) {
+template <class = void>
+std::string format_metrics(const std::vector<std::pair<std::string, double>>& metrics) {
     std::string s;
     char buf[64];
     for (const auto& [name, value] : metrics) {
