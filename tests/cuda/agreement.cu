@@ -12,6 +12,7 @@
 #include "support/device_model_cases.hpp"
 #include "support/layer_agreement_cases.hpp"
 #include "support/op_agreement_cases.hpp"
+#include "support/outputs_cases.hpp"
 
 using namespace latent;
 
@@ -161,6 +162,10 @@ TEST_CASE("cuda: a functional model predicts on the GPU what it predicts on the 
 TEST_CASE("cuda: the models of one graph train on the GPU as on the CPU") {
     testing::check_functional_device_training<cuda>(tolerance, "cuda_trunk.safetensors");
     testing::check_functional_device_outputs<cuda>(tolerance);
+}
+TEST_CASE("cuda: a model with several inputs and outputs trains batch by batch, and resumes bit for bit") {
+    testing::check_outputs_train_on_batch<cuda>(tolerance);
+    testing::check_outputs_resume<cuda>("cuda_outputs_resume.safetensors");
 }
 TEST_CASE("cuda: a functional model on the GPU reports the CPU's errors") {
     testing::check_functional_device_errors<cuda>();

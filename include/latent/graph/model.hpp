@@ -456,6 +456,28 @@ public:
         using Want = typename detail::input_list<In>::template shape<K>;
         if constexpr (!std::is_same_v<S, Want>) (void)sizeof(input_batch_mismatch<Model, got<S>, expected<Want>>);
     }
+    // The inputs fit, evaluate and train_on_batch take from a model with several inputs or
+    // outputs: a std::tuple of tensors, one per input in the model's order, each of its input's
+    // sample shape; a single tensor for a single input.
+    template <class X>
+    static constexpr void check_input_arrays() {
+        if constexpr (requires { std::tuple_size<X>::value; }) {
+            if constexpr (std::tuple_size_v<X> != input_count)
+                static_assert(detail::dependent_false<X>,
+                              "latent: fit, evaluate and train_on_batch need one array per model input: a std::tuple "
+                              "of tensors in the order the model was given its inputs");
+            else
+                [&]<std::size_t... K>(std::index_sequence<K...>) {
+                    (check_one_input<K, std::tuple_element_t<K, X>>(), ...);
+                }(std::make_index_sequence<input_count>{});
+        } else if constexpr (input_count != 1) {
+            static_assert(detail::dependent_false<X>,
+                          "latent: this model has several inputs: give fit, evaluate and train_on_batch a std::tuple "
+                          "of tensors, one per input");
+        } else {
+            check_one_input<0, X>();
+        }
+    }
 
     // ---- the engine the training loop drives ---------------------------------------------
     const float* forward(const float* x, std::size_t batch, Mode mode, Generator* rng = nullptr) {
@@ -600,6 +622,8 @@ public:
                 if (in == id) return detail::output_activation::none;
         return n.kernels->activation;
     }
+    // Input k's name: the one given to input<...>(name), else "input_<k + 1>".
+    const std::string& input_name(std::size_t k) const { return store_->nodes[input_nodes_.at(k)].input_name; }
     const std::string& output_name(std::size_t k) const {
         const Node& n = store_->nodes[output_nodes_[k]];
         return n.layer == none ? n.input_name : store_->layers[n.layer].layer->name();
@@ -681,6 +705,7 @@ public:
             const auto inputs = detail::input_view<Model, In>(x, copy);
             return detail::with_labels<Out>(y, [&](auto labels) { return fit_model(*this, inputs, labels, options); });
         } else {
+            check_input_arrays<X>();
             return fit_outputs_model(*this, x, y, options);
         }
     }
@@ -692,6 +717,7 @@ public:
             return detail::with_labels<Out>(
                 y, [&](auto labels) { return evaluate_model(*this, inputs, labels, batch_size); });
         } else {
+            check_input_arrays<X>();
             return evaluate_outputs_model(*this, x, y, batch_size);
         }
     }
@@ -709,6 +735,14 @@ public:
         requires(on_device && input_count == 1 && output_count == 1)
     double train_on_batch(const DeviceTensor<policy, XS>& x, const DeviceTensor<policy, YS>& y) {
         return train_on_batch_model(*this, x, y);
+    }
+    // With several inputs or outputs: std::tuples of tensors, as fit takes them; returns the
+    // batch's losses as evaluate names them ("loss", "<output>_loss").
+    template <class X, class Y>
+        requires(input_count > 1 || output_count > 1)
+    std::map<std::string, double> train_on_batch(const X& x, const Y& y) {
+        check_input_arrays<X>();
+        return train_on_batch_outputs_model(*this, x, y);
     }
     detail::compiled_state* compiled_state() const noexcept { return compiled_.get(); }
     void set_compiled_state(std::unique_ptr<detail::compiled_state> state) { compiled_.reset(std::move(state)); }

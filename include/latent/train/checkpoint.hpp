@@ -77,10 +77,12 @@ std::size_t metadata_number(const io::SafetensorsFile& file, const std::string& 
 }
 
 // Restores parameters, optimizer state, position and history; all-or-nothing: everything is
-// checked before anything changes.
+// checked before anything changes, the position too (its step within the `steps_per_epoch` of
+// the run that resumes).
 template <class = void>
 void load_checkpoint(const std::filesystem::path& path, ParameterArena<float>& params,
-                     optim::Optimizer& optimizer, RunPosition& at, History& history) {
+                     optim::Optimizer& optimizer, RunPosition& at, History& history,
+                     std::size_t steps_per_epoch = static_cast<std::size_t>(-1)) {
     const std::string label = path.filename().string();
     const auto file = io::read_safetensors(path);
     auto fail = [&](const std::string& what) { throw io_error("latent.train.checkpoint", label + ": " + what); };
@@ -113,6 +115,10 @@ void load_checkpoint(const std::filesystem::path& path, ParameterArena<float>& p
     const std::size_t epoch = metadata_number(file, "epoch", label);
     const std::size_t step = metadata_number(file, "step", label);
     const std::size_t iterations = metadata_number(file, "iterations", label);
+    if (step > steps_per_epoch)
+        throw value_error("latent.train.checkpoint", label + ": step " + std::to_string(step) + " is past the " +
+                                                         std::to_string(steps_per_epoch) +
+                                                         " steps of an epoch (was the batch size changed?)");
     History restored;
     for (const auto& [name, t] : file.tensors) {
         if (name.rfind("__history__/", 0) != 0) continue;

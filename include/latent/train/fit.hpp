@@ -302,6 +302,29 @@ inline void check_finite(const float* data, std::size_t count, std::size_t sampl
                                   "; training data must be finite");
 }
 
+// Where fit starts: the first epoch and step to run.
+struct RunStart {
+    std::size_t epoch = 0, step = 0;
+};
+// With options.resume and a checkpoint file at options.checkpoint, fit carries on from it: the
+// arena, the optimizer's state, the history and the generators as the file has them, and the
+// interrupted epoch's order drawn again by `sampler` (which draws from `shuffle_rng`); a file
+// that cannot be resumed changes nothing. Otherwise fit starts at (0, 0). `steps`: the steps of an epoch. (A
+// template with nothing to deduce: compiled only where called; bench/README.md, "Compile time".)
+template <class = void>
+RunStart resume_run(const FitOptions& options, ParameterArena<float>& arena, optim::Optimizer& optimizer,
+                    History& history, std::size_t steps, data::BatchSampler& sampler, Generator& shuffle_rng,
+                    Generator& epoch_shuffle, Generator& dropout_rng) {
+    if (!options.resume || options.checkpoint.empty() || !std::filesystem::exists(options.checkpoint)) return {};
+    RunPosition at;
+    load_checkpoint(options.checkpoint, arena, optimizer, at, history, steps);
+    dropout_rng = at.dropout;
+    shuffle_rng = at.epoch_shuffle;
+    epoch_shuffle = at.epoch_shuffle;
+    sampler.next_epoch();  // draws the interrupted epoch's order again
+    return {at.epoch, at.step};
+}
+
 // Loss and metrics over (count) samples in inference mode, batch after batch. `there`, where
 // given and held, holds the same samples in the device's memory in their order (fit's
 // validation data): the batches are gathered there instead of copied over.
@@ -439,21 +462,9 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     }
 
     History history;
-    std::size_t first_epoch = 0, first_step = 0;
-    if (options.resume && checkpointing && std::filesystem::exists(options.checkpoint)) {
-        detail::RunPosition at;
-        detail::load_checkpoint(options.checkpoint, arena, *setup.optimizer, at, history);
-        if (at.step > steps)
-            throw value_error("latent.train.checkpoint", options.checkpoint.filename().string() + ": step " +
-                                                             std::to_string(at.step) + " is past the " +
-                                                             std::to_string(steps) + " steps of an epoch");
-        first_epoch = at.epoch;
-        first_step = at.step;
-        dropout_rng = at.dropout;
-        shuffle_rng = at.epoch_shuffle;
-        epoch_shuffle = at.epoch_shuffle;
-        sampler.next_epoch();  // draws the interrupted epoch's order again
-    }
+    const detail::RunStart start = detail::resume_run(options, arena, *setup.optimizer, history, steps, sampler,
+                                                      shuffle_rng, epoch_shuffle, dropout_rng);
+    const std::size_t first_epoch = start.epoch, first_step = start.step;
     auto stop_requested = [&] { return options.stop && options.stop->load(); };
     auto write_checkpoint = [&](std::size_t epoch, std::size_t step) {
         // A device backend's training left the current values there: parameters() fetches them.

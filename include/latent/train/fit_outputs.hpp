@@ -3,16 +3,21 @@
 // std::tuples of tensors. History keys as Keras: "loss", "<output>_loss", "<output>_accuracy".
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <new>
+#include <span>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
 
+#include "../backend/memory.hpp"
+#include "../backend/ops.hpp"
 #include "../core/buffer.hpp"
 #include "../core/errors.hpp"
 #include "../core/random.hpp"
@@ -107,6 +112,10 @@ struct outputs_setup final : compiled_state {
     std::vector<std::unique_ptr<erased_output_loss<Net>>> losses;  // one per output
     std::vector<double> weights;
     std::vector<std::vector<std::unique_ptr<metrics::Metric>>> metrics;  // per output
+    // train_on_batch's own state: its dropout generator and the buffers it reuses (per output:
+    // the loss gradient, and on a device backend the labels copied there).
+    Generator batch_rng{0};
+    std::vector<backend_buffer<typename Net::policy, float>> batch_grads, batch_labels;
 
     std::unique_ptr<compiled_state> clone() const override {
         auto copy = std::make_unique<outputs_setup>();
@@ -117,6 +126,7 @@ struct outputs_setup final : compiled_state {
             copy->metrics.emplace_back();
             for (const auto& m : per) copy->metrics.back().push_back(m->clone());
         }
+        copy->batch_rng = batch_rng;
         return copy;
     }
 };
@@ -180,12 +190,168 @@ void check_arrays(const Net& net, outputs_setup<Net>& setup, const std::vector<A
     }
 }
 
-// Loss (weighted total and per output) and metrics over `count` samples, inference mode.
+// fit's arrays in a device's memory, for a model with several inputs or outputs, as
+// training_set_there holds a one-input model's: every input and label array copied over once
+// (validation_split's samples at their end included) with each epoch's order, and every step
+// gathers its batch there into the model's input buffers: no host-to-device copy per step. Where
+// they would take more than half of the device's free memory, or the copy fails for want of it,
+// nothing is held and fit copies one batch per step instead.
+template <class Net>
+class arrays_there {
+    using B = typename Net::policy;
+
+public:
+    bool held() const noexcept { return held_; }
+
+    // Copies every sample of xs and ys, and room for an order of the first `n_train` and for
+    // the labels of batches of up to `batch_size`, where they fit.
+    void hold(const std::vector<ArrayRef>& xs, const std::vector<ArrayRef>& ys, std::size_t n_train,
+              std::size_t batch_size) {
+        if constexpr (on_device_v<Net>) {
+            const std::size_t count = xs.empty() ? 0 : xs[0].count;
+            std::size_t input_floats = 0, label_floats = 0;
+            for (const auto& a : xs) input_floats += a.sample_size;
+            for (const auto& a : ys) label_floats += a.sample_size;
+            const std::size_t bytes = (count * (input_floats + label_floats) + batch_size * label_floats) * sizeof(float) +
+                                      n_train * sizeof(std::size_t);
+            if (bytes > device_memory_free<B>() / 2) return;
+            try {
+                x_.resize(xs.size());
+                y_.resize(ys.size());
+                labels_.resize(ys.size());
+                for (std::size_t i = 0; i < xs.size(); ++i) x_[i].resize_discard(count * xs[i].sample_size);
+                for (std::size_t k = 0; k < ys.size(); ++k) {
+                    y_[k].resize_discard(count * ys[k].sample_size);
+                    labels_[k].resize_discard(batch_size * ys[k].sample_size);
+                }
+                order_.resize_discard(n_train);
+            } catch (const std::bad_alloc&) {
+                release();
+                return;
+            } catch (const error&) {  // latent::cuda_error: out of device memory
+                release();
+                return;
+            }
+            for (std::size_t i = 0; i < xs.size(); ++i) {
+                upload<B>(x_[i].data(), xs[i].data, count * xs[i].sample_size);
+                x_sizes_.push_back(xs[i].sample_size);
+            }
+            for (std::size_t k = 0; k < ys.size(); ++k) {
+                upload<B>(y_[k].data(), ys[k].data, count * ys[k].sample_size);
+                y_sizes_.push_back(ys[k].sample_size);
+            }
+            held_ = true;
+        }
+    }
+    // This epoch's order of the training samples (a permutation of [0, n_train)).
+    void set_order(std::span<const std::size_t> order) { upload<B>(order_.data(), order.data(), order.size()); }
+    // The `n` samples at positions [first, first + n) of the epoch's order, gathered into the
+    // model's input buffers (`inputs`, where forward reads them) and their labels (`labels`).
+    void gather(Net& net, std::size_t first, std::size_t n, std::vector<const float*>& inputs,
+                std::vector<const float*>& labels) {
+        if constexpr (on_device_v<Net>) {
+            inputs.clear();
+            labels.clear();
+            for (std::size_t i = 0; i < x_.size(); ++i) {
+                float* input = net.device_input_for(n, i);
+                ops::gather_rows<B>(n, x_sizes_[i], order_.data() + first, x_[i].data(), input);
+                inputs.push_back(input);
+            }
+            for (std::size_t k = 0; k < y_.size(); ++k) {
+                ops::gather_rows<B>(n, y_sizes_[k], order_.data() + first, y_[k].data(), labels_[k].data());
+                labels.push_back(labels_[k].data());
+            }
+        }
+    }
+    // The samples [first, first + n) as stored (validation_split's): copied into the model's
+    // input buffers; the labels read where they are.
+    void in_order(Net& net, std::size_t first, std::size_t n, std::vector<const float*>& inputs,
+                  std::vector<const float*>& labels) {
+        if constexpr (on_device_v<Net>) {
+            inputs.clear();
+            labels.clear();
+            for (std::size_t i = 0; i < x_.size(); ++i)
+                inputs.push_back(net.device_input_from(x_[i].data() + first * x_sizes_[i], n, i));
+            for (std::size_t k = 0; k < y_.size(); ++k) labels.push_back(y_[k].data() + first * y_sizes_[k]);
+        }
+    }
+
+private:
+    void release() {
+        x_.clear();
+        y_.clear();
+        labels_.clear();
+        order_ = {};
+    }
+    std::vector<backend_buffer<B, float>> x_, y_;  // per input (count, size), per output (count, label)
+    std::vector<backend_buffer<B, float>> labels_;  // per output (batch, label)
+    backend_buffer<B, std::size_t> order_;
+    std::vector<std::size_t> x_sizes_, y_sizes_;  // floats per sample, per label
+    bool held_ = false;
+};
+
+// The arrays' values are finite: a NaN or infinity names the array, the sample and the element.
+template <class Net>
+void check_arrays_finite(const Net& net, const std::vector<ArrayRef>& xs, const std::vector<ArrayRef>& ys,
+                         const char* caller) {
+    for (std::size_t i = 0; i < xs.size(); ++i)
+        check_finite(xs[i].data, xs[i].count, xs[i].sample_size,
+                     (std::string(caller) + ": input \"" + net.input_name(i) + "\"").c_str());
+    for (std::size_t k = 0; k < ys.size(); ++k)
+        check_finite(ys[k].data, ys[k].count, ys[k].sample_size,
+                     (std::string(caller) + ": labels of output \"" + net.output_name(k) + "\"").c_str());
+}
+
+// One training step of a model with several inputs or outputs on `n` samples whose inputs and
+// labels are where the model reads them: forward, each output's loss and its weighted gradient
+// (into grads), backward, the optimizer's step (host_params() gives the host arena on a host
+// backend). Each output's loss goes into `losses`; returns the weighted total, the layers' own
+// terms included. A non-finite loss throws before the optimizer's step: where() begins its
+// message ("epoch 2, step 5"), `tail` ends it.
+template <class Net, class HostParams, class Where>
+double outputs_step(Net& net, outputs_setup<Net>& setup, std::size_t n, const std::vector<const float*>& inputs,
+                    const std::vector<const float*>& labels,
+                    std::vector<backend_buffer<typename Net::policy, float>>& grads, Generator* rng,
+                    HostParams host_params, const std::vector<ArenaRange>& ranges, std::vector<double>& losses,
+                    const Where& where, const char* tail) {
+    using B = typename Net::policy;
+    const std::size_t outputs = setup.losses.size();
+    net.forward_inputs(inputs, n, Mode::train, rng);
+    zero_gradients(net);
+    std::vector<const float*> dys;
+    std::vector<bool> from_logits(outputs, false);
+    losses.assign(outputs, 0.0);
+    double total = net.added_loss();  // layers' own terms, once; per-output losses exclude them
+    for (std::size_t k = 0; k < outputs; ++k) {
+        bool fused = false;
+        const double l = setup.losses[k]->compute(net, labels[k], n, grads[k].data(), fused);
+        from_logits[k] = fused;
+        if (!std::isfinite(l))
+            throw value_error("latent.train.non_finite_loss",
+                              where() + ": the loss of output \"" + net.output_name(k) + "\" is " + std::to_string(l) +
+                                  "; " + net.describe_non_finite(n) + "; lower the learning rate or check the data" +
+                                  tail);
+        float* g = grads[k].data();
+        scale_by<B>(g, n * setup.losses[k]->output_size(), static_cast<float>(setup.weights[k]));
+        dys.push_back(g);
+        losses[k] = l;
+        total += setup.weights[k] * l;
+    }
+    net.backward_outputs(dys, from_logits);
+    optimizer_step(net, *setup.optimizer, host_params, ranges);
+    return total;
+}
+
+// Loss (weighted total and per output) and metrics over samples [first, first + count), in
+// inference mode. `there`, where given and held, holds the same arrays in the device's memory:
+// the batches are read there instead of copied over.
 template <class Net>
 std::vector<std::pair<std::string, double>> evaluate_outputs(Net& net, outputs_setup<Net>& setup,
                                                              const std::vector<ArrayRef>& xs,
                                                              const std::vector<ArrayRef>& ys, std::size_t first,
-                                                             std::size_t count, std::size_t batch_size) {
+                                                             std::size_t count, std::size_t batch_size,
+                                                             arrays_there<Net>* there = nullptr) {
+    if (there && !there->held()) there = nullptr;
     using B = typename Net::policy;
     const std::size_t outputs = setup.losses.size();
     std::vector<double> sums(outputs, 0.0);
@@ -193,26 +359,40 @@ std::vector<std::pair<std::string, double>> evaluate_outputs(Net& net, outputs_s
         for (auto& m : per) m->reset();
     [[maybe_unused]] const auto scope = model_scope(net);
     // Where the model computes: the loss gradients, and on a device backend the labels copied there.
+    const std::size_t widest = std::min(batch_size, std::max<std::size_t>(count, 1));
     std::vector<backend_buffer<B, float>> grads(outputs), labels_there(outputs);
-    for (std::size_t k = 0; k < outputs; ++k) grads[k].resize_discard(batch_size * setup.losses[k]->output_size());
+    for (std::size_t k = 0; k < outputs; ++k) grads[k].resize_discard(widest * setup.losses[k]->output_size());
     AlignedBuffer<float> out_here;  // device backends: an output brought back for the metrics
+    std::vector<const float*> inputs, labels;
     double added_sum = 0;  // layers' own loss terms (activity penalties), counted once in the total
     for (std::size_t at = first; at < first + count; at += batch_size) {
         const std::size_t n = std::min(batch_size, first + count - at);
-        std::vector<const float*> inputs;
-        for (const auto& a : xs) inputs.push_back(a.data + at * a.sample_size);
-        net.forward_inputs(inputs, n, Mode::infer);
-        added_sum += net.added_loss() * static_cast<double>(n);
+        inputs.clear();
+        labels.clear();
+        if (!there) {
+            for (const auto& a : xs) inputs.push_back(a.data + at * a.sample_size);
+            // The labels go over before the step, so that a recorded step waits only for the losses.
+            for (std::size_t k = 0; k < outputs; ++k)
+                labels.push_back(labels_for_loss<Net>(ys[k].data + at * ys[k].sample_size, n * ys[k].sample_size,
+                                                      labels_there[k]));
+        }
+        {
+            [[maybe_unused]] const auto recorded = model_step_scope(net, step_kind::evaluate, n);
+            if (there) there->in_order(net, at, n, inputs, labels);
+            net.forward_inputs(inputs, n, Mode::infer);
+            added_sum += net.added_loss() * static_cast<double>(n);
+            for (std::size_t k = 0; k < outputs; ++k) {
+                bool from_logits = false;
+                sums[k] += setup.losses[k]->compute(net, labels[k], n, grads[k].data(), from_logits) *
+                           static_cast<double>(n);
+            }
+        }
         for (std::size_t k = 0; k < outputs; ++k) {
-            const float* labels = ys[k].data + at * ys[k].sample_size;
-            const float* labels_for = labels_for_loss<Net>(labels, n * ys[k].sample_size, labels_there[k]);
-            bool from_logits = false;
-            sums[k] += setup.losses[k]->compute(net, labels_for, n, grads[k].data(), from_logits) * static_cast<double>(n);
             if (setup.metrics[k].empty()) continue;
             const float* out = outputs_for_metrics<Net>(net.output_at(k), n * setup.losses[k]->output_size(), out_here);
             for (auto& m : setup.metrics[k])
-                m->update(out, labels, n, setup.losses[k]->output_size(), setup.losses[k]->last_axis(),
-                          ys[k].sample_size);
+                m->update(out, ys[k].data + at * ys[k].sample_size, n, setup.losses[k]->output_size(),
+                          setup.losses[k]->last_axis(), ys[k].sample_size);
         }
     }
     double total = added_sum / static_cast<double>(count);
@@ -267,8 +447,9 @@ void compile_outputs_model(Net& net, Optimizer optimizer, Loss loss, Metrics... 
 }
 
 // fit for several inputs or outputs: xs and ys are std::tuples of tensors (a single tensor for
-// a single input). validation_split holds out the last fraction of every array. Checkpoints
-// and validation arrays are for one-input, one-output models only, for now.
+// a single input). validation_split holds out the last fraction of every array; validation
+// arrays (FitOptions::validation) are for one-input, one-output models only, for now.
+// Checkpoints, resume and stop requests work as for one input and one output.
 namespace detail {
 template <class X>
 std::vector<ArrayRef> refs_of(const X& x) {
@@ -284,43 +465,68 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
                            const FitOptions& options) {
     auto& setup = detail::outputs_setup_of(net, "fit");
     detail::check_arrays(net, setup, xs, ys, "fit");
-    if (!options.checkpoint.empty() || options.validation.present())
-        throw value_error("latent.train.options", "fit of a model with several inputs or outputs takes neither "
-                                                  "checkpoints nor validation arrays yet; use validation_split");
+    if (options.validation.present())
+        throw value_error("latent.train.options", "fit of a model with several inputs or outputs takes no "
+                                                  "validation arrays yet; use validation_split");
     if (options.batch_size == 0) throw value_error("latent.train.batch_size", "fit needs batch_size >= 1, got 0");
     if (!(options.validation_split >= 0.0 && options.validation_split < 1.0))
         throw value_error("latent.train.validation_split",
                           "validation_split must be in [0, 1), got " + std::to_string(options.validation_split));
+    const bool checkpointing = !options.checkpoint.empty();
+    if (checkpointing && options.checkpoint_every == 0)
+        throw value_error("latent.train.checkpoint_every", "checkpoint_every must be at least 1 epoch");
     const std::size_t count = xs[0].count;
     const std::size_t n_train =
         static_cast<std::size_t>(std::floor(static_cast<double>(count) * (1.0 - options.validation_split)));
     if (n_train == 0) throw value_error("latent.train.empty", "fit has no training samples");
     const std::size_t n_val = count - n_train;
+    detail::check_arrays_finite(net, xs, ys, "fit");
 
     Generator root(options.seed);
     Generator shuffle_rng = root.split();
     Generator dropout_rng = root.split();
+    Generator epoch_shuffle = shuffle_rng;  // the generator as it was when this epoch's order was drawn
     const std::size_t batch_size = std::min(options.batch_size, n_train);
     data::BatchSampler sampler(n_train, batch_size, options.shuffle, shuffle_rng);
     const std::size_t steps = sampler.batches();
     const std::size_t outputs = ys.size();
     using B = typename Net::policy;
     [[maybe_unused]] const auto scope = detail::model_scope(net);
+    // The batch on the host (unless the arrays are held on the device; labels for the metrics).
     std::vector<AlignedBuffer<float>> xb, yb;
     // Where the model computes: the loss gradients, and on a device backend the labels copied there.
     std::vector<backend_buffer<B, float>> grads(outputs), labels_there(outputs);
     AlignedBuffer<float> out_here;  // device backends: an output brought back for the metrics
-    for (const auto& a : xs) xb.emplace_back(batch_size * a.sample_size);
+    detail::arrays_there<Net> there;  // device backends: the arrays copied over once
+    there.hold(xs, ys, n_train, batch_size);
+    for (const auto& a : xs) xb.emplace_back(there.held() ? 0 : batch_size * a.sample_size);
     for (std::size_t k = 0; k < outputs; ++k) {
         yb.emplace_back(batch_size * ys[k].sample_size);
         grads[k].resize_discard(batch_size * setup.losses[k]->output_size());
     }
     auto& arena = net.parameters();
+    const auto ranges = net.trainable_ranges();
 
     History history;
+    const detail::RunStart start = detail::resume_run(options, arena, *setup.optimizer, history, steps, sampler,
+                                                      shuffle_rng, epoch_shuffle, dropout_rng);
+    auto stop_requested = [&] { return options.stop && options.stop->load(); };
+    auto write_checkpoint = [&](std::size_t epoch, std::size_t step) {
+        // A device backend's training left the current values there: parameters() fetches them.
+        if constexpr (detail::on_device_v<Net>) net.parameters();
+        detail::save_checkpoint(options.checkpoint, arena, *setup.optimizer,
+                                {epoch, step, step == 0 ? shuffle_rng : epoch_shuffle, dropout_rng}, history);
+    };
+
     detail::Progress progress(options.verbose, options.out);
-    for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
-        if (epoch > 0) sampler.next_epoch();
+    std::vector<const float*> inputs, labels;
+    std::vector<double> step_losses;
+    for (std::size_t epoch = start.epoch; epoch < options.epochs; ++epoch) {
+        if (epoch > start.epoch) {
+            epoch_shuffle = shuffle_rng;
+            sampler.next_epoch();
+        }
+        if (there.held()) there.set_order(sampler.order());
         for (auto& per : setup.metrics)
             for (auto& m : per) m->reset();
         progress.begin_epoch(epoch, options.epochs, steps);
@@ -328,38 +534,37 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
         double total_sum = 0;
         std::size_t seen = 0;
         std::vector<std::pair<std::string, double>> shown;
-        for (std::size_t step = 0; step < steps; ++step) {
+        for (std::size_t step = epoch == start.epoch ? start.step : 0; step < steps; ++step) {
             const auto rows = sampler.batch(step);
             const std::size_t n = rows.size();
-            std::vector<const float*> inputs;
-            for (std::size_t i = 0; i < xs.size(); ++i) {
-                detail::gather_rows(xs[i], rows, xb[i].data());
-                inputs.push_back(xb[i].data());
+            inputs.clear();
+            labels.clear();
+            // The labels on the host: for the metrics, or to copy over.
+            for (std::size_t k = 0; k < outputs; ++k)
+                if (!there.held() || !setup.metrics[k].empty()) detail::gather_rows(ys[k], rows, yb[k].data());
+            if (!there.held()) {
+                for (std::size_t i = 0; i < xs.size(); ++i) {
+                    detail::gather_rows(xs[i], rows, xb[i].data());
+                    inputs.push_back(xb[i].data());
+                }
+                // The labels go over before the step's first kernel, so that a recorded step (CUDA
+                // graphs) waits for the device only where the losses are read.
+                for (std::size_t k = 0; k < outputs; ++k)
+                    labels.push_back(
+                        detail::labels_for_loss<Net>(yb[k].data(), n * ys[k].sample_size, labels_there[k]));
             }
-            std::vector<const float*> labels;
-            for (std::size_t k = 0; k < outputs; ++k) {
-                detail::gather_rows(ys[k], rows, yb[k].data());
-                labels.push_back(detail::labels_for_loss<Net>(yb[k].data(), n * ys[k].sample_size, labels_there[k]));
+            double total = 0;
+            {
+                [[maybe_unused]] const auto recorded = detail::model_step_scope(net, detail::step_kind::train, n);
+                if (there.held()) there.gather(net, step * batch_size, n, inputs, labels);
+                total = detail::outputs_step(
+                    net, setup, n, inputs, labels, grads, &dropout_rng, [&] { return arena.data(); }, ranges,
+                    step_losses,
+                    [&] { return "epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1); },
+                    checkpointing ? " (the last checkpoint is intact)" : "");
             }
-            net.forward_inputs(inputs, n, Mode::train, &dropout_rng);
-            detail::zero_gradients(net);
-            std::vector<const float*> dys;
-            std::vector<bool> from_logits(outputs, false);
-            double total = net.added_loss();  // layers' own terms, once; per-output losses exclude them
+            for (std::size_t k = 0; k < outputs; ++k) sums[k] += step_losses[k] * static_cast<double>(n);
             for (std::size_t k = 0; k < outputs; ++k) {
-                bool fused = false;
-                const double l = setup.losses[k]->compute(net, labels[k], n, grads[k].data(), fused);
-                from_logits[k] = fused;
-                if (!std::isfinite(l))
-                    throw value_error("latent.train.non_finite_loss",
-                                      "epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
-                                          ": the loss of output \"" + net.output_name(k) + "\" is " +
-                                          std::to_string(l) + "; " + net.describe_non_finite(n));
-                float* g = grads[k].data();
-                detail::scale_by<B>(g, n * setup.losses[k]->output_size(), static_cast<float>(setup.weights[k]));
-                dys.push_back(g);
-                sums[k] += l * static_cast<double>(n);
-                total += setup.weights[k] * l;
                 if (setup.metrics[k].empty()) continue;
                 const float* out =
                     detail::outputs_for_metrics<Net>(net.output_at(k), n * setup.losses[k]->output_size(), out_here);
@@ -367,8 +572,6 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
                     m->update(out, yb[k].data(), n, setup.losses[k]->output_size(), setup.losses[k]->last_axis(),
                               ys[k].sample_size);
             }
-            net.backward_outputs(dys, from_logits);
-            detail::optimizer_step(net, *setup.optimizer, [&] { return arena.data(); }, net.trainable_ranges());
             total_sum += total * static_cast<double>(n);
             seen += n;
             shown.assign({{"loss", total_sum / static_cast<double>(seen)}});
@@ -377,17 +580,26 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
             for (std::size_t k = 0; k < outputs; ++k)
                 for (auto& m : setup.metrics[k]) shown.emplace_back(net.output_name(k) + "_" + m->name(), m->result());
             progress.step(step + 1, shown);
+            if (step + 1 < steps && stop_requested()) {
+                if (checkpointing) write_checkpoint(epoch, step + 1);
+                progress.end_epoch(shown);
+                return history;
+            }
         }
         for (const auto& [key, value] : shown) history.history[key].push_back(value);
         if (n_val > 0) {
             for (const auto& [key, value] :
-                 detail::evaluate_outputs(net, setup, xs, ys, n_train, n_val, options.batch_size)) {
+                 detail::evaluate_outputs(net, setup, xs, ys, n_train, n_val, options.batch_size, &there)) {
                 history.history["val_" + key].push_back(value);
                 shown.emplace_back("val_" + key, value);
             }
         }
         history.epochs = epoch + 1;
         progress.end_epoch(shown);
+        const bool stopping = stop_requested();
+        if (checkpointing && ((epoch + 1) % options.checkpoint_every == 0 || stopping || epoch + 1 == options.epochs))
+            write_checkpoint(epoch + 1, 0);
+        if (stopping) return history;
     }
     return history;
 }
@@ -403,9 +615,48 @@ std::map<std::string, double> evaluate_outputs_arrays(Net& net, const std::vecto
     return {result.begin(), result.end()};
 }
 
+// Keras' train_on_batch for a model with several inputs or outputs: one optimizer step on
+// exactly this batch (no shuffling, metrics untouched), dropout drawn from the compiled model's
+// own generator (seeded 0 at compile). Returns the batch's losses as evaluate names them:
+// "loss" (the weighted total) and "<output>_loss".
+template <class Net>
+std::map<std::string, double> train_on_batch_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs,
+                                                            const std::vector<detail::ArrayRef>& ys) {
+    auto& setup = detail::outputs_setup_of(net, "train_on_batch");
+    detail::check_arrays(net, setup, xs, ys, "train_on_batch");
+    const std::size_t n = xs[0].count;
+    if (n == 0) throw value_error("latent.train.empty", "train_on_batch got no samples");
+    const std::size_t outputs = ys.size();
+    [[maybe_unused]] const auto scope = detail::model_scope(net);
+    setup.batch_grads.resize(outputs);
+    setup.batch_labels.resize(outputs);
+    std::vector<const float*> inputs, labels;
+    for (const auto& a : xs) inputs.push_back(a.data);
+    for (std::size_t k = 0; k < outputs; ++k) {
+        const std::size_t size = n * setup.losses[k]->output_size();
+        if (setup.batch_grads[k].size() < size) setup.batch_grads[k].resize_discard(size);
+        labels.push_back(detail::labels_for_loss<Net>(ys[k].data, n * ys[k].sample_size, setup.batch_labels[k]));
+    }
+    std::vector<double> losses;
+    double total = 0;
+    {
+        [[maybe_unused]] const auto recorded = detail::model_step_scope(net, detail::step_kind::train, n);
+        total = detail::outputs_step(
+            net, setup, n, inputs, labels, setup.batch_grads, &setup.batch_rng, [&] { return net.parameters().data(); },
+            net.trainable_ranges(), losses, [] { return std::string("train_on_batch"); }, "");
+    }
+    std::map<std::string, double> result{{"loss", total}};
+    for (std::size_t k = 0; k < outputs; ++k) result[net.output_name(k) + "_loss"] = losses[k];
+    return result;
+}
+
 template <class Net, class X, class Y>
 History fit_outputs_model(Net& net, const X& x, const Y& y, const FitOptions& options) {
     return fit_outputs_arrays(net, detail::refs_of(x), detail::refs_of(y), options);
+}
+template <class Net, class X, class Y>
+std::map<std::string, double> train_on_batch_outputs_model(Net& net, const X& x, const Y& y) {
+    return train_on_batch_outputs_arrays(net, detail::refs_of(x), detail::refs_of(y));
 }
 template <class Net, class X, class Y>
 std::map<std::string, double> evaluate_outputs_model(Net& net, const X& x, const Y& y, std::size_t batch_size) {
