@@ -400,6 +400,11 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     // Keras holds out the *last* fraction, before any shuffling.
     std::size_t n_train = x.batch();
     ValidationData validation = options.validation;
+    if (validation.present() && !validation.x)
+        throw shape_error("latent.train.validation",
+                          "validation data has " + std::to_string(validation.inputs.size()) + " input arrays and " +
+                              std::to_string(validation.labels.size()) +
+                              " label arrays; this model has one input and one output: give one tensor of each");
     if (!validation.present() && options.validation_split > 0.0) {
         n_train = static_cast<std::size_t>(std::floor(static_cast<double>(x.batch()) * (1.0 - options.validation_split)));
         validation.x = x.data() + n_train * In::size;

@@ -131,22 +131,6 @@ struct outputs_setup final : compiled_state {
     }
 };
 
-// A batch of samples given as one flat array (count, sample_size).
-struct ArrayRef {
-    const float* data = nullptr;
-    std::size_t count = 0;
-    std::size_t sample_size = 0;
-};
-
-template <class... X>
-std::vector<ArrayRef> array_refs(const std::tuple<X...>& xs) {
-    return std::apply(
-        [](const auto&... x) {
-            return std::vector<ArrayRef>{ArrayRef{x.data(), x.batch(), std::remove_cvref_t<decltype(x)>::sample_size}...};
-        },
-        xs);
-}
-
 inline void gather_rows(const ArrayRef& a, std::span<const std::size_t> rows, float* out) {
     for (std::size_t i = 0; i < rows.size(); ++i)
         std::copy_n(a.data + rows[i] * a.sample_size, a.sample_size, out + i * a.sample_size);
@@ -263,7 +247,7 @@ public:
             }
         }
     }
-    // The samples [first, first + n) as stored (validation_split's): copied into the model's
+    // The samples [first, first + n) as stored (validation's): copied into the model's
     // input buffers; the labels read where they are.
     void in_order(Net& net, std::size_t first, std::size_t n, std::vector<const float*>& inputs,
                   std::vector<const float*>& labels) {
@@ -446,28 +430,38 @@ void compile_outputs_model(Net& net, Optimizer optimizer, Loss loss, Metrics... 
     }
 }
 
-// fit for several inputs or outputs: xs and ys are std::tuples of tensors (a single tensor for
-// a single input). validation_split holds out the last fraction of every array; validation
-// arrays (FitOptions::validation) are for one-input, one-output models only, for now.
-// Checkpoints, resume and stop requests work as for one input and one output.
 namespace detail {
-template <class X>
-std::vector<ArrayRef> refs_of(const X& x) {
-    if constexpr (requires { std::tuple_size<X>::value; })
-        return array_refs(x);
-    else
-        return {ArrayRef{x.data(), x.batch(), std::remove_cvref_t<X>::sample_size}};
+// The arrays of validation data given to fit of a model with several inputs or outputs, checked
+// against the training arrays `xs`: one per input and per output, of their sizes, finite.
+template <class Net>
+std::pair<std::vector<ArrayRef>, std::vector<ArrayRef>> validation_arrays(const Net& net, outputs_setup<Net>& setup,
+                                                                          const ValidationData& v,
+                                                                          const std::vector<ArrayRef>& xs) {
+    std::vector<ArrayRef> val_xs = v.inputs, val_ys = v.labels;
+    if (val_xs.empty()) val_xs.push_back({v.x, v.count, v.x_sample_size});  // its fields set one by one
+    if (val_ys.empty()) val_ys.push_back({v.y, v.count, v.y_sample_size});
+    check_arrays(net, setup, val_xs, val_ys, "fit: validation data");
+    for (std::size_t i = 0; i < xs.size(); ++i)
+        if (val_xs[i].sample_size != xs[i].sample_size)
+            throw shape_error("latent.train.validation", "validation data for input \"" + net.input_name(i) +
+                                                             "\" has samples of " + std::to_string(val_xs[i].sample_size) +
+                                                             " elements; the model needs " +
+                                                             std::to_string(xs[i].sample_size));
+    if (val_xs[0].count == 0) throw value_error("latent.train.validation", "the validation data has no samples");
+    check_arrays_finite(net, val_xs, val_ys, "fit: validation data");
+    return {std::move(val_xs), std::move(val_ys)};
 }
 }  // namespace detail
 
+// fit for several inputs or outputs: xs and ys are std::tuples of tensors (a single tensor for
+// a single input). Validation data (FitOptions::validation) takes std::tuples the same way;
+// without it, validation_split holds out the last fraction of every array. Checkpoints, resume
+// and stop requests work as for one input and one output.
 template <class Net>
 History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, const std::vector<detail::ArrayRef>& ys,
                            const FitOptions& options) {
     auto& setup = detail::outputs_setup_of(net, "fit");
     detail::check_arrays(net, setup, xs, ys, "fit");
-    if (options.validation.present())
-        throw value_error("latent.train.options", "fit of a model with several inputs or outputs takes no "
-                                                  "validation arrays yet; use validation_split");
     if (options.batch_size == 0) throw value_error("latent.train.batch_size", "fit needs batch_size >= 1, got 0");
     if (!(options.validation_split >= 0.0 && options.validation_split < 1.0))
         throw value_error("latent.train.validation_split",
@@ -476,10 +470,18 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
     if (checkpointing && options.checkpoint_every == 0)
         throw value_error("latent.train.checkpoint_every", "checkpoint_every must be at least 1 epoch");
     const std::size_t count = xs[0].count;
+    // Validation reads samples [val_first, val_first + n_val) of val_xs and val_ys: the caller's
+    // arrays (Keras' validation_data, which takes precedence), else the training arrays' last
+    // validation_split, held out before any shuffling.
+    const bool given = options.validation.present();
+    std::vector<detail::ArrayRef> val_xs = xs, val_ys = ys;
+    if (given) std::tie(val_xs, val_ys) = detail::validation_arrays(net, setup, options.validation, xs);
     const std::size_t n_train =
-        static_cast<std::size_t>(std::floor(static_cast<double>(count) * (1.0 - options.validation_split)));
+        given ? count
+              : static_cast<std::size_t>(std::floor(static_cast<double>(count) * (1.0 - options.validation_split)));
     if (n_train == 0) throw value_error("latent.train.empty", "fit has no training samples");
-    const std::size_t n_val = count - n_train;
+    const std::size_t val_first = given ? 0 : n_train;
+    const std::size_t n_val = given ? val_xs[0].count : count - n_train;
     detail::check_arrays_finite(net, xs, ys, "fit");
 
     Generator root(options.seed);
@@ -499,6 +501,9 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
     AlignedBuffer<float> out_here;  // device backends: an output brought back for the metrics
     detail::arrays_there<Net> there;  // device backends: the arrays copied over once
     there.hold(xs, ys, n_train, batch_size);
+    detail::arrays_there<Net> validation_there;  // and the caller's validation arrays, where given
+    if (given && there.held()) validation_there.hold(val_xs, val_ys, 0, 0);
+    detail::arrays_there<Net>* val_there = given ? &validation_there : &there;
     for (const auto& a : xs) xb.emplace_back(there.held() ? 0 : batch_size * a.sample_size);
     for (std::size_t k = 0; k < outputs; ++k) {
         yb.emplace_back(batch_size * ys[k].sample_size);
@@ -589,7 +594,7 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
         for (const auto& [key, value] : shown) history.history[key].push_back(value);
         if (n_val > 0) {
             for (const auto& [key, value] :
-                 detail::evaluate_outputs(net, setup, xs, ys, n_train, n_val, options.batch_size, &there)) {
+                 detail::evaluate_outputs(net, setup, val_xs, val_ys, val_first, n_val, options.batch_size, val_there)) {
                 history.history["val_" + key].push_back(value);
                 shown.emplace_back("val_" + key, value);
             }

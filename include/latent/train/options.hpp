@@ -4,35 +4,86 @@
 
 #include <atomic>
 #include <cstddef>
-#include <filesystem>
 #include <cstdint>
+#include <filesystem>
 #include <ostream>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "../core/tensor.hpp"
 
 namespace latent {
 
-// Validation samples given by the caller (Keras' validation_data): a view, not a copy.
+namespace detail {
+// Samples given as one flat array (count, sample_size).
+struct ArrayRef {
+    const float* data = nullptr;
+    std::size_t count = 0;
+    std::size_t sample_size = 0;
+};
+
+// The arrays of a std::tuple of tensors, or of a single tensor (a model with several inputs or
+// outputs takes one per input, one per output).
+template <class X>
+std::vector<ArrayRef> refs_of(const X& x) {
+    if constexpr (requires { std::tuple_size<X>::value; })
+        return std::apply(
+            [](const auto&... a) {
+                return std::vector<ArrayRef>{ArrayRef{a.data(), a.batch(), std::remove_cvref_t<decltype(a)>::sample_size}...};
+            },
+            x);
+    else
+        return {ArrayRef{x.data(), x.batch(), std::remove_cvref_t<X>::sample_size}};
+}
+}  // namespace detail
+
+// Validation samples given by the caller (Keras' validation_data): a view, not a copy. A model
+// with several inputs or outputs takes std::tuples of tensors, one per input and one per output
+// (a single tensor where it has one), in the model's order, as fit does.
 struct ValidationData {
+    // One input and one output: the samples and labels.
     const float* x = nullptr;
     const float* y = nullptr;
     std::size_t count = 0;
     std::size_t x_sample_size = 0;
     std::size_t y_sample_size = 0;
+    // Every array, whatever their number.
+    std::vector<detail::ArrayRef> inputs, labels;
 
     ValidationData() = default;
     template <float_batch X, float_batch Y>
-    ValidationData(const X& x_, const Y& y_)
-        : x(x_.data()),
-          y(y_.data()),
-          count(x_.batch()),
-          x_sample_size(std::remove_cvref_t<X>::sample_size),
-          y_sample_size(std::remove_cvref_t<Y>::sample_size) {
-        if (x_.batch() != y_.batch())
-            throw shape_error("latent.train.validation", "validation data has " + std::to_string(x_.batch()) +
-                                                             " inputs but " + std::to_string(y_.batch()) + " labels");
+    ValidationData(const X& x_, const Y& y_) : ValidationData(detail::refs_of(x_), detail::refs_of(y_)) {}
+    template <class X, class Y>
+        requires(requires { std::tuple_size<X>::value; } || requires { std::tuple_size<Y>::value; })
+    ValidationData(const X& x_, const Y& y_) : ValidationData(detail::refs_of(x_), detail::refs_of(y_)) {}
+
+    bool present() const noexcept { return x != nullptr || !inputs.empty(); }
+
+private:
+    ValidationData(std::vector<detail::ArrayRef> xs, std::vector<detail::ArrayRef> ys)
+        : inputs(std::move(xs)), labels(std::move(ys)) {
+        if (inputs.empty() || labels.empty())
+            throw shape_error("latent.train.validation", "validation data needs at least one input array and one "
+                                                         "label array");
+        count = inputs[0].count;
+        const auto same_count = [&](const std::vector<detail::ArrayRef>& arrays, const char* what) {
+            for (const auto& a : arrays)
+                if (a.count != count)
+                    throw shape_error("latent.train.validation", "validation data has " + std::to_string(count) +
+                                                                    " inputs but " + std::to_string(a.count) + what);
+        };
+        same_count(inputs, " in another input array");
+        same_count(labels, " labels");
+        if (inputs.size() == 1 && labels.size() == 1) {
+            x = inputs[0].data;
+            y = labels[0].data;
+            x_sample_size = inputs[0].sample_size;
+            y_sample_size = labels[0].sample_size;
+        }
     }
-    bool present() const noexcept { return x != nullptr; }
 };
 
 enum class Verbosity { silent = 0, progress_bar = 1, one_line_per_epoch = 2, automatic = -1 };

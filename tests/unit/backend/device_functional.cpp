@@ -210,3 +210,33 @@ TEST_CASE("train_on_batch of a model with several inputs and outputs on a device
     CHECK(stats.replayed == 2);
     CHECK(stats.diverged == 0);
 }
+
+namespace {
+template <class B>
+History fit_two_by_two_validated() {
+    const testing::TwoByTwoData data;
+    testing::TwoByTwoData other;
+    for (auto& v : other.features.values()) v -= 0.5f;
+    auto model = testing::two_by_two<B>(2, 0.0);
+    return model.fit(data.x(), data.y(),
+                     {.epochs = 2, .batch_size = 16, .validation = {other.x(), other.y()}, .verbose = Verbosity::silent});
+}
+}  // namespace
+
+// Validation arrays given to fit (Keras' validation_data) go over once beside the training arrays,
+// or a batch at a time where the device has too little free memory: the same figures, and the CPU's.
+TEST_CASE("fit of a model with several inputs and outputs on a device backend validates on given arrays") {
+    const History want = fit_two_by_two_validated<cpu::reference>();
+    const History held = fit_two_by_two_validated<guarded_device>();
+    testing::guarded_free_memory() = 1000;
+    const History copied = fit_two_by_two_validated<guarded_device>();
+    testing::guarded_free_memory() = std::numeric_limits<std::size_t>::max();
+    CHECK(copied.history == held.history);
+    for (const auto& entry : want.history) {
+        INFO(entry.first);
+        REQUIRE(held.at(entry.first).size() == 2);
+        for (std::size_t e = 0; e < 2; ++e)
+            CHECK(held.at(entry.first)[e] == doctest::Approx(entry.second[e]).epsilon(tolerance));
+    }
+    CHECK(want.contains("val_digit_accuracy"));
+}

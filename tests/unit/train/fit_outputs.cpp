@@ -1,11 +1,13 @@
 // fit of a model with several inputs or outputs does what fit of a one-input model does:
-// non-finite data refused with the array named, checkpoints and bit-identical resume, stop
-// requests; and it refuses what it does not take yet.
+// non-finite data refused with the array named, validation data, checkpoints and bit-identical
+// resume, stop requests; train_on_batch takes one step on std::tuples of arrays.
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <filesystem>
 #include <limits>
+#include <string>
+#include <tuple>
 
 #include <latent/latent.hpp>
 
@@ -57,13 +59,72 @@ TEST_CASE("fit of a model with several inputs and outputs stops at a stop reques
     CHECK(testing::weights_of(one_step) == testing::weights_of(model));
 }
 
-TEST_CASE("fit of a model with several inputs and outputs refuses what it does not take") {
+TEST_CASE("fit of a model with several inputs and outputs validates on std::tuples of arrays (Keras' validation_data)") {
+    const TwoByTwoData data;
+    TwoByTwoData other;  // other samples: the same features shifted
+    for (auto& v : other.features.values()) v += 0.25f;
+    auto model = two_by_two<cpu::reference>(1);
+    const History history = model.fit(
+        data.x(), data.y(),
+        {.epochs = 2, .batch_size = 16, .validation = {other.x(), other.y()}, .verbose = Verbosity::silent});
+    // The validation figures are evaluate's on the model as each epoch left it.
+    const auto evaluated = model.evaluate(other.x(), other.y(), 16);
+    for (const char* key : {"loss", "digit_loss", "level_loss", "digit_accuracy"}) {
+        INFO(key);
+        REQUIRE(history.at(std::string("val_") + key).size() == 2);
+        CHECK(history.at(std::string("val_") + key).back() == evaluated.at(key));
+    }
+    // Given validation data takes precedence over validation_split: every sample trains.
+    auto with_split = two_by_two<cpu::reference>(1);
+    const History split_ignored =
+        with_split.fit(data.x(), data.y(),
+                       {.epochs = 2, .batch_size = 16, .validation_split = 0.5, .validation = {other.x(), other.y()},
+                        .verbose = Verbosity::silent});
+    CHECK(split_ignored.at("loss") == history.at("loss"));
+    CHECK(testing::weights_of(with_split) == testing::weights_of(model));
+}
+
+TEST_CASE("fit of a model with several inputs and outputs refuses validation data that does not fit it") {
+    TwoByTwoData data;
+    auto model = two_by_two<cpu::reference>(1);
+    const auto before = testing::weights_of(model);
+    const auto fit_with = [&](ValidationData v) {
+        return model.fit(data.x(), data.y(), {.validation = std::move(v), .verbose = Verbosity::silent});
+    };
+    LATENT_CHECK_ERROR(shape_error, fit_with({std::tuple{data.features}, data.y()}), "latent.train.arrays",
+                       "fit: validation data needs 2 input arrays and 2 label arrays, got 1 and 2");
+    const Tensor<Shape<5>> wide(90);
+    LATENT_CHECK_ERROR(shape_error, fit_with({std::tuple{data.features, wide}, data.y()}), "latent.train.validation",
+                       "validation data for input \"extra\" has samples of 5 elements; the model needs 2");
+    const Tensor<Shape<1>> short_level(89);
+    LATENT_CHECK_ERROR(shape_error, ValidationData(data.x(), std::tuple{data.digit, short_level}),
+                       "latent.train.validation", "validation data has 90 inputs but 89 labels");
+    const Tensor<Shape<2>> short_extra(89);
+    LATENT_CHECK_ERROR(shape_error, ValidationData(std::tuple{data.features, short_extra}, data.y()),
+                       "latent.train.validation", "validation data has 90 inputs but 89 in another input array");
+    TwoByTwoData poisoned;
+    poisoned.features[6 * 3] = std::numeric_limits<float>::quiet_NaN();
+    LATENT_CHECK_ERROR(value_error, fit_with({poisoned.x(), poisoned.y()}), "latent.train.non_finite_data",
+                       "fit: validation data: input \"features\": sample 3, element 0 is nan");
+    CHECK(testing::weights_of(model) == before);  // refused before any step
+
+    // A one-input, one-output model is given one tensor of each.
+    Sequential<Input<6>, Dense<3>, Softmax> net;
+    net.compile(optim::SGD{}, loss::CategoricalCrossentropy{});
+    LATENT_CHECK_ERROR(shape_error,
+                       net.fit(data.features, data.digit,
+                               {.validation = {data.x(), data.y()}, .verbose = Verbosity::silent}),
+                       "latent.train.validation",
+                       "validation data has 2 input arrays and 2 label arrays; this model has one input and one output");
+    const History fitted = net.fit(data.features, data.digit,
+                                   {.validation = {std::tuple{data.features}, std::tuple{data.digit}},
+                                    .verbose = Verbosity::silent});
+    CHECK(fitted.contains("val_loss"));
+}
+
+TEST_CASE("fit of a model with several inputs and outputs refuses a checkpoint interval of 0") {
     const TwoByTwoData data;
     auto model = two_by_two<cpu::reference>(1);
-    FitOptions with_arrays{.verbose = Verbosity::silent};
-    with_arrays.validation = ValidationData(data.features, data.digit);
-    LATENT_CHECK_ERROR(value_error, model.fit(data.x(), data.y(), with_arrays), "latent.train.options",
-                       "takes no validation arrays yet; use validation_split");
     LATENT_CHECK_ERROR(value_error,
                        model.fit(data.x(), data.y(),
                                  {.verbose = Verbosity::silent, .checkpoint = temp("never.safetensors"), .checkpoint_every = 0}),
