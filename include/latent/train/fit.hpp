@@ -283,9 +283,10 @@ void check_labels_for(const training_setup<Net>& setup, std::size_t inputs, std:
                                                     " inputs but " + std::to_string(labels) + " labels");
 }
 
-template <class Net, class YS>
+// Labels of sample shape YS fit an output of shape Out (the model's one output by default):
+// Out itself, flattened, or class indices along its last axis.
+template <class Net, class YS, class Out = typename Net::output_shape>
 constexpr void check_label_shape() {
-    using Out = typename Net::output_shape;
     constexpr std::size_t last = Out::dims[Out::rank - 1];
     constexpr bool dense_labels = std::is_same_v<YS, Out> || (YS::rank == 1 && YS::size == Out::size);
     constexpr bool class_indices = last > 1 && YS::size * last == Out::size;

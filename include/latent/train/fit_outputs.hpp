@@ -655,16 +655,47 @@ std::map<std::string, double> train_on_batch_outputs_arrays(Net& net, const std:
     return result;
 }
 
+namespace detail {
+// The labels fit, evaluate and train_on_batch take from a model with several inputs or outputs,
+// checked at compile time: a std::tuple of tensors, one per output in the model's order (a
+// single tensor for a single output), each fitting its output as check_label_shape says.
+template <class Net, class Y>
+constexpr void check_label_arrays() {
+    using Outs = output_list<typename Net::output_shape>;
+    if constexpr (requires { std::tuple_size<Y>::value; }) {
+        if constexpr (std::tuple_size_v<Y> != Net::output_count)
+            static_assert(dependent_false<Y>,
+                          "latent: fit, evaluate and train_on_batch need one label array per model output: a std::tuple "
+                          "of tensors in the order of the model's outputs");
+        else
+            []<std::size_t... K>(std::index_sequence<K...>) {
+                (check_label_shape<Net, typename std::remove_cvref_t<std::tuple_element_t<K, Y>>::shape,
+                                   typename Outs::template shape<K>>(),
+                 ...);
+            }(std::make_index_sequence<Net::output_count>{});
+    } else if constexpr (Net::output_count != 1) {
+        static_assert(dependent_false<Y>,
+                      "latent: this model has several outputs: give fit, evaluate and train_on_batch a std::tuple of "
+                      "label tensors, one per output");
+    } else {
+        check_label_shape<Net, typename std::remove_cvref_t<Y>::shape, typename Outs::template shape<0>>();
+    }
+}
+}  // namespace detail
+
 template <class Net, class X, class Y>
 History fit_outputs_model(Net& net, const X& x, const Y& y, const FitOptions& options) {
+    detail::check_label_arrays<Net, Y>();
     return fit_outputs_arrays(net, detail::refs_of(x), detail::refs_of(y), options);
 }
 template <class Net, class X, class Y>
 std::map<std::string, double> train_on_batch_outputs_model(Net& net, const X& x, const Y& y) {
+    detail::check_label_arrays<Net, Y>();
     return train_on_batch_outputs_arrays(net, detail::refs_of(x), detail::refs_of(y));
 }
 template <class Net, class X, class Y>
 std::map<std::string, double> evaluate_outputs_model(Net& net, const X& x, const Y& y, std::size_t batch_size) {
+    detail::check_label_arrays<Net, Y>();
     return evaluate_outputs_arrays(net, detail::refs_of(x), detail::refs_of(y), batch_size);
 }
 
