@@ -25,6 +25,7 @@
 #include "layers/conv.hpp"
 #include "layers/dense.hpp"
 #include "layers/dropout.hpp"
+#include "layers/embedding.hpp"
 #include "layers/layer.hpp"
 #include "layers/merge.hpp"
 #include "layers/noise.hpp"

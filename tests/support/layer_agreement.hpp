@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <string>
+#include <functional>
 #include <vector>
 
 #include <latent/backend/cpu/reference.hpp>
@@ -62,13 +63,15 @@ enum class agreement_modes { both, inference_only };
 
 template <class B, class Memory, class In, class L>
 void check_layer_agreement(const L& layer, double tolerance, std::size_t batch = 5, bool positive_params = false,
-                           agreement_modes modes = agreement_modes::both) {
+                           agreement_modes modes = agreement_modes::both,
+                           const std::function<void(std::vector<float>&)>& prepare_inputs = {}) {
     using Out = typename L::template output_shape<In>;
     std::size_t param_size = 0;
     for (const auto& s : L::template params<In>) param_size += s.size();
     Generator g(3);
     std::vector<float> x(batch * In::size), params(param_size), dy(batch * Out::size);
     for (auto& v : x) v = static_cast<float>(g.uniform(-1.0, 1.0));
+    if (prepare_inputs) prepare_inputs(x);  // indices for an Embedding
     for (auto& v : params) v = static_cast<float>(positive_params ? g.uniform(0.5, 1.5) : g.normal() * 0.5);
     for (auto& v : dy) v = static_cast<float>(g.uniform(-1.0, 1.0));
     for (Mode mode : {Mode::train, Mode::infer}) {

@@ -24,6 +24,12 @@ void check_dense_and_activations(double tol, agreement_modes random_layers = agr
     check_layer_agreement<B, Memory, Shape<4, 10>>(Softmax{}, tol);
     check_layer_agreement<B, Memory, Shape<4, 5>>(Flatten{}, tol);
     check_layer_agreement<B, Memory, Shape<20>>(Reshape<4, 5>{}, tol);
+    // 35 indices over 11 rows: rows repeat, so the table's gradient adds several rows' dy.
+    check_layer_agreement<B, Memory, Shape<7>>(Embedding<11, 6>{}, tol, 5, false, agreement_modes::both,
+                                               [](std::vector<float>& x) {
+                                                   for (std::size_t i = 0; i < x.size(); ++i)
+                                                       x[i] = static_cast<float>(i * 4 % 11);
+                                               });
     Dropout dropout;
     dropout.rate(0.3);
     check_layer_agreement<B, Memory, Shape<50>>(dropout, tol, 5, false, random_layers);

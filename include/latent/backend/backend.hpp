@@ -4,8 +4,11 @@
 #pragma once
 
 #include <concepts>
+#include <cstddef>
 #include <string_view>
 #include <type_traits>
+
+#include "../config.hpp"
 
 namespace latent {
 
@@ -131,7 +134,26 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
                                              to[r * row_size + c] = from[indices[r] * row_size + c] for r < rows,
                                              c < row_size; indices (std::size_t) live in the backend's memory and
                                              are in range; from and to do not overlap
+
+   Embeddings. x holds row numbers of a table of vocab rows, as floats; a number is valid when
+   it is a whole number in [0, vocab) (detail::embedding_row says which row, or vocab if none).
+   embedding_lookup(rows, dim, vocab, x, table, y)
+                                             y[r * dim + c] = table[x[r] * dim + c]; NaN for an invalid x[r]
+   embedding_backward(rows, dim, vocab, x, dy, dtable)
+                                             dtable[x[r] * dim + c] += dy[r * dim + c] for valid x[r], in
+                                             increasing r for every (row, c): deterministic
 */
+
+namespace detail {
+// The table row a float names for embedding_lookup: x itself when it is a whole number in
+// [0, vocab), else vocab (no row). Host and device code alike.
+template <class T>
+LATENT_HOST_DEVICE inline std::size_t embedding_row(T x, std::size_t vocab) {
+    if (!(x >= T(0) && x < static_cast<T>(vocab))) return vocab;  // NaN fails both comparisons
+    const auto row = static_cast<std::size_t>(x);
+    return static_cast<T>(row) == x ? row : vocab;
+}
+}  // namespace detail
 
 // Instantiated when a backend lacks a kernel: the type's name says which backend and op.
 template <class Backend, class Op>

@@ -435,4 +435,32 @@ void gather_rows(std::size_t rows, std::size_t row_size, const std::size_t* indi
         (void)sizeof(missing_kernel<B, op::gather_rows>);
 }
 
+// ---- embeddings ----------------------------------------------------------------------------
+
+namespace op {
+struct embedding_lookup {};
+struct embedding_backward {};
+}  // namespace op
+
+// y[r, :] = table[x[r], :] for r < rows, rows of `dim` (Embedding): x holds row numbers as
+// floats. A number that is not a whole number in [0, vocab) gives a row of NaN (host backends'
+// callers check them first and throw; on a device the NaN shows in the loss).
+template <backend_policy B, class T>
+void embedding_lookup(std::size_t rows, std::size_t dim, std::size_t vocab, const T* x, const T* table, T* y) {
+    if constexpr (requires { embedding_lookup_kernel(B{}, rows, dim, vocab, x, table, y); })
+        embedding_lookup_kernel(B{}, rows, dim, vocab, x, table, y);
+    else
+        (void)sizeof(missing_kernel<B, op::embedding_lookup>);
+}
+
+// dtable[x[r], :] += dy[r, :] for r < rows, r in increasing order for every column (the same
+// sums on every run and backend); rows whose number is not valid (as above) add nothing.
+template <backend_policy B, class T>
+void embedding_backward(std::size_t rows, std::size_t dim, std::size_t vocab, const T* x, const T* dy, T* dtable) {
+    if constexpr (requires { embedding_backward_kernel(B{}, rows, dim, vocab, x, dy, dtable); })
+        embedding_backward_kernel(B{}, rows, dim, vocab, x, dy, dtable);
+    else
+        (void)sizeof(missing_kernel<B, op::embedding_backward>);
+}
+
 }  // namespace latent::ops

@@ -277,6 +277,9 @@ public:
                     for (auto& v : values) v = static_cast<float>(init_.uniform(-limit, limit));
                     break;
                 }
+                case Init::random_uniform:
+                    for (auto& v : values) v = static_cast<float>(init_.uniform(-0.05, 0.05));
+                    break;
             }
         }
     }

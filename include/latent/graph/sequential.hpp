@@ -164,6 +164,9 @@ public:
                     for (auto& v : values) v = static_cast<float>(gen.uniform(-limit, limit));
                     break;
                 }
+                case Init::random_uniform:
+                    for (auto& v : values) v = static_cast<float>(gen.uniform(-0.05, 0.05));
+                    break;
             }
         }
     }

@@ -54,7 +54,8 @@
 namespace latent {
 
 // How a parameter is initialized (Keras' names and rules).
-enum class Init { zeros, ones, glorot_uniform };
+// random_uniform: uniform in [-0.05, 0.05] (Keras' RandomUniform() defaults; Embedding's).
+enum class Init { zeros, ones, glorot_uniform, random_uniform };
 
 struct ParamSpec {
     std::string_view name;                 // "kernel", "bias", ...

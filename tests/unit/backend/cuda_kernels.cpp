@@ -11,12 +11,14 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <iterator>
 #include <limits>
 #include <vector>
 
 #include <latent/latent.hpp>
 
 #include "support/device_model_cases.hpp"
+#include "support/messages.hpp"
 #include "support/layer_agreement_cases.hpp"
 #include "support/op_agreement_cases.hpp"
 #include "support/guarded_device.hpp"
@@ -195,4 +197,25 @@ TEST_CASE("the guarded device memory is out of the host's reach") {
     int status = 0;
     waitpid(child, &status, 0);
     CHECK_FALSE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+}
+
+// An Embedding index that names no row cannot be refused on a device before the step (its
+// values stay there): its row is NaN, and the step fails with the CPU's non-finite-loss error
+// naming the Embedding, before the optimizer changes any weight.
+TEST_CASE("an Embedding index that names no row on a device backend fails the step, naming the layer") {
+    using Net = Sequential<guarded_device, Input<3>, Embedding<4, 2>, Flatten, Dense<1>>;
+    Net net(1);
+    net.compile(optim::SGD{}, loss::MeanSquaredError{});
+    Tensor<Shape<3>> x(2);
+    const float indices[] = {0, 1, 2, 3, 7, 1};
+    std::copy(std::begin(indices), std::end(indices), x.data());
+    const Tensor<Shape<1>> y(2);
+    const auto before = testing::values_of(net.predict(Tensor<Shape<3>>(1)));
+    const auto values = net.parameters().values();
+    const std::vector<float> weights(values.begin(), values.end());
+    LATENT_CHECK_ERROR(value_error, net.fit(x, y, {.verbose = Verbosity::silent}), "latent.train.non_finite_loss",
+                       "the first non-finite output is layer 0 \"embedding\" (Embedding)");
+    const auto after = net.parameters().values();
+    CHECK(std::vector<float>(after.begin(), after.end()) == weights);
+    CHECK(testing::values_of(net.predict(Tensor<Shape<3>>(1))) == before);
 }

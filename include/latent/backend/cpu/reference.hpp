@@ -175,3 +175,4 @@ void uniform_kernel(const reference&, std::size_t n, T* out, Generator& gen) {
 #include "reference/pool.hpp"
 #include "reference/norm.hpp"
 #include "reference/merge.hpp"
+#include "reference/embedding.hpp"

@@ -611,4 +611,30 @@ void gather_rows_kernel(const per_index_backend<E>&, std::size_t rows, std::size
     });
 }
 
+// One thread per output element; an invalid row number gives NaN.
+template <class E, class T>
+void embedding_lookup_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t dim, std::size_t vocab,
+                             const T* x, const T* table, T* y) {
+    E exec;
+    exec.for_each(rows * dim, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        const std::size_t r = i / dim, c = i % dim;
+        const std::size_t row = embedding_row(x[r], vocab);
+        y[i] = row == vocab ? nan_of(T(0)) : table[row * dim + c];
+    });
+}
+
+// One thread per column, adding the rows in order: no atomics, the same sums on every run (its
+// parallelism is the embedding's width; an embedding's table gradient is a small share of a step).
+template <class E, class T>
+void embedding_backward_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t dim, std::size_t vocab,
+                               const T* x, const T* dy, T* dtable) {
+    E exec;
+    exec.for_each(dim, [=] LATENT_HOST_DEVICE(std::size_t c) {
+        for (std::size_t r = 0; r < rows; ++r) {
+            const std::size_t row = embedding_row(x[r], vocab);
+            if (row != vocab) dtable[row * dim + c] += dy[r * dim + c];
+        }
+    });
+}
+
 }  // namespace latent::detail
