@@ -62,6 +62,7 @@ void check_convolutions(double tol) {
 
 template <class B, class Memory>
 void check_pooling_and_resampling(double tol) {
+    check_layer_agreement<B, Memory, Shape<9, 5>>(GlobalAveragePooling1D{}, tol);
     check_layer_agreement<B, Memory, Shape<8, 6, 3>>(MaxPool2D<2>{}, tol);
     check_layer_agreement<B, Memory, Shape<7, 6, 3>>(MaxPool2D<3, 2, Padding::same>{}, tol);
     check_layer_agreement<B, Memory, Shape<9, 7, 2>>(MaxPool2D<3, 1, Padding::same>{}, tol);  // overlapping windows

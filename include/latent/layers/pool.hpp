@@ -1,5 +1,5 @@
-// MaxPooling2D, AveragePooling2D and GlobalAveragePooling2D over channels-last images, as
-// Keras: pool and stride are a number or Size2<h, w>, the stride defaults to the pool, and
+// MaxPooling2D, AveragePooling2D and GlobalAveragePooling2D over channels-last images (and
+// GlobalAveragePooling1D over sequences), as Keras: pool and stride are a number or Size2<h, w>, the stride defaults to the pool, and
 // padded positions are left out of the maximum and of the mean's count.
 #pragma once
 
@@ -143,6 +143,40 @@ public:
     template <class In, backend_policy B, class T>
     void backward(const BackwardArgs<T>& a) const {
         if (a.dx) ops::average_pool2d_backward<B>(window<In>, a.batch, a.dy, a.dx);  // (batch, h, w, c)
+    }
+};
+
+// GlobalAveragePooling1D: (steps, c) -> (c), the mean of each channel over the steps (an
+// Embedding's vectors averaged over a sequence: a bag of embeddings).
+class GlobalAveragePooling1D : public Layer<GlobalAveragePooling1D> {
+public:
+    using Layer::Layer;
+    static constexpr std::string_view type_name = "GlobalAveragePooling1D";
+    static constexpr std::string_view default_name = "global_average_pooling1d";
+
+    using requirement = rank<2>;
+    // The steps as a 1 x steps image, one valid window over all of it: the backend's average pool.
+    template <class In>
+    static constexpr Window2D window = [] {
+        constexpr std::size_t steps = In::dims[0], channels = In::rank == 2 ? In::dims[1] : 1;
+        constexpr Extent2 whole{1, steps};
+        return make_window(1, steps, channels, whole, whole, Padding::valid);
+    }();
+    template <class In>
+    static constexpr bool accepts = In::rank == 2;
+    template <class In>
+    using output_shape = Shape<In::dims[In::rank - 1]>;
+    template <class In>
+    static constexpr std::size_t flops_per_sample = In::size;
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        ops::average_pool2d<B>(window<In>, a.batch, a.x, a.y);  // (batch, c)
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        if (a.dx) ops::average_pool2d_backward<B>(window<In>, a.batch, a.dy, a.dx);  // (batch, steps, c)
     }
 };
 

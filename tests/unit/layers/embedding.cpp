@@ -98,3 +98,35 @@ TEST_CASE("a model on token indices learns through its Embedding") {
     const auto after = net.parameters().values();
     CHECK(std::vector<float>(after.begin(), after.begin() + 24) != table_before);  // the table trained
 }
+
+TEST_CASE("GlobalAveragePooling1D: (steps, channels) -> (channels), the mean over the steps; its gradients") {
+    using Net = Sequential<Input<4>, Embedding<6, 3>, GlobalAveragePooling1D>;
+    static_assert(std::is_same_v<Net::output_shape, Shape<3>>);
+    static_assert(!GlobalAveragePooling1D::accepts<Shape<4, 4, 3>>);
+    Net net(1);
+    Tensor<Shape<4>> x(1);
+    const float tokens[] = {5, 0, 5, 2};
+    std::copy(std::begin(tokens), std::end(tokens), x.data());
+    const auto table = net.parameters().values();
+    const auto y = net.predict(x);
+    for (std::size_t c = 0; c < 3; ++c) {
+        const double mean = (2.0 * table[5 * 3 + c] + table[0 * 3 + c] + table[2 * 3 + c]) / 4.0;
+        CHECK(y.data()[c] == doctest::Approx(mean).epsilon(1e-6));
+    }
+    CHECK(check_layer_gradients<Shape<5, 3>>(GlobalAveragePooling1D{}) > 0);
+}
+
+TEST_CASE("a bag of embeddings (Embedding, GlobalAveragePooling1D) learns which token a sequence holds") {
+    constexpr std::size_t n = 240;
+    Tensor<Shape<4>> x(n);
+    Tensor<Shape<1>> y(n);
+    Generator g(6);
+    for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t j = 0; j < 4; ++j) x[4 * i + j] = static_cast<float>(g.next_u64() % 6);
+        y[i] = std::count(x.data() + 4 * i, x.data() + 4 * i + 4, 3.0f) > 0 ? 1.0f : 0.0f;
+    }
+    Sequential<Input<4>, Embedding<6, 8>, GlobalAveragePooling1D, Dense<8>, ReLU, Dense<1>, Sigmoid> net(3);
+    net.compile(optim::Adam{.lr = 2e-2}, loss::BinaryCrossentropy{}, metrics::Accuracy{});
+    const History history = net.fit(x, y, {.epochs = 40, .batch_size = 32, .verbose = Verbosity::silent});
+    CHECK(history.last("accuracy") > 0.95);
+}
