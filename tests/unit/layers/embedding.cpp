@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include <latent/latent.hpp>
@@ -16,6 +17,21 @@
 
 using namespace latent;
 using latent::testing::check_layer_gradients;
+
+namespace {
+// 240 sequences of 4 tokens out of 6; the label: whether token 3 occurs.
+std::pair<Tensor<Shape<4>>, Tensor<Shape<1>>> token_data(std::uint64_t seed) {
+    constexpr std::size_t n = 240;
+    Tensor<Shape<4>> x(n);
+    Tensor<Shape<1>> y(n);
+    Generator g(seed);
+    for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t j = 0; j < 4; ++j) x[4 * i + j] = static_cast<float>(g.next_u64() % 6);
+        y[i] = std::count(x.data() + 4 * i, x.data() + 4 * i + 4, 3.0f) > 0 ? 1.0f : 0.0f;
+    }
+    return {std::move(x), std::move(y)};
+}
+}  // namespace
 
 TEST_CASE("Embedding: Shape<L> in, Shape<L, OutputDim> out, InputDim x OutputDim parameters as Keras counts") {
     using Net = Sequential<Input<10>, Embedding<100, 8>, Flatten, Dense<2>>;
@@ -80,15 +96,7 @@ TEST_CASE("an Embedding's table is saved as \"<name>/embeddings\" (InputDim, Out
 }
 
 TEST_CASE("a model on token indices learns through its Embedding") {
-    // Sequences of 4 tokens out of 6; the label: whether token 3 occurs.
-    constexpr std::size_t n = 240;
-    Tensor<Shape<4>> x(n);
-    Tensor<Shape<1>> y(n);
-    Generator g(5);
-    for (std::size_t i = 0; i < n; ++i) {
-        for (std::size_t j = 0; j < 4; ++j) x[4 * i + j] = static_cast<float>(g.next_u64() % 6);
-        y[i] = std::count(x.data() + 4 * i, x.data() + 4 * i + 4, 3.0f) > 0 ? 1.0f : 0.0f;
-    }
+    const auto [x, y] = token_data(5);
     Sequential<Input<4>, Embedding<6, 4>, Flatten, Dense<8>, ReLU, Dense<1>, Sigmoid> net(2);
     net.compile(optim::Adam{.lr = 2e-2}, loss::BinaryCrossentropy{}, metrics::Accuracy{});
     const auto before = net.parameters().values();
@@ -117,14 +125,7 @@ TEST_CASE("GlobalAveragePooling1D: (steps, channels) -> (channels), the mean ove
 }
 
 TEST_CASE("a bag of embeddings (Embedding, GlobalAveragePooling1D) learns which token a sequence holds") {
-    constexpr std::size_t n = 240;
-    Tensor<Shape<4>> x(n);
-    Tensor<Shape<1>> y(n);
-    Generator g(6);
-    for (std::size_t i = 0; i < n; ++i) {
-        for (std::size_t j = 0; j < 4; ++j) x[4 * i + j] = static_cast<float>(g.next_u64() % 6);
-        y[i] = std::count(x.data() + 4 * i, x.data() + 4 * i + 4, 3.0f) > 0 ? 1.0f : 0.0f;
-    }
+    const auto [x, y] = token_data(6);
     Sequential<Input<4>, Embedding<6, 8>, GlobalAveragePooling1D, Dense<8>, ReLU, Dense<1>, Sigmoid> net(3);
     net.compile(optim::Adam{.lr = 2e-2}, loss::BinaryCrossentropy{}, metrics::Accuracy{});
     const History history = net.fit(x, y, {.epochs = 40, .batch_size = 32, .verbose = Verbosity::silent});
