@@ -45,6 +45,7 @@
 
 #include "loss/binary_crossentropy.hpp"
 #include "loss/categorical_crossentropy.hpp"
+#include "loss/kl_divergence.hpp"
 #include "loss/mean_squared_error.hpp"
 #include "loss/nt_xent.hpp"
 #include "loss/sparse_categorical_crossentropy.hpp"

@@ -12,6 +12,7 @@
 #include <latent/backend/cpu/reference.hpp>
 #include <latent/backend/ops.hpp>
 #include <latent/core/activations.hpp>
+#include <latent/loss/kl_divergence.hpp>
 
 #include "layer_agreement.hpp"
 
@@ -107,6 +108,18 @@ void check_losses(double tol) {
         INFO("binary cross-entropy");
         const float l0 = ops::sigmoid_binary_cross_entropy<cpu::reference>(rows * cols, logits.data(), targets.data(), want.data());
         const float l1 = ops::sigmoid_binary_cross_entropy<B>(rows * cols, d_logits.data(), d_targets.data(), got.data());
+        CHECK(l1 == doctest::Approx(l0).epsilon(tol));
+        CHECK(relative_error(Memory::download(got), want) < tol);
+    }
+    {
+        INFO("Kullback-Leibler divergence (ops::elementwise and ops::sum)");
+        std::vector<float> probabilities(rows * cols);
+        ops::softmax<cpu::reference>(rows, cols, logits.data(), probabilities.data());
+        const auto d_probabilities = Memory::upload(probabilities);
+        const float l0 = loss::KLDivergence{}.compute<cpu::reference>(probabilities.data(), targets.data(), rows, cols,
+                                                                       cols, want.data());
+        const float l1 = loss::KLDivergence{}.compute<B>(d_probabilities.data(), d_targets.data(), rows, cols, cols,
+                                                          got.data());
         CHECK(l1 == doctest::Approx(l0).epsilon(tol));
         CHECK(relative_error(Memory::download(got), want) < tol);
     }

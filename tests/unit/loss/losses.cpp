@@ -10,6 +10,7 @@
 #include <latent/core/random.hpp>
 #include <latent/loss/binary_crossentropy.hpp>
 #include <latent/loss/categorical_crossentropy.hpp>
+#include <latent/loss/kl_divergence.hpp>
 #include <latent/loss/mean_squared_error.hpp>
 #include <latent/loss/nt_xent.hpp>
 #include <latent/loss/sparse_categorical_crossentropy.hpp>
@@ -60,6 +61,25 @@ std::vector<double> random_values(std::size_t n, double low, double high, std::u
 TEST_CASE("MeanSquaredError") {
     CHECK(value(loss::MeanSquaredError{}, {1, 2, 3, 4}, {1, 0, 3, 0}, 2, 2) == doctest::Approx((4.0 + 16.0) / 4));
     check_loss_gradient(loss::MeanSquaredError{}, random_values(12, -2, 2, 1), random_values(12, -2, 2, 2), 3, 4);
+}
+
+TEST_CASE("KLDivergence") {
+    // Keras' documented example: 0.458 (y_true clipped to 1e-7 where it is 0).
+    const double eps = 1e-7;
+    const double row1 = eps * std::log(eps / 0.6) + std::log(1 / 0.4);
+    const double row2 = eps * std::log(eps / 0.4) + eps * std::log(eps / 0.6);
+    const double kl = value(loss::KLDivergence{}, {0.6, 0.4, 0.4, 0.6}, {0, 1, 0, 0}, 2, 2);
+    CHECK(kl == doctest::Approx((row1 + row2) / 2));
+    CHECK(kl == doctest::Approx(0.458).epsilon(1e-3));
+    // Averaged over every axis but the last: two samples of (2, 3) hold four distributions.
+    const auto p = random_values(12, 0.05, 1, 12), y = random_values(12, 0, 1, 13);
+    double sum = 0;
+    for (std::size_t i = 0; i < 12; ++i) sum += std::max(y[i], eps) * std::log(std::max(y[i], eps) / p[i]);
+    CHECK(value(loss::KLDivergence{}, p, y, 2, 3) == doctest::Approx(sum / 4));
+    check_loss_gradient(loss::KLDivergence{}, p, y, 2, 3);
+    // An output of 0 is clipped: a large finite loss, and no gradient through the clip.
+    CHECK(value(loss::KLDivergence{}, {0.0, 1.0}, {0.5, 0.5}, 1, 2) ==
+          doctest::Approx(0.5 * std::log(0.5 / eps) + 0.5 * std::log(0.5)));
 }
 
 TEST_CASE("BinaryCrossentropy") {
