@@ -427,7 +427,7 @@ public:
     // On a device backend: the model's input buffer there, for `batch` samples, for a caller
     // that fills it itself (fit gathers each batch from the training set it holds there).
     // forward given this pointer reads the batch where it is instead of copying it over.
-    float* device_input_for(std::size_t batch)
+    float* device_input_for(std::size_t batch, [[maybe_unused]] std::size_t which = 0)  // its one input: 0
         requires on_device
     {
         [[maybe_unused]] const auto scope = context_scope();
@@ -435,7 +435,7 @@ public:
         return device_input_.data();
     }
     // That buffer, filled on the device from `batch` samples already in its memory (a DeviceTensor).
-    const float* device_input_from(const float* there, std::size_t batch)
+    const float* device_input_from(const float* there, std::size_t batch, [[maybe_unused]] std::size_t which = 0)
         requires on_device
     {
         float* input = device_input_for(batch);

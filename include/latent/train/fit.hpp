@@ -10,7 +10,6 @@
 #include <map>
 #include <memory>
 #include <new>
-#include <numeric>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -170,33 +169,43 @@ void optimizer_step(Net& net, optim::Optimizer& optimizer, HostParams host_param
     }
 }
 
-// fit's training set in a device's memory. On a device backend fit copies the training samples and
-// labels over once, with each epoch's order, and every step gathers its batch there into the
-// model's input buffer: no host-to-device copy per step (an MLP does about 1 MFLOP of training
-// arithmetic per 3 KB MNIST image, less GPU time than the image's copy from pageable memory). Where
-// the set would take more than half of the device's free memory, or the copy fails for want of it,
-// nothing is held and fit copies one batch per step instead. fit's validation data is held the same
-// way (in its order), where the training set is.
+// fit's arrays in a device's memory. On a device backend fit copies the training samples and
+// labels over once (one array per model input and per output), with each epoch's order, and
+// every step gathers its batch there into the model's input buffers: no host-to-device copy per
+// step (an MLP does about 1 MFLOP of training arithmetic per 3 KB MNIST image, less GPU time than
+// the image's copy from pageable memory). Where they would take more than half of the device's
+// free memory, or the copy fails for want of it, nothing is held and fit copies one batch per
+// step instead. Validation data is read in its order: validation_split's at the end of the
+// training arrays, the caller's held the same way beside them.
 template <class Net>
-class training_set_there {
+class arrays_there {
     using B = typename Net::policy;
 
 public:
     bool held() const noexcept { return held_; }
 
-    // Copies `count` samples (x: in_size floats each, y: label floats each) for batches of up
-    // to `batch_size`, where they fit (held() says whether they went over).
-    void hold(const float* x, const float* y, std::size_t count, std::size_t in_size, std::size_t label,
+    // Copies every sample of xs and ys, and room for an order of the first `n_train` and for
+    // the labels of batches of up to `batch_size`, where they fit.
+    void hold(const std::vector<ArrayRef>& xs, const std::vector<ArrayRef>& ys, std::size_t n_train,
               std::size_t batch_size) {
         if constexpr (on_device_v<Net>) {
-            const std::size_t bytes =
-                count * ((in_size + label) * sizeof(float) + sizeof(std::size_t)) + batch_size * label * sizeof(float);
+            const std::size_t count = xs.empty() ? 0 : xs[0].count;
+            std::size_t input_floats = 0, label_floats = 0;
+            for (const auto& a : xs) input_floats += a.sample_size;
+            for (const auto& a : ys) label_floats += a.sample_size;
+            const std::size_t bytes = (count * (input_floats + label_floats) + batch_size * label_floats) * sizeof(float) +
+                                      n_train * sizeof(std::size_t);
             if (bytes > device_memory_free<B>() / 2) return;
             try {
-                x_.resize_discard(count * in_size);
-                y_.resize_discard(count * label);
-                order_.resize_discard(count);
-                labels_.resize_discard(batch_size * label);
+                x_.resize(xs.size());
+                y_.resize(ys.size());
+                labels_.resize(ys.size());
+                for (std::size_t i = 0; i < xs.size(); ++i) x_[i].resize_discard(count * xs[i].sample_size);
+                for (std::size_t k = 0; k < ys.size(); ++k) {
+                    y_[k].resize_discard(count * ys[k].sample_size);
+                    labels_[k].resize_discard(batch_size * ys[k].sample_size);
+                }
+                order_.resize_discard(n_train);
             } catch (const std::bad_alloc&) {
                 release();
                 return;
@@ -204,39 +213,61 @@ public:
                 release();
                 return;
             }
-            upload<B>(x_.data(), x, count * in_size);
-            upload<B>(y_.data(), y, count * label);
-            in_size_ = in_size;
-            label_ = label;
+            for (std::size_t i = 0; i < xs.size(); ++i) {
+                upload<B>(x_[i].data(), xs[i].data, count * xs[i].sample_size);
+                x_sizes_.push_back(xs[i].sample_size);
+            }
+            for (std::size_t k = 0; k < ys.size(); ++k) {
+                upload<B>(y_[k].data(), ys[k].data, count * ys[k].sample_size);
+                y_sizes_.push_back(ys[k].sample_size);
+            }
             held_ = true;
         }
     }
-    // This epoch's order of the samples (a permutation of [0, count)).
+    // This epoch's order of the training samples (a permutation of [0, n_train)).
     void set_order(std::span<const std::size_t> order) { upload<B>(order_.data(), order.data(), order.size()); }
-    // Gathers the `n` samples at positions [first, first + n) of the epoch's order into the
-    // model's input buffer, and their labels; returns the input, where forward reads it.
-    const float* gather(Net& net, std::size_t first, std::size_t n, const float*& labels) {
+    // The `n` samples at positions [first, first + n) of the epoch's order, gathered into the
+    // model's input buffers (`inputs`, where forward reads them) and their labels (`labels`).
+    void gather(Net& net, std::size_t first, std::size_t n, std::vector<const float*>& inputs,
+                std::vector<const float*>& labels) {
         if constexpr (on_device_v<Net>) {
-            float* input = net.device_input_for(n);
-            ops::gather_rows<B>(n, in_size_, order_.data() + first, x_.data(), input);
-            ops::gather_rows<B>(n, label_, order_.data() + first, y_.data(), labels_.data());
-            labels = labels_.data();
-            return input;
-        } else {
-            return nullptr;
+            inputs.clear();
+            labels.clear();
+            for (std::size_t i = 0; i < x_.size(); ++i) {
+                float* input = net.device_input_for(n, i);
+                ops::gather_rows<B>(n, x_sizes_[i], order_.data() + first, x_[i].data(), input);
+                inputs.push_back(input);
+            }
+            for (std::size_t k = 0; k < y_.size(); ++k) {
+                ops::gather_rows<B>(n, y_sizes_[k], order_.data() + first, y_[k].data(), labels_[k].data());
+                labels.push_back(labels_[k].data());
+            }
+        }
+    }
+    // The samples [first, first + n) as stored (validation's): copied into the model's
+    // input buffers; the labels read where they are.
+    void in_order(Net& net, std::size_t first, std::size_t n, std::vector<const float*>& inputs,
+                  std::vector<const float*>& labels) {
+        if constexpr (on_device_v<Net>) {
+            inputs.clear();
+            labels.clear();
+            for (std::size_t i = 0; i < x_.size(); ++i)
+                inputs.push_back(net.device_input_from(x_[i].data() + first * x_sizes_[i], n, i));
+            for (std::size_t k = 0; k < y_.size(); ++k) labels.push_back(y_[k].data() + first * y_sizes_[k]);
         }
     }
 
 private:
     void release() {
-        x_ = {};
-        y_ = {};
+        x_.clear();
+        y_.clear();
+        labels_.clear();
         order_ = {};
-        labels_ = {};
     }
-    backend_buffer<B, float> x_, y_, labels_;  // (count, in), (count, label), (batch, label)
+    std::vector<backend_buffer<B, float>> x_, y_;  // per input (count, size), per output (count, label)
+    std::vector<backend_buffer<B, float>> labels_;  // per output (batch, label)
     backend_buffer<B, std::size_t> order_;
-    std::size_t in_size_ = 0, label_ = 0;  // floats per sample and per label
+    std::vector<std::size_t> x_sizes_, y_sizes_;  // floats per sample, per label
     bool held_ = false;
 };
 
@@ -327,12 +358,12 @@ RunStart resume_run(const FitOptions& options, ParameterArena<float>& arena, opt
 }
 
 // Loss and metrics over (count) samples in inference mode, batch after batch. `there`, where
-// given and held, holds the same samples in the device's memory in their order (fit's
-// validation data): the batches are gathered there instead of copied over.
+// given and held, holds the same samples in the device's memory (fit's validation data): the
+// batches are read there instead of copied over.
 template <class Net>
 std::vector<std::pair<std::string, double>> evaluate_arrays(Net& net, training_setup<Net>& setup, const float* x,
                                                             const float* y, std::size_t count, std::size_t batch_size,
-                                                            training_set_there<Net>* there = nullptr) {
+                                                            arrays_there<Net>* there = nullptr) {
     if (there && !there->held()) there = nullptr;
     using In = typename Net::input_shape;
     using Out = typename Net::output_shape;
@@ -342,6 +373,7 @@ std::vector<std::pair<std::string, double>> evaluate_arrays(Net& net, training_s
     const std::size_t widest = std::min(batch_size, std::max<std::size_t>(count, 1));
     backend_buffer<typename Net::policy, float> grad(widest * Out::size), labels_there;
     AlignedBuffer<float> out_here;
+    std::vector<const float*> held_inputs, held_labels;  // where `there` has the batch
     for (auto& m : setup.metrics) m->reset();
     double loss_sum = 0;
     for (std::size_t first = 0; first < count; first += batch_size) {
@@ -351,7 +383,11 @@ std::vector<std::pair<std::string, double>> evaluate_arrays(Net& net, training_s
         {
             [[maybe_unused]] const auto recorded = model_step_scope(net, step_kind::evaluate, n);
             const float* input = x + first * In::size;
-            if (there) input = there->gather(net, first, n, labels);
+            if (there) {
+                there->in_order(net, first, n, held_inputs, held_labels);
+                input = held_inputs[0];
+                labels = held_labels[0];
+            }
             out = net.forward(input, n, Mode::infer);
             bool from_logits = false;
             loss_sum += setup.loss->compute(net, labels, n, grad.data(), from_logits) * static_cast<double>(n);
@@ -453,19 +489,14 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     if (checkpointing && options.checkpoint_every == 0)
         throw value_error("latent.train.checkpoint_every", "checkpoint_every must be at least 1 epoch");
 
-    detail::training_set_there<Net> there;  // device backends: the training set copied over once
-    there.hold(x.data(), y.data(), n_train, In::size, label, batch_size);
+    detail::arrays_there<Net> there;  // device backends: the training set copied over once
+    there.hold({{x.data(), n_train, In::size}}, {{y.data(), n_train, label}}, n_train, batch_size);
     if (!there.held()) xb.resize_discard(batch_size * In::size);
-    detail::training_set_there<Net> validation_there;  // and the validation data, in its order
-    if (there.held() && validation.present()) {
-        validation_there.hold(validation.x, validation.y, validation.count, In::size, label,
-                              std::min(options.batch_size, validation.count));
-        if (validation_there.held()) {
-            std::vector<std::size_t> in_order(validation.count);
-            std::iota(in_order.begin(), in_order.end(), std::size_t{0});
-            validation_there.set_order(in_order);
-        }
-    }
+    detail::arrays_there<Net> validation_there;  // and the validation data
+    if (there.held() && validation.present())
+        validation_there.hold({{validation.x, validation.count, In::size}}, {{validation.y, validation.count, label}}, 0,
+                              0);
+    std::vector<const float*> held_inputs, held_labels;  // where `there` has a step's batch
 
     History history;
     const detail::RunStart start = detail::resume_run(options, arena, *setup.optimizer, history, steps, sampler,
@@ -508,7 +539,11 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
             double loss = 0;
             {
                 [[maybe_unused]] const auto recorded = detail::model_step_scope(net, detail::step_kind::train, n);
-                if (there.held()) input = there.gather(net, step * batch_size, n, labels);
+                if (there.held()) {
+                    there.gather(net, step * batch_size, n, held_inputs, held_labels);
+                    input = held_inputs[0];
+                    labels = held_labels[0];
+                }
                 out = net.forward(input, n, Mode::train, &dropout_rng);
                 detail::zero_gradients(net);
                 bool from_logits = false;

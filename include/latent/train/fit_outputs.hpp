@@ -9,7 +9,6 @@
 #include <cstddef>
 #include <map>
 #include <memory>
-#include <new>
 #include <span>
 #include <string>
 #include <tuple>
@@ -173,106 +172,6 @@ void check_arrays(const Net& net, outputs_setup<Net>& setup, const std::vector<A
         setup.losses[k]->check_labels(ys[k].data, ys[k].count);
     }
 }
-
-// fit's arrays in a device's memory, for a model with several inputs or outputs, as
-// training_set_there holds a one-input model's: every input and label array copied over once
-// (validation_split's samples at their end included) with each epoch's order, and every step
-// gathers its batch there into the model's input buffers: no host-to-device copy per step. Where
-// they would take more than half of the device's free memory, or the copy fails for want of it,
-// nothing is held and fit copies one batch per step instead.
-template <class Net>
-class arrays_there {
-    using B = typename Net::policy;
-
-public:
-    bool held() const noexcept { return held_; }
-
-    // Copies every sample of xs and ys, and room for an order of the first `n_train` and for
-    // the labels of batches of up to `batch_size`, where they fit.
-    void hold(const std::vector<ArrayRef>& xs, const std::vector<ArrayRef>& ys, std::size_t n_train,
-              std::size_t batch_size) {
-        if constexpr (on_device_v<Net>) {
-            const std::size_t count = xs.empty() ? 0 : xs[0].count;
-            std::size_t input_floats = 0, label_floats = 0;
-            for (const auto& a : xs) input_floats += a.sample_size;
-            for (const auto& a : ys) label_floats += a.sample_size;
-            const std::size_t bytes = (count * (input_floats + label_floats) + batch_size * label_floats) * sizeof(float) +
-                                      n_train * sizeof(std::size_t);
-            if (bytes > device_memory_free<B>() / 2) return;
-            try {
-                x_.resize(xs.size());
-                y_.resize(ys.size());
-                labels_.resize(ys.size());
-                for (std::size_t i = 0; i < xs.size(); ++i) x_[i].resize_discard(count * xs[i].sample_size);
-                for (std::size_t k = 0; k < ys.size(); ++k) {
-                    y_[k].resize_discard(count * ys[k].sample_size);
-                    labels_[k].resize_discard(batch_size * ys[k].sample_size);
-                }
-                order_.resize_discard(n_train);
-            } catch (const std::bad_alloc&) {
-                release();
-                return;
-            } catch (const error&) {  // latent::cuda_error: out of device memory
-                release();
-                return;
-            }
-            for (std::size_t i = 0; i < xs.size(); ++i) {
-                upload<B>(x_[i].data(), xs[i].data, count * xs[i].sample_size);
-                x_sizes_.push_back(xs[i].sample_size);
-            }
-            for (std::size_t k = 0; k < ys.size(); ++k) {
-                upload<B>(y_[k].data(), ys[k].data, count * ys[k].sample_size);
-                y_sizes_.push_back(ys[k].sample_size);
-            }
-            held_ = true;
-        }
-    }
-    // This epoch's order of the training samples (a permutation of [0, n_train)).
-    void set_order(std::span<const std::size_t> order) { upload<B>(order_.data(), order.data(), order.size()); }
-    // The `n` samples at positions [first, first + n) of the epoch's order, gathered into the
-    // model's input buffers (`inputs`, where forward reads them) and their labels (`labels`).
-    void gather(Net& net, std::size_t first, std::size_t n, std::vector<const float*>& inputs,
-                std::vector<const float*>& labels) {
-        if constexpr (on_device_v<Net>) {
-            inputs.clear();
-            labels.clear();
-            for (std::size_t i = 0; i < x_.size(); ++i) {
-                float* input = net.device_input_for(n, i);
-                ops::gather_rows<B>(n, x_sizes_[i], order_.data() + first, x_[i].data(), input);
-                inputs.push_back(input);
-            }
-            for (std::size_t k = 0; k < y_.size(); ++k) {
-                ops::gather_rows<B>(n, y_sizes_[k], order_.data() + first, y_[k].data(), labels_[k].data());
-                labels.push_back(labels_[k].data());
-            }
-        }
-    }
-    // The samples [first, first + n) as stored (validation's): copied into the model's
-    // input buffers; the labels read where they are.
-    void in_order(Net& net, std::size_t first, std::size_t n, std::vector<const float*>& inputs,
-                  std::vector<const float*>& labels) {
-        if constexpr (on_device_v<Net>) {
-            inputs.clear();
-            labels.clear();
-            for (std::size_t i = 0; i < x_.size(); ++i)
-                inputs.push_back(net.device_input_from(x_[i].data() + first * x_sizes_[i], n, i));
-            for (std::size_t k = 0; k < y_.size(); ++k) labels.push_back(y_[k].data() + first * y_sizes_[k]);
-        }
-    }
-
-private:
-    void release() {
-        x_.clear();
-        y_.clear();
-        labels_.clear();
-        order_ = {};
-    }
-    std::vector<backend_buffer<B, float>> x_, y_;  // per input (count, size), per output (count, label)
-    std::vector<backend_buffer<B, float>> labels_;  // per output (batch, label)
-    backend_buffer<B, std::size_t> order_;
-    std::vector<std::size_t> x_sizes_, y_sizes_;  // floats per sample, per label
-    bool held_ = false;
-};
 
 // The arrays' values are finite: a NaN or infinity names the array, the sample and the element.
 template <class Net>
