@@ -456,28 +456,6 @@ public:
         using Want = typename detail::input_list<In>::template shape<K>;
         if constexpr (!std::is_same_v<S, Want>) (void)sizeof(input_batch_mismatch<Model, got<S>, expected<Want>>);
     }
-    // The inputs fit, evaluate and train_on_batch take from a model with several inputs or
-    // outputs: a std::tuple of tensors, one per input in the model's order, each of its input's
-    // sample shape; a single tensor for a single input.
-    template <class X>
-    static constexpr void check_input_arrays() {
-        if constexpr (requires { std::tuple_size<X>::value; }) {
-            if constexpr (std::tuple_size_v<X> != input_count)
-                static_assert(detail::dependent_false<X>,
-                              "latent: fit, evaluate and train_on_batch need one array per model input: a std::tuple "
-                              "of tensors in the order the model was given its inputs");
-            else
-                [&]<std::size_t... K>(std::index_sequence<K...>) {
-                    (check_one_input<K, std::tuple_element_t<K, X>>(), ...);
-                }(std::make_index_sequence<input_count>{});
-        } else if constexpr (input_count != 1) {
-            static_assert(detail::dependent_false<X>,
-                          "latent: this model has several inputs: give fit, evaluate and train_on_batch a std::tuple "
-                          "of tensors, one per input");
-        } else {
-            check_one_input<0, X>();
-        }
-    }
 
     // ---- the engine the training loop drives ---------------------------------------------
     const float* forward(const float* x, std::size_t batch, Mode mode, Generator* rng = nullptr) {
@@ -705,7 +683,6 @@ public:
             const auto inputs = detail::input_view<Model, In>(x, copy);
             return detail::with_labels<Out>(y, [&](auto labels) { return fit_model(*this, inputs, labels, options); });
         } else {
-            check_input_arrays<X>();
             return fit_outputs_model(*this, x, y, options);
         }
     }
@@ -717,7 +694,6 @@ public:
             return detail::with_labels<Out>(
                 y, [&](auto labels) { return evaluate_model(*this, inputs, labels, batch_size); });
         } else {
-            check_input_arrays<X>();
             return evaluate_outputs_model(*this, x, y, batch_size);
         }
     }
@@ -741,7 +717,6 @@ public:
     template <class X, class Y>
         requires(input_count > 1 || output_count > 1)
     std::map<std::string, double> train_on_batch(const X& x, const Y& y) {
-        check_input_arrays<X>();
         return train_on_batch_outputs_model(*this, x, y);
     }
     detail::compiled_state* compiled_state() const noexcept { return compiled_.get(); }

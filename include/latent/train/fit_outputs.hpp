@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -555,46 +556,75 @@ std::map<std::string, double> train_on_batch_outputs_arrays(Net& net, const std:
 }
 
 namespace detail {
-// The labels fit, evaluate and train_on_batch take from a model with several inputs or outputs,
-// checked at compile time: a std::tuple of tensors, one per output in the model's order (a
-// single tensor for a single output), each fitting its output as check_label_shape says.
-template <class Net, class Y>
-constexpr void check_label_arrays() {
-    using Outs = output_list<typename Net::output_shape>;
-    if constexpr (requires { std::tuple_size<Y>::value; }) {
-        if constexpr (std::tuple_size_v<Y> != Net::output_count)
-            static_assert(dependent_false<Y>,
-                          "latent: fit, evaluate and train_on_batch need one label array per model output: a std::tuple "
-                          "of tensors in the order of the model's outputs");
-        else
-            []<std::size_t... K>(std::index_sequence<K...>) {
-                (check_label_shape<Net, typename std::remove_cvref_t<std::tuple_element_t<K, Y>>::shape,
-                                   typename Outs::template shape<K>>(),
-                 ...);
-            }(std::make_index_sequence<Net::output_count>{});
-    } else if constexpr (Net::output_count != 1) {
+// The arrays fit, evaluate and train_on_batch take from a model with several inputs or outputs,
+// checked at compile time. X and Y are std::tuples of tensors, one per input and one per output
+// in the model's order (a single tensor where there is one); each input tensor has its input's
+// sample shape, and each label tensor fits its output as check_label_shape says.
+template <class X>
+inline constexpr bool is_tuple_v = requires { std::tuple_size<X>::value; };
+template <class X>
+constexpr std::size_t array_count() {
+    if constexpr (is_tuple_v<X>)
+        return std::tuple_size_v<X>;
+    else
+        return 1;
+}
+// check(position K, the array type A) for every array of X (tags rather than explicit template
+// arguments: nvcc wants a lambda's template parameters deducible).
+template <class X, class Check>
+constexpr void for_each_array(Check check) {
+    if constexpr (is_tuple_v<X>)
+        [&]<std::size_t... K>(std::index_sequence<K...>) {
+            (check(std::integral_constant<std::size_t, K>{},
+                   std::type_identity<std::remove_cvref_t<std::tuple_element_t<K, X>>>{}),
+             ...);
+        }(std::make_index_sequence<std::tuple_size_v<X>>{});
+    else
+        check(std::integral_constant<std::size_t, 0>{}, std::type_identity<std::remove_cvref_t<X>>{});
+}
+template <class Net, class X, class Y>
+constexpr void check_array_shapes() {
+    if constexpr (!is_tuple_v<X> && Net::input_count != 1)
+        static_assert(dependent_false<X>,
+                      "latent: this model has several inputs: give fit, evaluate and train_on_batch a std::tuple "
+                      "of tensors, one per input");
+    else if constexpr (array_count<X>() != Net::input_count)
+        static_assert(dependent_false<X>,
+                      "latent: fit, evaluate and train_on_batch need one array per model input: a std::tuple "
+                      "of tensors in the order the model was given its inputs");
+    else
+        for_each_array<X>([]<std::size_t K, class A>(std::integral_constant<std::size_t, K>, std::type_identity<A>) {
+            Net::template check_one_input<K, A>();
+        });
+    if constexpr (!is_tuple_v<Y> && Net::output_count != 1)
         static_assert(dependent_false<Y>,
                       "latent: this model has several outputs: give fit, evaluate and train_on_batch a std::tuple of "
                       "label tensors, one per output");
-    } else {
-        check_label_shape<Net, typename std::remove_cvref_t<Y>::shape, typename Outs::template shape<0>>();
-    }
+    else if constexpr (array_count<Y>() != Net::output_count)
+        static_assert(dependent_false<Y>,
+                      "latent: fit, evaluate and train_on_batch need one label array per model output: a std::tuple "
+                      "of tensors in the order of the model's outputs");
+    else
+        for_each_array<Y>([]<std::size_t K, class A>(std::integral_constant<std::size_t, K>, std::type_identity<A>) {
+            check_label_shape<Net, typename A::shape,
+                              typename output_list<typename Net::output_shape>::template shape<K>>();
+        });
 }
 }  // namespace detail
 
 template <class Net, class X, class Y>
 History fit_outputs_model(Net& net, const X& x, const Y& y, const FitOptions& options) {
-    detail::check_label_arrays<Net, Y>();
+    detail::check_array_shapes<Net, X, Y>();
     return fit_outputs_arrays(net, detail::refs_of(x), detail::refs_of(y), options);
 }
 template <class Net, class X, class Y>
 std::map<std::string, double> train_on_batch_outputs_model(Net& net, const X& x, const Y& y) {
-    detail::check_label_arrays<Net, Y>();
+    detail::check_array_shapes<Net, X, Y>();
     return train_on_batch_outputs_arrays(net, detail::refs_of(x), detail::refs_of(y));
 }
 template <class Net, class X, class Y>
 std::map<std::string, double> evaluate_outputs_model(Net& net, const X& x, const Y& y, std::size_t batch_size) {
-    detail::check_label_arrays<Net, Y>();
+    detail::check_array_shapes<Net, X, Y>();
     return evaluate_outputs_arrays(net, detail::refs_of(x), detail::refs_of(y), batch_size);
 }
 
