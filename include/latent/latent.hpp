@@ -32,6 +32,7 @@
 #include "layers/norm.hpp"
 #include "layers/padding.hpp"
 #include "layers/pool.hpp"
+#include "layers/recurrent.hpp"
 #include "layers/regularization.hpp"
 #include "layers/reshape.hpp"
 #include "layers/sampling.hpp"

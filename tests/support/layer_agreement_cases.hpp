@@ -30,6 +30,12 @@ void check_dense_and_activations(double tol, agreement_modes random_layers = agr
                                                    for (std::size_t i = 0; i < x.size(); ++i)
                                                        x[i] = static_cast<float>(i * 4 % 11);
                                                });
+    // Recurrent layers: every step's gemms and cells, in both output modes, and a stack.
+    check_layer_agreement<B, Memory, Shape<6, 5>>(LSTM<7>{}, tol);
+    check_layer_agreement<B, Memory, Shape<6, 5>>(LSTM<7, Returns::sequences>{}, tol);
+    check_layer_agreement<B, Memory, Shape<6, 5>>(GRU<7>{}, tol);
+    check_layer_agreement<B, Memory, Shape<6, 5>>(GRU<7, Returns::sequences>{}, tol);
+    check_layer_agreement<B, Memory, Shape<28, 28>>(LSTM<64>{}, tol, 16);
     Dropout dropout;
     dropout.rate(0.3);
     check_layer_agreement<B, Memory, Shape<50>>(dropout, tol, 5, false, random_layers);

@@ -10,6 +10,7 @@
 #include "../core/random.hpp"
 #include "../core/spatial.hpp"
 #include "backend.hpp"
+#include "recurrent_cells.hpp"
 
 namespace latent::ops {
 
@@ -461,6 +462,54 @@ void embedding_backward(std::size_t rows, std::size_t dim, std::size_t vocab, co
         embedding_backward_kernel(B{}, rows, dim, vocab, x, dy, dtable);
     else
         (void)sizeof(missing_kernel<B, op::embedding_backward>);
+}
+
+// ---- recurrent cells ----------------------------------------------------------------------
+
+namespace op {
+struct lstm_cell {};
+struct lstm_cell_backward {};
+struct gru_cell {};
+struct gru_cell_backward {};
+}  // namespace op
+
+// One time step's pointwise math of an LSTM over a batch: the gates' pre-activations become the
+// activated gates, c and h are written (detail::lstm_cell_at).
+template <backend_policy B, class T>
+void lstm_cell(const RecurrentStep<T>& step) {
+    if constexpr (requires { lstm_cell_kernel(B{}, step); })
+        lstm_cell_kernel(B{}, step);
+    else
+        (void)sizeof(missing_kernel<B, op::lstm_cell>);
+}
+
+// Backward through it: the activated gates become their pre-activations' gradients, dc_out the
+// gradient reaching c_prev (detail::lstm_cell_backward_at).
+template <backend_policy B, class T>
+void lstm_cell_backward(const RecurrentStep<T>& step) {
+    if constexpr (requires { lstm_cell_backward_kernel(B{}, step); })
+        lstm_cell_backward_kernel(B{}, step);
+    else
+        (void)sizeof(missing_kernel<B, op::lstm_cell_backward>);
+}
+
+// One time step's pointwise math of a GRU (Keras' reset_after=True) over a batch
+// (detail::gru_cell_at).
+template <backend_policy B, class T>
+void gru_cell(const RecurrentStep<T>& step) {
+    if constexpr (requires { gru_cell_kernel(B{}, step); })
+        gru_cell_kernel(B{}, step);
+    else
+        (void)sizeof(missing_kernel<B, op::gru_cell>);
+}
+
+// Backward through it (detail::gru_cell_backward_at).
+template <backend_policy B, class T>
+void gru_cell_backward(const RecurrentStep<T>& step) {
+    if constexpr (requires { gru_cell_backward_kernel(B{}, step); })
+        gru_cell_backward_kernel(B{}, step);
+    else
+        (void)sizeof(missing_kernel<B, op::gru_cell_backward>);
 }
 
 }  // namespace latent::ops

@@ -23,6 +23,7 @@
 #include "../core/random.hpp"
 #include "../core/shape.hpp"
 #include "../layers/activation.hpp"
+#include "../layers/initializers.hpp"
 #include "../layers/layer.hpp"
 #include "../layers/merge.hpp"
 #include "graph_link.hpp"
@@ -265,22 +266,7 @@ public:
         for (std::size_t s = l.first_slot; s < l.first_slot + l.slot_count; ++s) {
             const ParamSpec& spec = slot_specs[s];
             auto values = params.slot_values(params.slots()[s]);
-            switch (spec.init) {
-                case Init::zeros:
-                    std::fill(values.begin(), values.end(), 0.0f);
-                    break;
-                case Init::ones:
-                    std::fill(values.begin(), values.end(), 1.0f);
-                    break;
-                case Init::glorot_uniform: {
-                    const double limit = std::sqrt(6.0 / static_cast<double>(spec.fan_in() + spec.fan_out()));
-                    for (auto& v : values) v = static_cast<float>(init_.uniform(-limit, limit));
-                    break;
-                }
-                case Init::random_uniform:
-                    for (auto& v : values) v = static_cast<float>(init_.uniform(-0.05, 0.05));
-                    break;
-            }
+            detail::initialize_parameter(spec, values, init_);
         }
     }
 

@@ -30,6 +30,7 @@
 #include "../io/by_name.hpp"
 #include "../io/safetensors.hpp"
 #include "../layers/fusion.hpp"
+#include "../layers/initializers.hpp"
 #include "compiled.hpp"
 #include "graph_link.hpp"
 #include "summary.hpp"
@@ -152,22 +153,7 @@ public:
         for (const auto& slot : params_.slots()) {
             auto values = params_.slot_values(slot);
             const ParamSpec& spec = specs_[&slot - params_.slots().data()];
-            switch (spec.init) {
-                case Init::zeros:
-                    for (auto& v : values) v = 0.0f;
-                    break;
-                case Init::ones:
-                    for (auto& v : values) v = 1.0f;
-                    break;
-                case Init::glorot_uniform: {
-                    const double limit = std::sqrt(6.0 / static_cast<double>(spec.fan_in() + spec.fan_out()));
-                    for (auto& v : values) v = static_cast<float>(gen.uniform(-limit, limit));
-                    break;
-                }
-                case Init::random_uniform:
-                    for (auto& v : values) v = static_cast<float>(gen.uniform(-0.05, 0.05));
-                    break;
-            }
+            detail::initialize_parameter(spec, values, gen);
         }
     }
 

@@ -55,7 +55,9 @@ namespace latent {
 
 // How a parameter is initialized (Keras' names and rules).
 // random_uniform: uniform in [-0.05, 0.05] (Keras' RandomUniform() defaults; Embedding's).
-enum class Init { zeros, ones, glorot_uniform, random_uniform };
+// orthogonal: Keras' Orthogonal() (recurrent kernels); unit_forget_bias: an LSTM's bias, ones
+// for its forget gate (layers/initializers.hpp draws them all).
+enum class Init { zeros, ones, glorot_uniform, random_uniform, orthogonal, unit_forget_bias };
 
 struct ParamSpec {
     std::string_view name;                 // "kernel", "bias", ...

@@ -13,6 +13,7 @@
 #include "../../core/random.hpp"
 #include "../../core/spatial.hpp"
 #include "../backend.hpp"
+#include "../recurrent_cells.hpp"
 
 namespace latent::detail {
 
@@ -635,6 +636,38 @@ void embedding_backward_kernel(const per_index_backend<E>&, std::size_t rows, st
             if (row != vocab) dtable[row * dim + c] += dy[r * dim + c];
         }
     });
+}
+
+// ---- recurrent cells: one thread per (sample, unit) ----------------------------------------
+
+template <class E, class T>
+void lstm_cell_kernel(const per_index_backend<E>&, const RecurrentStep<T>& step) {
+    E exec;
+    const RecurrentStep<T> s = step;
+    exec.for_each(s.batch * s.units, [=] LATENT_HOST_DEVICE(std::size_t i) { lstm_cell_at(s, i / s.units, i % s.units); });
+}
+
+template <class E, class T>
+void lstm_cell_backward_kernel(const per_index_backend<E>&, const RecurrentStep<T>& step) {
+    E exec;
+    const RecurrentStep<T> s = step;
+    exec.for_each(s.batch * s.units,
+                  [=] LATENT_HOST_DEVICE(std::size_t i) { lstm_cell_backward_at(s, i / s.units, i % s.units); });
+}
+
+template <class E, class T>
+void gru_cell_kernel(const per_index_backend<E>&, const RecurrentStep<T>& step) {
+    E exec;
+    const RecurrentStep<T> s = step;
+    exec.for_each(s.batch * s.units, [=] LATENT_HOST_DEVICE(std::size_t i) { gru_cell_at(s, i / s.units, i % s.units); });
+}
+
+template <class E, class T>
+void gru_cell_backward_kernel(const per_index_backend<E>&, const RecurrentStep<T>& step) {
+    E exec;
+    const RecurrentStep<T> s = step;
+    exec.for_each(s.batch * s.units,
+                  [=] LATENT_HOST_DEVICE(std::size_t i) { gru_cell_backward_at(s, i / s.units, i % s.units); });
 }
 
 }  // namespace latent::detail

@@ -1,0 +1,13 @@
+// An LSTM given a sample of rank 1: it takes a sequence, (steps, features).
+// EXPECT: input_shape_mismatch<latent::LSTM<16>, latent::at_layer<1>, latent::got<latent::Shape<84> ?>, latent::expected<latent::rank<2> ?> ?>
+#include <latent/latent.hpp>
+using namespace latent;
+#ifdef LATENT_EXPECT_FAIL
+using Net = Sequential<Input<28, 3>, Flatten, LSTM<16>, Dense<2>>;
+#else
+using Net = Sequential<Input<28, 3>, LSTM<16>, Dense<2>>;
+#endif
+int main() {
+    Net net;
+    return static_cast<int>(net.param_count == 0);
+}

@@ -1,0 +1,234 @@
+// LSTM and GRU: shapes and parameter counts as Keras', Keras' initializers, outputs equal to the
+// equations written out plainly here, gradients through time, the weights' names in a file, and
+// models that learn what only a memory of the sequence can tell.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <utility>
+#include <vector>
+
+#include <latent/latent.hpp>
+
+#include "support/gradient_check.hpp"
+
+using namespace latent;
+using latent::testing::check_layer_gradients;
+
+namespace {
+double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+// Keras' LSTM step by step for one sample: x (steps, features), kernel (features, 4u),
+// recurrent (u, 4u), bias (4u); returns h of every step, (steps, u).
+std::vector<double> plain_lstm(const std::vector<double>& x, std::size_t steps, std::size_t features, std::size_t u,
+                               const float* kernel, const float* recurrent, const float* bias) {
+    std::vector<double> h(u, 0.0), c(u, 0.0), out;
+    for (std::size_t t = 0; t < steps; ++t) {
+        std::vector<double> z(4 * u);
+        for (std::size_t j = 0; j < 4 * u; ++j) {
+            double v = bias[j];
+            for (std::size_t f = 0; f < features; ++f) v += x[t * features + f] * kernel[f * 4 * u + j];
+            for (std::size_t k = 0; k < u; ++k) v += h[k] * recurrent[k * 4 * u + j];
+            z[j] = v;
+        }
+        for (std::size_t k = 0; k < u; ++k) {
+            const double i = sigmoid(z[k]), f = sigmoid(z[u + k]), g = std::tanh(z[2 * u + k]), o = sigmoid(z[3 * u + k]);
+            c[k] = f * c[k] + i * g;
+            h[k] = o * std::tanh(c[k]);
+        }
+        out.insert(out.end(), h.begin(), h.end());
+    }
+    return out;
+}
+
+// Keras' GRU (reset_after=True): kernel (features, 3u), recurrent (u, 3u), bias (2, 3u).
+std::vector<double> plain_gru(const std::vector<double>& x, std::size_t steps, std::size_t features, std::size_t u,
+                              const float* kernel, const float* recurrent, const float* bias) {
+    std::vector<double> h(u, 0.0), out;
+    for (std::size_t t = 0; t < steps; ++t) {
+        std::vector<double> xs(3 * u), hs(3 * u);
+        for (std::size_t j = 0; j < 3 * u; ++j) {
+            xs[j] = bias[j];
+            hs[j] = bias[3 * u + j];
+            for (std::size_t f = 0; f < features; ++f) xs[j] += x[t * features + f] * kernel[f * 3 * u + j];
+            for (std::size_t k = 0; k < u; ++k) hs[j] += h[k] * recurrent[k * 3 * u + j];
+        }
+        for (std::size_t k = 0; k < u; ++k) {
+            const double z = sigmoid(xs[k] + hs[k]), r = sigmoid(xs[u + k] + hs[u + k]);
+            const double hh = std::tanh(xs[2 * u + k] + r * hs[2 * u + k]);
+            h[k] = z * h[k] + (1 - z) * hh;
+        }
+        out.insert(out.end(), h.begin(), h.end());
+    }
+    return out;
+}
+
+// Random weights of a moderate size (not the initial ones: biases zero there), and random
+// inputs; checks every output against `plain`, for the last step only or for every step.
+template <class Net, class Plain>
+void check_against_plain(Net& net, std::size_t steps, std::size_t features, std::size_t units, std::size_t gate_count,
+                         Plain plain, bool sequences) {
+    auto params = net.parameters().values();
+    Generator g(11);
+    for (auto& v : params) v = static_cast<float>(g.uniform(-0.6, 0.6));
+    constexpr std::size_t batch = 3;
+    Tensor<typename Net::input_shape> x(batch);
+    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(g.uniform(-1.0, 1.0));
+    const auto y = net.predict(x);
+    const std::size_t width = gate_count * units;
+    const float* kernel = params.data();  // (features, width), then (units, width), then the bias
+    const float* recurrent = kernel + features * width;
+    const float* bias = recurrent + units * width;
+    for (std::size_t b = 0; b < batch; ++b) {
+        const std::vector<double> sample(x.data() + b * steps * features, x.data() + (b + 1) * steps * features);
+        const auto expected = plain(sample, steps, features, units, kernel, recurrent, bias);
+        const std::size_t first = sequences ? 0 : (steps - 1) * units;
+        const std::size_t per_sample = sequences ? steps * units : units;
+        for (std::size_t i = 0; i < per_sample; ++i) {
+            INFO("sample " << b << ", output " << i);
+            CHECK(y.data()[b * per_sample + i] == doctest::Approx(expected[first + i]).epsilon(1e-5));
+        }
+    }
+}
+
+// Rows of a (rows, cols) matrix with rows <= cols: each of length 1, each pair orthogonal.
+void check_orthonormal_rows(const float* m, std::size_t rows, std::size_t cols) {
+    for (std::size_t a = 0; a < rows; ++a)
+        for (std::size_t b = a; b < rows; ++b) {
+            double dot = 0;
+            for (std::size_t c = 0; c < cols; ++c) dot += double(m[a * cols + c]) * m[b * cols + c];
+            INFO("rows " << a << " and " << b);
+            CHECK(dot == doctest::Approx(a == b ? 1.0 : 0.0).epsilon(1e-5).scale(1.0));
+        }
+}
+
+// 256 sequences of 12 values, +-1 at random; the label: whether the first value was +1, which
+// only a memory carried over the whole sequence can tell at its end.
+std::pair<Tensor<Shape<12, 1>>, Tensor<Shape<1>>> first_value_data(std::uint64_t seed) {
+    constexpr std::size_t n = 256, steps = 12;
+    Tensor<Shape<steps, 1>> x(n);
+    Tensor<Shape<1>> y(n);
+    Generator g(seed);
+    for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t t = 0; t < steps; ++t) x[i * steps + t] = g.uniform(0.0, 1.0) < 0.5 ? -1.0f : 1.0f;
+        y[i] = x[i * steps] > 0 ? 1.0f : 0.0f;
+    }
+    return {std::move(x), std::move(y)};
+}
+}  // namespace
+
+TEST_CASE("LSTM and GRU: Shape<Steps, Features> in, Keras' output shapes and parameter counts") {
+    static_assert(std::is_same_v<LSTM<8>::output_shape<Shape<10, 3>>, Shape<8>>);
+    static_assert(std::is_same_v<LSTM<8, Returns::sequences>::output_shape<Shape<10, 3>>, Shape<10, 8>>);
+    static_assert(std::is_same_v<GRU<8>::output_shape<Shape<10, 3>>, Shape<8>>);
+    static_assert(std::is_same_v<GRU<8, Returns::sequences>::output_shape<Shape<10, 3>>, Shape<10, 8>>);
+    static_assert(!LSTM<8>::accepts<Shape<30>> && !GRU<8>::accepts<Shape<28, 28, 1>>);
+    // Keras: LSTM(32) on (10, 3) has 4 * (3 * 32 + 32 * 32 + 32) = 4,608 parameters; GRU(32)
+    // (reset_after, two biases) 3 * (3 * 32 + 32 * 32 + 2 * 32) = 3,552.
+    static_assert(layer_param_count<LSTM<32>, Shape<10, 3>>() == 4608);
+    static_assert(layer_param_count<GRU<32>, Shape<10, 3>>() == 3552);
+    // Stacked: a sequence layer feeds the next; an Embedding's (steps, dim) feeds one too.
+    using Net = Sequential<Input<20>, Embedding<50, 16>, LSTM<32, Returns::sequences>, GRU<16>, Dense<1>>;
+    static_assert(std::is_same_v<Net::output_shape, Shape<1>>);
+    static_assert(Net::param_count == 50 * 16 + 4 * (16 * 32 + 32 * 32 + 32) + 3 * (32 * 16 + 16 * 16 + 32) + 17);
+    CHECK(LSTM<8>::return_sequences == false);
+    CHECK(LSTM<8, Returns::sequences>::return_sequences == true);
+}
+
+TEST_CASE("LSTM and GRU start as Keras': Glorot kernel, orthogonal recurrent kernel, LSTM's forget bias 1") {
+    SUBCASE("LSTM") {
+        Sequential<Input<6, 5>, LSTM<7>> net(3);
+        const auto p = net.parameters().values();
+        REQUIRE(p.size() == 5 * 28 + 7 * 28 + 28);
+        const double limit = std::sqrt(6.0 / (5 + 28));
+        CHECK(std::all_of(p.begin(), p.begin() + 140, [&](float v) { return std::abs(v) <= limit; }));
+        check_orthonormal_rows(p.data() + 140, 7, 28);
+        for (std::size_t i = 0; i < 28; ++i) {
+            INFO("bias " << i);
+            CHECK(p[140 + 196 + i] == (i >= 7 && i < 14 ? 1.0f : 0.0f));
+        }
+    }
+    SUBCASE("GRU") {
+        Sequential<Input<6, 5>, GRU<7>> net(3);
+        const auto p = net.parameters().values();
+        REQUIRE(p.size() == 5 * 21 + 7 * 21 + 42);
+        check_orthonormal_rows(p.data() + 105, 7, 21);
+        CHECK(std::all_of(p.begin() + 105 + 147, p.end(), [](float v) { return v == 0.0f; }));
+    }
+    SUBCASE("a tall matrix gets orthonormal columns") {
+        const ParamSpec spec{"kernel", {9, 4}, 2, Init::orthogonal, true};
+        std::vector<float> m(36), transposed(36);
+        Generator g(5);
+        detail::initialize_parameter(spec, m, g);
+        for (std::size_t r = 0; r < 9; ++r)
+            for (std::size_t c = 0; c < 4; ++c) transposed[c * 9 + r] = m[r * 4 + c];
+        check_orthonormal_rows(transposed.data(), 4, 9);
+    }
+}
+
+TEST_CASE("LSTM and GRU outputs are Keras' equations, for the last step and for every step") {
+    SUBCASE("LSTM, last output") {
+        Sequential<Input<5, 3>, LSTM<4>> net;
+        check_against_plain(net, 5, 3, 4, 4, plain_lstm, false);
+    }
+    SUBCASE("LSTM, sequences") {
+        Sequential<Input<5, 3>, LSTM<4, Returns::sequences>> net;
+        check_against_plain(net, 5, 3, 4, 4, plain_lstm, true);
+    }
+    SUBCASE("GRU, last output") {
+        Sequential<Input<5, 3>, GRU<4>> net;
+        check_against_plain(net, 5, 3, 4, 3, plain_gru, false);
+    }
+    SUBCASE("GRU, sequences") {
+        Sequential<Input<5, 3>, GRU<4, Returns::sequences>> net;
+        check_against_plain(net, 5, 3, 4, 3, plain_gru, true);
+    }
+    SUBCASE("one step") {
+        Sequential<Input<1, 2>, LSTM<3>> lstm;
+        check_against_plain(lstm, 1, 2, 3, 4, plain_lstm, false);
+        Sequential<Input<1, 2>, GRU<3>> gru;
+        check_against_plain(gru, 1, 2, 3, 3, plain_gru, false);
+    }
+}
+
+TEST_CASE("LSTM and GRU gradients through time") {
+    SUBCASE("LSTM") {
+        CHECK(check_layer_gradients<Shape<4, 3>>(LSTM<5>{}) == 3 * 4 * 3 + 4 * (3 * 5 + 5 * 5 + 5));
+        CHECK(check_layer_gradients<Shape<4, 3>>(LSTM<5, Returns::sequences>{}) > 0);
+        CHECK(check_layer_gradients<Shape<1, 2>>(LSTM<3>{}, {.batch = 2}) > 0);
+    }
+    SUBCASE("GRU") {
+        CHECK(check_layer_gradients<Shape<4, 3>>(GRU<5>{}) == 3 * 4 * 3 + 3 * (3 * 5 + 5 * 5 + 2 * 5));
+        CHECK(check_layer_gradients<Shape<4, 3>>(GRU<5, Returns::sequences>{}) > 0);
+        CHECK(check_layer_gradients<Shape<1, 2>>(GRU<3>{}, {.batch = 2}) > 0);
+    }
+}
+
+TEST_CASE("an LSTM's weights are saved as Keras names them: kernel, recurrent_kernel, bias") {
+    Sequential<Input<6, 5>, LSTM<7, Returns::sequences>, GRU<3>> net;
+    const auto path = std::filesystem::path(LATENT_TEST_TMP_DIR) / "recurrent.safetensors";
+    net.save_weights(path);
+    const auto file = io::read_safetensors(path);
+    REQUIRE(file.tensors.count("lstm/recurrent_kernel") == 1);
+    CHECK(file.tensors.at("lstm/kernel").dims == std::vector<std::size_t>{5, 28});
+    CHECK(file.tensors.at("lstm/recurrent_kernel").dims == std::vector<std::size_t>{7, 28});
+    CHECK(file.tensors.at("lstm/bias").dims == std::vector<std::size_t>{28});
+    CHECK(file.tensors.at("gru/bias").dims == std::vector<std::size_t>{2, 9});
+}
+
+TEST_CASE("an LSTM and a GRU learn to remember a sequence's first value over 12 steps") {
+    const auto [x, y] = first_value_data(3);
+    SUBCASE("LSTM") {
+        Sequential<Input<12, 1>, LSTM<8>, Dense<1>, Sigmoid> net(1);
+        net.compile(optim::Adam{.lr = 2e-2}, loss::BinaryCrossentropy{}, metrics::Accuracy{});
+        const History history = net.fit(x, y, {.epochs = 25, .batch_size = 32, .verbose = Verbosity::silent});
+        CHECK(history.last("accuracy") > 0.97);
+    }
+    SUBCASE("GRU, stacked on a sequence-returning GRU") {
+        Sequential<Input<12, 1>, GRU<8, Returns::sequences>, GRU<8>, Dense<1>, Sigmoid> net(1);
+        net.compile(optim::Adam{.lr = 2e-2}, loss::BinaryCrossentropy{}, metrics::Accuracy{});
+        const History history = net.fit(x, y, {.epochs = 25, .batch_size = 32, .verbose = Verbosity::silent});
+        CHECK(history.last("accuracy") > 0.97);
+    }
+}
