@@ -16,6 +16,18 @@ What maps to what (torch module: latent layer, weight layouts):
     nn.ConvTranspose2d  Conv2DTranspose     weight (in, out, kh, kw)  -> kernel (kh, kw, out, in); bias
     nn.BatchNorm1d/2d   BatchNormalization  weight, bias, running_mean, running_var
                                             -> gamma, beta, moving_mean, moving_variance
+    nn.LSTM             LSTM                weight_ih_l0 (4u, in)     -> kernel (in, 4u), gates (i, f, g, o) both;
+                                            weight_hh_l0 (4u, u)      -> recurrent_kernel (u, 4u);
+                                            bias_ih_l0 + bias_hh_l0   -> bias (4u) (back: bias_ih, bias_hh = 0)
+    nn.GRU              GRU                 torch's gates (r, z, n) are Keras' (z, r, h) reordered:
+                                            weight_ih_l0 (3u, in)     -> kernel (in, 3u);
+                                            weight_hh_l0 (3u, u)      -> recurrent_kernel (u, 3u);
+                                            bias_ih_l0, bias_hh_l0    -> bias (2, 3u) (Keras' reset_after=True,
+                                            which is torch's GRU)
+
+nn.LSTM and nn.GRU convert when they have one layer, one direction and biases (latent's LSTM and
+GRU are that); the module returns (output, state): take output[:, -1] for latent's default, or
+output for Returns::sequences (batch_first=True is latent's (batch, steps, features) layout).
 
 Layer names: by default the torch modules that hold weights get Keras' default names in the
 order the model registers them (dense, dense_1, conv2d, conv2d_1, batch_normalization, ...),
@@ -112,7 +124,7 @@ def write_safetensors(path, arrays, metadata=None):
 def _kinds():
     import torch.nn as nn
     return [(nn.Linear, "dense"), (nn.Conv2d, "conv2d"), (nn.ConvTranspose2d, "conv2d_transpose"),
-            ((nn.BatchNorm1d, nn.BatchNorm2d), "batch_normalization")]
+            ((nn.BatchNorm1d, nn.BatchNorm2d), "batch_normalization"), (nn.LSTM, "lstm"), (nn.GRU, "gru")]
 
 
 def _kind_of(module):
@@ -143,6 +155,21 @@ def layer_names(model, names=None):
 
 def _np(t):
     return t.detach().cpu().numpy().astype(np.float32)
+
+
+def _check_recurrent(qualified, m):
+    what = type(m).__name__
+    if m.num_layers != 1 or m.bidirectional or not m.bias or getattr(m, "proj_size", 0):
+        raise ValueError(f"{qualified or 'the model'}: an {what} converts to latent's {what} with num_layers=1, "
+                         f"bidirectional=False, bias=True and no proj_size; got num_layers={m.num_layers}, "
+                         f"bidirectional={m.bidirectional}, bias={m.bias}")
+
+
+def _gru_gates(a):
+    """torch's GRU gate blocks (r, z, n) along axis 0 in Keras' order (z, r, h), and back (the
+    same swap)."""
+    u = a.shape[0] // 3
+    return np.ascontiguousarray(np.concatenate([a[u:2 * u], a[:u], a[2 * u:]], axis=0))
 
 
 def _dense_kernel(weight, flatten_from, unflatten_to):
@@ -202,6 +229,16 @@ def to_latent_arrays(model, names=None, flatten_from=None, unflatten_to=None, gr
             out[f"{name}/kernel"] = np.ascontiguousarray(value(m.weight).transpose(2, 3, 1, 0))
             if m.bias is not None:
                 out[f"{name}/bias"] = value(m.bias)
+        elif kind in ("lstm", "gru"):
+            _check_recurrent(qualified, m)
+            order = _gru_gates if kind == "gru" else (lambda a: a)
+            out[f"{name}/kernel"] = np.ascontiguousarray(order(value(m.weight_ih_l0)).T)
+            out[f"{name}/recurrent_kernel"] = np.ascontiguousarray(order(value(m.weight_hh_l0)).T)
+            b_ih, b_hh = order(value(m.bias_ih_l0)), order(value(m.bias_hh_l0))
+            if kind == "gru":
+                out[f"{name}/bias"] = np.stack([b_ih, b_hh])
+            else:  # the two add up; so do their gradients, which are equal: one is the bias's
+                out[f"{name}/bias"] = b_ih if gradients else b_ih + b_hh
         else:
             out[f"{name}/gamma"] = value(m.weight)
             out[f"{name}/beta"] = value(m.bias)
@@ -238,6 +275,18 @@ def from_latent_arrays(model, arrays, names=None, flatten_from=None, unflatten_t
             take(f"{name}/kernel", m.weight, lambda k: np.ascontiguousarray(k.transpose(3, 2, 0, 1)))
             if m.bias is not None:
                 take(f"{name}/bias", m.bias, lambda b: b)
+        elif kind in ("lstm", "gru"):
+            _check_recurrent(qualified, m)
+            order = _gru_gates if kind == "gru" else (lambda a: a)
+            take(f"{name}/kernel", m.weight_ih_l0, lambda k, order=order: np.ascontiguousarray(order(k.T)))
+            take(f"{name}/recurrent_kernel", m.weight_hh_l0, lambda k, order=order: np.ascontiguousarray(order(k.T)))
+            if kind == "gru":  # (2, 3u): the input bias, then the recurrent one
+                for row, tensor in enumerate((m.bias_ih_l0, m.bias_hh_l0)):
+                    take(f"{name}/bias", tensor, lambda b, row=row, n=tensor.shape[0]: _gru_gates(b[row])
+                         if b.shape == (2, n) else b)
+            else:  # torch adds two biases; latent's is their sum
+                take(f"{name}/bias", m.bias_ih_l0, lambda b: b)
+                plan.append((m.bias_hh_l0, np.zeros(tuple(m.bias_hh_l0.shape), np.float32), f"{name}/bias"))
         else:
             take(f"{name}/gamma", m.weight, lambda v: v)
             take(f"{name}/beta", m.bias, lambda v: v)
@@ -270,7 +319,8 @@ def load(model, path, names=None, flatten_from=None, unflatten_to=None, strict=T
 class StateDictModel:
     """Stand-in modules for a bare state_dict, so that it converts like a model: "<m>.weight"
     of rank 2 is an nn.Linear, of rank 4 an nn.Conv2d (an nn.ConvTranspose2d when <m> is in
-    `conv_transpose`), and a module with running_mean a BatchNorm. Order: the state_dict's."""
+    `conv_transpose`), a module with running_mean a BatchNorm, one with weight_hh_l0 an nn.LSTM
+    (4u rows) or an nn.GRU (3u rows). Order: the state_dict's."""
 
     def __init__(self, state_dict, conv_transpose=()):
         import torch.nn as nn
@@ -283,9 +333,21 @@ class StateDictModel:
             seen.add(prefix)
             p = prefix + "." if prefix else ""
             weight = state_dict.get(p + "weight")
-            if weight is None:
+            recurrent = state_dict.get(p + "weight_hh_l0")
+            if weight is None and recurrent is None:
                 continue
-            if (p + "running_mean") in state_dict:
+            if recurrent is not None:  # (4u, u) for an LSTM, (3u, u) for a GRU
+                if (p + "weight_hh_l1") in state_dict or (p + "weight_hh_l0_reverse") in state_dict:
+                    raise ValueError(f"state_dict module {prefix!r} is a recurrent network of several layers or "
+                                     "directions; latent's LSTM and GRU are one layer, one direction")
+                inputs, units = state_dict[p + "weight_ih_l0"].shape[1], recurrent.shape[1]
+                gates = recurrent.shape[0] // units
+                if gates not in (3, 4) or gates * units != recurrent.shape[0]:
+                    raise ValueError(f"state_dict entry {p}weight_hh_l0 of shape {tuple(recurrent.shape)} is not "
+                                     "an LSTM's (4u, u) or a GRU's (3u, u)")
+                m = (nn.LSTM if gates == 4 else nn.GRU)(inputs, units, batch_first=True,
+                                                        bias=(p + "bias_ih_l0") in state_dict)
+            elif (p + "running_mean") in state_dict:
                 m = nn.BatchNorm1d(weight.shape[0])
             elif weight.dim() == 2:
                 m = nn.Linear(weight.shape[1], weight.shape[0], bias=(p + "bias") in state_dict)

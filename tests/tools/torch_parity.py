@@ -2,15 +2,16 @@
 """PyTorch parity: the same weights and inputs mean the same thing in latent and in PyTorch.
 
 Builds the PyTorch twin of a latent network (the MLP 784-256-128-10, the MiniVGG network, the
-convolutional autoencoder, or a small Conv2DTranspose network for that layer's layout, written the way a PyTorch user writes them: channels-first, a plain
-flatten), exports its weights with scripts/lib/latent_torch.py, runs the latent tool
+convolutional autoencoder, a small Conv2DTranspose network for that layer's layout, or an LSTM
+feeding a GRU for theirs and their gate orders), written the way a PyTorch user writes them:
+channels-first, a plain flatten, exports its weights with scripts/lib/latent_torch.py, runs the latent tool
 (tests/tools/torch_parity.cpp) on them and checks:
   * outputs of predict agree within 1e-5, relative to the largest output;
   * the loss and every parameter gradient of one training step agree within 1e-4, relative to
     the largest value of each;
   * the weights latent trained (a few SGD steps) load into PyTorch and give latent's outputs.
 
-usage: torch_parity.py NET TOOL DIR       NET: mlp, minivgg, conv_autoencoder, conv_transpose
+usage: torch_parity.py NET TOOL DIR       NET: mlp, minivgg, conv_autoencoder, conv_transpose, recurrent
 exit:  0 agree, 1 disagree, 2 usage, 77 torch missing (a skip)
 """
 
@@ -79,8 +80,29 @@ def conv_transpose():
     return model, {"3": (4, 13, 13)}, {}
 
 
+class Steps(nn.Module):
+    """An nn.LSTM's or nn.GRU's output at every step: latent's Returns::sequences."""
+
+    def forward(self, out):
+        return out[0]
+
+
+class LastStep(nn.Module):
+    """Its output at the last step: latent's default (Keras' return_sequences=False)."""
+
+    def forward(self, out):
+        return out[0][:, -1]
+
+
+def recurrent():
+    model = nn.Sequential(nn.LSTM(3, 8, batch_first=True), Steps(), nn.GRU(8, 6, batch_first=True), LastStep(),
+                          nn.Linear(6, 10), nn.Softmax(dim=1))
+    return model, {}, {}
+
+
 NETS = {"mlp": (mlp, (784,), 32), "minivgg": (minivgg, (28, 28, 1), 8),
-        "conv_autoencoder": (conv_autoencoder, (28, 28, 1), 8), "conv_transpose": (conv_transpose, (6, 6, 3), 8)}
+        "conv_autoencoder": (conv_autoencoder, (28, 28, 1), 8), "conv_transpose": (conv_transpose, (6, 6, 3), 8),
+        "recurrent": (recurrent, (7, 3), 8)}
 
 
 def relative(a, b):
