@@ -119,6 +119,24 @@ void conv_rows(const Args& args) {
     }
 }
 
+// W7: sequence classifiers on 28 rows of 28 pixels (MNIST read row by row), Adam, batch 64.
+void recurrent_rows(const Args& args) {
+    constexpr std::size_t batch = 64;
+    Tensor<Shape<28, 28>> x(batch);
+    bench::fill_uniform(x, 7);
+    const auto y = bench::random_one_hot<10>(batch, 8);
+    if (args.wants("W7.lstm")) {
+        auto net = std::make_unique<Sequential<B, Input<28, 28>, LSTM<128>, Dense<10>, Softmax>>(1);
+        net->compile(optim::Adam{.lr = 1e-3}, loss::CategoricalCrossentropy{});
+        train_row(args, "W7.lstm", *net, x, y);
+    }
+    if (args.wants("W7.gru")) {
+        auto net = std::make_unique<Sequential<B, Input<28, 28>, GRU<128>, Dense<10>, Softmax>>(1);
+        net->compile(optim::Adam{.lr = 1e-3}, loss::CategoricalCrossentropy{});
+        train_row(args, "W7.gru", *net, x, y);
+    }
+}
+
 template <class Net>
 void latency_row(const Args& args, const std::string& row, Net& net) {
     if (!args.wants(row)) return;
@@ -152,6 +170,7 @@ int main(int argc, char** argv) {
     gemm_rows(args);
     mlp_rows(args);
     conv_rows(args);
+    recurrent_rows(args);
     bench::Mlp<B> mlp(1);
     latency_row(args, "W5.mlp", mlp);
     bench::TinyMlp<B> tiny(1);

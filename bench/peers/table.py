@@ -6,13 +6,15 @@ import statistics
 import sys
 from collections import defaultdict
 
-ORDER = ["W1", "W2", "W3", "W4", "W5", "W6"]
+ORDER = ["W1", "W2", "W3", "W4", "W5", "W6", "W7"]
 LABELS = {
     "W1.64x256x784": "W1 GEMM 64x256x784", "W1.256x512x3136": "W1 GEMM 256x512x3136",
     "W1.512x512x512": "W1 GEMM 512x512x512", "W2.b64": "W2 MLP train, batch 64",
     "W2.b256": "W2 MLP train, batch 256", "W3.b64": "W3 MiniVGG train, batch 64",
     "W4.b64": "W4 conv autoencoder train (Adam), batch 64", "W5.mlp": "W5 MLP 784-256-128-10, batch 1",
     "W5.tiny": "W5 tiny MLP 8-16-16-1 tanh, batch 1", "W6.minivgg": "W6 compile MiniVGG program, g++ -O2",
+    "W7.lstm": "W7 LSTM(128) on 28x28 rows train (Adam), batch 64",
+    "W7.gru": "W7 GRU(128) on 28x28 rows train (Adam), batch 64",
 }
 
 

@@ -101,6 +101,17 @@ def main():
     model = conv_autoencoder()
     train_row(args, "W4.b64", model, torch.optim.Adam(model.parameters(), lr=1e-3), nn.MSELoss(), images, images)
 
+    class LastStep(nn.Module):
+        def forward(self, out):
+            return out[0][:, -1]
+
+    sequences = torch.rand(64, 28, 28)
+    for row, cell in (("W7.lstm", nn.LSTM), ("W7.gru", nn.GRU)):
+        if wants(args, row):
+            model = nn.Sequential(cell(28, 128, batch_first=True), LastStep(), nn.Linear(128, 10))
+            train_row(args, row, model, torch.optim.Adam(model.parameters(), lr=1e-3), cross_entropy, sequences,
+                      torch.randint(0, 10, (64,)))
+
     for row, model, inputs in (("W5.mlp", nn.Sequential(mlp(), nn.Softmax(dim=1)), 784),
                                ("W5.tiny", nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(),
                                                          nn.Linear(16, 1)), 8)):

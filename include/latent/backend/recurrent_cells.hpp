@@ -58,13 +58,12 @@ LATENT_HOST_DEVICE T lstm_unit_forward(T* gates, std::size_t units, std::size_t 
     return o * tanh.value(c);
 }
 
-// Backward through one unit's step: dh and dc are the gradients reaching h and c; the activated
-// gates (read) become the pre-activation gradients (written); returns the gradient to c_prev.
+// Backward through one unit's step: dh and dc are the gradients reaching h and c, tanh_c is
+// tanh(c); the activated gates (read) become the pre-activation gradients (written); returns the
+// gradient to c_prev.
 template <class T>
-LATENT_HOST_DEVICE T lstm_unit_backward(T* gates, std::size_t units, std::size_t k, T c, T c_prev, T dh, T dc) {
-    const activations::tanh tanh;
+LATENT_HOST_DEVICE T lstm_unit_backward(T* gates, std::size_t units, std::size_t k, T tanh_c, T c_prev, T dh, T dc) {
     const T i = gates[k], f = gates[units + k], g = gates[2 * units + k], o = gates[3 * units + k];
-    const T tanh_c = tanh.value(c);
     dc += dh * o * (T(1) - tanh_c * tanh_c);
     gates[k] = dc * g * i * (T(1) - i);
     gates[units + k] = dc * c_prev * f * (T(1) - f);
@@ -129,7 +128,8 @@ LATENT_HOST_DEVICE void lstm_cell_backward_at(const RecurrentStep<T>& s, std::si
     const std::size_t at = b * s.units + k;
     T dh = s.dh_in ? s.dh_in[at] : T(0);
     if (s.dy) dh += s.dy[b * s.dy_stride + k];
-    const T dc = lstm_unit_backward(s.gates + b * s.gates_stride, s.units, k, s.c[b * s.state_stride + k],
+    const T dc = lstm_unit_backward(s.gates + b * s.gates_stride, s.units, k,
+                                    activations::tanh{}.value(s.c[b * s.state_stride + k]),
                                     s.c_prev ? s.c_prev[b * s.state_stride + k] : T(0), dh,
                                     s.dc_in ? s.dc_in[at] : T(0));
     s.dc_out[at] = dc;

@@ -375,3 +375,6 @@ void upsample_nearest2d_backward_kernel(const simd&, std::size_t batch, std::siz
 }
 
 }  // namespace latent::cpu
+
+// The recurrent cells, vectorized (their own header: they need the rest of this one).
+#include "simd_recurrent.hpp"
