@@ -713,7 +713,7 @@ public:
         return train_on_batch_model(*this, x, y);
     }
     // With several inputs or outputs: std::tuples of tensors, as fit takes them; returns the
-    // batch's losses as evaluate names them ("loss", "<output>_loss").
+    // batch's losses as evaluate names them ("loss", and "<output>_loss" with several outputs).
     template <class X, class Y>
         requires(input_count > 1 || output_count > 1)
     std::map<std::string, double> train_on_batch(const X& x, const Y& y) {

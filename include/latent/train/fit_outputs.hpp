@@ -1,6 +1,7 @@
 // Training a functional Model with several inputs or outputs (Keras' multi-output compile and
 // fit): one loss per output with loss weights, metrics per output, inputs and labels given as
-// std::tuples of tensors. History keys as Keras: "loss", "<output>_loss", "<output>_accuracy".
+// std::tuples of tensors. History keys as Keras: "loss", "<output>_loss", "<output>_accuracy";
+// a model with one output (and several inputs) reports "loss", "accuracy" as a one-input model.
 #pragma once
 
 #include <algorithm>
@@ -61,6 +62,14 @@ PerOutput<L...> per_output(L... losses) {
 }  // namespace loss
 
 namespace detail {
+
+// The key of output k's `what` ("loss", "accuracy") in a history or a result, as Keras names it:
+// prefixed by the output's name when the model has several outputs, plain when it has one (its
+// loss is then "loss" alone, the total).
+template <class Net>
+std::string output_key(const Net& net, std::size_t outputs, std::size_t k, const std::string& what) {
+    return outputs > 1 ? net.output_name(k) + "_" + what : what;
+}
 
 // One output's loss, bound to the model type and to the output's position.
 template <class Net>
@@ -282,9 +291,11 @@ std::vector<std::pair<std::string, double>> evaluate_outputs(Net& net, outputs_s
     double total = added_sum / static_cast<double>(count);
     for (std::size_t k = 0; k < outputs; ++k) total += setup.weights[k] * sums[k] / static_cast<double>(count);
     std::vector<std::pair<std::string, double>> result{{"loss", total}};
-    for (std::size_t k = 0; k < outputs; ++k) result.emplace_back(net.output_name(k) + "_loss", sums[k] / static_cast<double>(count));
+    if (outputs > 1)
+        for (std::size_t k = 0; k < outputs; ++k)
+            result.emplace_back(output_key(net, outputs, k, "loss"), sums[k] / static_cast<double>(count));
     for (std::size_t k = 0; k < outputs; ++k)
-        for (auto& m : setup.metrics[k]) result.emplace_back(net.output_name(k) + "_" + m->name(), m->result());
+        for (auto& m : setup.metrics[k]) result.emplace_back(output_key(net, outputs, k, m->name()), m->result());
     return result;
 }
 
@@ -480,10 +491,12 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
             total_sum += total * static_cast<double>(n);
             seen += n;
             shown.assign({{"loss", total_sum / static_cast<double>(seen)}});
+            if (outputs > 1)
+                for (std::size_t k = 0; k < outputs; ++k)
+                    shown.emplace_back(detail::output_key(net, outputs, k, "loss"), sums[k] / static_cast<double>(seen));
             for (std::size_t k = 0; k < outputs; ++k)
-                shown.emplace_back(net.output_name(k) + "_loss", sums[k] / static_cast<double>(seen));
-            for (std::size_t k = 0; k < outputs; ++k)
-                for (auto& m : setup.metrics[k]) shown.emplace_back(net.output_name(k) + "_" + m->name(), m->result());
+                for (auto& m : setup.metrics[k])
+                    shown.emplace_back(detail::output_key(net, outputs, k, m->name()), m->result());
             progress.step(step + 1, shown);
             if (step + 1 < steps && stop_requested()) {
                 if (checkpointing) write_checkpoint(epoch, step + 1);
@@ -523,7 +536,7 @@ std::map<std::string, double> evaluate_outputs_arrays(Net& net, const std::vecto
 // Keras' train_on_batch for a model with several inputs or outputs: one optimizer step on
 // exactly this batch (no shuffling, metrics untouched), dropout drawn from the compiled model's
 // own generator (seeded 0 at compile). Returns the batch's losses as evaluate names them:
-// "loss" (the weighted total) and "<output>_loss".
+// "loss" (the weighted total) and, with several outputs, "<output>_loss".
 template <class Net>
 std::map<std::string, double> train_on_batch_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs,
                                                             const std::vector<detail::ArrayRef>& ys) {
@@ -551,7 +564,8 @@ std::map<std::string, double> train_on_batch_outputs_arrays(Net& net, const std:
             net.trainable_ranges(), losses, [] { return std::string("train_on_batch"); }, "");
     }
     std::map<std::string, double> result{{"loss", total}};
-    for (std::size_t k = 0; k < outputs; ++k) result[net.output_name(k) + "_loss"] = losses[k];
+    if (outputs > 1)
+        for (std::size_t k = 0; k < outputs; ++k) result[detail::output_key(net, outputs, k, "loss")] = losses[k];
     return result;
 }
 

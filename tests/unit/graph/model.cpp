@@ -464,6 +464,29 @@ TEST_CASE("a two-input model trains with fit on a tuple of inputs") {
     CHECK(model.evaluate(std::tuple{x1, x2}, y).at("loss") == doctest::Approx(h.at("loss").back()).epsilon(0.5));
 }
 
+TEST_CASE("a model with two inputs and one output keys its results as Keras: loss, accuracy, no output prefix") {
+    auto left = input<6>("left");
+    auto right = input<6>("right");
+    auto out = Sigmoid{"score"}(Dense<1>{}(Concatenate<>{}(left, right)));
+    Model model(std::tuple{left, right}, out);
+    model.compile(optim::Adam{.lr = 1e-2}, loss::BinaryCrossentropy{}, metrics::Accuracy{});
+    const auto x1 = random_batch(40, 3), x2 = random_batch(40, 4);
+    Tensor<Shape<1>> y(40);
+    for (std::size_t i = 0; i < 40; ++i) y[i] = x1.sample(i)[0] > x2.sample(i)[0] ? 1.0f : 0.0f;
+    const auto h = model.fit(std::tuple{x1, x2}, y,
+                             {.epochs = 2, .batch_size = 8, .validation = {std::tuple{x1, x2}, std::tuple{y}},
+                              .verbose = Verbosity::silent});
+    std::vector<std::string> keys;
+    for (const auto& [key, values] : h.history) keys.push_back(key);
+    CHECK(keys == std::vector<std::string>{"accuracy", "loss", "val_accuracy", "val_loss"});
+    const auto scores = model.evaluate(std::tuple{x1, x2}, y);
+    CHECK(scores.size() == 2);
+    CHECK(scores.count("accuracy") == 1);
+    const auto step = model.train_on_batch(std::tuple{x1, x2}, std::tuple{y});
+    CHECK(step.size() == 1);
+    CHECK(step.count("loss") == 1);
+}
+
 TEST_CASE("unfreezing through one model reaches every model on the same graph") {
     auto inputs = input<6>("inputs");
     auto h = Tanh{}(Dense<4>{"low"}(inputs));
