@@ -70,5 +70,8 @@ struct any_shape {};
 // pool of that size, or a crop leaving at least one pixel, needs.
 template <std::size_t H, std::size_t W>
 struct image_at_least {};
+// A sequence (steps, ...) whose every step is what Need describes (TimeDistributed's layer).
+template <class Need>
+struct each_step {};
 
 }  // namespace latent

@@ -232,3 +232,108 @@ TEST_CASE("an LSTM and a GRU learn to remember a sequence's first value over 12 
         CHECK(history.last("accuracy") > 0.97);
     }
 }
+
+// ---- sequence plumbing: RepeatVector, TimeDistributed, an LSTM autoencoder ------------------
+
+TEST_CASE("RepeatVector<N>: (features) -> (N, features), the vector at every step; its gradient sums the steps") {
+    static_assert(std::is_same_v<RepeatVector<4>::output_shape<Shape<3>>, Shape<4, 3>>);
+    static_assert(!RepeatVector<4>::accepts<Shape<2, 3>>);
+    Sequential<Input<3>, RepeatVector<4>> net;
+    Tensor<Shape<3>> x(2);
+    for (std::size_t i = 0; i < 6; ++i) x.data()[i] = static_cast<float>(i) - 2.5f;
+    const auto y = net.predict(x);
+    for (std::size_t b = 0; b < 2; ++b)
+        for (std::size_t t = 0; t < 4; ++t)
+            for (std::size_t f = 0; f < 3; ++f) CHECK(y.data()[(b * 4 + t) * 3 + f] == x.data()[b * 3 + f]);
+    CHECK(check_layer_gradients<Shape<3>>(RepeatVector<4>{}) > 0);
+}
+
+TEST_CASE("TimeDistributed<L>: L on every step with one set of weights, as Keras'") {
+    using TD = TimeDistributed<Dense<3>>;
+    static_assert(std::is_same_v<TD::output_shape<Shape<5, 4>>, Shape<5, 3>>);
+    static_assert(layer_param_count<TD, Shape<5, 4>>() == 4 * 3 + 3);  // Dense's own, once
+    static_assert(!TD::accepts<Shape<4>> && !TD::accepts<Shape<5, 4, 2>>);
+    static_assert(std::is_same_v<TimeDistributed<Flatten>::output_shape<Shape<5, 4, 2>>, Shape<5, 8>>);
+
+    Sequential<Input<5, 4>, TD> net(2);
+    Sequential<Input<4>, Dense<3>> dense;
+    const auto w = net.parameters().values();
+    std::copy(w.begin(), w.end(), dense.parameters().values().begin());
+    Tensor<Shape<5, 4>> x(3);
+    Generator g(4);
+    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(g.uniform(-1, 1));
+    const auto y = net.predict(x);
+    Tensor<Shape<4>> each_step(15);  // the 15 steps as 15 samples
+    std::copy(x.data(), x.data() + x.size(), each_step.data());
+    const auto steps = dense.predict(each_step);
+    REQUIRE(steps.size() == y.size());
+    for (std::size_t i = 0; i < y.size(); ++i) CHECK(y.data()[i] == steps.data()[i]);
+
+    CHECK(check_layer_gradients<Shape<5, 4>>(TD{}) == 3 * 5 * 4 + 4 * 3 + 3);
+    CHECK(check_layer_gradients<Shape<3, 2, 2>>(TimeDistributed<Flatten>{}) > 0);
+    CHECK(check_layer_gradients<Shape<6, 5>>(TimeDistributed<Dropout>{Dropout{0.4}}, {.mode = Mode::train}) > 0);
+
+    TimeDistributed<Dropout> dropout{Dropout{0.25}};
+    CHECK(dropout.layer().rate() == doctest::Approx(0.25));
+    const auto path = std::filesystem::path(LATENT_TEST_TMP_DIR) / "time_distributed.safetensors";
+    net.save_weights(path);
+    CHECK(io::read_safetensors(path).tensors.at("time_distributed/kernel").dims == std::vector<std::size_t>{4, 3});
+}
+
+TEST_CASE("an LSTM autoencoder (LSTM, RepeatVector, LSTM, TimeDistributed<Dense>) learns to redraw sine waves") {
+    // 512 waves of 10 steps, 2 features (sine and cosine), random frequency and phase.
+    constexpr std::size_t n = 512, steps = 10;
+    Tensor<Shape<steps, 2>> x(n);
+    Generator g(9);
+    for (std::size_t i = 0; i < n; ++i) {
+        const double frequency = g.uniform(0.2, 0.6), phase = g.uniform(0.0, 6.283);
+        for (std::size_t t = 0; t < steps; ++t) {
+            x[(i * steps + t) * 2] = static_cast<float>(std::sin(frequency * double(t) + phase));
+            x[(i * steps + t) * 2 + 1] = static_cast<float>(std::cos(frequency * double(t) + phase));
+        }
+    }
+    using Autoencoder = Sequential<Input<steps, 2>, LSTM<16>, RepeatVector<steps>, LSTM<16, Returns::sequences>,
+                                   TimeDistributed<Dense<2>>>;
+    static_assert(std::is_same_v<Autoencoder::output_shape, Shape<steps, 2>>);
+    static_assert(std::is_same_v<Autoencoder::layer_output_shape<0>, Shape<16>>);  // the code
+    Autoencoder net(5);
+    net.compile(optim::Adam{.lr = 1e-2}, loss::MeanSquaredError{});
+    const double before = net.evaluate(x, x).at("loss");
+    const History history = net.fit(x, x, {.epochs = 40, .batch_size = 32, .verbose = Verbosity::silent});
+    // The data's variance is 0.5 per value: predicting the mean scores about 0.5.
+    INFO("loss before " << before << ", after " << history.last("loss"));
+    CHECK(before > 0.3);
+    CHECK(history.last("loss") < 0.02);
+}
+
+TEST_CASE("an LSTM in a functional model with two inputs: tokens through Embedding and LSTM, numbers beside") {
+    auto tokens = input<6>("tokens", 4);
+    auto numbers = input<3>("numbers");
+    auto memory = LSTM<8>{"memory"}(Embedding<10, 4>{}(tokens));
+    auto merged = Concatenate<>{}(memory, Dense<4>{}(numbers));
+    auto out = Sigmoid{}(Dense<1>{}(merged));
+    Model model(std::tuple{tokens, numbers}, out);
+    // Drawn by the functional graph's initializer too: orthonormal rows, the forget gate's bias 1.
+    const auto weights = model.get_layer("memory").get_weights();  // kernel, recurrent_kernel, bias
+    REQUIRE(weights.size() == 3);
+    check_orthonormal_rows(weights[1].data(), 8, 32);
+    CHECK(weights[2][8] == 1.0f);
+    CHECK(weights[2][0] == 0.0f);
+
+    // The label: whether the first of the 6 tokens was token 3; the numbers are noise.
+    constexpr std::size_t n = 320;
+    Tensor<Shape<6>> x_tokens(n);
+    Tensor<Shape<3>> x_numbers(n);
+    Tensor<Shape<1>> y(n);
+    Generator g(8);
+    for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t t = 0; t < 6; ++t) x_tokens[i * 6 + t] = static_cast<float>(g.next_u64() % 10);
+        if (i % 2 == 0) x_tokens[i * 6] = 3.0f;
+        for (std::size_t k = 0; k < 3; ++k) x_numbers[i * 3 + k] = static_cast<float>(g.uniform(-1, 1));
+        y[i] = x_tokens[i * 6] == 3.0f ? 1.0f : 0.0f;
+    }
+    model.compile(optim::Adam{.lr = 1e-2}, loss::BinaryCrossentropy{}, metrics::Accuracy{});
+    const History history = model.fit(std::tuple{x_tokens, x_numbers}, y,
+                                      {.epochs = 30, .batch_size = 32, .verbose = Verbosity::silent});
+    CHECK(history.last("accuracy") > 0.97);
+}
