@@ -162,7 +162,7 @@ def _check_recurrent(qualified, m):
     if m.num_layers != 1 or m.bidirectional or not m.bias or getattr(m, "proj_size", 0):
         raise ValueError(f"{qualified or 'the model'}: an {what} converts to latent's {what} with num_layers=1, "
                          f"bidirectional=False, bias=True and no proj_size; got num_layers={m.num_layers}, "
-                         f"bidirectional={m.bidirectional}, bias={m.bias}")
+                         f"bidirectional={m.bidirectional}, bias={m.bias}, proj_size={getattr(m, 'proj_size', 0)}")
 
 
 def _gru_gates(a):
@@ -281,9 +281,14 @@ def from_latent_arrays(model, arrays, names=None, flatten_from=None, unflatten_t
             take(f"{name}/kernel", m.weight_ih_l0, lambda k, order=order: np.ascontiguousarray(order(k.T)))
             take(f"{name}/recurrent_kernel", m.weight_hh_l0, lambda k, order=order: np.ascontiguousarray(order(k.T)))
             if kind == "gru":  # (2, 3u): the input bias, then the recurrent one
+                def gru_bias(b, row, n=m.bias_ih_l0.shape[0]):
+                    if b.shape != (2, n):
+                        raise ValueError(f"tensor {name + '/bias'!r}: expected a GRU's bias of shape (2, {n}), "
+                                         f"got {b.shape}")
+                    return _gru_gates(b[row])
+
                 for row, tensor in enumerate((m.bias_ih_l0, m.bias_hh_l0)):
-                    take(f"{name}/bias", tensor, lambda b, row=row, n=tensor.shape[0]: _gru_gates(b[row])
-                         if b.shape == (2, n) else b)
+                    take(f"{name}/bias", tensor, lambda b, row=row: gru_bias(b, row))
             else:  # torch adds two biases; latent's is their sum
                 take(f"{name}/bias", m.bias_ih_l0, lambda b: b)
                 plan.append((m.bias_hh_l0, np.zeros(tuple(m.bias_hh_l0.shape), np.float32), f"{name}/bias"))
@@ -337,9 +342,10 @@ class StateDictModel:
             if weight is None and recurrent is None:
                 continue
             if recurrent is not None:  # (4u, u) for an LSTM, (3u, u) for a GRU
-                if (p + "weight_hh_l1") in state_dict or (p + "weight_hh_l0_reverse") in state_dict:
+                if any((p + k) in state_dict for k in ("weight_hh_l1", "weight_hh_l0_reverse", "weight_hr_l0")):
                     raise ValueError(f"state_dict module {prefix!r} is a recurrent network of several layers or "
-                                     "directions; latent's LSTM and GRU are one layer, one direction")
+                                     "directions, or with a projection (proj_size); latent's LSTM and GRU are one "
+                                     "layer, one direction, no projection")
                 inputs, units = state_dict[p + "weight_ih_l0"].shape[1], recurrent.shape[1]
                 gates = recurrent.shape[0] // units
                 if gates not in (3, 4) or gates * units != recurrent.shape[0]:

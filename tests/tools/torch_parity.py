@@ -138,6 +138,30 @@ def check_command_line(model, folder, convert, failures):
     print("  scripts/torch-export round trip                exact")
 
 
+def check_recurrent_refusals(model, folder, failures):
+    """What latent's LSTM and GRU cannot be is refused, and a refused load changes nothing."""
+    arrays, _ = latent_torch.read_safetensors(os.path.join(folder, "trained.safetensors"))
+    arrays["gru/bias"] = arrays["gru/bias"][0]  # one row of the (2, 3u) bias
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    try:
+        latent_torch.from_latent_arrays(model, arrays)
+        failures.append("a GRU bias of shape (3u,) was loaded")
+    except ValueError as e:
+        if "expected a GRU's bias of shape (2, 18)" not in str(e):
+            failures.append(f"the GRU bias error does not say what was expected: {e}")
+    if any(not torch.equal(v, model.state_dict()[k]) for k, v in before.items()):
+        failures.append("a refused load changed the model")
+    for module in (nn.LSTM(3, 8, proj_size=4), nn.LSTM(3, 8, num_layers=2), nn.GRU(3, 8, bidirectional=True)):
+        for convert in (lambda m: latent_torch.to_latent_arrays(nn.Sequential(m)),
+                        lambda m: latent_torch.StateDictModel(nn.Sequential(m).state_dict())):
+            try:
+                convert(module)
+                failures.append(f"{module} was converted")
+            except ValueError:
+                pass
+    print("  LSTM/GRU that latent's are not, and bad biases    refused")
+
+
 def main():
     if len(sys.argv) != 4 or sys.argv[1] not in NETS:
         print(__doc__, file=sys.stderr)
@@ -243,6 +267,8 @@ def main():
 
     if name != "conv_autoencoder":
         check_command_line(model, folder, convert, failures)
+    if name == "recurrent":
+        check_recurrent_refusals(model, folder, failures)
 
     if failures:
         print("FAIL:\n  " + "\n  ".join(failures), file=sys.stderr)

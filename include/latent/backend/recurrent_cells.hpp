@@ -13,7 +13,9 @@ namespace latent {
 // One step of a recurrent layer over a batch, as the ops lstm_cell, gru_cell and their backwards
 // take it (backend/backend.hpp states their contract). Rows are samples; each array's rows are
 // `*_stride` elements apart, so that a step reads and writes its time slice of (batch, steps, ...)
-// arrays in place. Pointers marked "may be null" are absent at the first or last step.
+// arrays in place. Pointers marked "may be null" are absent at some steps: the first (c_prev,
+// dh_in, dc_in at the last step going backward), the last (h_next), or every step but the last
+// when the layer returns its last output only (h_out, dy).
 template <class T>
 struct RecurrentStep {
     std::size_t batch = 0, units = 0;

@@ -2,6 +2,7 @@
 // it for every parameter, in order, from one generator, so a seed gives the same weights.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <span>

@@ -1,6 +1,7 @@
 // cpu::simd's recurrent cells (ops lstm_cell, gru_cell and their backwards): the reference's
 // math, a sample's row of gates at a time through the vectorized tanh, rows shared among the
-// threads. In float; double runs the reference kernels.
+// threads. In float; in double the forward cells and the LSTM's backward are the reference's
+// kernels (GRU's backward, which has no tanh, is the reference's math on every thread in both).
 #pragma once
 
 #include <algorithm>
@@ -15,8 +16,8 @@ namespace latent::cpu {
 namespace detail {
 // libm's tanhf was over half of an LSTM's training step (perf, 128 units, batch 64) through the
 // reference's scalar cells; the vectorized tanh (activate's, within 5 ulp) replaces it, and
-// sigmoid(x) = (1 + tanh(x / 2)) / 2 rides on it (within 1e-7 absolute of the exact value, which
-// is what a gate's product with a state needs).
+// sigmoid(x) = (1 + tanh(x / 2)) / 2 rides on it (within 3e-7 absolute of the exact value: a
+// gate multiplies a state, so its absolute error is what counts).
 inline void tanh_in_place(float* x, std::size_t n) { activate(activations::tanh{}, 0, n, x, x); }
 inline void sigmoid_in_place(float* x, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) x[i] *= 0.5f;
