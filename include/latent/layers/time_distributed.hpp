@@ -32,12 +32,14 @@ struct with_steps<Steps, Shape<D...>> {
 
 template <layer L>
 class TimeDistributed : public Layer<TimeDistributed<L>> {
+public:
+    // One step's shape, and the number of steps (public: clang checks the access of what a
+    // public alias template names where the alias is used).
     template <class In>
     using step = typename detail::step_shape<In>::type;
     template <class In>
     static constexpr std::size_t steps = In::rank >= 2 ? In::dims[0] : 1;
 
-public:
     TimeDistributed() = default;
     // The layer to apply, with its settings (a Dropout's rate, ...).
     explicit TimeDistributed(L inner, std::string name = {})
