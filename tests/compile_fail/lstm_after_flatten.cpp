@@ -1,5 +1,5 @@
 // An LSTM given a sample of rank 1: it takes a sequence, (steps, features).
-// EXPECT: input_shape_mismatch<latent::LSTM<16>, latent::at_layer<1>, latent::got<latent::Shape<84> ?>, latent::expected<latent::rank<2> ?> ?>
+// EXPECT: input_shape_mismatch<latent::LSTM<16(, latent::Returns::last_output)?>, latent::at_layer<1>, latent::got<latent::Shape<84> ?>, latent::expected<latent::rank<2> ?> ?>
 #include <latent/latent.hpp>
 using namespace latent;
 #ifdef LATENT_EXPECT_FAIL
