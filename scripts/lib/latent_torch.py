@@ -25,9 +25,13 @@ What maps to what (torch module: latent layer, weight layouts):
                                             bias_ih_l0, bias_hh_l0    -> bias (2, 3u) (Keras' reset_after=True,
                                             which is torch's GRU)
 
-nn.LSTM and nn.GRU convert when they have one layer, one direction and biases (latent's LSTM and
-GRU are that); the module returns (output, state): take output[:, -1] for latent's default, or
-output for Returns::sequences (batch_first=True is latent's (batch, steps, features) layout).
+nn.LSTM and nn.GRU convert when they have one layer and biases (latent's LSTM and GRU are that);
+bidirectional=True is latent's Bidirectional<LSTM> (named "bidirectional", ... with weights
+"forward_lstm/kernel", ..., "backward_lstm/..." from torch's "_reverse" ones, as Keras names them).
+The module returns (output, state): output for Returns::sequences (batch_first=True is latent's
+(batch, steps, features) layout); output[:, -1] for latent's default of one direction, and for a
+bidirectional one torch.cat([output[:, -1, :u], output[:, 0, u:]], 1) (the backward direction's
+last step is step 0).
 
 Layer names: by default the torch modules that hold weights get Keras' default names in the
 order the model registers them (dense, dense_1, conv2d, conv2d_1, batch_normalization, ...),
@@ -130,7 +134,9 @@ def _kinds():
 def _kind_of(module):
     for types, kind in _kinds():
         if isinstance(module, types):
-            return kind
+            # A bidirectional nn.LSTM/nn.GRU is latent's Bidirectional<LSTM>/<GRU>, named as Keras
+            # names Bidirectional layers.
+            return "bidirectional" if kind in ("lstm", "gru") and module.bidirectional else kind
     return None
 
 
@@ -159,10 +165,21 @@ def _np(t):
 
 def _check_recurrent(qualified, m):
     what = type(m).__name__
-    if m.num_layers != 1 or m.bidirectional or not m.bias or getattr(m, "proj_size", 0):
-        raise ValueError(f"{qualified or 'the model'}: an {what} converts to latent's {what} with num_layers=1, "
-                         f"bidirectional=False, bias=True and no proj_size; got num_layers={m.num_layers}, "
-                         f"bidirectional={m.bidirectional}, bias={m.bias}, proj_size={getattr(m, 'proj_size', 0)}")
+    if m.num_layers != 1 or not m.bias or getattr(m, "proj_size", 0):
+        raise ValueError(f"{qualified or 'the model'}: an {what} converts to latent's {what} (or Bidirectional<{what}>) "
+                         f"with num_layers=1, bias=True and no proj_size; got num_layers={m.num_layers}, "
+                         f"bias={m.bias}, proj_size={getattr(m, 'proj_size', 0)}")
+
+
+def _directions(m, name):
+    """(latent name prefix, torch parameter suffix, inner kind) of each direction of an nn.LSTM
+    or nn.GRU: one for a plain one; "forward_lstm" and "backward_lstm" (torch's "_reverse"
+    weights) under a Bidirectional one, as Keras names them."""
+    import torch.nn as nn
+    inner = "lstm" if isinstance(m, nn.LSTM) else "gru"
+    if not m.bidirectional:
+        return [(name, "", inner)]
+    return [(f"{name}/forward_{inner}", "", inner), (f"{name}/backward_{inner}", "_reverse", inner)]
 
 
 def _gru_gates(a):
@@ -229,16 +246,18 @@ def to_latent_arrays(model, names=None, flatten_from=None, unflatten_to=None, gr
             out[f"{name}/kernel"] = np.ascontiguousarray(value(m.weight).transpose(2, 3, 1, 0))
             if m.bias is not None:
                 out[f"{name}/bias"] = value(m.bias)
-        elif kind in ("lstm", "gru"):
+        elif kind in ("lstm", "gru", "bidirectional"):
             _check_recurrent(qualified, m)
-            order = _gru_gates if kind == "gru" else (lambda a: a)
-            out[f"{name}/kernel"] = np.ascontiguousarray(order(value(m.weight_ih_l0)).T)
-            out[f"{name}/recurrent_kernel"] = np.ascontiguousarray(order(value(m.weight_hh_l0)).T)
-            b_ih, b_hh = order(value(m.bias_ih_l0)), order(value(m.bias_hh_l0))
-            if kind == "gru":
-                out[f"{name}/bias"] = np.stack([b_ih, b_hh])
-            else:  # the two add up; so do their gradients, which are equal: one is the bias's
-                out[f"{name}/bias"] = b_ih if gradients else b_ih + b_hh
+            for prefix, suffix, inner in _directions(m, name):
+                order = _gru_gates if inner == "gru" else (lambda a: a)
+                weight = lambda w, suffix=suffix: value(getattr(m, w + suffix))  # noqa: E731
+                out[f"{prefix}/kernel"] = np.ascontiguousarray(order(weight("weight_ih_l0")).T)
+                out[f"{prefix}/recurrent_kernel"] = np.ascontiguousarray(order(weight("weight_hh_l0")).T)
+                b_ih, b_hh = order(weight("bias_ih_l0")), order(weight("bias_hh_l0"))
+                if inner == "gru":
+                    out[f"{prefix}/bias"] = np.stack([b_ih, b_hh])
+                else:  # the two add up; so do their gradients, which are equal: one is the bias's
+                    out[f"{prefix}/bias"] = b_ih if gradients else b_ih + b_hh
         else:
             out[f"{name}/gamma"] = value(m.weight)
             out[f"{name}/beta"] = value(m.bias)
@@ -275,23 +294,27 @@ def from_latent_arrays(model, arrays, names=None, flatten_from=None, unflatten_t
             take(f"{name}/kernel", m.weight, lambda k: np.ascontiguousarray(k.transpose(3, 2, 0, 1)))
             if m.bias is not None:
                 take(f"{name}/bias", m.bias, lambda b: b)
-        elif kind in ("lstm", "gru"):
+        elif kind in ("lstm", "gru", "bidirectional"):
             _check_recurrent(qualified, m)
-            order = _gru_gates if kind == "gru" else (lambda a: a)
-            take(f"{name}/kernel", m.weight_ih_l0, lambda k, order=order: np.ascontiguousarray(order(k.T)))
-            take(f"{name}/recurrent_kernel", m.weight_hh_l0, lambda k, order=order: np.ascontiguousarray(order(k.T)))
-            if kind == "gru":  # (2, 3u): the input bias, then the recurrent one
-                def gru_bias(b, row, n=m.bias_ih_l0.shape[0]):
-                    if b.shape != (2, n):
-                        raise ValueError(f"tensor {name + '/bias'!r}: expected a GRU's bias of shape (2, {n}), "
-                                         f"got {b.shape}")
-                    return _gru_gates(b[row])
+            for prefix, suffix, inner in _directions(m, name):
+                order = _gru_gates if inner == "gru" else (lambda a: a)
+                take(f"{prefix}/kernel", getattr(m, "weight_ih_l0" + suffix),
+                     lambda k, order=order: np.ascontiguousarray(order(k.T)))
+                take(f"{prefix}/recurrent_kernel", getattr(m, "weight_hh_l0" + suffix),
+                     lambda k, order=order: np.ascontiguousarray(order(k.T)))
+                b_ih, b_hh = getattr(m, "bias_ih_l0" + suffix), getattr(m, "bias_hh_l0" + suffix)
+                if inner == "gru":  # (2, 3u): the input bias, then the recurrent one
+                    def gru_bias(b, row, n=b_ih.shape[0], bias_name=f"{prefix}/bias"):
+                        if b.shape != (2, n):
+                            raise ValueError(f"tensor {bias_name!r}: expected a GRU's bias of shape (2, {n}), "
+                                             f"got {b.shape}")
+                        return _gru_gates(b[row])
 
-                for row, tensor in enumerate((m.bias_ih_l0, m.bias_hh_l0)):
-                    take(f"{name}/bias", tensor, lambda b, row=row: gru_bias(b, row))
-            else:  # torch adds two biases; latent's is their sum
-                take(f"{name}/bias", m.bias_ih_l0, lambda b: b)
-                plan.append((m.bias_hh_l0, np.zeros(tuple(m.bias_hh_l0.shape), np.float32), f"{name}/bias"))
+                    for row, tensor in enumerate((b_ih, b_hh)):
+                        take(f"{prefix}/bias", tensor, lambda b, row=row, gru_bias=gru_bias: gru_bias(b, row))
+                else:  # torch adds two biases; latent's is their sum
+                    take(f"{prefix}/bias", b_ih, lambda b: b)
+                    plan.append((b_hh, np.zeros(tuple(b_hh.shape), np.float32), f"{prefix}/bias"))
         else:
             take(f"{name}/gamma", m.weight, lambda v: v)
             take(f"{name}/beta", m.bias, lambda v: v)
@@ -342,17 +365,18 @@ class StateDictModel:
             if weight is None and recurrent is None:
                 continue
             if recurrent is not None:  # (4u, u) for an LSTM, (3u, u) for a GRU
-                if any((p + k) in state_dict for k in ("weight_hh_l1", "weight_hh_l0_reverse", "weight_hr_l0")):
-                    raise ValueError(f"state_dict module {prefix!r} is a recurrent network of several layers or "
-                                     "directions, or with a projection (proj_size); latent's LSTM and GRU are one "
-                                     "layer, one direction, no projection")
+                if any((p + k) in state_dict for k in ("weight_hh_l1", "weight_hr_l0")):
+                    raise ValueError(f"state_dict module {prefix!r} is a recurrent network of several layers, or "
+                                     "with a projection (proj_size); latent's LSTM and GRU are one layer, no "
+                                     "projection")
                 inputs, units = state_dict[p + "weight_ih_l0"].shape[1], recurrent.shape[1]
                 gates = recurrent.shape[0] // units
                 if gates not in (3, 4) or gates * units != recurrent.shape[0]:
                     raise ValueError(f"state_dict entry {p}weight_hh_l0 of shape {tuple(recurrent.shape)} is not "
                                      "an LSTM's (4u, u) or a GRU's (3u, u)")
                 m = (nn.LSTM if gates == 4 else nn.GRU)(inputs, units, batch_first=True,
-                                                        bias=(p + "bias_ih_l0") in state_dict)
+                                                        bias=(p + "bias_ih_l0") in state_dict,
+                                                        bidirectional=(p + "weight_hh_l0_reverse") in state_dict)
             elif (p + "running_mean") in state_dict:
                 m = nn.BatchNorm1d(weight.shape[0])
             elif weight.dim() == 2:

@@ -38,6 +38,8 @@ void check_dense_and_activations(double tol, agreement_modes random_layers = agr
     check_layer_agreement<B, Memory, Shape<28, 28>>(LSTM<64>{}, tol, 16);
     check_layer_agreement<B, Memory, Shape<9>>(RepeatVector<4>{}, tol);
     check_layer_agreement<B, Memory, Shape<6, 5>>(TimeDistributed<Dense<7>>{}, tol);
+    check_layer_agreement<B, Memory, Shape<6, 5>>(Bidirectional<LSTM<4, Returns::sequences>>{}, tol);
+    check_layer_agreement<B, Memory, Shape<6, 5>>(Bidirectional<GRU<3>>{}, tol);
     Dropout dropout;
     dropout.rate(0.3);
     check_layer_agreement<B, Memory, Shape<50>>(dropout, tol, 5, false, random_layers);

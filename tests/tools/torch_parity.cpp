@@ -1,7 +1,8 @@
 // The latent half of the PyTorch parity test (tests/tools/torch_parity.py runs it): loads
 // weights exported from PyTorch and fixed inputs, and writes what latent computes from them.
 //
-//   torch_parity NET DIR     NET: mlp, minivgg, conv_autoencoder, conv_transpose or recurrent
+//   torch_parity NET DIR     NET: mlp, minivgg, conv_autoencoder, conv_transpose, recurrent or
+//                            bidirectional
 //
 // Reads DIR/weights.safetensors (latent names) and DIR/inputs.safetensors ("x", "y"). Writes
 // DIR/latent.safetensors: "output" (predict), "loss" and "grad/<parameter>" (one training step's
@@ -80,7 +81,7 @@ int run(Net& net, Loss loss, const std::filesystem::path& dir) {
 
 int main(int argc, char** argv) {
     if (argc != 3) {
-        std::fprintf(stderr, "usage: torch_parity {mlp|minivgg|conv_autoencoder|conv_transpose|recurrent} DIR\n");
+        std::fprintf(stderr, "usage: torch_parity {mlp|minivgg|conv_autoencoder|conv_transpose|recurrent|bidirectional} DIR\n");
         return 2;
     }
     const std::string net_name = argv[1];
@@ -110,6 +111,13 @@ int main(int argc, char** argv) {
         if (net_name == "recurrent") {
             // Both gate layouts (torch's GRU orders its gates otherwise) and a sequence between them.
             Sequential<Input<7, 3>, LSTM<8, Returns::sequences>, GRU<6>, Dense<10>, Softmax> net;
+            return run(net, loss::CategoricalCrossentropy{}, dir);
+        }
+        if (net_name == "bidirectional") {
+            // PyTorch's "_reverse" weights, and the backward direction's steps put back in order.
+            Sequential<Input<7, 3>, Bidirectional<LSTM<5, Returns::sequences>>, Bidirectional<GRU<4>>, Dense<10>,
+                       Softmax>
+                net;
             return run(net, loss::CategoricalCrossentropy{}, dir);
         }
         std::fprintf(stderr, "torch_parity: unknown network %s\n", net_name.c_str());

@@ -2,8 +2,8 @@
 """PyTorch parity: the same weights and inputs mean the same thing in latent and in PyTorch.
 
 Builds the PyTorch twin of a latent network (the MLP 784-256-128-10, the MiniVGG network, the
-convolutional autoencoder, a small Conv2DTranspose network for that layer's layout, or an LSTM
-feeding a GRU for theirs and their gate orders), written the way a PyTorch user writes them:
+convolutional autoencoder, a small Conv2DTranspose network for that layer's layout, an LSTM
+feeding a GRU for theirs and their gate orders, or the same both ways (Bidirectional)), written the way a PyTorch user writes them:
 channels-first, a plain flatten, exports its weights with scripts/lib/latent_torch.py, runs the latent tool
 (tests/tools/torch_parity.cpp) on them and checks:
   * outputs of predict agree within 1e-5, relative to the largest output;
@@ -11,7 +11,8 @@ channels-first, a plain flatten, exports its weights with scripts/lib/latent_tor
     the largest value of each;
   * the weights latent trained (a few SGD steps) load into PyTorch and give latent's outputs.
 
-usage: torch_parity.py NET TOOL DIR       NET: mlp, minivgg, conv_autoencoder, conv_transpose, recurrent
+usage: torch_parity.py NET TOOL DIR       NET: mlp, minivgg, conv_autoencoder, conv_transpose, recurrent,
+                                          bidirectional
 exit:  0 agree, 1 disagree, 2 usage, 77 torch missing (a skip)
 """
 
@@ -94,6 +95,25 @@ class LastStep(nn.Module):
         return out[0][:, -1]
 
 
+class BothLast(nn.Module):
+    """A bidirectional nn.LSTM's or nn.GRU's last output as latent's Bidirectional gives it: the
+    forward direction's last step beside the backward direction's, which is step 0."""
+
+    def __init__(self, units):
+        super().__init__()
+        self.units = units
+
+    def forward(self, out):
+        return torch.cat([out[0][:, -1, :self.units], out[0][:, 0, self.units:]], dim=1)
+
+
+def bidirectional():
+    model = nn.Sequential(nn.LSTM(3, 5, batch_first=True, bidirectional=True), Steps(),
+                          nn.GRU(10, 4, batch_first=True, bidirectional=True), BothLast(4), nn.Linear(8, 10),
+                          nn.Softmax(dim=1))
+    return model, {}, {}
+
+
 def recurrent():
     model = nn.Sequential(nn.LSTM(3, 8, batch_first=True), Steps(), nn.GRU(8, 6, batch_first=True), LastStep(),
                           nn.Linear(6, 10), nn.Softmax(dim=1))
@@ -102,7 +122,7 @@ def recurrent():
 
 NETS = {"mlp": (mlp, (784,), 32), "minivgg": (minivgg, (28, 28, 1), 8),
         "conv_autoencoder": (conv_autoencoder, (28, 28, 1), 8), "conv_transpose": (conv_transpose, (6, 6, 3), 8),
-        "recurrent": (recurrent, (7, 3), 8)}
+        "recurrent": (recurrent, (7, 3), 8), "bidirectional": (bidirectional, (7, 3), 8)}
 
 
 def relative(a, b):
@@ -151,9 +171,10 @@ def check_recurrent_refusals(model, folder, failures):
             failures.append(f"the GRU bias error does not say what was expected: {e}")
     if any(not torch.equal(v, model.state_dict()[k]) for k, v in before.items()):
         failures.append("a refused load changed the model")
-    for module in (nn.LSTM(3, 8, proj_size=4), nn.LSTM(3, 8, num_layers=2), nn.GRU(3, 8, bidirectional=True)):
+    for module in (nn.LSTM(3, 8, proj_size=4), nn.LSTM(3, 8, num_layers=2), nn.GRU(3, 8, bias=False)):
         for convert in (lambda m: latent_torch.to_latent_arrays(nn.Sequential(m)),
-                        lambda m: latent_torch.StateDictModel(nn.Sequential(m).state_dict())):
+                        lambda m: latent_torch.to_latent_arrays(
+                            latent_torch.StateDictModel(nn.Sequential(m).state_dict()))):
             try:
                 convert(module)
                 failures.append(f"{module} was converted")

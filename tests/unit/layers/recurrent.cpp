@@ -337,3 +337,75 @@ TEST_CASE("an LSTM in a functional model with two inputs: tokens through Embeddi
                                       {.epochs = 30, .batch_size = 32, .verbose = Verbosity::silent});
     CHECK(history.last("accuracy") > 0.97);
 }
+
+// ---- Bidirectional ----------------------------------------------------------------------------
+
+TEST_CASE("Bidirectional<L>: L both ways, outputs concatenated, Keras' counts and weight names") {
+    using BiLstm = Bidirectional<LSTM<4, Returns::sequences>>;
+    static_assert(std::is_same_v<BiLstm::output_shape<Shape<5, 3>>, Shape<5, 8>>);
+    static_assert(std::is_same_v<Bidirectional<GRU<2>>::output_shape<Shape<5, 8>>, Shape<4>>);
+    static_assert(!BiLstm::accepts<Shape<15>>);
+    // Keras: Bidirectional(LSTM(4)) on (5, 3) has twice LSTM's 128; Bidirectional(GRU(2)) on
+    // (5, 8) twice GRU's 72.
+    static_assert(layer_param_count<BiLstm, Shape<5, 3>>() == 256);
+    static_assert(layer_param_count<Bidirectional<GRU<2>>, Shape<5, 8>>() == 144);
+
+    Sequential<Input<5, 3>, BiLstm, Bidirectional<GRU<2>>, Dense<1>> net(3);
+    std::vector<std::string> names;
+    for (const auto& slot : net.parameters().slots()) names.push_back(slot.name);
+    CHECK(names == std::vector<std::string>{
+                       "bidirectional/forward_lstm/kernel", "bidirectional/forward_lstm/recurrent_kernel",
+                       "bidirectional/forward_lstm/bias", "bidirectional/backward_lstm/kernel",
+                       "bidirectional/backward_lstm/recurrent_kernel", "bidirectional/backward_lstm/bias",
+                       "bidirectional_1/forward_gru/kernel", "bidirectional_1/forward_gru/recurrent_kernel",
+                       "bidirectional_1/forward_gru/bias", "bidirectional_1/backward_gru/kernel",
+                       "bidirectional_1/backward_gru/recurrent_kernel", "bidirectional_1/backward_gru/bias",
+                       "dense/kernel", "dense/bias"});
+    // Each direction draws its own initial weights.
+    const auto p = net.parameters().values();
+    CHECK(!std::equal(p.begin(), p.begin() + 128, p.begin() + 128));
+}
+
+TEST_CASE("Bidirectional's output is L on the sequence beside L on the reversed sequence, step by step") {
+    constexpr std::size_t steps = 5, batch = 2;
+    Tensor<Shape<steps, 3>> x(batch), reversed(batch);
+    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(std::sin(double(i)));
+    for (std::size_t b = 0; b < batch; ++b)
+        for (std::size_t t = 0; t < steps; ++t)
+            for (std::size_t k = 0; k < 3; ++k)
+                reversed.data()[(b * steps + t) * 3 + k] = x.data()[(b * steps + steps - 1 - t) * 3 + k];
+    const auto check = [&](auto both, auto forward, auto backward, bool sequences) {
+        const auto p = both.parameters().values();
+        auto pf = forward.parameters().values();
+        auto pb = backward.parameters().values();
+        std::copy(p.begin(), p.begin() + static_cast<long>(pf.size()), pf.begin());
+        std::copy(p.begin() + static_cast<long>(pf.size()), p.end(), pb.begin());
+        const auto y = both.predict(x);
+        const auto yf = forward.predict(x);
+        const auto yb = backward.predict(reversed);
+        const std::size_t n = sequences ? steps : 1, u = 4;
+        for (std::size_t b = 0; b < batch; ++b)
+            for (std::size_t t = 0; t < n; ++t)
+                for (std::size_t k = 0; k < u; ++k) {
+                    INFO("sample " << b << ", step " << t << ", unit " << k);
+                    const std::size_t at = (b * n + t) * 2 * u;
+                    CHECK(y.data()[at + k] == yf.data()[(b * n + t) * u + k]);
+                    CHECK(y.data()[at + u + k] == yb.data()[(b * n + (n - 1 - t)) * u + k]);
+                }
+    };
+    check(Sequential<Input<steps, 3>, Bidirectional<LSTM<4>>>(1), Sequential<Input<steps, 3>, LSTM<4>>(),
+          Sequential<Input<steps, 3>, LSTM<4>>(), false);
+    check(Sequential<Input<steps, 3>, Bidirectional<GRU<4, Returns::sequences>>>(1),
+          Sequential<Input<steps, 3>, GRU<4, Returns::sequences>>(), Sequential<Input<steps, 3>, GRU<4, Returns::sequences>>(),
+          true);
+}
+
+TEST_CASE("Bidirectional gradients, and a bidirectional model learns the memory task") {
+    CHECK(check_layer_gradients<Shape<4, 3>>(Bidirectional<LSTM<3>>{}) == 3 * 4 * 3 + 2 * 4 * (3 * 3 + 3 * 3 + 3));
+    CHECK(check_layer_gradients<Shape<4, 3>>(Bidirectional<GRU<3, Returns::sequences>>{}) > 0);
+    const auto [x, y] = first_value_data(4);
+    Sequential<Input<12, 1>, Bidirectional<GRU<8>>, Dense<1>, Sigmoid> net(2);
+    net.compile(optim::Adam{.lr = 2e-2}, loss::BinaryCrossentropy{}, metrics::Accuracy{});
+    const History history = net.fit(x, y, {.epochs = 15, .batch_size = 32, .verbose = Verbosity::silent});
+    CHECK(history.last("accuracy") > 0.97);
+}

@@ -1,0 +1,216 @@
+// Bidirectional<L>: a recurrent layer run over a sequence both ways, as Keras'
+// Bidirectional(layer) with merge_mode="concat": one copy of L reads the steps in order, another
+// (weights of its own) reads them reversed; their outputs are concatenated on the last axis,
+// (2 units) for the last output, (steps, 2 units) step by step with Returns::sequences.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "layer.hpp"
+
+namespace latent {
+
+namespace detail {
+// "forward_lstm/kernel", "backward_lstm/kernel", ...: Keras' names for the weights of the two
+// directions, built at compile time (a ParamSpec's name is a view of static text).
+template <class L, class In, std::size_t I, bool Forward>
+struct direction_param_name {
+    static constexpr std::string_view prefix = Forward ? "forward_" : "backward_";
+    static constexpr std::string_view layer = L::default_name;
+    static constexpr std::string_view param = L::template params<In>[I].name;
+    static constexpr std::size_t size = prefix.size() + layer.size() + 1 + param.size();
+    static constexpr std::array<char, size> text = [] {
+        std::array<char, size> t{};
+        std::size_t k = 0;
+        for (char c : prefix) t[k++] = c;
+        for (char c : layer) t[k++] = c;
+        t[k++] = '/';
+        for (char c : param) t[k++] = c;
+        return t;
+    }();
+    static constexpr std::string_view value{text.data(), size};
+};
+
+struct add_to {
+    template <class T>
+    LATENT_HOST_DEVICE void operator()(T& into, const T& v) const {
+        into += v;
+    }
+};
+
+// The layer's parameters twice: the forward direction's, then the backward one's, renamed.
+template <class L, class In, std::size_t... I>
+constexpr auto two_directions(std::index_sequence<I...>) {
+    constexpr auto specs = L::template params<In>;
+    std::array<ParamSpec, 2 * sizeof...(I)> out{specs[I]..., specs[I]...};
+    ((out[I].name = direction_param_name<L, In, I, true>::value), ...);
+    ((out[sizeof...(I) + I].name = direction_param_name<L, In, I, false>::value), ...);
+    return out;
+}
+}  // namespace detail
+
+template <layer L>
+class Bidirectional : public Layer<Bidirectional<L>> {
+public:
+    // The sequence's steps and features, and what one direction outputs per sample (public:
+    // clang checks the access of what a public alias template names where it is used).
+    template <class In>
+    static constexpr std::size_t steps = In::dims[0];
+    template <class In>
+    static constexpr std::size_t features = In::rank == 2 ? In::dims[1] : In::size;
+    template <class In>
+    using direction_output = typename L::template output_shape<In>;
+    template <class In>
+    static constexpr bool per_step = direction_output<In>::rank == 2;  // Returns::sequences
+    template <class In>
+    static constexpr std::size_t units = direction_output<In>::dims[direction_output<In>::rank - 1];
+
+    Bidirectional() = default;
+    // The layer to run both ways; the backward copy starts as a copy of it (its settings).
+    explicit Bidirectional(L layer, std::string name = {})
+        : Layer<Bidirectional<L>>(std::move(name)), forward_(layer), backward_(std::move(layer)) {}
+
+    static constexpr std::string_view type_name = "Bidirectional";
+    static constexpr std::string_view default_name = "bidirectional";
+    using wrapped_layer = L;
+
+    using requirement = typename L::requirement;
+    template <class In>
+    static constexpr bool accepts = In::rank == 2 && L::template accepts<In>;
+    template <class In>
+    using output_shape = std::conditional_t<per_step<In>, Shape<In::dims[0], 2 * units<In>>, Shape<2 * units<In>>>;
+
+    template <class In>
+    static constexpr auto params =
+        detail::two_directions<L, In>(std::make_index_sequence<L::template params<In>.size()>{});
+    template <class In>
+    static constexpr std::size_t flops_per_sample = 2 * L::template flops_per_sample<In>;
+    // Per sample: each direction's own workspace; the sequence reversed, and the reversed
+    // direction's dx; each direction's output and its share of dy.
+    template <class In, class B>
+    static constexpr std::size_t workspace_per_sample_on =
+        2 * workspace_per_sample_on_v<L, In, B> + 2 * In::size + 4 * direction_output<In>::size;
+    template <class In>
+    static constexpr std::size_t workspace_per_sample =
+        2 * L::template workspace_per_sample<In> + 2 * In::size + 4 * direction_output<In>::size;
+    template <class In>
+    static constexpr std::size_t workspace_fixed = 2 * L::template workspace_fixed<In>;
+
+    L& forward_layer() noexcept { return forward_; }
+    L& backward_layer() noexcept { return backward_; }
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        static_assert(!adds_loss_term<L, In, B>, "latent: Bidirectional cannot wrap a layer that adds a loss term");
+        const Work<In, B, T> w(a.workspace, a.batch);
+        ForwardArgs<T> f = a;
+        f.y = w.y_forward;
+        f.workspace = w.forward_workspace;
+        forward_.template forward<In, B, T>(f);
+        reverse_steps<In, B>(a.batch, a.x, w.reversed);
+        ForwardArgs<T> b = a;
+        b.x = w.reversed;
+        b.y = w.y_backward;
+        b.params = a.params + param_size<In>;
+        b.state = a.state ? a.state + param_size<In> : nullptr;
+        b.workspace = w.backward_workspace;
+        backward_.template forward<In, B, T>(b);
+        join<In, B>(a.batch, w.y_forward, w.y_backward, a.y);
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        const Work<In, B, T> w(a.workspace, a.batch);
+        split<In, B>(a.batch, a.dy, w.dy_forward, w.dy_backward);
+        BackwardArgs<T> f = a;
+        f.y = w.y_forward;
+        f.dy = w.dy_forward;
+        f.workspace = w.forward_workspace;
+        forward_.template backward<In, B, T>(f);
+        BackwardArgs<T> b = a;
+        b.x = w.reversed;
+        b.y = w.y_backward;
+        b.dy = w.dy_backward;
+        b.dx = a.dx ? w.dx_backward : nullptr;
+        b.params = a.params + param_size<In>;
+        b.dparams = a.dparams ? a.dparams + param_size<In> : nullptr;
+        b.workspace = w.backward_workspace;
+        backward_.template backward<In, B, T>(b);
+        if (a.dx) {  // the reversed direction's dx, put back in order, adds to the forward one's
+            reverse_steps<In, B>(a.batch, w.dx_backward, w.reversed);
+            ops::elementwise<B>(a.batch * In::size, detail::add_to{}, a.dx, static_cast<const T*>(w.reversed));
+        }
+    }
+
+private:
+    template <class In>
+    static constexpr std::size_t param_size = layer_param_count<L, In>();
+
+    // The workspace's parts (per sample sizes times the batch, in this order).
+    template <class In, class B, class T>
+    struct Work {
+        T *forward_workspace, *backward_workspace, *reversed, *y_forward, *y_backward, *dy_forward, *dy_backward,
+            *dx_backward;
+        Work(T* workspace, std::size_t batch) {
+            const std::size_t own = batch * workspace_per_sample_on_v<L, In, B> + L::template workspace_fixed<In>;
+            const std::size_t out = batch * direction_output<In>::size;
+            forward_workspace = workspace;
+            backward_workspace = forward_workspace + own;
+            reversed = backward_workspace + own;
+            dx_backward = reversed + batch * In::size;
+            y_forward = dx_backward + batch * In::size;
+            y_backward = y_forward + out;
+            dy_forward = y_backward + out;
+            dy_backward = dy_forward + out;
+        }
+    };
+
+    // to[:, t] = from[:, steps - 1 - t] for (batch, steps, features) sequences.
+    template <class In, backend_policy B, class T>
+    static void reverse_steps(std::size_t batch, const T* from, T* to) {
+        constexpr std::size_t n = steps<In>, f = features<In>;
+        for (std::size_t t = 0; t < n; ++t) ops::copy2d<B>(batch, f, from + (n - 1 - t) * f, n * f, to + t * f, n * f);
+    }
+
+    // y = (forward, backward) on the last axis; step by step, the backward direction's step
+    // n - 1 - t is the one that read step t last, so it goes beside the forward one's step t.
+    template <class In, backend_policy B, class T>
+    static void join(std::size_t batch, const T* forward, const T* backward, T* y) {
+        constexpr std::size_t u = units<In>;
+        if constexpr (per_step<In>) {
+            constexpr std::size_t n = steps<In>;
+            for (std::size_t t = 0; t < n; ++t) {
+                ops::copy2d<B>(batch, u, forward + t * u, n * u, y + t * 2 * u, n * 2 * u);
+                ops::copy2d<B>(batch, u, backward + (n - 1 - t) * u, n * u, y + t * 2 * u + u, n * 2 * u);
+            }
+        } else {
+            ops::copy2d<B>(batch, u, forward, u, y, 2 * u);
+            ops::copy2d<B>(batch, u, backward, u, y + u, 2 * u);
+        }
+    }
+    // join's adjoint: dy split back into the two directions' gradients.
+    template <class In, backend_policy B, class T>
+    static void split(std::size_t batch, const T* dy, T* forward, T* backward) {
+        constexpr std::size_t u = units<In>;
+        if constexpr (per_step<In>) {
+            constexpr std::size_t n = steps<In>;
+            for (std::size_t t = 0; t < n; ++t) {
+                ops::copy2d<B>(batch, u, dy + t * 2 * u, n * 2 * u, forward + t * u, n * u);
+                ops::copy2d<B>(batch, u, dy + t * 2 * u + u, n * 2 * u, backward + (n - 1 - t) * u, n * u);
+            }
+        } else {
+            ops::copy2d<B>(batch, u, dy, 2 * u, forward, u);
+            ops::copy2d<B>(batch, u, dy + u, 2 * u, backward, u);
+        }
+    }
+
+    L forward_{};
+    L backward_{};
+};
+
+}  // namespace latent
