@@ -3,7 +3,9 @@
 // their base's kernels); a backend missing a kernel gets one error naming backend and op.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <type_traits>
 #include <utility>
 
 #include "../config.hpp"
@@ -82,6 +84,15 @@ void elementwise(std::size_t n, F&& f, P*... arrays) {
 template <backend_policy B, class T>
 void copy_elements(std::size_t n, const T* from, T* to) {
     elementwise<B>(n, [] LATENT_HOST_DEVICE(T& out, const T& in) { out = in; }, to, from);
+}
+
+// p[i] = 0 for i < n, in the backend's memory: std::fill_n on the host, elementwise elsewhere.
+template <backend_policy B, class T>
+void fill_zero(std::size_t n, T* p) {
+    if constexpr (std::is_same_v<typename B::memory_space, host_memory>)
+        std::fill_n(p, n, T(0));
+    else
+        elementwise<B>(n, [] LATENT_HOST_DEVICE(T& v) { v = T(0); }, p);
 }
 
 // y[i] = f.value(x[i]) for an activation function f (layers/activation.hpp): a backend may

@@ -105,13 +105,6 @@ namespace detail {
 
 // The few array steps a model makes between layers, in backend B's memory.
 template <class B>
-void fill_zero(float* x, std::size_t n) {
-    if constexpr (host_backend_v<B>)
-        std::fill_n(x, n, 0.0f);
-    else
-        ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(float& v) { v = 0.0f; }, x);
-}
-template <class B>
 void add_into(float* dst, const float* src, std::size_t n) {
     if constexpr (host_backend_v<B>) {
         for (std::size_t i = 0; i < n; ++i) dst[i] += src[i];
@@ -550,7 +543,7 @@ public:
         float* const all_grads = grad_base();
         const std::size_t nodes = order_.size();
         for (std::size_t k = 0; k < nodes; ++k)
-            if (wants_grad_[k]) detail::fill_zero<policy>(grads_[k].data(), batch_ * node_size(k));
+            if (wants_grad_[k]) ops::fill_zero<policy>(batch_ * node_size(k), grads_[k].data());
         std::vector<bool> skip(nodes, false);
         for (std::size_t o = 0; o < output_nodes_.size() && o < dys.size(); ++o) {
             if (!dys[o]) continue;
@@ -649,7 +642,7 @@ public:
     std::size_t backend_param_count() const noexcept { return store_->params.size(); }
     void zero_gradients() {
         [[maybe_unused]] const auto scope = context_scope();
-        detail::fill_zero<policy>(grad_base(), store_->params.size());
+        ops::fill_zero<policy>(store_->params.size(), grad_base());
     }
     // Makes the graph's context (on latent::cuda: its stream and cuBLAS handle) current on this
     // thread until the returned scope ends; every model on one graph shares it. Nothing on

@@ -464,7 +464,7 @@ public:
     void zero_gradients() {
         if constexpr (on_device) {
             [[maybe_unused]] const auto scope = context_scope();
-            ops::elementwise<policy>(grads_.size(), [] LATENT_HOST_DEVICE(float& g) { g = 0.0f; }, grads_.data());
+            ops::fill_zero<policy>(grads_.size(), grads_.data());
         } else {
             std::fill(grads_.begin(), grads_.end(), 0.0f);
         }

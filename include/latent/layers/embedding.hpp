@@ -57,7 +57,7 @@ public:
         const std::size_t indices = a.batch * In::size;
         if (a.dparams) ops::embedding_backward<B>(indices, OutputDim, InputDim, a.x, a.dy, a.dparams);
         // Indices are not differentiable: what feeds them gets no gradient.
-        if (a.dx) ops::elementwise<B>(indices, [] LATENT_HOST_DEVICE(T& dx) { dx = T(0); }, a.dx);
+        if (a.dx) ops::fill_zero<B>(indices, a.dx);
     }
 
 private:

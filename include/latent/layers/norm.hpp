@@ -111,7 +111,7 @@ public:
             ops::elementwise<B>(
                 C, [eps] LATENT_HOST_DEVICE(T& s, const T& v) { s = T(1) / std::sqrt(v + eps); }, inv_std,
                                 moving_variance);
-            ops::elementwise<B>(1, [] LATENT_HOST_DEVICE(T& f) { f = T(0); }, batch_stats);
+            ops::fill_zero<B>(1, batch_stats);
         }
         ops::channel_normalize<B>(rows, C, a.x, mean, inv_std, x_hat);  // (rows, C)
         ops::channel_affine<B>(rows, C, x_hat, gamma, beta, a.y);       // (rows, C)

@@ -16,12 +16,6 @@ namespace latent {
 enum class Returns { last_output, sequences };
 
 namespace detail {
-// n zeros from p on (a free function: nvcc takes no device lambda inside a protected member).
-template <backend_policy B, class T>
-void zero_fill(std::size_t n, T* p) {
-    ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& v) { v = T(0); }, p);
-}
-
 // What LSTM and GRU share: the shape rules, where a step's output goes, and the products over
 // all steps at once (x W + b before the steps; the weight gradients and dx after them).
 template <class Derived, std::size_t Units, Returns R, std::size_t GateCount>
@@ -75,7 +69,7 @@ protected:
         const std::size_t rows = a.batch * steps<In>;
         ops::gemm<B>(false, false, rows, gate_width, in, T(1), a.x, in, kernel, gate_width, T(0), gates, gate_width);
         ops::bias_add<B>(rows, gate_width, bias, gates);
-        zero_fill<B>(rows * Units, h_prev);
+        ops::fill_zero<B>(rows * Units, h_prev);
     }
 
     // After the steps: d_input = the gradients of x W + b, d_recurrent those of h_prev U (+ b'
