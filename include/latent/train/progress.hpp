@@ -42,8 +42,11 @@ template <class = void>
 std::string format_metrics(const std::vector<std::pair<std::string, double>>& metrics) {
     std::string s;
     char buf[64];
+    // As Keras' progress bar: four decimals, or four significant digits below 1e-3 (a small
+    // loss or learning rate would show as 0.0000).
     for (const auto& [name, value] : metrics) {
-        std::snprintf(buf, sizeof buf, " - %s: %.4f", name.c_str(), value);
+        std::snprintf(buf, sizeof buf, std::abs(value) > 1e-3 ? " - %s: %.4f" : " - %s: %.4e",
+                      name.c_str(), value);
         s += buf;
     }
     return s;
