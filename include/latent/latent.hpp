@@ -59,6 +59,8 @@
 
 #include "metrics/accuracy.hpp"
 
+#include "train/callback.hpp"
+#include "train/callbacks.hpp"
 #include "train/checkpoint.hpp"
 #include "train/fit.hpp"
 #include "train/fit_outputs.hpp"

@@ -151,6 +151,9 @@ TEST_CASE("cuda: a Sequential trains on the GPU as on the CPU") {
 TEST_CASE("cuda: train_on_batch on DeviceTensors trains as on host tensors, and reports their errors") {
     testing::check_device_tensor_training<cuda>(1e-6);
 }
+TEST_CASE("cuda: callbacks restore, save and change what the GPU holds") {
+    testing::check_device_callbacks<cuda>(tolerance, "cuda_device_callbacks");
+}
 TEST_CASE("cuda: checkpoints resume bit for bit") {
     testing::check_device_checkpoint_resume<cuda>("cuda_device_resume.safetensors");
 }

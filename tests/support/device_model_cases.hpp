@@ -191,6 +191,51 @@ void check_device_checkpoint_resume(const std::filesystem::path& path) {
     CHECK(std::vector<float>(a.begin(), a.end()) == std::vector<float>(b.begin(), b.end()));
 }
 
+// Callbacks on a device backend act on what the device holds: EarlyStopping's restore_best_weights
+// puts the best epoch's weights back where predict reads them, ModelCheckpoint saves the device's
+// current weights, and the learning rate ReduceLROnPlateau sets reaches the device's optimizer.
+// No loss improves by 10, so epoch 1 is the best: patience 2 stops after epoch 3 and restores
+// epoch 1's weights, and the learning rate halves after epochs 2 and 3.
+struct CallbackRun {
+    History history;
+    std::vector<float> weights, predicted, saved_first_epoch;
+};
+template <class BB>
+CallbackRun train_toy_with_callbacks(const std::filesystem::path& dir) {
+    ToyData d;
+    DeviceBnMlp<BB> net(4);
+    net.compile(optim::SGD{.lr = 0.1, .momentum = 0.9}, loss::SparseCategoricalCrossentropy{}, metrics::Accuracy{});
+    std::filesystem::remove_all(dir);
+    CallbackRun run;
+    run.history = net.fit(
+        d.x, d.y,
+        {.epochs = 10, .batch_size = 16, .seed = 3, .verbose = Verbosity::silent,
+         .callbacks = {callbacks::ReduceLROnPlateau{.monitor = "loss", .factor = 0.5, .patience = 1, .min_delta = 10.0},
+                       callbacks::EarlyStopping{.monitor = "loss", .min_delta = 10.0, .patience = 2,
+                                                .restore_best_weights = true},
+                       callbacks::ModelCheckpoint{.filepath = (dir / "{epoch}.safetensors").string()}}});
+    run.predicted = values_of(net.predict(d.x));
+    const auto values = net.parameters().values();
+    run.weights.assign(values.begin(), values.end());
+    DeviceBnMlp<cpu::reference> first;
+    first.load_weights(dir / "1.safetensors");
+    const auto saved = first.parameters().values();
+    run.saved_first_epoch.assign(saved.begin(), saved.end());
+    return run;
+}
+template <class B>
+void check_device_callbacks(double tol, const std::filesystem::path& dir) {
+    const auto want = train_toy_with_callbacks<cpu::reference>(dir);
+    const auto got = train_toy_with_callbacks<B>(dir);
+    REQUIRE(got.history.epochs == 3);
+    CHECK(got.history["learning_rate"] == want.history["learning_rate"]);
+    for (std::size_t e = 0; e < 3; ++e) CHECK(got.history["loss"][e] == doctest::Approx(want.history["loss"][e]).epsilon(tol));
+    // The model ends with epoch 1's weights, as saved then, on the device too.
+    CHECK(got.weights == got.saved_first_epoch);
+    CHECK(relative_error(got.weights, want.weights) < tol);
+    CHECK(relative_error(got.predicted, want.predicted) < tol);
+}
+
 // The CPU's errors, word for word: a diverged loss names the first layer whose output is not
 // finite, and a batch of the wrong size is refused. make(std::type_identity<BB>{}, poisoned)
 // returns a compiled model on backend BB (poisoned: one of its biases NaN); `culprit` is how

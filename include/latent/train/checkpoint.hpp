@@ -5,11 +5,14 @@
 
 #include <array>
 #include <bit>
+#include <charconv>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +20,7 @@
 #include "../core/random.hpp"
 #include "../io/safetensors.hpp"
 #include "../optim/optimizer.hpp"
+#include "callback.hpp"
 #include "history.hpp"
 
 namespace latent::detail {
@@ -28,6 +32,10 @@ struct RunPosition {
     std::size_t step = 0;
     Generator epoch_shuffle;
     Generator dropout;
+    // The learning rate to go on with: within an epoch, the one it started with (before the
+    // callbacks' on_epoch_begin, which resuming runs again); 0 in a position given to
+    // save_checkpoint means the optimizer's.
+    double learning_rate = 0.0;
 };
 
 // template <class = void> on a plain function: only a translation unit that calls it compiles it
@@ -44,9 +52,21 @@ io::SafetensorsTensor f32_tensor(const float* data, std::vector<std::size_t> dim
     return {"F32", std::move(dims), bytes_of(data, n * sizeof(float))};
 }
 
+// The learning rate as text that reads back to the same double.
+template <class = void>
+std::string exact_text(double v) {
+    char buf[32];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, ec == std::errc{} ? end : buf);
+}
+
+// The checkpoint's tensors for callback `index`: "__callback__/<index>/<key>".
+inline std::string callback_prefix(std::size_t index) { return "__callback__/" + std::to_string(index) + "/"; }
+
 template <class = void>
 void save_checkpoint(const std::filesystem::path& path, const ParameterArena<float>& params,
-                     optim::Optimizer& optimizer, const RunPosition& at, const History& history) {
+                     optim::Optimizer& optimizer, const RunPosition& at, const History& history,
+                     const std::vector<Callback>& callbacks = {}) {
     static_assert(std::endian::native == std::endian::little, "latent: checkpoints assume a little-endian host");
     io::SafetensorsFile file;
     for (const auto& slot : params.slots())
@@ -58,11 +78,25 @@ void save_checkpoint(const std::filesystem::path& path, const ParameterArena<flo
     file.tensors["__rng__/dropout"] = {"U64", {dropout.size()}, bytes_of(dropout.data(), sizeof dropout)};
     for (const auto& [key, values] : history.history)
         file.tensors["__history__/" + key] = {"F64", {values.size()}, bytes_of(values.data(), values.size() * 8)};
+    // Callbacks' state, matched on resume by position and name (names joined by ',').
+    std::string names;
+    for (std::size_t i = 0; i < callbacks.size(); ++i) {
+        names += (i ? "," : "") + std::string(callbacks[i].name());
+        CallbackState state;
+        callbacks[i].save_state(state);
+        for (const auto& [key, values] : state.numbers)
+            file.tensors[callback_prefix(i) + key] = {"F64", {values.size()},
+                                                       bytes_of(values.data(), values.size() * sizeof(double))};
+        for (const auto& [key, values] : state.arrays)
+            file.tensors[callback_prefix(i) + key] = f32_tensor(values.data(), {values.size()}, values.size());
+    }
     file.metadata = {{"format", "latent-checkpoint"},
                      {"epoch", std::to_string(at.epoch)},
                      {"step", std::to_string(at.step)},
                      {"optimizer", std::string(optimizer.name())},
-                     {"iterations", std::to_string(optimizer.iterations())}};
+                     {"iterations", std::to_string(optimizer.iterations())},
+                     {"learning_rate", exact_text(at.learning_rate > 0.0 ? at.learning_rate : optimizer.learning_rate())},
+                     {"callbacks", names}};
     io::write_safetensors(path, file);
 }
 
@@ -76,13 +110,15 @@ std::size_t metadata_number(const io::SafetensorsFile& file, const std::string& 
     return static_cast<std::size_t>(std::stoull(it->second));
 }
 
-// Restores parameters, optimizer state, position and history; all-or-nothing: everything is
-// checked before anything changes, the position too (its step within the `steps_per_epoch` of
-// the run that resumes).
+// Restores parameters, optimizer state and learning rate, position, history and the state of
+// `callbacks`; all-or-nothing: everything is checked before anything changes, the position too
+// (its step within the `steps_per_epoch` of the run that resumes). A callback gets the state
+// saved for the callback at its position when that one had its name; otherwise it starts afresh.
 template <class = void>
 void load_checkpoint(const std::filesystem::path& path, ParameterArena<float>& params,
                      optim::Optimizer& optimizer, RunPosition& at, History& history,
-                     std::size_t steps_per_epoch = static_cast<std::size_t>(-1)) {
+                     std::size_t steps_per_epoch = static_cast<std::size_t>(-1),
+                     const std::vector<Callback>& callbacks = {}) {
     const std::string label = path.filename().string();
     const auto file = io::read_safetensors(path);
     auto fail = [&](const std::string& what) { throw io_error("latent.train.checkpoint", label + ": " + what); };
@@ -119,6 +155,44 @@ void load_checkpoint(const std::filesystem::path& path, ParameterArena<float>& p
         throw value_error("latent.train.checkpoint", label + ": step " + std::to_string(step) + " is past the " +
                                                          std::to_string(steps_per_epoch) +
                                                          " steps of an epoch (was the batch size changed?)");
+    // Written before callbacks and learning-rate changes were saved: the learning rate as compiled.
+    std::optional<double> learning_rate;
+    if (const auto it = file.metadata.find("learning_rate"); it != file.metadata.end()) {
+        double lr = 0;
+        const auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), lr);
+        if (ec != std::errc{} || end != it->second.data() + it->second.size() || !(lr > 0.0) || !std::isfinite(lr))
+            fail("metadata \"learning_rate\" is \"" + it->second + "\", not a positive number");
+        learning_rate = lr;
+    }
+    std::vector<std::string> saved_names;
+    if (const auto it = file.metadata.find("callbacks"); it != file.metadata.end() && !it->second.empty()) {
+        std::size_t from = 0;
+        for (std::size_t comma; (comma = it->second.find(',', from)) != std::string::npos; from = comma + 1)
+            saved_names.push_back(it->second.substr(from, comma - from));
+        saved_names.push_back(it->second.substr(from));
+    }
+    std::vector<std::optional<CallbackState>> states(callbacks.size());
+    for (std::size_t i = 0; i < callbacks.size() && i < saved_names.size(); ++i) {
+        if (saved_names[i] != callbacks[i].name()) continue;
+        CallbackState& state = states[i].emplace();
+        const std::string prefix = callback_prefix(i);
+        for (auto it = file.tensors.lower_bound(prefix); it != file.tensors.end() && it->first.rfind(prefix, 0) == 0;
+             ++it) {
+            const std::string key = it->first.substr(prefix.size());
+            const auto& t = it->second;
+            if (t.dtype == "F64" && t.bytes.size() % 8 == 0) {
+                std::vector<double> values(t.bytes.size() / 8);
+                std::memcpy(values.data(), t.bytes.data(), t.bytes.size());
+                state.numbers[key] = std::move(values);
+            } else if (t.dtype == "F32" && t.bytes.size() % 4 == 0) {
+                std::vector<float> values(t.bytes.size() / 4);
+                std::memcpy(values.data(), t.bytes.data(), t.bytes.size());
+                state.arrays[key] = std::move(values);
+            } else {
+                fail("tensor \"" + it->first + "\" is neither F64 nor F32");
+            }
+        }
+    }
     History restored;
     for (const auto& [name, t] : file.tensors) {
         if (name.rfind("__history__/", 0) != 0) continue;
@@ -134,6 +208,10 @@ void load_checkpoint(const std::filesystem::path& path, ParameterArena<float>& p
     for (auto& [name, buffer] : buffers)
         std::memcpy(buffer->data(), file.tensors.at("__optimizer__/" + name).bytes.data(), buffer->size() * sizeof(float));
     optimizer.set_iterations(iterations);
+    if (learning_rate) optimizer.set_learning_rate(*learning_rate);
+    at.learning_rate = optimizer.learning_rate();
+    for (std::size_t i = 0; i < callbacks.size(); ++i)
+        if (states[i]) callbacks[i].load_state(*states[i]);
     std::array<std::uint64_t, 6> words{};
     std::memcpy(words.data(), shuffle.bytes.data(), sizeof words);
     at.epoch_shuffle.set_state(words);

@@ -5,8 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <cstddef>
+#include <filesystem>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <new>
@@ -30,6 +31,7 @@
 #include "../loss/loss.hpp"
 #include "../metrics/metric.hpp"
 #include "../optim/optimizer.hpp"
+#include "callback.hpp"
 #include "checkpoint.hpp"
 #include "history.hpp"
 #include "options.hpp"
@@ -334,6 +336,32 @@ inline void check_finite(const float* data, std::size_t count, std::size_t sampl
                                   "; training data must be finite");
 }
 
+// What fit's callbacks act through: the compiled optimizer's learning rate and the model's
+// weights.
+template <class Net>
+class model_access final : public TrainingContext::Access {
+public:
+    model_access(Net& net, optim::Optimizer& optimizer) : net_(net), optimizer_(optimizer) {}
+    double learning_rate() const override { return optimizer_.learning_rate(); }
+    void set_learning_rate(double lr) override { optimizer_.set_learning_rate(lr); }
+    std::span<float> weights() override { return net_.parameters().values(); }
+    void save_weights(const std::filesystem::path& path) override { net_.save_weights(path); }
+
+private:
+    Net& net_;
+    optim::Optimizer& optimizer_;
+};
+// The keys of an epoch's logs: the step's figures (`step_keys`), then each as "val_..." where
+// there is validation data, then "learning_rate", which the learning-rate callbacks add.
+inline std::vector<std::string> epoch_log_keys(std::vector<std::string> step_keys, bool validation) {
+    if (validation) {
+        const std::size_t n = step_keys.size();
+        for (std::size_t i = 0; i < n; ++i) step_keys.push_back("val_" + step_keys[i]);
+    }
+    step_keys.emplace_back("learning_rate");
+    return step_keys;
+}
+
 // Where fit starts: the first epoch and step to run.
 struct RunStart {
     std::size_t epoch = 0, step = 0;
@@ -349,7 +377,7 @@ RunStart resume_run(const FitOptions& options, ParameterArena<float>& arena, opt
                     Generator& epoch_shuffle, Generator& dropout_rng) {
     if (!options.resume || options.checkpoint.empty() || !std::filesystem::exists(options.checkpoint)) return {};
     RunPosition at;
-    load_checkpoint(options.checkpoint, arena, optimizer, at, history, steps);
+    load_checkpoint(options.checkpoint, arena, optimizer, at, history, steps, options.callbacks);
     dropout_rng = at.dropout;
     shuffle_rng = at.epoch_shuffle;
     epoch_shuffle = at.epoch_shuffle;
@@ -499,18 +527,33 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     std::vector<const float*> held_inputs, held_labels;  // where `there` has a step's batch
 
     History history;
+    std::vector<std::string> step_keys{"loss"};
+    for (const auto& m : setup.metrics) step_keys.emplace_back(m->name());
+    detail::model_access<Net> access(net, *setup.optimizer);
+    TrainingContext context(access, options.epochs, steps, detail::epoch_log_keys(step_keys, validation.present()));
+    detail::callback_runner callbacks(options.callbacks, context, options.out ? *options.out : std::cout);
+    callbacks.train_begin();
     const detail::RunStart start = detail::resume_run(options, arena, *setup.optimizer, history, steps, sampler,
                                                       shuffle_rng, epoch_shuffle, dropout_rng);
+    context.set_initial_epoch(start.epoch);
     const std::size_t first_epoch = start.epoch, first_step = start.step;
     auto stop_requested = [&] { return options.stop && options.stop->load(); };
+    double epoch_learning_rate = setup.optimizer->learning_rate();  // before this epoch's callbacks
     auto write_checkpoint = [&](std::size_t epoch, std::size_t step) {
         // A device backend's training left the current values there: parameters() fetches them.
         if constexpr (detail::on_device_v<Net>) net.parameters();
         detail::save_checkpoint(options.checkpoint, arena, *setup.optimizer,
-                                {epoch, step, step == 0 ? shuffle_rng : epoch_shuffle, dropout_rng}, history);
+                                {epoch, step, step == 0 ? shuffle_rng : epoch_shuffle, dropout_rng,
+                                 step == 0 ? setup.optimizer->learning_rate() : epoch_learning_rate},
+                                history, options.callbacks);
     };
 
     detail::Progress progress(options.verbose, options.out);
+    std::vector<std::pair<std::string, double>> last_logs;  // what on_train_end sees
+    auto finish = [&] {
+        callbacks.train_end(last_logs);
+        return history;
+    };
     for (std::size_t epoch = first_epoch; epoch < options.epochs; ++epoch) {
         if (epoch > first_epoch) {
             epoch_shuffle = shuffle_rng;
@@ -518,6 +561,9 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
         }
         if (there.held()) there.set_order(sampler.order());
         for (auto& m : setup.metrics) m->reset();
+        epoch_learning_rate = setup.optimizer->learning_rate();
+        callbacks.epoch_begin(epoch);
+        callbacks.flush();
         progress.begin_epoch(epoch, options.epochs, steps);
         double loss_sum = 0;
         std::size_t seen = 0;
@@ -537,6 +583,7 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
             }
             const float* out = nullptr;
             double loss = 0;
+            callbacks.batch_begin(step);
             {
                 [[maybe_unused]] const auto recorded = detail::model_step_scope(net, detail::step_kind::train, n);
                 if (there.held()) {
@@ -566,29 +613,32 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
             shown.assign({{"loss", loss_sum / static_cast<double>(seen)}});
             for (auto& m : setup.metrics) shown.emplace_back(m->name(), m->result());
             progress.step(step + 1, shown);
-            if (step + 1 < steps && stop_requested()) {
+            callbacks.batch_end(step, shown);
+            if (step + 1 < steps && (stop_requested() || callbacks.stop_training())) {
                 if (checkpointing) write_checkpoint(epoch, step + 1);
                 progress.end_epoch(shown);
-                return history;
+                callbacks.flush();
+                last_logs = shown;
+                return finish();
             }
         }
-        for (const auto& [key, value] : shown) history.history[key].push_back(value);
         if (validation.present()) {
             const auto val = detail::evaluate_arrays(net, setup, validation.x, validation.y, validation.count,
                                                      options.batch_size, &validation_there);
-            for (const auto& [key, value] : val) {
-                history.history["val_" + key].push_back(value);
-                shown.emplace_back("val_" + key, value);
-            }
+            for (const auto& [key, value] : val) shown.emplace_back("val_" + key, value);
         }
+        callbacks.epoch_end(epoch, shown);
+        for (const auto& [key, value] : shown) history.history[key].push_back(value);
         history.epochs = epoch + 1;
         progress.end_epoch(shown);
-        const bool stopping = stop_requested();
+        callbacks.flush();
+        last_logs = shown;
+        const bool stopping = stop_requested() || callbacks.stop_training();
         if (checkpointing && ((epoch + 1) % options.checkpoint_every == 0 || stopping || epoch + 1 == options.epochs))
             write_checkpoint(epoch + 1, 0);
-        if (stopping) return history;
+        if (stopping) return finish();
     }
-    return history;
+    return finish();
 }
 
 namespace detail {

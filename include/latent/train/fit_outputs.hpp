@@ -8,6 +8,7 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <span>
@@ -424,17 +425,35 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
     const auto ranges = net.trainable_ranges();
 
     History history;
+    std::vector<std::string> step_keys{"loss"};  // as `shown` has them below
+    if (outputs > 1)
+        for (std::size_t k = 0; k < outputs; ++k) step_keys.push_back(detail::output_key(net, outputs, k, "loss"));
+    for (std::size_t k = 0; k < outputs; ++k)
+        for (auto& m : setup.metrics[k]) step_keys.push_back(detail::output_key(net, outputs, k, m->name()));
+    detail::model_access<Net> access(net, *setup.optimizer);
+    TrainingContext context(access, options.epochs, steps, detail::epoch_log_keys(step_keys, n_val > 0));
+    detail::callback_runner callbacks(options.callbacks, context, options.out ? *options.out : std::cout);
+    callbacks.train_begin();
     const detail::RunStart start = detail::resume_run(options, arena, *setup.optimizer, history, steps, sampler,
                                                       shuffle_rng, epoch_shuffle, dropout_rng);
+    context.set_initial_epoch(start.epoch);
     auto stop_requested = [&] { return options.stop && options.stop->load(); };
+    double epoch_learning_rate = setup.optimizer->learning_rate();  // before this epoch's callbacks
     auto write_checkpoint = [&](std::size_t epoch, std::size_t step) {
         // A device backend's training left the current values there: parameters() fetches them.
         if constexpr (detail::on_device_v<Net>) net.parameters();
         detail::save_checkpoint(options.checkpoint, arena, *setup.optimizer,
-                                {epoch, step, step == 0 ? shuffle_rng : epoch_shuffle, dropout_rng}, history);
+                                {epoch, step, step == 0 ? shuffle_rng : epoch_shuffle, dropout_rng,
+                                 step == 0 ? setup.optimizer->learning_rate() : epoch_learning_rate},
+                                history, options.callbacks);
     };
 
     detail::Progress progress(options.verbose, options.out);
+    std::vector<std::pair<std::string, double>> last_logs;  // what on_train_end sees
+    auto finish = [&] {
+        callbacks.train_end(last_logs);
+        return history;
+    };
     std::vector<const float*> inputs, labels;
     std::vector<double> step_losses;
     for (std::size_t epoch = start.epoch; epoch < options.epochs; ++epoch) {
@@ -445,6 +464,9 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
         if (there.held()) there.set_order(sampler.order());
         for (auto& per : setup.metrics)
             for (auto& m : per) m->reset();
+        epoch_learning_rate = setup.optimizer->learning_rate();
+        callbacks.epoch_begin(epoch);
+        callbacks.flush();
         progress.begin_epoch(epoch, options.epochs, steps);
         std::vector<double> sums(outputs, 0.0);
         double total_sum = 0;
@@ -470,6 +492,7 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
                         detail::labels_for_loss<Net>(yb[k].data(), n * ys[k].sample_size, labels_there[k]));
             }
             double total = 0;
+            callbacks.batch_begin(step);
             {
                 [[maybe_unused]] const auto recorded = detail::model_step_scope(net, detail::step_kind::train, n);
                 if (there.held()) there.gather(net, step * batch_size, n, inputs, labels);
@@ -498,28 +521,31 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
                 for (auto& m : setup.metrics[k])
                     shown.emplace_back(detail::output_key(net, outputs, k, m->name()), m->result());
             progress.step(step + 1, shown);
-            if (step + 1 < steps && stop_requested()) {
+            callbacks.batch_end(step, shown);
+            if (step + 1 < steps && (stop_requested() || callbacks.stop_training())) {
                 if (checkpointing) write_checkpoint(epoch, step + 1);
                 progress.end_epoch(shown);
-                return history;
+                callbacks.flush();
+                last_logs = shown;
+                return finish();
             }
         }
-        for (const auto& [key, value] : shown) history.history[key].push_back(value);
-        if (n_val > 0) {
+        if (n_val > 0)
             for (const auto& [key, value] :
-                 detail::evaluate_outputs(net, setup, val_xs, val_ys, val_first, n_val, options.batch_size, val_there)) {
-                history.history["val_" + key].push_back(value);
+                 detail::evaluate_outputs(net, setup, val_xs, val_ys, val_first, n_val, options.batch_size, val_there))
                 shown.emplace_back("val_" + key, value);
-            }
-        }
+        callbacks.epoch_end(epoch, shown);
+        for (const auto& [key, value] : shown) history.history[key].push_back(value);
         history.epochs = epoch + 1;
         progress.end_epoch(shown);
-        const bool stopping = stop_requested();
+        callbacks.flush();
+        last_logs = shown;
+        const bool stopping = stop_requested() || callbacks.stop_training();
         if (checkpointing && ((epoch + 1) % options.checkpoint_every == 0 || stopping || epoch + 1 == options.epochs))
             write_checkpoint(epoch + 1, 0);
-        if (stopping) return history;
+        if (stopping) return finish();
     }
-    return history;
+    return finish();
 }
 
 template <class Net>

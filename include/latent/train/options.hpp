@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../core/tensor.hpp"
+#include "callback.hpp"
 
 namespace latent {
 
@@ -107,6 +108,10 @@ struct FitOptions {
     // When this flag becomes true (StopOnInterrupt sets it on Ctrl-C), fit finishes the current
     // step, writes a checkpoint if checkpointing is on, and returns the history so far.
     const std::atomic<bool>* stop = nullptr;
+    // Called around every epoch and step, in this order (Keras' callbacks): callbacks::
+    // EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, ..., or any type with their hooks. A named
+    // callback is referred to (read its state after fit), a temporary is kept here.
+    std::vector<Callback> callbacks{};
 };
 
 }  // namespace latent

@@ -127,6 +127,10 @@ TEST_CASE("a Sequential trains on a device backend as on the reference") {
     testing::check_device_training<guarded_device>(1e-4);
     testing::check_device_unfused_losses<guarded_device>(1e-4);
 }
+TEST_CASE("callbacks on a device backend restore, save and change what the device holds") {
+    testing::check_device_callbacks<guarded_device>(1e-4, std::filesystem::path(LATENT_TEST_TMP_DIR) /
+                                                              "device_callbacks");
+}
 
 TEST_CASE("train_on_batch on DeviceTensors trains as on host tensors, and reports their errors") {
     testing::check_device_tensor_training<guarded_device>(0.0);
