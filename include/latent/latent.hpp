@@ -55,6 +55,7 @@
 
 #include "optim/adam.hpp"
 #include "optim/rmsprop.hpp"
+#include "optim/schedules.hpp"
 #include "optim/sgd.hpp"
 
 #include "metrics/accuracy.hpp"

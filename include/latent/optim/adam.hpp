@@ -11,13 +11,13 @@ namespace latent::optim {
 
 struct Adam {
     static constexpr std::string_view name = "Adam";
-    double lr = 0.001;
+    LearningRate lr = 0.001;  // or a schedule of the step count (schedules.hpp)
     double beta_1 = 0.9;
     double beta_2 = 0.999;
     double epsilon = 1e-7;
 
     void validate() const {
-        detail::check_positive(lr, "lr", "Adam");
+        lr.validate(name);
         detail::check_unit(beta_1, "beta_1", "Adam");
         detail::check_unit(beta_2, "beta_2", "Adam");
         detail::check_positive(epsilon, "epsilon", "Adam");
@@ -39,9 +39,10 @@ public:
     void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
         m_.before_step(size);
         v_.before_step(size);
+        const double lr = s_.lr.checked_at(this->iterations_, Adam::name);
         ++this->iterations_;
         const double t = static_cast<double>(this->iterations_);
-        const float alpha = static_cast<float>(s_.lr * std::sqrt(1.0 - std::pow(s_.beta_2, t)) /
+        const float alpha = static_cast<float>(lr * std::sqrt(1.0 - std::pow(s_.beta_2, t)) /
                                                (1.0 - std::pow(s_.beta_1, t)));
         const float b1 = static_cast<float>(s_.beta_1), b2 = static_cast<float>(s_.beta_2);
         const float eps = static_cast<float>(s_.epsilon);

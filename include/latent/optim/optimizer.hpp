@@ -14,6 +14,7 @@
 #include "../core/arena.hpp"
 #include "../core/buffer.hpp"
 #include "../core/errors.hpp"
+#include "schedules.hpp"
 
 namespace latent::optim {
 
@@ -24,8 +25,11 @@ public:
     virtual std::unique_ptr<Optimizer> clone() const = 0;
     // params and grads have the arena's layout; only `ranges` (the trainable ones) change.
     virtual void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) = 0;
+    // The learning rate of the next update (a schedule's value at iterations()).
     virtual double learning_rate() const = 0;
+    // Replaces a constant learning rate; one given as a schedule cannot be set (value_error).
     virtual void set_learning_rate(double lr) = 0;
+    virtual bool learning_rate_scheduled() const = 0;
     std::size_t iterations() const noexcept { return iterations_; }
     void set_iterations(std::size_t n) noexcept { iterations_ = n; }
     // The optimizer's per-parameter state (moments, velocities) by name, for checkpoints.
@@ -115,8 +119,15 @@ public:
     std::unique_ptr<Optimizer> clone() const override {
         return std::make_unique<Derived>(static_cast<const Derived&>(*this));
     }
-    double learning_rate() const override { return s_.lr; }
+    double learning_rate() const override { return s_.lr.at(this->iterations_); }
+    bool learning_rate_scheduled() const override { return s_.lr.scheduled(); }
     void set_learning_rate(double lr) override {
+        if (s_.lr.scheduled())
+            throw value_error("latent.optim.schedule",
+                              std::string(Settings::name) + ": the learning rate follows a schedule" +
+                                  (s_.lr.schedule_name().empty() ? "" : " (" + std::string(s_.lr.schedule_name()) + ")") +
+                                  " and cannot be set (callbacks that set it, ReduceLROnPlateau and "
+                                  "LearningRateScheduler, need a constant lr)");
         Settings changed = s_;
         changed.lr = lr;
         changed.validate();

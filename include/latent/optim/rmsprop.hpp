@@ -11,13 +11,13 @@ namespace latent::optim {
 
 struct RMSprop {
     static constexpr std::string_view name = "RMSprop";
-    double lr = 0.001;
+    LearningRate lr = 0.001;  // or a schedule of the step count (schedules.hpp)
     double rho = 0.9;
     double momentum = 0.0;
     double epsilon = 1e-7;
 
     void validate() const {
-        detail::check_positive(lr, "lr", "RMSprop");
+        lr.validate(name);
         detail::check_unit(rho, "rho", "RMSprop");
         detail::check_unit(momentum, "momentum", "RMSprop");
         detail::check_positive(epsilon, "epsilon", "RMSprop");
@@ -39,7 +39,7 @@ public:
     void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
         v_.before_step(size);
         m_.before_step(size);
-        const float lr = static_cast<float>(s_.lr), rho = static_cast<float>(s_.rho);
+        const float lr = static_cast<float>(s_.lr.checked_at(this->iterations_, RMSprop::name)), rho = static_cast<float>(s_.rho);
         const float mom = static_cast<float>(s_.momentum), eps = static_cast<float>(s_.epsilon);
         const bool use_momentum = s_.momentum > 0.0;
         for (const auto& r : ranges) {

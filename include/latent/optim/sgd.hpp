@@ -9,12 +9,12 @@ namespace latent::optim {
 
 struct SGD {
     static constexpr std::string_view name = "SGD";
-    double lr = 0.01;
+    LearningRate lr = 0.01;  // or a schedule of the step count (schedules.hpp)
     double momentum = 0.0;
     bool nesterov = false;
 
     void validate() const {
-        detail::check_positive(lr, "lr", "SGD");
+        lr.validate(name);
         detail::check_unit(momentum, "momentum", "SGD");
     }
     template <backend_policy B>
@@ -33,7 +33,7 @@ public:
     }
 
     void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
-        const float lr = static_cast<float>(s_.lr);
+        const float lr = static_cast<float>(s_.lr.checked_at(this->iterations_, SGD::name));
         const float m = static_cast<float>(s_.momentum);
         if (s_.momentum == 0.0) {
             for (const auto& r : ranges) {

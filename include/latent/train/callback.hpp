@@ -98,6 +98,7 @@ public:
         virtual ~Access() = default;
         virtual double learning_rate() const = 0;
         virtual void set_learning_rate(double lr) = 0;
+        virtual bool learning_rate_scheduled() const { return false; }
         virtual std::span<float> weights() = 0;
         virtual void save_weights(const std::filesystem::path& path) = 0;
     };
@@ -124,6 +125,8 @@ public:
     // The optimizer's learning rate (a new one is checked as compile's is: positive, finite).
     double learning_rate() const { return access_.learning_rate(); }
     void set_learning_rate(double lr) { access_.set_learning_rate(lr); }
+    // Whether the optimizer's rate follows a schedule (optim::schedules): it cannot be set then.
+    bool learning_rate_scheduled() const { return access_.learning_rate_scheduled(); }
     // The model's parameters as they are now, in the arena's layout (fetched from the device on
     // a device backend); writing through the span changes the model.
     std::span<float> weights() { return access_.weights(); }

@@ -361,6 +361,10 @@ struct ReduceLROnPlateau {
             throw value_error("latent.callbacks.setting",
                               "ReduceLROnPlateau: min_lr must be >= 0 and min_delta finite, got " +
                                   detail::shortest(min_lr) + " and " + detail::shortest(min_delta));
+        if (context.learning_rate_scheduled())
+            throw value_error("latent.callbacks.schedule",
+                              "ReduceLROnPlateau sets the learning rate, but the optimizer's follows a schedule; "
+                              "compile with a constant lr");
         detail::check_monitor(context, monitor, "ReduceLROnPlateau");
         (void)detail::rises(monitor, mode, "ReduceLROnPlateau");
         wait = cooldown_counter = 0;
@@ -424,8 +428,12 @@ struct LearningRateScheduler {
     bool verbose = false;
 
     template <class = void>
-    void on_train_begin(TrainingContext&) const {
+    void on_train_begin(TrainingContext& context) const {
         if (!schedule) throw value_error("latent.callbacks.schedule", "LearningRateScheduler needs a schedule");
+        if (context.learning_rate_scheduled())
+            throw value_error("latent.callbacks.schedule",
+                              "LearningRateScheduler sets the learning rate, but the optimizer's follows a schedule; "
+                              "compile with a constant lr");
     }
     template <class = void>
     void on_epoch_begin(std::size_t epoch, TrainingContext& context) const {

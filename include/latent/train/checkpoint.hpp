@@ -208,7 +208,8 @@ void load_checkpoint(const std::filesystem::path& path, ParameterArena<float>& p
     for (auto& [name, buffer] : buffers)
         std::memcpy(buffer->data(), file.tensors.at("__optimizer__/" + name).bytes.data(), buffer->size() * sizeof(float));
     optimizer.set_iterations(iterations);
-    if (learning_rate) optimizer.set_learning_rate(*learning_rate);
+    // A scheduled rate follows the restored iterations instead.
+    if (learning_rate && !optimizer.learning_rate_scheduled()) optimizer.set_learning_rate(*learning_rate);
     at.learning_rate = optimizer.learning_rate();
     for (std::size_t i = 0; i < callbacks.size(); ++i)
         if (states[i]) callbacks[i].load_state(*states[i]);

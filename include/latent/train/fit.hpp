@@ -344,6 +344,7 @@ public:
     model_access(Net& net, optim::Optimizer& optimizer) : net_(net), optimizer_(optimizer) {}
     double learning_rate() const override { return optimizer_.learning_rate(); }
     void set_learning_rate(double lr) override { optimizer_.set_learning_rate(lr); }
+    bool learning_rate_scheduled() const override { return optimizer_.learning_rate_scheduled(); }
     std::span<float> weights() override { return net_.parameters().values(); }
     void save_weights(const std::filesystem::path& path) override { net_.save_weights(path); }
 

@@ -499,3 +499,44 @@ TEST_CASE("checkpoints keep the learning rate a callback set") {
     resumed.fit(d.x, d.y, o);
     CHECK(seen.rates == std::vector<double>{0.0025});
 }
+
+TEST_CASE("a learning-rate schedule in fit: resumed runs follow it bit for bit; callbacks that set the rate refuse it") {
+    Data d;
+    const auto path = temp("schedule.ckpt");
+    const auto compiled = [](Net& net) {
+        net.compile(optim::Adam{.lr = optim::schedules::CosineDecay{
+                                    .initial_learning_rate = 0.0, .decay_steps = 30, .warmup_target = 0.01, .warmup_steps = 10}},
+                    loss::SparseCategoricalCrossentropy{});
+    };
+    Net straight;
+    compiled(straight);
+    Recorder seen;
+    auto o = options(4);
+    o.callbacks = {seen};
+    straight.fit(d.x, d.y, o);
+    // 10 steps an epoch: the warm-up to 0.01 in the first, then the cosine down to 0 by step 40
+    // (the rate each epoch ends with is the next step's).
+    CHECK(seen.rates[0] == doctest::Approx(0.01));
+    CHECK(seen.rates[1] == doctest::Approx(0.0075));
+    CHECK(seen.rates[2] == doctest::Approx(0.0025));
+    CHECK(seen.rates[3] == doctest::Approx(0.0));
+
+    Net first;
+    compiled(first);
+    auto stopped = options(2);
+    stopped.checkpoint = path;
+    first.fit(d.x, d.y, stopped);
+    Net resumed(6);
+    compiled(resumed);
+    auto rest = options(4);
+    rest.checkpoint = path;
+    rest.resume = true;
+    resumed.fit(d.x, d.y, rest);
+    CHECK(weights_of(resumed) == weights_of(straight));
+
+    const auto before = weights_of(resumed);
+    rest.resume = false;
+    rest.callbacks = {callbacks::ReduceLROnPlateau{.monitor = "loss"}};
+    CHECK_THROWS_WITH_AS(resumed.fit(d.x, d.y, rest), doctest::Contains("follows a schedule"), value_error);
+    CHECK(weights_of(resumed) == before);
+}
