@@ -25,8 +25,11 @@
 #include "../graph/model.hpp"
 #include "../loss/nt_xent.hpp"
 #include "../optim/optimizer.hpp"
+#include "../train/callback.hpp"
+#include "../train/fit.hpp"
 #include "../train/history.hpp"
 #include "../train/options.hpp"
+#include "../train/progress.hpp"
 #include "augment.hpp"
 #include "autoencoder.hpp"
 
@@ -40,6 +43,9 @@ struct SimCLROptions {
     std::uint64_t seed = 0;
     Verbosity verbose = Verbosity::one_line_per_epoch;
     std::ostream* out = nullptr;  // std::cout when null
+    // As fit's (train/callback.hpp): the logs have "loss" and "contrastive_accuracy";
+    // ModelCheckpoint saves the encoder and the head.
+    std::vector<Callback> callbacks{};
 };
 
 // Encoder maps images (H x W x C) to the representation; Head (the projection head, e.g.
@@ -142,14 +148,23 @@ public:
         if (images.batch() < 2)
             throw value_error("latent.repr.simclr.batch", "SimCLR::fit needs at least 2 images, got " +
                                                               std::to_string(images.batch()));
+        if (!optimizer_) throw value_error("latent.repr.simclr.compile", "SimCLR: call compile(optimizer) before training");
         Generator rng(options.seed ^ 0xC2B2AE3D27D4EB4Full);
         std::ostream& out = options.out ? *options.out : std::cout;
         History history;
         data::BatchSampler batches(images.batch(), options.batch_size, true, rng);
         Tensor<input_shape> batch;
+        latent::detail::model_access<model_type> access(model_, *optimizer_);
+        TrainingContext context(access, options.epochs, batches.batches(),
+                                {"loss", "contrastive_accuracy", "learning_rate"});
+        latent::detail::callback_runner callbacks(options.callbacks, context, out);
+        callbacks.train_begin();
+        std::vector<std::pair<std::string, double>> shown;
         for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
             const auto started = std::chrono::steady_clock::now();
             if (epoch > 0) batches.next_epoch();
+            callbacks.epoch_begin(epoch);
+            callbacks.flush();
             double loss_sum = 0, accuracy_sum = 0;
             std::size_t steps = 0;
             for (std::size_t i = 0; i < batches.batches(); ++i) {
@@ -157,23 +172,32 @@ public:
                 if (indices.size() < 2) break;  // a last batch of one image has no negatives
                 if (batch.batch() != indices.size()) batch = Tensor<input_shape>(indices.size());
                 data::gather(as_const_view(images), indices, batch.data());
+                callbacks.batch_begin(i);
                 const auto [l, a] = train_on_batch(batch, loss, options.augmentation, rng);
                 loss_sum += l;
                 accuracy_sum += a;
                 ++steps;
+                shown.assign({{"loss", loss_sum / static_cast<double>(steps)},
+                              {"contrastive_accuracy", accuracy_sum / static_cast<double>(steps)}});
+                callbacks.batch_end(i, shown);
+                if (callbacks.stop_training() && i + 1 < batches.batches()) {  // as fit: the epoch is not recorded
+                    callbacks.train_end(shown);
+                    return history;
+                }
             }
-            history.history["loss"].push_back(loss_sum / static_cast<double>(steps));
-            history.history["contrastive_accuracy"].push_back(accuracy_sum / static_cast<double>(steps));
+            callbacks.epoch_end(epoch, shown);
+            for (const auto& [key, value] : shown) history.history[key].push_back(value);
             ++history.epochs;
             if (options.verbose != Verbosity::silent) {
-                char line[160];
-                std::snprintf(line, sizeof line, "Epoch %zu/%zu - %.1fs - loss: %.4f - contrastive_accuracy: %.4f",
-                              epoch + 1, options.epochs,
-                              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-                              history.history["loss"].back(), history.history["contrastive_accuracy"].back());
-                out << line << std::endl;
+                char line[64];
+                std::snprintf(line, sizeof line, "Epoch %zu/%zu - %.1fs", epoch + 1, options.epochs,
+                              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+                out << line << latent::detail::format_metrics(shown) << std::endl;
             }
+            callbacks.flush();
+            if (callbacks.stop_training()) break;
         }
+        callbacks.train_end(shown);
         return history;
     }
 

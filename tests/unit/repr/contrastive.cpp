@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <sstream>
 #include <vector>
 
 #include <latent/latent.hpp>
@@ -107,4 +109,33 @@ TEST_CASE("SimCLR: the encoder learns to tell images apart from two random views
 
     CHECK_THROWS_WITH_AS(simclr.fit(images, {.batch_size = 1}), doctest::Contains("batch_size >= 2"), value_error);
     CHECK_THROWS_AS(simclr.fit(images, {.temperature = -1.0}), value_error);
+}
+
+TEST_CASE("SimCLR::fit takes fit's callbacks") {
+    Tensor<Shape<8, 8, 1>> images(40);
+    Generator g(5);
+    for (std::size_t i = 0; i < images.size(); ++i) images[i] = static_cast<float>(g.uniform(0.0, 1.0));
+    using Encoder = Sequential<Input<8, 8, 1>, Flatten, Dense<16>, ReLU>;
+    using Head = Sequential<Input<16>, Dense<8>>;
+    repr::SimCLR<Encoder, Head> simclr(Encoder(1), Head(2));
+    simclr.compile(optim::SGD{.lr = 0.1});
+    const auto path = std::filesystem::path(LATENT_TEST_TMP_DIR) / "simclr_{epoch}.safetensors";
+    callbacks::EarlyStopping early{.monitor = "loss", .min_delta = 10.0, .patience = 1};
+    std::ostringstream out;
+    const auto history = simclr.fit(
+        images, {.epochs = 10, .batch_size = 20, .seed = 1, .out = &out,
+                 .callbacks = {early,
+                               callbacks::LearningRateScheduler{
+                                   .schedule = [](std::size_t epoch, double lr) { return epoch == 0 ? lr : lr / 2; }},
+                               callbacks::ModelCheckpoint{.filepath = path.string()}}});
+    CHECK(history.epochs == 2);  // no loss falls by 10: the second epoch ends it
+    CHECK(early.stopped_epoch == 1);
+    CHECK(history.at("learning_rate") == std::vector<double>{0.1, 0.05});
+    CHECK(out.str().find("Epoch 2/10 - ") != std::string::npos);
+    CHECK(out.str().find(" - learning_rate: 0.0500") != std::string::npos);
+    // The checkpoint of the last epoch holds the weights the model ends with.
+    repr::SimCLR<Encoder, Head> loaded(Encoder(7), Head(8));
+    loaded.model().load_weights(std::filesystem::path(LATENT_TEST_TMP_DIR) / "simclr_2.safetensors");
+    const auto a = simclr.model().parameters().values(), b = loaded.model().parameters().values();
+    CHECK(std::vector<float>(a.begin(), a.end()) == std::vector<float>(b.begin(), b.end()));
 }
