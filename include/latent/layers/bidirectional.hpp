@@ -1,7 +1,7 @@
-// Bidirectional<L>: a recurrent layer run over a sequence both ways, as Keras'
-// Bidirectional(layer) with merge_mode="concat": one copy of L reads the steps in order, another
-// (weights of its own) reads them reversed; their outputs are concatenated on the last axis,
-// (2 units) for the last output, (steps, 2 units) step by step with Returns::sequences.
+// Bidirectional<L, Merge>: a recurrent layer run over a sequence both ways, as Keras'
+// Bidirectional(layer, merge_mode): one copy of L reads the steps in order, another (weights of
+// its own) reads them reversed; their outputs are concatenated on the last axis (Merge::concat,
+// Keras' default: 2 units) or summed, multiplied or averaged (Merge::sum, mul, ave: units).
 #pragma once
 
 #include <array>
@@ -43,6 +43,44 @@ struct add_to {
     }
 };
 
+// The merges other than concat, forward (y from the two directions' outputs, step-aligned) and
+// backward (each direction's share of dy).
+struct directions_sum {
+    template <class T>
+    LATENT_HOST_DEVICE void operator()(T& y, const T& f, const T& b) const {
+        y = f + b;
+    }
+};
+struct directions_mul {
+    template <class T>
+    LATENT_HOST_DEVICE void operator()(T& y, const T& f, const T& b) const {
+        y = f * b;
+    }
+};
+struct directions_ave {
+    template <class T>
+    LATENT_HOST_DEVICE void operator()(T& y, const T& f, const T& b) const {
+        y = (f + b) / T(2);
+    }
+};
+// sum: both get dy; ave: both get dy / 2.
+struct directions_dy {
+    float scale;
+    template <class T>
+    LATENT_HOST_DEVICE void operator()(T& df, T& db, const T& dy) const {
+        df = T(scale) * dy;
+        db = T(scale) * dy;
+    }
+};
+// mul: each gets dy times the other's output (db in place of the step-aligned backward output).
+struct directions_dy_mul {
+    template <class T>
+    LATENT_HOST_DEVICE void operator()(T& df, T& b_then_db, const T& dy, const T& f) const {
+        df = dy * b_then_db;
+        b_then_db = dy * f;
+    }
+};
+
 // The layer's parameters twice: the forward direction's, then the backward one's, renamed.
 template <class L, class In, std::size_t... I>
 constexpr auto two_directions(std::index_sequence<I...>) {
@@ -54,8 +92,12 @@ constexpr auto two_directions(std::index_sequence<I...>) {
 }
 }  // namespace detail
 
-template <layer L>
-class Bidirectional : public Layer<Bidirectional<L>> {
+// How Bidirectional merges its two directions (Keras' merge_mode; None, two outputs, is not
+// there).
+enum class Merge { concat, sum, mul, ave };
+
+template <layer L, Merge M = Merge::concat>
+class Bidirectional : public Layer<Bidirectional<L, M>> {
 public:
     // The sequence's steps and features, and what one direction outputs per sample (public:
     // clang checks the access of what a public alias template names where it is used).
@@ -73,7 +115,7 @@ public:
     Bidirectional() = default;
     // The layer to run both ways; the backward copy starts as a copy of it (its settings).
     explicit Bidirectional(L layer, std::string name = {})
-        : Layer<Bidirectional<L>>(std::move(name)), forward_(layer), backward_(std::move(layer)) {}
+        : Layer<Bidirectional<L, M>>(std::move(name)), forward_(layer), backward_(std::move(layer)) {}
 
     static constexpr std::string_view type_name = "Bidirectional";
     static constexpr std::string_view default_name = "bidirectional";
@@ -82,8 +124,11 @@ public:
     using requirement = typename L::requirement;
     template <class In>
     static constexpr bool accepts = In::rank == 2 && L::template accepts<In>;
+    static constexpr Merge merge_mode = M;
+    static constexpr std::size_t width = M == Merge::concat ? 2 : 1;  // output units per direction's unit
     template <class In>
-    using output_shape = std::conditional_t<per_step<In>, Shape<In::dims[0], 2 * units<In>>, Shape<2 * units<In>>>;
+    using output_shape =
+        std::conditional_t<per_step<In>, Shape<In::dims[0], width * units<In>>, Shape<width * units<In>>>;
 
     template <class In>
     static constexpr auto params =
@@ -98,6 +143,8 @@ public:
     template <class In>
     static constexpr std::size_t workspace_per_sample =
         2 * L::template workspace_per_sample<In> + 2 * In::size + 4 * direction_output<In>::size;
+    // (The merges other than concat use dy_backward for the backward output aligned to the
+    // forward one's steps during forward, and for the aligned share of dy during backward.)
     template <class In>
     static constexpr std::size_t workspace_fixed = 2 * L::template workspace_fixed<In>;
 
@@ -120,13 +167,41 @@ public:
         b.state = a.state ? a.state + param_size<In> : nullptr;
         b.workspace = w.backward_workspace;
         backward_.template forward<In, B, T>(b);
-        join<In, B>(a.batch, w.y_forward, w.y_backward, a.y);
+        if constexpr (M == Merge::concat) {
+            join<In, B>(a.batch, w.y_forward, w.y_backward, a.y);
+        } else {
+            const std::size_t n = a.batch * direction_output<In>::size;
+            align<In, B>(a.batch, w.y_backward, w.dy_backward);
+            const T* f = w.y_forward;
+            const T* aligned = w.dy_backward;
+            if constexpr (M == Merge::sum)
+                ops::elementwise<B>(n, detail::directions_sum{}, a.y, f, aligned);
+            else if constexpr (M == Merge::mul)
+                ops::elementwise<B>(n, detail::directions_mul{}, a.y, f, aligned);
+            else
+                ops::elementwise<B>(n, detail::directions_ave{}, a.y, f, aligned);
+        }
     }
 
     template <class In, backend_policy B, class T>
     void backward(const BackwardArgs<T>& a) const {
         const Work<In, B, T> w(a.workspace, a.batch);
-        split<In, B>(a.batch, a.dy, w.dy_forward, w.dy_backward);
+        if constexpr (M == Merge::concat) {
+            split<In, B>(a.batch, a.dy, w.dy_forward, w.dy_backward);
+        } else {
+            // The shares of dy, step-aligned (in dx_backward, free until L's backward), then put
+            // in the backward direction's step order.
+            const std::size_t n = a.batch * direction_output<In>::size;
+            T* aligned = w.dx_backward;
+            if constexpr (M == Merge::mul) {
+                align<In, B>(a.batch, w.y_backward, aligned);
+                ops::elementwise<B>(n, detail::directions_dy_mul{}, w.dy_forward, aligned, a.dy,
+                                    static_cast<const T*>(w.y_forward));
+            } else {
+                ops::elementwise<B>(n, detail::directions_dy{M == Merge::ave ? 0.5f : 1.0f}, w.dy_forward, aligned, a.dy);
+            }
+            align<In, B>(a.batch, aligned, w.dy_backward);  // aligning twice is the identity
+        }
         BackwardArgs<T> f = a;
         f.y = w.y_forward;
         f.dy = w.dy_forward;
@@ -191,6 +266,19 @@ private:
         } else {
             ops::copy2d<B>(batch, u, forward, u, y, 2 * u);
             ops::copy2d<B>(batch, u, backward, u, y + u, 2 * u);
+        }
+    }
+    // The backward direction's outputs in the forward direction's step order (its step n - 1 - t
+    // beside step t); the last output as it is. Its own inverse.
+    template <class In, backend_policy B, class T>
+    static void align(std::size_t batch, const T* backward, T* aligned) {
+        constexpr std::size_t u = units<In>;
+        if constexpr (per_step<In>) {
+            constexpr std::size_t n = steps<In>;
+            for (std::size_t t = 0; t < n; ++t)
+                ops::copy2d<B>(batch, u, backward + (n - 1 - t) * u, n * u, aligned + t * u, n * u);
+        } else {
+            ops::copy2d<B>(batch, u, backward, u, aligned, u);
         }
     }
     // join's adjoint: dy split back into the two directions' gradients.

@@ -400,6 +400,42 @@ TEST_CASE("Bidirectional's output is L on the sequence beside L on the reversed 
           true);
 }
 
+TEST_CASE("Bidirectional's merge modes: the two directions' outputs, step by step, summed, multiplied or averaged") {
+    using Sum = Bidirectional<GRU<4, Returns::sequences>, Merge::sum>;
+    static_assert(std::is_same_v<Sum::output_shape<Shape<5, 3>>, Shape<5, 4>>);
+    static_assert(std::is_same_v<Bidirectional<LSTM<4>, Merge::ave>::output_shape<Shape<5, 3>>, Shape<4>>);
+    // Keras: the merge adds no weights.
+    static_assert(layer_param_count<Sum, Shape<5, 3>>() ==
+                  layer_param_count<Bidirectional<GRU<4, Returns::sequences>>, Shape<5, 3>>());
+    constexpr std::size_t steps = 5, batch = 2, u = 4;
+    Tensor<Shape<steps, 3>> x(batch);
+    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(std::sin(0.7 * double(i)));
+    // The same weights in every model: concat's output holds both directions, step-aligned.
+    Sequential<Input<steps, 3>, Bidirectional<GRU<u, Returns::sequences>>> concat(1);
+    const auto both = concat.predict(x);
+    const auto check = [&](auto merged, auto merge) {
+        const auto from = concat.parameters().values();
+        auto to = merged.parameters().values();
+        std::copy(from.begin(), from.end(), to.begin());
+        const auto y = merged.predict(x);
+        for (std::size_t i = 0; i < batch * steps; ++i)
+            for (std::size_t k = 0; k < u; ++k) {
+                INFO("sample and step " << i << ", unit " << k);
+                const float f = both.data()[i * 2 * u + k], b = both.data()[i * 2 * u + u + k];
+                CHECK(y.data()[i * u + k] == doctest::Approx(merge(f, b)).epsilon(1e-6));
+            }
+    };
+    check(Sequential<Input<steps, 3>, Sum>(), [](float f, float b) { return f + b; });
+    check(Sequential<Input<steps, 3>, Bidirectional<GRU<u, Returns::sequences>, Merge::mul>>(),
+          [](float f, float b) { return f * b; });
+    check(Sequential<Input<steps, 3>, Bidirectional<GRU<u, Returns::sequences>, Merge::ave>>(),
+          [](float f, float b) { return (f + b) / 2; });
+    CHECK(check_layer_gradients<Shape<4, 3>>(Bidirectional<LSTM<3>, Merge::mul>{}) > 0);
+    CHECK(check_layer_gradients<Shape<4, 3>>(Bidirectional<GRU<3, Returns::sequences>, Merge::mul>{}) > 0);
+    CHECK(check_layer_gradients<Shape<4, 3>>(Bidirectional<GRU<3, Returns::sequences>, Merge::sum>{}) > 0);
+    CHECK(check_layer_gradients<Shape<4, 3>>(Bidirectional<LSTM<3, Returns::sequences>, Merge::ave>{}) > 0);
+}
+
 TEST_CASE("Bidirectional gradients, and a bidirectional model learns the memory task") {
     CHECK(check_layer_gradients<Shape<4, 3>>(Bidirectional<LSTM<3>>{}) == 3 * 4 * 3 + 2 * 4 * (3 * 3 + 3 * 3 + 3));
     CHECK(check_layer_gradients<Shape<4, 3>>(Bidirectional<GRU<3, Returns::sequences>>{}) > 0);
