@@ -28,6 +28,17 @@ template <class = void>
 std::string number_text(double v) {
     return std::to_string(v);
 }
+template <class = void>
+void check_positive_rate(double v, std::string_view schedule, const char* setting) {
+    check_schedule(v > 0.0 && std::isfinite(v), schedule,
+                   std::string(setting) + " must be positive and finite, got " + number_text(v));
+}
+// step / decay_steps, floored with staircase (ExponentialDecay's and InverseTimeDecay's).
+template <class = void>
+double decay_progress(std::size_t step, std::size_t decay_steps, bool staircase) {
+    const double p = static_cast<double>(step) / static_cast<double>(decay_steps);
+    return staircase ? std::floor(p) : p;
+}
 }  // namespace detail
 
 namespace schedules {
@@ -46,18 +57,13 @@ struct ExponentialDecay {
 
     template <class = void>
     double operator()(std::size_t step) const {
-        double p = static_cast<double>(step) / static_cast<double>(decay_steps);
-        if (staircase) p = std::floor(p);
-        return initial_learning_rate * std::pow(decay_rate, p);
+        return initial_learning_rate * std::pow(decay_rate, detail::decay_progress(step, decay_steps, staircase));
     }
     template <class = void>
     void validate() const {
-        detail::check_schedule(initial_learning_rate > 0.0 && std::isfinite(initial_learning_rate), name,
-                               "initial_learning_rate must be positive and finite, got " +
-                                   detail::number_text(initial_learning_rate));
+        detail::check_positive_rate(initial_learning_rate, name, "initial_learning_rate");
         detail::check_schedule(decay_steps > 0, name, "decay_steps must be at least 1");
-        detail::check_schedule(decay_rate > 0.0 && std::isfinite(decay_rate), name,
-                               "decay_rate must be positive and finite, got " + detail::number_text(decay_rate));
+        detail::check_positive_rate(decay_rate, name, "decay_rate");
     }
 };
 
@@ -72,15 +78,11 @@ struct InverseTimeDecay {
 
     template <class = void>
     double operator()(std::size_t step) const {
-        double p = static_cast<double>(step) / static_cast<double>(decay_steps);
-        if (staircase) p = std::floor(p);
-        return initial_learning_rate / (1.0 + decay_rate * p);
+        return initial_learning_rate / (1.0 + decay_rate * detail::decay_progress(step, decay_steps, staircase));
     }
     template <class = void>
     void validate() const {
-        detail::check_schedule(initial_learning_rate > 0.0 && std::isfinite(initial_learning_rate), name,
-                               "initial_learning_rate must be positive and finite, got " +
-                                   detail::number_text(initial_learning_rate));
+        detail::check_positive_rate(initial_learning_rate, name, "initial_learning_rate");
         detail::check_schedule(decay_steps > 0, name, "decay_steps must be at least 1");
         detail::check_schedule(decay_rate >= 0.0 && std::isfinite(decay_rate), name,
                                "decay_rate must be >= 0 and finite, got " + detail::number_text(decay_rate));
@@ -107,9 +109,7 @@ struct PiecewiseConstantDecay {
                                    " values and " + std::to_string(boundaries.size()) + " boundaries");
         for (std::size_t i = 1; i < boundaries.size(); ++i)
             detail::check_schedule(boundaries[i - 1] < boundaries[i], name, "boundaries must increase");
-        for (const double v : values)
-            detail::check_schedule(v > 0.0 && std::isfinite(v), name,
-                                   "every value must be positive and finite, got " + detail::number_text(v));
+        for (const double v : values) detail::check_positive_rate(v, name, "every value");
     }
 };
 
@@ -134,15 +134,10 @@ struct PolynomialDecay {
     }
     template <class = void>
     void validate() const {
-        detail::check_schedule(initial_learning_rate > 0.0 && std::isfinite(initial_learning_rate), name,
-                               "initial_learning_rate must be positive and finite, got " +
-                                   detail::number_text(initial_learning_rate));
-        detail::check_schedule(end_learning_rate > 0.0 && std::isfinite(end_learning_rate), name,
-                               "end_learning_rate must be positive and finite, got " +
-                                   detail::number_text(end_learning_rate));
+        detail::check_positive_rate(initial_learning_rate, name, "initial_learning_rate");
+        detail::check_positive_rate(end_learning_rate, name, "end_learning_rate");
         detail::check_schedule(decay_steps > 0, name, "decay_steps must be at least 1");
-        detail::check_schedule(power > 0.0 && std::isfinite(power), name,
-                               "power must be positive and finite, got " + detail::number_text(power));
+        detail::check_positive_rate(power, name, "power");
     }
 };
 

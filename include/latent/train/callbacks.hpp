@@ -81,6 +81,14 @@ void check_monitor(const TrainingContext& context, const std::string& monitor, c
                                                          : ""));
 }
 
+// The monitored figure of an epoch's logs; `who` names the callback in the error.
+template <class = void>
+double monitored(const Logs& logs, const std::string& monitor, const char* who, std::size_t epoch) {
+    if (const auto v = logs.get(monitor)) return *v;
+    throw value_error("latent.callbacks.monitor", std::string(who) + ": epoch " + std::to_string(epoch + 1) +
+                                                      " logged no \"" + monitor + "\"; it logged " + logs.keys());
+}
+
 // Fills Keras' placeholders in a file path: {epoch} (counted from 1), {epoch:02d}, and any
 // logged figure, {val_loss:.4f}; "{{" and "}}" are literal braces. `value` gives a key's
 // figure, or nothing for a key that is not logged.
@@ -189,22 +197,18 @@ struct EarlyStopping {
 
     template <class = void>
     void on_epoch_end(std::size_t epoch, Logs& logs, TrainingContext& context) {
-        const std::optional<double> current = logs.get(monitor);
-        if (!current)
-            throw value_error("latent.callbacks.monitor",
-                              "EarlyStopping: epoch " + std::to_string(epoch + 1) + " logged no \"" + monitor +
-                                  "\"; it logged " + logs.keys());
+        const double current = detail::monitored(logs, monitor, "EarlyStopping", epoch);
         if (epoch < start_from_epoch) return;
         if (restore_best_weights && best_weights.empty()) {  // nothing better yet: the weights as they are
             keep_weights(context);
             best_epoch = epoch;
         }
         ++wait;
-        if (improves(*current, best)) {
-            best = *current;
+        if (improves(current, best)) {
+            best = current;
             best_epoch = epoch;
             if (restore_best_weights) keep_weights(context);
-            if (!baseline || improves(*current, baseline)) wait = 0;
+            if (!baseline || improves(current, baseline)) wait = 0;
             return;
         }
         if (wait >= patience && epoch > 0) {
@@ -247,7 +251,8 @@ struct EarlyStopping {
 private:
     bool improves(double value, const std::optional<double>& reference) const {
         if (!reference) return true;
-        return detail::rises(monitor, mode, "EarlyStopping") ? value - std::abs(min_delta) > *reference : value + std::abs(min_delta) < *reference;
+        const double delta = std::abs(min_delta);
+        return detail::rises(monitor, mode, "EarlyStopping") ? value - delta > *reference : value + delta < *reference;
     }
     void keep_weights(TrainingContext& context) {
         const auto weights = context.weights();
@@ -297,18 +302,14 @@ struct ModelCheckpoint {
             if (verbose) context.print(at + "saving model to " + path);
             return;
         }
-        const std::optional<double> current = logs.get(monitor);
-        if (!current)
-            throw value_error("latent.callbacks.monitor",
-                              "ModelCheckpoint: epoch " + std::to_string(epoch + 1) + " logged no \"" + monitor +
-                                  "\"; it logged " + logs.keys());
+        const double current = detail::monitored(logs, monitor, "ModelCheckpoint", epoch);
         const bool rises = detail::rises(monitor, mode, "ModelCheckpoint");
-        const bool better = !best || (rises ? *current > *best : *current < *best);
+        const bool better = !best || (rises ? current > *best : current < *best);
         if (better) {
             if (verbose)
                 context.print(at + monitor + " improved from " + (best ? detail::fixed5(*best) : rises ? "-inf" : "inf") +
-                              " to " + detail::fixed5(*current) + ", saving model to " + path);
-            best = *current;
+                              " to " + detail::fixed5(current) + ", saving model to " + path);
+            best = current;
             save(context, path);
         } else if (verbose) {
             context.print(at + monitor + " did not improve from " + detail::fixed5(*best));
@@ -374,19 +375,15 @@ struct ReduceLROnPlateau {
     template <class = void>
     void on_epoch_end(std::size_t epoch, Logs& logs, TrainingContext& context) {
         logs.set("learning_rate", context.learning_rate());
-        const std::optional<double> current = logs.get(monitor);
-        if (!current)
-            throw value_error("latent.callbacks.monitor",
-                              "ReduceLROnPlateau: epoch " + std::to_string(epoch + 1) + " logged no \"" + monitor +
-                                  "\"; it logged " + logs.keys());
+        const double current = detail::monitored(logs, monitor, "ReduceLROnPlateau", epoch);
         if (cooldown_counter > 0) {
             --cooldown_counter;
             wait = 0;
         }
         const double delta = std::abs(min_delta);
         const bool rises = detail::rises(monitor, mode, "ReduceLROnPlateau");
-        if (!best || (rises ? *current > *best + delta : *current < *best - delta)) {
-            best = *current;
+        if (!best || (rises ? current > *best + delta : current < *best - delta)) {
+            best = current;
             wait = 0;
         } else if (cooldown_counter == 0) {
             if (++wait >= patience) {

@@ -9,23 +9,14 @@
 
 #include <latent/latent.hpp>
 
+#include "support/three_classes.hpp"
+
 using namespace latent;
 namespace fs = std::filesystem;
 
 namespace {
-using Net = Sequential<Input<4>, Dense<16>, ReLU, Dropout, Dense<3>, Softmax>;
-
-struct Data {
-    Tensor<Shape<4>> x{96};
-    Tensor<Shape<1>> y{96};
-    Data() {
-        Generator g(4);
-        for (std::size_t i = 0; i < 96; ++i) {
-            y[i] = static_cast<float>(i % 3);
-            for (std::size_t j = 0; j < 4; ++j) x[4 * i + j] = static_cast<float>(g.normal()) + (j == i % 3 ? 2.0f : 0.0f);
-        }
-    }
-};
+using Net = testing::ThreeClassNet;
+using Data = testing::ThreeClassData;
 
 fs::path temp(const char* name) {
     const auto p = fs::path(LATENT_TEST_TMP_DIR) / name;
