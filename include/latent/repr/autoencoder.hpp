@@ -3,6 +3,7 @@
 // with denoising training that corrupts the inputs afresh every epoch.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "../core/random.hpp"
 #include "../core/tensor.hpp"
@@ -18,6 +20,7 @@
 #include "../train/fit.hpp"
 #include "../train/history.hpp"
 #include "../train/options.hpp"
+#include "../train/progress.hpp"
 #include "corruption.hpp"
 
 namespace latent::repr {
@@ -69,38 +72,59 @@ public:
     }
     // Denoising training: every epoch draws a new corruption of x (seeded by options.seed and
     // the epoch) as the input; the target is the clean x. Validation data, when given, is
-    // reconstructed from clean inputs.
+    // reconstructed from clean inputs. Callbacks see the whole run, as in fit, but for their
+    // per-step hooks, which are not called.
     template <float_batch X>
     History fit_denoising(const X& x, const Corruption& corruption, const FitOptions& options = {}) {
         corruption.check();
+        auto& setup = latent::detail::setup_of(model_, "fit_denoising");
         History all;
         Generator rng(options.seed ^ 0x9E3779B97F4A7C15ull);
         FitOptions one = options;
         one.epochs = 1;
-        // One fit per epoch, each silent: the progress lines are written here, numbered right.
+        // One fit per epoch, each silent: the progress lines are written here, numbered right;
+        // the callbacks are called here too, around the whole run.
         one.verbose = Verbosity::silent;
+        one.callbacks.clear();
         std::ostream& out = options.out ? *options.out : std::cout;
+        std::vector<std::string> step_keys{"loss"};
+        for (const auto& m : setup.metrics) step_keys.emplace_back(m->name());
+        const bool validation = options.validation.present() || options.validation_split > 0.0;
+        const std::vector<std::string> keys = latent::detail::epoch_log_keys(step_keys, validation);
+        const std::size_t n_train =
+            options.validation.present()
+                ? x.batch()
+                : static_cast<std::size_t>(static_cast<double>(x.batch()) * (1.0 - options.validation_split));
+        const std::size_t batch = std::max<std::size_t>(1, std::min(options.batch_size, n_train));
+        latent::detail::model_access<model_type> access(model_, *setup.optimizer);
+        TrainingContext context(access, options.epochs, (n_train + batch - 1) / batch, keys);
+        latent::detail::callback_runner callbacks(options.callbacks, context, out);
+        callbacks.train_begin();
+        std::vector<std::pair<std::string, double>> shown;
         for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
             const auto started = std::chrono::steady_clock::now();
             const auto noisy = corrupt(x, corruption, rng);
             one.seed = options.seed + epoch;
+            callbacks.epoch_begin(epoch);
+            callbacks.flush();
             const History h = model_.fit(noisy, x, one);
-            for (const auto& [key, values] : h.history)
-                all.history[key].insert(all.history[key].end(), values.begin(), values.end());
-            all.epochs += h.epochs;
             if (h.epochs == 0) break;  // a stop request
+            shown.clear();
+            for (const auto& key : keys)
+                if (h.contains(key)) shown.emplace_back(key, h.last(key));
+            callbacks.epoch_end(epoch, shown);
+            for (const auto& [key, value] : shown) all.history[key].push_back(value);
+            ++all.epochs;
             if (options.verbose != Verbosity::silent) {
                 const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-                char line[160];
+                char line[64];
                 std::snprintf(line, sizeof line, "Epoch %zu/%zu - %.1fs", epoch + 1, options.epochs, seconds);
-                out << line;
-                for (const auto& [key, values] : h.history) {
-                    std::snprintf(line, sizeof line, " - %s: %.4f", key.c_str(), values.back());
-                    out << line;
-                }
-                out << std::endl;
+                out << line << latent::detail::format_metrics(shown) << std::endl;
             }
+            callbacks.flush();
+            if (callbacks.stop_training()) break;
         }
+        callbacks.train_end(shown);
         return all;
     }
     template <class X, class Y>

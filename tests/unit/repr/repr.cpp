@@ -135,6 +135,30 @@ TEST_CASE("denoising training corrupts the inputs afresh each epoch and reconstr
                        "latent.repr.corruption", "must be in [0, 1]");
 }
 
+TEST_CASE("denoising training calls fit's callbacks around the whole run, not around each epoch's fit") {
+    using Encoder = Sequential<Input<8>, Dense<4>, Tanh>;
+    using Decoder = Sequential<Input<4>, Dense<8>, Sigmoid>;
+    const auto x = grey_batch(64, 4);
+    repr::Autoencoder<Encoder, Decoder> ae(Encoder(1), Decoder(2));
+    ae.compile(optim::Adam{.lr = 0.02}, loss::MeanSquaredError{});
+    // No loss falls by 10: the first epoch is the best, and patience 2 ends the third.
+    callbacks::EarlyStopping early{.monitor = "val_loss", .min_delta = 10.0, .patience = 2};
+    std::size_t begun = 0;
+    std::vector<std::size_t> epochs;
+    const auto h = ae.fit_denoising(
+        x, repr::Corruption::masking(0.3),
+        {.epochs = 20, .batch_size = 16, .validation_split = 0.25, .verbose = Verbosity::silent,
+         .callbacks = {early, callbacks::LambdaCallback{.on_train_begin = [&] { ++begun; },
+                                                        .on_epoch_begin = [&](std::size_t e) { epochs.push_back(e); }},
+                       callbacks::LearningRateScheduler{.schedule = [](std::size_t, double lr) { return lr * 0.5; }}}});
+    CHECK(h.epochs == 3);
+    CHECK(early.stopped_epoch == 2);
+    CHECK(begun == 1);
+    CHECK(epochs == std::vector<std::size_t>{0, 1, 2});
+    CHECK(h.at("learning_rate") == std::vector<double>{0.01, 0.005, 0.0025});
+    CHECK(h.at("val_loss").size() == 3);
+}
+
 TEST_CASE("the linear probe scores separable codes perfectly and random labels near chance") {
     // Codes whose first feature is the class (plus noise at a far larger scale elsewhere,
     // which standardization tames).
