@@ -25,13 +25,9 @@ void check_schedule(bool ok, std::string_view schedule, const std::string& what)
     if (!ok) throw value_error("latent.optim.schedule", std::string(schedule) + ": " + what);
 }
 template <class = void>
-std::string number_text(double v) {
-    return std::to_string(v);
-}
-template <class = void>
 void check_positive_rate(double v, std::string_view schedule, const char* setting) {
     check_schedule(v > 0.0 && std::isfinite(v), schedule,
-                   std::string(setting) + " must be positive and finite, got " + number_text(v));
+                   std::string(setting) + " must be positive and finite, got " + std::to_string(v));
 }
 // step / decay_steps, floored with staircase (ExponentialDecay's and InverseTimeDecay's).
 template <class = void>
@@ -85,7 +81,7 @@ struct InverseTimeDecay {
         detail::check_positive_rate(initial_learning_rate, name, "initial_learning_rate");
         detail::check_schedule(decay_steps > 0, name, "decay_steps must be at least 1");
         detail::check_schedule(decay_rate >= 0.0 && std::isfinite(decay_rate), name,
-                               "decay_rate must be >= 0 and finite, got " + detail::number_text(decay_rate));
+                               "decay_rate must be >= 0 and finite, got " + std::to_string(decay_rate));
     }
 };
 
@@ -170,10 +166,10 @@ struct CosineDecay {
                                              : initial_learning_rate > 0.0 && std::isfinite(initial_learning_rate),
                                name,
                                "initial_learning_rate must be positive and finite (or 0 before a warm-up), got " +
-                                   detail::number_text(initial_learning_rate));
+                                   std::to_string(initial_learning_rate));
         detail::check_schedule(decay_steps > 0, name, "decay_steps must be at least 1");
         detail::check_schedule(alpha >= 0.0 && alpha <= 1.0, name,
-                               "alpha must be in [0, 1], got " + detail::number_text(alpha));
+                               "alpha must be in [0, 1], got " + std::to_string(alpha));
         detail::check_schedule(!warmup_target || (*warmup_target > 0.0 && std::isfinite(*warmup_target)), name,
                                "warmup_target must be positive and finite");
         detail::check_schedule(!warmup_target || warmup_steps > 0, name,

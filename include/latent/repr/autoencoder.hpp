@@ -96,9 +96,8 @@ public:
                 ? x.batch()
                 : static_cast<std::size_t>(static_cast<double>(x.batch()) * (1.0 - options.validation_split));
         const std::size_t batch = std::max<std::size_t>(1, std::min(options.batch_size, n_train));
-        latent::detail::model_access<model_type> access(model_, *setup.optimizer);
-        TrainingContext context(access, options.epochs, (n_train + batch - 1) / batch, keys);
-        latent::detail::callback_runner callbacks(options.callbacks, context, out);
+        latent::detail::model_callbacks<model_type> callbacks(model_, *setup.optimizer, options.callbacks,
+                                                              options.epochs, (n_train + batch - 1) / batch, keys, out);
         callbacks.train_begin();
         std::vector<std::pair<std::string, double>> shown;
         for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
@@ -106,7 +105,6 @@ public:
             const auto noisy = corrupt(x, corruption, rng);
             one.seed = options.seed + epoch;
             callbacks.epoch_begin(epoch);
-            callbacks.flush();
             const History h = model_.fit(noisy, x, one);
             if (h.epochs == 0) break;  // a stop request
             shown.clear();

@@ -154,17 +154,15 @@ public:
         History history;
         data::BatchSampler batches(images.batch(), options.batch_size, true, rng);
         Tensor<input_shape> batch;
-        latent::detail::model_access<model_type> access(model_, *optimizer_);
-        TrainingContext context(access, options.epochs, batches.batches(),
-                                {"loss", "contrastive_accuracy", "learning_rate"});
-        latent::detail::callback_runner callbacks(options.callbacks, context, out);
+        latent::detail::model_callbacks<model_type> callbacks(model_, *optimizer_, options.callbacks, options.epochs,
+                                                              batches.batches(),
+                                                              {"loss", "contrastive_accuracy", "learning_rate"}, out);
         callbacks.train_begin();
         std::vector<std::pair<std::string, double>> shown;
         for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
             const auto started = std::chrono::steady_clock::now();
             if (epoch > 0) batches.next_epoch();
             callbacks.epoch_begin(epoch);
-            callbacks.flush();
             double loss_sum = 0, accuracy_sum = 0;
             std::size_t steps = 0;
             for (std::size_t i = 0; i < batches.batches(); ++i) {

@@ -324,8 +324,10 @@ public:
         for (const auto& c : callbacks_) c.on_train_begin(context_);
         flush();
     }
+    // Their messages are shown at once, before the epoch's progress begins.
     void epoch_begin(std::size_t epoch) {
         for (const auto& c : callbacks_) c.on_epoch_begin(epoch, context_);
+        flush();
     }
     void batch_begin(std::size_t step) {
         if (per_step_)

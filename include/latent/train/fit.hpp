@@ -352,6 +352,25 @@ private:
     Net& net_;
     optim::Optimizer& optimizer_;
 };
+// A training loop's callbacks on a model: what they act through (the model and its compiled
+// optimizer), their context and their runner, made together.
+template <class Net>
+struct model_callback_state {
+    model_access<Net> access;
+    TrainingContext training_context;
+    model_callback_state(Net& net, optim::Optimizer& optimizer, std::size_t epochs, std::size_t steps,
+                         std::vector<std::string> log_keys)
+        : access(net, optimizer), training_context(access, epochs, steps, std::move(log_keys)) {}
+};
+template <class Net>
+class model_callbacks : private model_callback_state<Net>, public callback_runner {
+public:
+    model_callbacks(Net& net, optim::Optimizer& optimizer, const std::vector<Callback>& callbacks, std::size_t epochs,
+                    std::size_t steps, std::vector<std::string> log_keys, std::ostream& out)
+        : model_callback_state<Net>(net, optimizer, epochs, steps, std::move(log_keys)),
+          callback_runner(callbacks, this->training_context, out) {}
+};
+
 // The keys of an epoch's logs: the step's figures (`step_keys`), then each as "val_..." where
 // there is validation data, then "learning_rate", which the learning-rate callbacks add.
 inline std::vector<std::string> epoch_log_keys(std::vector<std::string> step_keys, bool validation) {
@@ -530,13 +549,13 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     History history;
     std::vector<std::string> step_keys{"loss"};
     for (const auto& m : setup.metrics) step_keys.emplace_back(m->name());
-    detail::model_access<Net> access(net, *setup.optimizer);
-    TrainingContext context(access, options.epochs, steps, detail::epoch_log_keys(step_keys, validation.present()));
-    detail::callback_runner callbacks(options.callbacks, context, options.out ? *options.out : std::cout);
+    detail::model_callbacks<Net> callbacks(net, *setup.optimizer, options.callbacks, options.epochs, steps,
+                                           detail::epoch_log_keys(step_keys, validation.present()),
+                                           options.out ? *options.out : std::cout);
     callbacks.train_begin();
     const detail::RunStart start = detail::resume_run(options, arena, *setup.optimizer, history, steps, sampler,
                                                       shuffle_rng, epoch_shuffle, dropout_rng);
-    context.set_initial_epoch(start.epoch);
+    callbacks.context().set_initial_epoch(start.epoch);
     const std::size_t first_epoch = start.epoch, first_step = start.step;
     auto stop_requested = [&] { return options.stop && options.stop->load(); };
     double epoch_learning_rate = setup.optimizer->learning_rate();  // before this epoch's callbacks
@@ -564,7 +583,6 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
         for (auto& m : setup.metrics) m->reset();
         epoch_learning_rate = setup.optimizer->learning_rate();
         callbacks.epoch_begin(epoch);
-        callbacks.flush();
         progress.begin_epoch(epoch, options.epochs, steps);
         double loss_sum = 0;
         std::size_t seen = 0;

@@ -430,13 +430,13 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
         for (std::size_t k = 0; k < outputs; ++k) step_keys.push_back(detail::output_key(net, outputs, k, "loss"));
     for (std::size_t k = 0; k < outputs; ++k)
         for (auto& m : setup.metrics[k]) step_keys.push_back(detail::output_key(net, outputs, k, m->name()));
-    detail::model_access<Net> access(net, *setup.optimizer);
-    TrainingContext context(access, options.epochs, steps, detail::epoch_log_keys(step_keys, n_val > 0));
-    detail::callback_runner callbacks(options.callbacks, context, options.out ? *options.out : std::cout);
+    detail::model_callbacks<Net> callbacks(net, *setup.optimizer, options.callbacks, options.epochs, steps,
+                                           detail::epoch_log_keys(step_keys, n_val > 0),
+                                           options.out ? *options.out : std::cout);
     callbacks.train_begin();
     const detail::RunStart start = detail::resume_run(options, arena, *setup.optimizer, history, steps, sampler,
                                                       shuffle_rng, epoch_shuffle, dropout_rng);
-    context.set_initial_epoch(start.epoch);
+    callbacks.context().set_initial_epoch(start.epoch);
     auto stop_requested = [&] { return options.stop && options.stop->load(); };
     double epoch_learning_rate = setup.optimizer->learning_rate();  // before this epoch's callbacks
     auto write_checkpoint = [&](std::size_t epoch, std::size_t step) {
@@ -466,7 +466,6 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
             for (auto& m : per) m->reset();
         epoch_learning_rate = setup.optimizer->learning_rate();
         callbacks.epoch_begin(epoch);
-        callbacks.flush();
         progress.begin_epoch(epoch, options.epochs, steps);
         std::vector<double> sums(outputs, 0.0);
         double total_sum = 0;
