@@ -21,6 +21,17 @@ void check_dense_and_activations(double tol, agreement_modes random_layers = agr
     check_layer_agreement<B, Memory, Shape<20>>(LeakyReLU{}, tol);
     check_layer_agreement<B, Memory, Shape<20>>(Sigmoid{}, tol);
     check_layer_agreement<B, Memory, Shape<20>>(Tanh{}, tol);
+    check_layer_agreement<B, Memory, Shape<20>>(ELU{}, tol);
+    check_layer_agreement<B, Memory, Shape<20>>(SELU{}, tol);
+    check_layer_agreement<B, Memory, Shape<20>>(GELU{}, tol);
+    check_layer_agreement<B, Memory, Shape<20>>(GELU{true}, tol);
+    check_layer_agreement<B, Memory, Shape<20>>(SiLU{}, tol);
+    check_layer_agreement<B, Memory, Shape<20>>(Softplus{}, tol);
+    check_layer_agreement<B, Memory, Shape<20>>(Softsign{}, tol);
+    check_layer_agreement<B, Memory, Shape<20>>(HardSigmoid{}, tol);
+    check_layer_agreement<B, Memory, Shape<20>>(HardSiLU{}, tol);
+    check_layer_agreement<B, Memory, Shape<20>>(Mish{}, tol);
+    check_layer_agreement<B, Memory, Shape<20>>(ReLU6{}, tol);
     check_layer_agreement<B, Memory, Shape<4, 10>>(Softmax{}, tol);
     check_layer_agreement<B, Memory, Shape<4, 5>>(Flatten{}, tol);
     check_layer_agreement<B, Memory, Shape<20>>(Reshape<4, 5>{}, tol);

@@ -1,5 +1,5 @@
-// Activation layers: Activation<F> applies an elementwise function F; ReLU, LeakyReLU, Sigmoid
-// and Tanh are its named forms, and Softmax normalizes over the last axis, as in Keras.
+// Activation layers: Activation<F> applies an elementwise function F; ReLU, LeakyReLU, Sigmoid,
+// Tanh, ELU, GELU, SiLU, ... are its named forms, and Softmax normalizes over the last axis.
 #pragma once
 
 #include <cmath>
@@ -94,6 +94,97 @@ public:
 };
 
 // Softmax over the last axis (Keras' default axis=-1).
+class ReLU6 : public Activation<activations::relu6, ReLU6> {
+public:
+    using Activation::Activation;
+    static constexpr std::string_view type_name = "ReLU6";
+    static constexpr std::string_view default_name = "re_lu6";
+};
+
+class ELU : public Activation<activations::elu, ELU> {
+public:
+    ELU() = default;
+    explicit ELU(double alpha, std::string name = {}) : Activation(activations::elu{alpha}, std::move(name)) {}
+    explicit ELU(std::string name) : Activation(std::move(name)) {}
+    static constexpr std::string_view type_name = "ELU";
+    static constexpr std::string_view default_name = "elu";
+
+    double alpha() const noexcept { return function().alpha; }
+    ELU& alpha(double value) {
+        function().alpha = value;
+        return *this;
+    }
+};
+
+class SELU : public Activation<activations::selu, SELU> {
+public:
+    using Activation::Activation;
+    static constexpr std::string_view type_name = "SELU";
+    static constexpr std::string_view default_name = "selu";
+};
+
+// GELU{} is the exact form (Keras' and PyTorch's default); GELU{true} the tanh approximation.
+class GELU : public Activation<activations::gelu, GELU> {
+public:
+    GELU() = default;
+    explicit GELU(bool approximate, std::string name = {})
+        : Activation(activations::gelu{approximate}, std::move(name)) {}
+    explicit GELU(std::string name) : Activation(std::move(name)) {}
+    explicit GELU(const char* name) : Activation(std::string(name)) {}  // not GELU(bool) by pointer conversion
+    static constexpr std::string_view type_name = "GELU";
+    static constexpr std::string_view default_name = "gelu";
+
+    bool approximate() const noexcept { return function().approximate; }
+    GELU& approximate(bool value) {
+        function().approximate = value;
+        return *this;
+    }
+};
+
+class SiLU : public Activation<activations::silu, SiLU> {
+public:
+    using Activation::Activation;
+    static constexpr std::string_view type_name = "SiLU";
+    static constexpr std::string_view default_name = "silu";
+};
+using Swish = SiLU;
+
+class Softplus : public Activation<activations::softplus, Softplus> {
+public:
+    using Activation::Activation;
+    static constexpr std::string_view type_name = "Softplus";
+    static constexpr std::string_view default_name = "softplus";
+};
+
+class Softsign : public Activation<activations::softsign, Softsign> {
+public:
+    using Activation::Activation;
+    static constexpr std::string_view type_name = "Softsign";
+    static constexpr std::string_view default_name = "softsign";
+};
+
+class HardSigmoid : public Activation<activations::hard_sigmoid, HardSigmoid> {
+public:
+    using Activation::Activation;
+    static constexpr std::string_view type_name = "HardSigmoid";
+    static constexpr std::string_view default_name = "hard_sigmoid";
+};
+
+class HardSiLU : public Activation<activations::hard_silu, HardSiLU> {
+public:
+    using Activation::Activation;
+    static constexpr std::string_view type_name = "HardSiLU";
+    static constexpr std::string_view default_name = "hard_silu";
+};
+using HardSwish = HardSiLU;
+
+class Mish : public Activation<activations::mish, Mish> {
+public:
+    using Activation::Activation;
+    static constexpr std::string_view type_name = "Mish";
+    static constexpr std::string_view default_name = "mish";
+};
+
 class Softmax : public Layer<Softmax> {
 public:
     using Layer::Layer;

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include <latent/backend/cpu/reference.hpp>
@@ -46,6 +47,58 @@ TEST_CASE("activations") {
     CHECK(q[0] == doctest::Approx(0.25));
     CHECK(q[1] == doctest::Approx(0.75));
     CHECK(q[2] == doctest::Approx(0.5));
+}
+
+// PyTorch's values (torch.nn.functional, float64) at x = -4, -1, -0.5, 0.25, 1, 4.
+template <class L>
+void check_against_pytorch(const L& layer, std::vector<double> expected) {
+    CAPTURE(L::type_name);
+    const auto y = run<Shape<6>>(layer, {-4, -1, -0.5f, 0.25f, 1, 4}, 1);
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        CAPTURE(i);
+        CHECK(y[i] == doctest::Approx(expected[i]).epsilon(2e-6));
+    }
+}
+
+TEST_CASE("the further activations give PyTorch's values (Keras' where Keras has the function)") {
+    check_against_pytorch(ELU{}, {-0.98168436111126578, -0.63212055882855767, -0.39346934028736658, 0.25, 1, 4});
+    check_against_pytorch(ELU{0.5}, {-0.49084218055563289, -0.31606027941427884, -0.19673467014368329, 0.25, 1, 4});
+    check_against_pytorch(SELU{}, {-1.7258986281898945, -1.1113307378125625, -0.69175818780287135, 0.26267524683887011,
+                                   1.0507009873554805, 4.2028039494219218});
+    check_against_pytorch(GELU{}, {-0.00012668496733247991, -0.15865525393145702, -0.15426876936299344,
+                                   0.14967658142073093, 0.84134474606854304, 3.9998733150326675});
+    check_against_pytorch(GELU{true}, {-7.0245948192271257e-05, -0.15880800939172324, -0.15428599017485606,
+                                       0.149675350701685, 0.84119199060827676, 3.9999297540518075});
+    check_against_pytorch(SiLU{}, {-0.071944839848366235, -0.2689414213699951, -0.1887703343990727, 0.14054412522144952,
+                                   0.7310585786300049, 3.9280551601516338});
+    check_against_pytorch(Softplus{}, {0.018149927917809738, 0.31326168751822286, 0.47407698418010669,
+                                       0.82593941987884356, 1.3132616875182228, 4.0181499279178094});
+    check_against_pytorch(Softsign{}, {-0.8, -0.5, -1.0 / 3, 0.2, 0.5, 0.8});
+    check_against_pytorch(HardSigmoid{}, {0, 1.0 / 3, 5.0 / 12, 13.0 / 24, 2.0 / 3, 1});
+    check_against_pytorch(HardSiLU{}, {0, -1.0 / 3, -5.0 / 24, 13.0 / 96, 2.0 / 3, 4});
+    check_against_pytorch(Mish{}, {-0.07259174079202535, -0.30340146137410895, -0.22074377465173001,
+                                   0.16957240966381759, 0.86509838826731034, 3.9974128069762385});
+    check_against_pytorch(ReLU6{}, {0, 0, 0, 0.25, 1, 4});
+    CHECK(run<Shape<2>>(ReLU6{}, {7, 6.5f}, 1) == std::vector<float>{6, 6});
+
+    // Far out, nothing overflows or loses the value to rounding.
+    const auto big = run<Shape<4>>(Softplus{}, {-100, 100, -1e-30f, 30}, 1);
+    CHECK(big[0] == doctest::Approx(std::exp(-100.0)).epsilon(1e-6));
+    CHECK(big[1] == 100.0f);
+    CHECK(big[2] == doctest::Approx(std::log(2.0)));
+    CHECK(big[3] == doctest::Approx(30.0));
+    const auto silu_far = run<Shape<2>>(SiLU{}, {-200, 200}, 1);
+    CHECK(silu_far == std::vector<float>{-0.0f, 200});
+    CHECK(run<Shape<1>>(Mish{}, {-200}, 1)[0] == doctest::Approx(0.0));
+
+    // The named forms' settings, names, and the GELU(const char*) overload naming, not approximating.
+    CHECK(ELU{}.alpha() == 1.0);
+    CHECK(ELU{}.alpha(0.2).alpha() == 0.2);
+    CHECK_FALSE(GELU{}.approximate());
+    CHECK(GELU{"g"}.name() == "g");
+    CHECK_FALSE(GELU{"g"}.approximate());
+    CHECK(std::is_same_v<Swish, SiLU>);
+    CHECK(std::is_same_v<HardSwish, HardSiLU>);
 }
 
 TEST_CASE("Flatten and Reshape keep the element order") {

@@ -24,6 +24,21 @@ TEST_CASE("activation gradients") {
     SUBCASE("LeakyReLU") { CHECK(check_layer_gradients<Shape<7>>(LeakyReLU{0.2}) > 0); }
     SUBCASE("Sigmoid") { CHECK(check_layer_gradients<Shape<2, 3>>(Sigmoid{}, {.input_low = -6, .input_high = 6}) > 0); }
     SUBCASE("Tanh") { CHECK(check_layer_gradients<Shape<6>>(Tanh{}, {.input_low = -3, .input_high = 3}) > 0); }
+    SUBCASE("ELU") { CHECK(check_layer_gradients<Shape<8>>(ELU{0.7}, {.input_low = -4, .input_high = 4}) > 0); }
+    SUBCASE("SELU") { CHECK(check_layer_gradients<Shape<8>>(SELU{}, {.input_low = -4, .input_high = 4}) > 0); }
+    SUBCASE("GELU") { CHECK(check_layer_gradients<Shape<8>>(GELU{}, {.input_low = -4, .input_high = 4}) > 0); }
+    SUBCASE("GELU, tanh form") {
+        CHECK(check_layer_gradients<Shape<8>>(GELU{true}, {.input_low = -4, .input_high = 4}) > 0);
+    }
+    SUBCASE("SiLU") { CHECK(check_layer_gradients<Shape<8>>(SiLU{}, {.input_low = -6, .input_high = 6}) > 0); }
+    SUBCASE("Softplus") { CHECK(check_layer_gradients<Shape<8>>(Softplus{}, {.input_low = -6, .input_high = 6}) > 0); }
+    SUBCASE("Softsign") { CHECK(check_layer_gradients<Shape<8>>(Softsign{}, {.input_low = -4, .input_high = 4}) > 0); }
+    SUBCASE("HardSigmoid") {
+        CHECK(check_layer_gradients<Shape<8>>(HardSigmoid{}, {.input_low = -5, .input_high = 5}) > 0);
+    }
+    SUBCASE("HardSiLU") { CHECK(check_layer_gradients<Shape<8>>(HardSiLU{}, {.input_low = -5, .input_high = 5}) > 0); }
+    SUBCASE("Mish") { CHECK(check_layer_gradients<Shape<8>>(Mish{}, {.input_low = -5, .input_high = 5}) > 0); }
+    SUBCASE("ReLU6") { CHECK(check_layer_gradients<Shape<8>>(ReLU6{}, {.input_low = -3, .input_high = 9}) > 0); }
     SUBCASE("Activation<linear>") { CHECK(check_layer_gradients<Shape<4>>(Activation<activations::linear>{}) > 0); }
     SUBCASE("Softmax over the last axis") {
         CHECK(check_layer_gradients<Shape<5>>(Softmax{}, {.input_low = -4, .input_high = 4}) > 0);
