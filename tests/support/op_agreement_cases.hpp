@@ -65,6 +65,15 @@ void check_reductions(double tol) {
         ops::column_sum<B>(rows, cols, dx.data(), got.data(), false);
         CHECK(relative_error(Memory::download(got), want) < tol);
         CHECK(ops::sum<B>(x.size(), dx.data()) == doctest::Approx(ops::sum<cpu::reference>(x.size(), x.data())).epsilon(tol));
+        // the sum of squares stays in the backend's memory, added to or written over
+        std::vector<float> squares_ref{2.0f};
+        auto squares = Memory::upload(squares_ref);
+        ops::sum_of_squares<cpu::reference>(x.size(), x.data(), squares_ref.data(), true);
+        ops::sum_of_squares<B>(x.size(), dx.data(), squares.data(), true);
+        CHECK(Memory::download(squares)[0] == doctest::Approx(squares_ref[0]).epsilon(tol));
+        ops::sum_of_squares<cpu::reference>(rows, x.data(), squares_ref.data(), false);
+        ops::sum_of_squares<B>(rows, dx.data(), squares.data(), false);
+        CHECK(Memory::download(squares)[0] == doctest::Approx(squares_ref[0]).epsilon(tol));
 
         std::vector<float> mean_ref(cols), var_ref(cols);
         auto mean = Memory::upload(mean_ref), var = Memory::upload(var_ref);

@@ -32,6 +32,8 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
        beta == 0 overwrites C without reading it (NaNs in C do not propagate).
    bias_add(rows, cols, bias, y)            y[r, c] += bias[c]
    column_sum(rows, cols, x, out, accumulate)   out[c] = (accumulate ? out[c] : 0) + sum_r x[r, c]
+   sum_of_squares(n, x, out, accumulate)     out[0] = (accumulate ? out[0] : 0) + sum_i x[i]^2, deterministic
+                                            as sum; out stays in the backend's memory
    elementwise(n, f, a0, a1, ...)           f(a0[i], a1[i], ...) for i in [0, n), f may write through
                                             the references of non-const arrays; f touches index i
                                             only, so a backend may run the indices in any order or

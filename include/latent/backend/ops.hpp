@@ -20,6 +20,7 @@ namespace op {
 struct gemm {};
 struct bias_add {};
 struct column_sum {};
+struct sum_of_squares {};
 struct elementwise {};
 struct activation {};
 struct sum {};
@@ -69,6 +70,16 @@ void column_sum(std::size_t rows, std::size_t cols, const T* x, T* out, bool acc
         column_sum_kernel(B{}, rows, cols, x, out, accumulate);
     else
         (void)sizeof(missing_kernel<B, op::column_sum>);
+}
+
+// out[0] (+)= the sum of x[i]^2, left in the backend's memory: gradient clipping by norm,
+// which must not wait for the host (a device step is replayed as a graph).
+template <backend_policy B, class T>
+void sum_of_squares(std::size_t n, const T* x, T* out, bool accumulate) {
+    if constexpr (requires { sum_of_squares_kernel(B{}, n, x, out, accumulate); })
+        sum_of_squares_kernel(B{}, n, x, out, accumulate);
+    else
+        (void)sizeof(missing_kernel<B, op::sum_of_squares>);
 }
 
 // f(a0[i], a1[i], ...) for every i: the building block of activations and optimizer updates.

@@ -31,6 +31,8 @@ struct ArenaRange {
     std::size_t begin = 0;
     std::size_t end = 0;
     double lr_scale = 1.0;  // the optimizer's learning rate is multiplied by this here (fine-tuning)
+
+    friend bool operator==(const ArenaRange&, const ArenaRange&) = default;
 };
 
 // Where an arena's values live when it shares them with a bigger arena: a Sequential called
@@ -104,16 +106,12 @@ public:
         return nullptr;
     }
 
-    // The maximal ranges of trainable elements: what an optimizer updates.
+    // What an optimizer updates: one range per trainable slot (Keras' variables, which clipnorm
+    // clips one by one), in arena order; the optimizer merges neighbours where it can.
     std::vector<ArenaRange> trainable_ranges() const {
         std::vector<ArenaRange> ranges;
-        for (const auto& s : slots_) {
-            if (!s.trainable || s.size == 0) continue;
-            if (!ranges.empty() && ranges.back().end == s.offset)
-                ranges.back().end += s.size;
-            else
-                ranges.push_back({s.offset, s.offset + s.size});
-        }
+        for (const auto& s : slots_)
+            if (s.trainable && s.size != 0) ranges.push_back({s.offset, s.offset + s.size});
         return ranges;
     }
 

@@ -357,11 +357,7 @@ public:
         std::vector<ArenaRange> ranges;
         for (const auto& slot : store_->params.slots()) {
             if (!slot.trainable || slot.size == 0 || !in_model(slot.layer)) continue;
-            const double scale = store_->layers[slot.layer].lr_multiplier;
-            if (!ranges.empty() && ranges.back().end == slot.offset && ranges.back().lr_scale == scale)
-                ranges.back().end += slot.size;
-            else
-                ranges.push_back({slot.offset, slot.offset + slot.size, scale});
+            ranges.push_back({slot.offset, slot.offset + slot.size, store_->layers[slot.layer].lr_multiplier});
         }
         return ranges;
     }

@@ -1,5 +1,6 @@
 // Adam as Keras computes it: m += (1 - b1)(g - m); v += (1 - b2)(g^2 - v);
-// w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + epsilon).
+// w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + epsilon). AdamW is Adam with Keras'
+// decoupled weight decay on by default (0.004): w -= lr * weight_decay * w before each update.
 #pragma once
 
 #include <cmath>
@@ -15,22 +16,49 @@ struct Adam {
     double beta_1 = 0.9;
     double beta_2 = 0.999;
     double epsilon = 1e-7;
+    // Keras 3's settings of every optimizer (0: off), as in SGD: decoupled weight decay and
+    // one of the three clippings.
+    double weight_decay = 0.0;
+    double clipnorm = 0.0;
+    double clipvalue = 0.0;
+    double global_clipnorm = 0.0;
 
-    void validate() const {
-        lr.validate(name);
-        detail::check_unit(beta_1, "beta_1", "Adam");
-        detail::check_unit(beta_2, "beta_2", "Adam");
-        detail::check_positive(epsilon, "epsilon", "Adam");
-    }
+    void validate() const;
+    template <backend_policy B>
+    std::unique_ptr<Optimizer> build() const;
+};
+
+// Keras' AdamW (Loshchilov and Hutter): Adam's settings, weight_decay 0.004 by default.
+struct AdamW {
+    static constexpr std::string_view name = "AdamW";
+    LearningRate lr = 0.001;
+    double beta_1 = 0.9;
+    double beta_2 = 0.999;
+    double epsilon = 1e-7;
+    double weight_decay = 0.004;
+    double clipnorm = 0.0;
+    double clipvalue = 0.0;
+    double global_clipnorm = 0.0;
+
+    void validate() const;
     template <backend_policy B>
     std::unique_ptr<Optimizer> build() const;
 };
 
 namespace detail {
-template <backend_policy B>
-class AdamUpdater final : public UpdaterBase<AdamUpdater<B>, Adam> {
+template <class Settings>
+void validate_adam(const Settings& s) {
+    s.lr.validate(Settings::name);
+    check_unit(s.beta_1, "beta_1", Settings::name);
+    check_unit(s.beta_2, "beta_2", Settings::name);
+    check_positive(s.epsilon, "epsilon", Settings::name);
+    check_common_settings(s);
+}
+
+template <backend_policy B, class Settings>
+class AdamUpdater final : public UpdaterBase<AdamUpdater<B, Settings>, Settings, B> {
 public:
-    using UpdaterBase<AdamUpdater<B>, Adam>::UpdaterBase;
+    using UpdaterBase<AdamUpdater<B, Settings>, Settings, B>::UpdaterBase;
 
     std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) override {
         return {{"m", m_.host_view(size)}, {"v", v_.host_view(size)}};
@@ -39,36 +67,51 @@ public:
     void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
         m_.before_step(size);
         v_.before_step(size);
-        const double lr = s_.lr.checked_at(this->iterations_, Adam::name);
+        const double lr = s_.lr.checked_at(this->iterations_, Settings::name);
         ++this->iterations_;
         const double t = static_cast<double>(this->iterations_);
         const float alpha = static_cast<float>(lr * std::sqrt(1.0 - std::pow(s_.beta_2, t)) /
                                                (1.0 - std::pow(s_.beta_1, t)));
+        this->for_each_range(grads, ranges, lr, [&](const ArenaRange& r, const auto& adjust) {
+            update(params, grads, r, alpha, adjust);
+        });
+    }
+
+    // One range's update (public: nvcc's device lambdas need an accessible enclosing function).
+    template <class Adjust>
+    void update(float* params, const float* grads, const ArenaRange& r, float alpha, const Adjust& adjust) {
+        const float rate = alpha * static_cast<float>(r.lr_scale);
         const float b1 = static_cast<float>(s_.beta_1), b2 = static_cast<float>(s_.beta_2);
         const float eps = static_cast<float>(s_.epsilon);
-        for (const auto& r : ranges) {
-            const float rate = alpha * static_cast<float>(r.lr_scale);
-            ops::elementwise<B>(
-                r.end - r.begin,
-                [rate, b1, b2, eps] LATENT_HOST_DEVICE(float& w, float& m, float& v, const float& g) {
-                    m += (1.0f - b1) * (g - m);
-                    v += (1.0f - b2) * (g * g - v);
-                    w -= rate * m / (std::sqrt(v) + eps);
-                },
-                params + r.begin, m_.data() + r.begin, v_.data() + r.begin, grads + r.begin);
-        }
+        ops::elementwise<B>(
+            r.end - r.begin,
+            [rate, b1, b2, eps, adjust] LATENT_HOST_DEVICE(float& w, float& m, float& v, const float& raw) {
+                const float g = adjust(raw);
+                adjust.decay(w);
+                m += (1.0f - b1) * (g - m);
+                v += (1.0f - b2) * (g * g - v);
+                w -= rate * m / (std::sqrt(v) + eps);
+            },
+            params + r.begin, m_.data() + r.begin, v_.data() + r.begin, grads + r.begin);
     }
 
 private:
-    using UpdaterBase<AdamUpdater<B>, Adam>::s_;
+    using UpdaterBase<AdamUpdater<B, Settings>, Settings, B>::s_;
     StateBuffer<B> m_;  // (arena size) first moments
     StateBuffer<B> v_;  // (arena size) second moments
 };
 }  // namespace detail
 
+inline void Adam::validate() const { detail::validate_adam(*this); }
+inline void AdamW::validate() const { detail::validate_adam(*this); }
+
 template <backend_policy B>
 std::unique_ptr<Optimizer> Adam::build() const {
-    return std::make_unique<detail::AdamUpdater<B>>(*this);
+    return std::make_unique<detail::AdamUpdater<B, Adam>>(*this);
+}
+template <backend_policy B>
+std::unique_ptr<Optimizer> AdamW::build() const {
+    return std::make_unique<detail::AdamUpdater<B, AdamW>>(*this);
 }
 
 }  // namespace latent::optim

@@ -1,6 +1,6 @@
 // The runtime interface every optimizer implements: one update of the trainable ranges of
-// the parameter arena from the gradient arena. Optimizer settings (SGD, Adam, RMSprop) are
-// plain structs with Keras' defaults; build<Backend>() makes the stateful updater.
+// the parameter arena from the gradient arena. Optimizer settings (SGD, Adam, AdamW, RMSprop)
+// are plain structs with Keras' defaults; build<Backend>() makes the stateful updater.
 #pragma once
 
 #include <cmath>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../backend/memory.hpp"
+#include "../backend/ops.hpp"
 #include "../core/arena.hpp"
 #include "../core/buffer.hpp"
 #include "../core/errors.hpp"
@@ -51,6 +52,73 @@ inline void check_unit(double v, const char* what, std::string_view optimizer) {
         throw value_error("latent.optim.setting",
                           std::string(optimizer) + ": " + what + " must be in [0, 1), got " + std::to_string(v));
 }
+
+inline void check_non_negative(double v, const char* what, std::string_view optimizer) {
+    if (!(v >= 0.0) || !std::isfinite(v))
+        throw value_error("latent.optim.setting", std::string(optimizer) + ": " + what +
+                                                      " must be a finite number >= 0 (0: off), got " + std::to_string(v));
+}
+
+// The settings every optimizer has, as Keras 3's: weight_decay, and one of clipnorm, clipvalue
+// and global_clipnorm (0 where Keras has None).
+template <class Settings>
+void check_common_settings(const Settings& s) {
+    check_non_negative(s.weight_decay, "weight_decay", Settings::name);
+    check_non_negative(s.clipnorm, "clipnorm", Settings::name);
+    check_non_negative(s.clipvalue, "clipvalue", Settings::name);
+    check_non_negative(s.global_clipnorm, "global_clipnorm", Settings::name);
+    if ((s.clipnorm > 0) + (s.clipvalue > 0) + (s.global_clipnorm > 0) > 1)
+        throw value_error("latent.optim.setting",
+                          std::string(Settings::name) +
+                              ": only one of clipnorm, clipvalue and global_clipnorm can be set, got clipnorm " +
+                              std::to_string(s.clipnorm) + ", clipvalue " + std::to_string(s.clipvalue) +
+                              ", global_clipnorm " + std::to_string(s.global_clipnorm));
+}
+
+// How an update sees a gradient and its weight. plain_gradients: as they are (no clipping, no
+// weight decay), the update's fast path. adjusted_gradients: Keras 3's order, the gradient
+// clipped (scaled by a norm's factor, or to [-clip_value, clip_value]) and the weight decayed,
+// w -= lr * weight_decay * w, before the update reads it.
+struct plain_gradients {
+    LATENT_HOST_DEVICE float operator()(float g) const { return g; }
+    LATENT_HOST_DEVICE void decay(float&) const {}
+};
+struct adjusted_gradients {
+    const float* scale = nullptr;  // in the backend's memory: min(1, clipnorm / norm); none when null
+    float clip_value = 0.0f;       // 0: none
+    float decay_rate = 0.0f;       // lr * weight_decay * the range's lr scale
+    LATENT_HOST_DEVICE float operator()(float g) const {
+        if (scale) g *= *scale;
+        if (clip_value > 0.0f) g = g < -clip_value ? -clip_value : (g > clip_value ? clip_value : g);
+        return g;
+    }
+    LATENT_HOST_DEVICE void decay(float& w) const { w -= decay_rate * w; }
+};
+
+// A sum of squares in, the factor that brings its norm down to `clip` out (1 under it); a
+// function object, not a lambda: nvcc wants no device lambda in a function templated on a local type.
+struct clip_factor {
+    float clip;
+    LATENT_HOST_DEVICE void operator()(float& t) const { t = t > clip * clip ? clip / std::sqrt(t) : 1.0f; }
+};
+
+// A few floats in backend B's memory that an update computes and reads (the clipping factors);
+// a copy starts empty.
+template <backend_policy B>
+class ScratchBuffer {
+public:
+    ScratchBuffer() = default;
+    ScratchBuffer(const ScratchBuffer&) {}
+    ScratchBuffer& operator=(const ScratchBuffer&) { return *this; }
+    ~ScratchBuffer() = default;
+    float* data(std::size_t size) {
+        if (values_.size() < size) values_.resize_discard(size);
+        return values_.data();
+    }
+
+private:
+    backend_buffer<B, float> values_;
+};
 // Per-parameter optimizer state with the arena's layout, in backend B's memory, allocated on
 // the first step. Checkpoints read and write it on the host through host_view(); on a device
 // backend that is a copy, which goes back to the device before the next step.
@@ -110,11 +178,48 @@ private:
     bool host_may_differ_ = false;
 };
 
-// What every updater shares: its validated settings, name, learning rate and copying.
-template <class Derived, class Settings>
+// What every updater shares: its validated settings, name, learning rate and copying, and the
+// walk over the trainable ranges that clips the gradients and decays the weights on the way.
+template <class Derived, class Settings, backend_policy B>
 class UpdaterBase : public Optimizer {
 public:
     explicit UpdaterBase(Settings settings) : s_(settings) { s_.validate(); }
+
+    // Calls update(range, adjust) over `variables` (one range per weight tensor) with adjust
+    // plain_gradients or adjusted_gradients (above); lr is this step's learning rate. Adjacent
+    // ranges with the same lr scale go as one, except where each variable is clipped by its own
+    // norm (clipnorm). The norms stay in the backend's memory: a device step never waits for it.
+    template <class Update>
+    void for_each_range(const float* grads, const std::vector<ArenaRange>& variables, double lr, Update&& update) {
+        const auto& ranges = merged(variables);
+        const bool clip_each = s_.clipnorm > 0;
+        if (s_.weight_decay == 0 && !clip_each && s_.clipvalue == 0 && s_.global_clipnorm == 0) {
+            for (const auto& r : ranges) update(r, plain_gradients{});
+            return;
+        }
+        const auto decay = [&](const ArenaRange& r) {
+            return static_cast<float>(lr * s_.weight_decay * r.lr_scale);
+        };
+        if (clip_each || s_.global_clipnorm > 0) {
+            const auto& summed = clip_each ? variables : ranges;
+            const std::size_t factors = clip_each ? summed.size() : 1;
+            float* scale = scratch_.data(factors);
+            for (std::size_t k = 0; k < summed.size(); ++k) {
+                const auto& r = summed[k];
+                ops::sum_of_squares<B>(r.end - r.begin, grads + r.begin, scale + (clip_each ? k : 0),
+                                       !clip_each && k > 0);
+            }
+            // Keras' clip_by_norm and clip_by_global_norm: g * clip / max(norm, clip).
+            const float clip = static_cast<float>(clip_each ? s_.clipnorm : s_.global_clipnorm);
+            ops::elementwise<B>(factors, clip_factor{clip}, scale);
+            for (std::size_t k = 0; k < summed.size(); ++k)
+                update(summed[k], adjusted_gradients{scale + (clip_each ? k : 0), 0.0f, decay(summed[k])});
+            return;
+        }
+        for (const auto& r : ranges)
+            update(r, adjusted_gradients{nullptr, static_cast<float>(s_.clipvalue), decay(r)});
+    }
+
     std::string_view name() const override { return Settings::name; }
     std::unique_ptr<Optimizer> clone() const override {
         return std::make_unique<Derived>(static_cast<const Derived&>(*this));
@@ -136,6 +241,24 @@ public:
 
 protected:
     Settings s_;
+
+private:
+    // Adjacent ranges with the same lr scale merged, kept between steps (no allocation per step).
+    const std::vector<ArenaRange>& merged(const std::vector<ArenaRange>& variables) {
+        if (variables == variables_) return merged_;
+        variables_ = variables;
+        merged_.clear();
+        for (const auto& r : variables) {
+            if (!merged_.empty() && merged_.back().end == r.begin && merged_.back().lr_scale == r.lr_scale)
+                merged_.back().end = r.end;
+            else
+                merged_.push_back(r);
+        }
+        return merged_;
+    }
+
+    std::vector<ArenaRange> variables_, merged_;
+    ScratchBuffer<B> scratch_;
 };
 
 }  // namespace detail

@@ -15,12 +15,19 @@ struct RMSprop {
     double rho = 0.9;
     double momentum = 0.0;
     double epsilon = 1e-7;
+    // Keras 3's settings of every optimizer (0: off), as in SGD: decoupled weight decay and
+    // one of the three clippings.
+    double weight_decay = 0.0;
+    double clipnorm = 0.0;
+    double clipvalue = 0.0;
+    double global_clipnorm = 0.0;
 
     void validate() const {
         lr.validate(name);
         detail::check_unit(rho, "rho", "RMSprop");
         detail::check_unit(momentum, "momentum", "RMSprop");
         detail::check_positive(epsilon, "epsilon", "RMSprop");
+        detail::check_common_settings(*this);
     }
     template <backend_policy B>
     std::unique_ptr<Optimizer> build() const;
@@ -28,9 +35,9 @@ struct RMSprop {
 
 namespace detail {
 template <backend_policy B>
-class RmspropUpdater final : public UpdaterBase<RmspropUpdater<B>, RMSprop> {
+class RmspropUpdater final : public UpdaterBase<RmspropUpdater<B>, RMSprop, B> {
 public:
-    using UpdaterBase<RmspropUpdater<B>, RMSprop>::UpdaterBase;
+    using UpdaterBase<RmspropUpdater<B>, RMSprop, B>::UpdaterBase;
 
     std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) override {
         return {{"mean_square", v_.host_view(size)}, {"momentum", m_.host_view(size)}};
@@ -39,30 +46,39 @@ public:
     void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
         v_.before_step(size);
         m_.before_step(size);
-        const float lr = static_cast<float>(s_.lr.checked_at(this->iterations_, RMSprop::name)), rho = static_cast<float>(s_.rho);
-        const float mom = static_cast<float>(s_.momentum), eps = static_cast<float>(s_.epsilon);
-        const bool use_momentum = s_.momentum > 0.0;
-        for (const auto& r : ranges) {
-            const float rate = lr * static_cast<float>(r.lr_scale);
-            ops::elementwise<B>(
-                r.end - r.begin,
-                [rate, rho, mom, eps, use_momentum] LATENT_HOST_DEVICE(float& w, float& v, float& m, const float& g) {
-                    v = rho * v + (1.0f - rho) * g * g;
-                    const float step = rate * g / std::sqrt(v + eps);
-                    if (use_momentum) {
-                        m = mom * m + step;
-                        w -= m;
-                    } else {
-                        w -= step;
-                    }
-                },
-                params + r.begin, v_.data() + r.begin, m_.data() + r.begin, grads + r.begin);
-        }
+        const double lr = s_.lr.checked_at(this->iterations_, RMSprop::name);
+        this->for_each_range(grads, ranges, lr, [&](const ArenaRange& r, const auto& adjust) {
+            update(params, grads, r, static_cast<float>(lr), adjust);
+        });
         ++this->iterations_;
     }
 
+    // One range's update (public: nvcc's device lambdas need an accessible enclosing function).
+    template <class Adjust>
+    void update(float* params, const float* grads, const ArenaRange& r, float lr, const Adjust& adjust) {
+        const float rate = lr * static_cast<float>(r.lr_scale), rho = static_cast<float>(s_.rho);
+        const float mom = static_cast<float>(s_.momentum), eps = static_cast<float>(s_.epsilon);
+        const bool use_momentum = s_.momentum > 0.0;
+        ops::elementwise<B>(
+            r.end - r.begin,
+            [rate, rho, mom, eps, use_momentum, adjust] LATENT_HOST_DEVICE(float& w, float& v, float& m,
+                                                                             const float& raw) {
+                const float g = adjust(raw);
+                adjust.decay(w);
+                v = rho * v + (1.0f - rho) * g * g;
+                const float step = rate * g / std::sqrt(v + eps);
+                if (use_momentum) {
+                    m = mom * m + step;
+                    w -= m;
+                } else {
+                    w -= step;
+                }
+            },
+            params + r.begin, v_.data() + r.begin, m_.data() + r.begin, grads + r.begin);
+    }
+
 private:
-    using UpdaterBase<RmspropUpdater<B>, RMSprop>::s_;
+    using UpdaterBase<RmspropUpdater<B>, RMSprop, B>::s_;
     StateBuffer<B> v_;  // (arena size) mean squares
     StateBuffer<B> m_;  // (arena size) momentum
 };

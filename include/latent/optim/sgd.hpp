@@ -12,10 +12,19 @@ struct SGD {
     LearningRate lr = 0.01;  // or a schedule of the step count (schedules.hpp)
     double momentum = 0.0;
     bool nesterov = false;
+    // Keras 3's settings of every optimizer (0: off). weight_decay is decoupled, w -= lr *
+    // weight_decay * w before the update (PyTorch's SGD adds it to the gradient instead); at
+    // most one of the clippings: each weight tensor's gradient to this norm, each element to
+    // [-clipvalue, clipvalue], or all gradients together to this norm.
+    double weight_decay = 0.0;
+    double clipnorm = 0.0;
+    double clipvalue = 0.0;
+    double global_clipnorm = 0.0;
 
     void validate() const {
         lr.validate(name);
         detail::check_unit(momentum, "momentum", "SGD");
+        detail::check_common_settings(*this);
     }
     template <backend_policy B>
     std::unique_ptr<Optimizer> build() const;
@@ -23,9 +32,9 @@ struct SGD {
 
 namespace detail {
 template <backend_policy B>
-class SgdUpdater final : public UpdaterBase<SgdUpdater<B>, SGD> {
+class SgdUpdater final : public UpdaterBase<SgdUpdater<B>, SGD, B> {
 public:
-    using UpdaterBase<SgdUpdater<B>, SGD>::UpdaterBase;
+    using UpdaterBase<SgdUpdater<B>, SGD, B>::UpdaterBase;
 
     std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) override {
         if (s_.momentum == 0.0) return {};
@@ -33,34 +42,43 @@ public:
     }
 
     void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
-        const float lr = static_cast<float>(s_.lr.checked_at(this->iterations_, SGD::name));
-        const float m = static_cast<float>(s_.momentum);
-        if (s_.momentum == 0.0) {
-            for (const auto& r : ranges) {
-                const float rate = lr * static_cast<float>(r.lr_scale);
-                ops::elementwise<B>(r.end - r.begin,
-                                    [rate] LATENT_HOST_DEVICE(float& w, const float& g) { w -= rate * g; },
-                                    params + r.begin, grads + r.begin);
-            }
-        } else {
-            velocity_.before_step(size);
-            const bool nesterov = s_.nesterov;
-            for (const auto& r : ranges) {
-                const float rate = lr * static_cast<float>(r.lr_scale);
-                ops::elementwise<B>(
-                    r.end - r.begin,
-                    [rate, m, nesterov] LATENT_HOST_DEVICE(float& w, float& v, const float& g) {
-                        v = m * v - rate * g;
-                        w += nesterov ? m * v - rate * g : v;
-                    },
-                    params + r.begin, velocity_.data() + r.begin, grads + r.begin);
-            }
-        }
+        const double lr = s_.lr.checked_at(this->iterations_, SGD::name);
+        if (s_.momentum != 0.0) velocity_.before_step(size);
+        this->for_each_range(grads, ranges, lr, [&](const ArenaRange& r, const auto& adjust) {
+            update(params, grads, r, static_cast<float>(lr), adjust);
+        });
         ++this->iterations_;
     }
 
+    // One range's update (public: nvcc's device lambdas need an accessible enclosing function).
+    template <class Adjust>
+    void update(float* params, const float* grads, const ArenaRange& r, float lr, const Adjust& adjust) {
+        const float rate = lr * static_cast<float>(r.lr_scale);
+        if (s_.momentum == 0.0) {
+            ops::elementwise<B>(
+                r.end - r.begin,
+                [rate, adjust] LATENT_HOST_DEVICE(float& w, const float& g) {
+                    adjust.decay(w);
+                    w -= rate * adjust(g);
+                },
+                params + r.begin, grads + r.begin);
+        } else {
+            const float m = static_cast<float>(s_.momentum);
+            const bool nesterov = s_.nesterov;
+            ops::elementwise<B>(
+                r.end - r.begin,
+                [rate, m, nesterov, adjust] LATENT_HOST_DEVICE(float& w, float& v, const float& raw) {
+                    const float g = adjust(raw);
+                    adjust.decay(w);
+                    v = m * v - rate * g;
+                    w += nesterov ? m * v - rate * g : v;
+                },
+                params + r.begin, velocity_.data() + r.begin, grads + r.begin);
+        }
+    }
+
 private:
-    using UpdaterBase<SgdUpdater<B>, SGD>::s_;
+    using UpdaterBase<SgdUpdater<B>, SGD, B>::s_;
     StateBuffer<B> velocity_;  // (arena size)
 };
 }  // namespace detail

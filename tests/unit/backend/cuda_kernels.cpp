@@ -109,6 +109,28 @@ TEST_CASE("cuda kernels on the host: a whole training run follows the reference'
         CHECK(loss1 == doctest::Approx(loss0).epsilon(1e-4));
         CHECK(relative_error(w1, w0) < 1e-4);
     }
+    // Clipping reads norms the device computes in its own memory; weight decay rides along.
+    SUBCASE("AdamW clipped by the global norm") {
+        const optim::AdamW adamw{.global_clipnorm = 0.5};
+        const auto [loss0, w0] = train_mlp<cpu::reference>(adamw);
+        const auto [loss1, w1] = train_mlp<per_index_emulation>(adamw);
+        CHECK(loss1 == doctest::Approx(loss0).epsilon(1e-4));
+        CHECK(relative_error(w1, w0) < 1e-4);
+    }
+    SUBCASE("SGD with weight decay, each weight's gradient clipped by its norm") {
+        const optim::SGD sgd{.lr = 0.05, .momentum = 0.9, .weight_decay = 0.1, .clipnorm = 0.2};
+        const auto [loss0, w0] = train_mlp<cpu::reference>(sgd);
+        const auto [loss1, w1] = train_mlp<per_index_emulation>(sgd);
+        CHECK(loss1 == doctest::Approx(loss0).epsilon(1e-4));
+        CHECK(relative_error(w1, w0) < 1e-4);
+    }
+    SUBCASE("RMSprop with values clipped") {
+        const optim::RMSprop rms{.clipvalue = 0.01};
+        const auto [loss0, w0] = train_mlp<cpu::reference>(rms);
+        const auto [loss1, w1] = train_mlp<per_index_emulation>(rms);
+        CHECK(loss1 == doctest::Approx(loss0).epsilon(1e-4));
+        CHECK(relative_error(w1, w0) < 1e-4);
+    }
 }
 
 // ---- models on a device backend: the guarded emulation keeps the "device" arrays out of the

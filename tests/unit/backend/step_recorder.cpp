@@ -328,6 +328,16 @@ TEST_CASE("a device backend that records steps trains bit for bit as the eager o
     CHECK(sgd_recorded.weights == sgd_eager.weights);
     CHECK(sgd_recorded.history.history == sgd_eager.history.history);
     CHECK(sgd_recorded.stats.replayed > 0);
+
+    // Clipping's norms and factors are kernels of the step too, reading and writing the
+    // optimizer's own device memory, which stays where it is: the replays match.
+    const optim::AdamW clipped{.clipnorm = 0.3};
+    const auto clipped_eager = train<guarded_device, DropoutMlp>(clipped, 16);
+    const auto clipped_recorded = train<recorded_device, DropoutMlp>(clipped, 16);
+    CHECK(clipped_recorded.weights == clipped_eager.weights);
+    CHECK(clipped_recorded.history.history == clipped_eager.history.history);
+    CHECK(clipped_recorded.stats.replayed == 16 - 2 + 4 - 2 + 3 - 2 + 2 * (4 - 2));
+    CHECK(clipped_recorded.stats.diverged == 0);
 }
 
 TEST_CASE("a recorded model's steps replay: fit, train_on_batch and predict") {

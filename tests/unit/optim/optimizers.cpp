@@ -103,3 +103,104 @@ TEST_CASE("impossible settings are rejected with the setting's name") {
     CHECK(o->learning_rate() == doctest::Approx(0.5));
     CHECK_THROWS_AS(o->set_learning_rate(0), value_error);
 }
+
+// ---- Keras 3's settings of every optimizer: decoupled weight decay and gradient clipping ----
+
+TEST_CASE("weight_decay is decoupled, w -= lr * weight_decay * w before the update, as Keras 3") {
+    Run r;
+    auto sgd = optim::SGD{.lr = 0.1, .weight_decay = 0.5}.build<B>();
+    r.step(*sgd);
+    // w (1 - 0.05) - 0.1 g, with w = (1, -2, 0.5) and g = (0.5, -1, 2)
+    CHECK(r.w[0] == doctest::Approx(0.9));
+    CHECK(r.w[1] == doctest::Approx(-1.8));
+    CHECK(r.w[2] == doctest::Approx(0.275));
+
+    // AdamW is Adam with weight_decay 0.004 by default, bit for bit, under its own name.
+    Run a, b;
+    auto adamw = optim::AdamW{.lr = 0.1}.build<B>();
+    auto adam = optim::Adam{.lr = 0.1, .weight_decay = 0.004}.build<B>();
+    CHECK(adamw->name() == "AdamW");
+    for (int i = 0; i < 3; ++i) {
+        a.step(*adamw);
+        b.step(*adam);
+    }
+    CHECK(a.w == b.w);
+    // One AdamW step by hand: t = 1, m = 0.1 g, v = 0.001 g^2.
+    Run c;
+    auto one = optim::AdamW{.lr = 0.1, .weight_decay = 0.2}.build<B>();
+    c.step(*one);
+    const double w0[3] = {1.0, -2.0, 0.5}, g0[3] = {0.5, -1.0, 2.0};
+    for (int i = 0; i < 3; ++i) {
+        const double alpha = 0.1 * std::sqrt(1 - 0.999) / (1 - 0.9);
+        const double m = 0.1 * g0[i], v = 0.001 * g0[i] * g0[i];
+        CHECK(c.w[i] == doctest::Approx(w0[i] * (1 - 0.1 * 0.2) - alpha * m / (std::sqrt(v) + 1e-7)));
+    }
+
+    // A range's learning-rate scale (fine-tuning) scales its decay too.
+    Run scaled;
+    scaled.all = {ArenaRange{0, 3, 0.5}};
+    auto half = optim::SGD{.lr = 0.1, .weight_decay = 0.5}.build<B>();
+    scaled.step(*half);
+    CHECK(scaled.w[0] == doctest::Approx(1 - 0.025 - 0.025));
+}
+
+TEST_CASE("clipvalue clips each gradient element to [-clipvalue, clipvalue]") {
+    Run r;
+    auto o = optim::SGD{.lr = 1.0, .clipvalue = 0.75}.build<B>();
+    r.step(*o);
+    CHECK(r.w[0] == doctest::Approx(0.5));    // g 0.5 as it is
+    CHECK(r.w[1] == doctest::Approx(-1.25));  // g -1 to -0.75
+    CHECK(r.w[2] == doctest::Approx(-0.25));  // g 2 to 0.75
+}
+
+TEST_CASE("global_clipnorm scales all gradients together; clipnorm each weight's on its own") {
+    // Two weight tensors side by side, as a model reports them: (w0) and (w1, w2).
+    const std::vector<ArenaRange> two{ArenaRange{0, 1}, ArenaRange{1, 3}};
+    const double norm = std::sqrt(0.25 + 1 + 4);
+    Run global;
+    global.all = two;
+    auto g = optim::SGD{.lr = 1.0, .global_clipnorm = 1.0}.build<B>();
+    global.step(*g);
+    CHECK(global.w[0] == doctest::Approx(1 - 0.5 / norm));
+    CHECK(global.w[1] == doctest::Approx(-2 + 1 / norm));
+    CHECK(global.w[2] == doctest::Approx(0.5 - 2 / norm));
+
+    Run each;
+    each.all = two;
+    auto e = optim::SGD{.lr = 1.0, .clipnorm = 1.0}.build<B>();
+    each.step(*e);
+    CHECK(each.w[0] == doctest::Approx(0.5));  // norm 0.5: under the limit, unchanged
+    CHECK(each.w[1] == doctest::Approx(-2 + 1 / std::sqrt(5.0)));
+    CHECK(each.w[2] == doctest::Approx(0.5 - 2 / std::sqrt(5.0)));
+
+    // Under the limit, clipping changes nothing: the same bits as without it, step after step.
+    Run loose, plain;
+    loose.all = plain.all = two;
+    auto with = optim::Adam{.global_clipnorm = 100.0}.build<B>();
+    auto without = optim::Adam{}.build<B>();
+    for (int i = 0; i < 3; ++i) {
+        loose.step(*with);
+        plain.step(*without);
+    }
+    CHECK(loose.w == plain.w);
+
+    // Frozen weights (absent from the ranges) count in no norm.
+    Run frozen;
+    frozen.all = {ArenaRange{1, 3}};
+    auto f = optim::SGD{.lr = 1.0, .global_clipnorm = 1.0}.build<B>();
+    frozen.step(*f);
+    CHECK(frozen.w[0] == 1.0f);
+    CHECK(frozen.w[1] == doctest::Approx(-2 + 1 / std::sqrt(5.0)));
+}
+
+TEST_CASE("weight decay and clipping: impossible settings are refused, naming them, as Keras") {
+    CHECK_THROWS_WITH_AS(optim::Adam{.weight_decay = -0.1}.build<B>(), doctest::Contains("Adam: weight_decay"),
+                         value_error);
+    CHECK_THROWS_WITH_AS(optim::SGD{.clipnorm = std::nan("")}.build<B>(), doctest::Contains("SGD: clipnorm"),
+                         value_error);
+    CHECK_THROWS_WITH_AS((optim::RMSprop{.clipvalue = 1.0, .global_clipnorm = 1.0}.build<B>()),
+                         doctest::Contains("only one of clipnorm, clipvalue and global_clipnorm can be set"),
+                         value_error);
+    CHECK_THROWS_WITH_AS(optim::AdamW{.beta_2 = 1.0}.build<B>(), doctest::Contains("AdamW: beta_2"), value_error);
+    CHECK_NOTHROW((optim::AdamW{.weight_decay = 0.0, .clipnorm = 1.0}.build<B>()));
+}

@@ -65,6 +65,13 @@ void column_sum_kernel(const reference&, std::size_t rows, std::size_t cols, con
         for (std::size_t c = 0; c < cols; ++c) out[c] += x[r * cols + c];
 }
 
+template <class T>
+void sum_of_squares_kernel(const reference&, std::size_t n, const T* x, T* out, bool accumulate) {
+    T acc = accumulate ? out[0] : T(0);
+    for (std::size_t i = 0; i < n; ++i) acc += x[i] * x[i];
+    out[0] = acc;
+}
+
 template <class F, class... P>
 void elementwise_kernel(const reference&, std::size_t n, F&& f, P*... arrays) {
     for (std::size_t i = 0; i < n; ++i) f(arrays[i]...);

@@ -191,6 +191,15 @@ void column_sum_kernel(const per_index_backend<E>&, std::size_t rows, std::size_
         [=] LATENT_HOST_DEVICE(std::size_t c, T s) { out[c] = accumulate ? out[c] + s : s; });
 }
 
+template <class E, class T>
+void sum_of_squares_kernel(const per_index_backend<E>&, std::size_t n, const T* x, T* out, bool accumulate) {
+    E exec;
+    T* partial = exec.template scratch<T>(chunks_of(n) + 1);
+    column_reduce(
+        exec, n, 1, [=] LATENT_HOST_DEVICE(std::size_t r, std::size_t) { return x[r] * x[r]; }, partial,
+        [=] LATENT_HOST_DEVICE(std::size_t, T s) { out[0] = accumulate ? out[0] + s : s; });
+}
+
 template <class E, class F, class... P>
 void elementwise_kernel(const per_index_backend<E>&, std::size_t n, F&& f, P*... arrays) {
     E exec;
