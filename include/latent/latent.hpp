@@ -48,9 +48,16 @@
 
 #include "loss/binary_crossentropy.hpp"
 #include "loss/categorical_crossentropy.hpp"
+#include "loss/cosine_similarity.hpp"
+#include "loss/hinge.hpp"
+#include "loss/huber.hpp"
 #include "loss/kl_divergence.hpp"
+#include "loss/log_cosh.hpp"
+#include "loss/mean_absolute_error.hpp"
 #include "loss/mean_squared_error.hpp"
+#include "loss/mean_squared_logarithmic_error.hpp"
 #include "loss/nt_xent.hpp"
+#include "loss/poisson.hpp"
 #include "loss/sparse_categorical_crossentropy.hpp"
 
 #include "optim/adam.hpp"
@@ -59,6 +66,9 @@
 #include "optim/sgd.hpp"
 
 #include "metrics/accuracy.hpp"
+#include "metrics/confusion.hpp"
+#include "metrics/regression.hpp"
+#include "metrics/top_k.hpp"
 
 #include "train/callback.hpp"
 #include "train/callbacks.hpp"

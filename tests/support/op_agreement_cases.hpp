@@ -12,7 +12,14 @@
 #include <latent/backend/cpu/reference.hpp>
 #include <latent/backend/ops.hpp>
 #include <latent/core/activations.hpp>
+#include <latent/loss/cosine_similarity.hpp>
+#include <latent/loss/hinge.hpp>
+#include <latent/loss/huber.hpp>
 #include <latent/loss/kl_divergence.hpp>
+#include <latent/loss/log_cosh.hpp>
+#include <latent/loss/mean_absolute_error.hpp>
+#include <latent/loss/mean_squared_logarithmic_error.hpp>
+#include <latent/loss/poisson.hpp>
 
 #include "layer_agreement.hpp"
 
@@ -131,6 +138,37 @@ void check_losses(double tol) {
                                                           got.data());
         CHECK(l1 == doctest::Approx(l0).epsilon(tol));
         CHECK(relative_error(Memory::download(got), want) < tol);
+    }
+    {
+        // The regression and margin losses (elementwise and sum), predictions against targets in
+        // [0, 1] (positive, as the logarithmic ones need), and CosineSimilarity's rows (on the host).
+        const auto check = [&](const auto& loss, const char* name) {
+            INFO(name);
+            const float l0 = loss.template compute<cpu::reference>(targets.data(), logits.data(), rows, cols, cols,
+                                                                    want.data());
+            const float l1 = loss.template compute<B>(d_targets.data(), d_logits.data(), rows, cols, cols, got.data());
+            CHECK(l1 == doctest::Approx(l0).epsilon(tol));
+            CHECK(relative_error(Memory::download(got), want) < tol);
+        };
+        check(loss::MeanAbsoluteError{}, "MeanAbsoluteError");
+        check(loss::Huber{}, "Huber");
+        check(loss::LogCosh{}, "LogCosh");
+        check(loss::Hinge{}, "Hinge");
+        check(loss::SquaredHinge{}, "SquaredHinge");
+        check(loss::CosineSimilarity{}, "CosineSimilarity");
+        const auto check_positive = [&](const auto& loss, const char* name) {  // labels: the targets, reversed
+            INFO(name);
+            std::vector<float> counts(targets.rbegin(), targets.rend());
+            for (auto& c : counts) c *= 3.0f;
+            const auto d_counts = Memory::upload(counts);
+            const float l0 = loss.template compute<cpu::reference>(targets.data(), counts.data(), rows, cols, cols,
+                                                                    want.data());
+            const float l1 = loss.template compute<B>(d_targets.data(), d_counts.data(), rows, cols, cols, got.data());
+            CHECK(l1 == doctest::Approx(l0).epsilon(tol));
+            CHECK(relative_error(Memory::download(got), want) < tol);
+        };
+        check_positive(loss::MeanSquaredLogarithmicError{}, "MeanSquaredLogarithmicError");
+        check_positive(loss::Poisson{}, "Poisson");
     }
     {
         INFO("softmax and its backward");

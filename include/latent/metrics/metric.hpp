@@ -19,4 +19,14 @@ public:
     virtual double result() const = 0;
 };
 
+// Whether a metric's settings type M measures a classification (Accuracy, AUC, ...: the
+// default) or a regression (those that say `classification = false`, MeanAbsoluteError, ...).
+template <class M>
+constexpr bool classification_metric() {
+    if constexpr (requires { M::classification; })
+        return M::classification;
+    else
+        return true;
+}
+
 }  // namespace latent::metrics

@@ -458,7 +458,8 @@ void compile_model(Net& net, Optimizer optimizer, Loss loss, Metrics... metrics)
     static_assert(requires { Loss::name; Loss::fuses_with; },
                   "latent: compile's second argument must be a loss (loss::MeanSquaredError, ...)");
     static_assert((requires { metrics.build(); } && ...),
-                  "latent: compile's further arguments must be metrics (metrics::Accuracy)");
+                  "latent: compile's further arguments must be metrics (metrics::Accuracy, metrics::MeanAbsoluteError, ...)");
+    if constexpr (requires { loss.validate(); }) loss.validate();  // settings such as Huber's delta
     auto setup = std::make_unique<detail::training_setup<Net>>();
     setup->optimizer = optimizer.template build<typename Net::policy>();
     setup->loss = std::make_unique<detail::bound_loss<Net, Loss>>(std::move(loss));

@@ -300,13 +300,20 @@ std::vector<std::pair<std::string, double>> evaluate_outputs(Net& net, outputs_s
     return result;
 }
 
+template <class Loss>
+void validate_loss(const Loss& loss) {
+    if constexpr (requires { loss.validate(); }) loss.validate();
+}
+
 }  // namespace detail
 
-// compile(optimizer, loss::per_output(l1, l2).weighted({1, 0.5}), metrics...): each metric is
-// kept for every output trained with a cross-entropy.
+// compile(optimizer, loss::per_output(l1, l2).weighted({1, 0.5}), metrics...): each
+// classification metric is kept for every output trained with a cross-entropy, each regression
+// metric for every other output.
 template <class Net, class Optimizer, class... L, class... Metrics>
 void compile_model(Net& net, Optimizer optimizer, loss::PerOutput<L...> losses, Metrics... metrics) {
     static_assert(sizeof...(L) == Net::output_count, "latent: per_output needs one loss per model output");
+    std::apply([](const auto&... each) { (detail::validate_loss(each), ...); }, losses.losses);
     auto setup = std::make_unique<detail::outputs_setup<Net>>();
     setup->optimizer = optimizer.template build<typename Net::policy>();
     [&]<std::size_t... K>(std::index_sequence<K...>) {
@@ -315,12 +322,15 @@ void compile_model(Net& net, Optimizer optimizer, loss::PerOutput<L...> losses, 
          ...);
     }(std::make_index_sequence<sizeof...(L)>{});
     setup->weights.assign(losses.weights.begin(), losses.weights.end());
-    // Accuracy means something only where the output is a classification: metrics are kept for
-    // the outputs trained with a cross-entropy, not for regression heads.
-    constexpr std::array<bool, sizeof...(L)> classifies{(L::fuses_with != loss::fusion::none)...};
+    // Accuracy means something only where the output is a classification, a mean absolute error
+    // only where it is not: classification metrics are kept for the outputs trained with a
+    // cross-entropy, the regression metrics (MeanAbsoluteError, ...) for the others.
+    [[maybe_unused]] constexpr std::array<bool, sizeof...(L)> classifies{(L::fuses_with != loss::fusion::none)...};
     for (std::size_t k = 0; k < sizeof...(L); ++k) {
         setup->metrics.emplace_back();
-        if (classifies[k]) (setup->metrics.back().push_back(metrics.build()), ...);
+        ((classifies[k] == latent::metrics::classification_metric<Metrics>() ? setup->metrics.back().push_back(metrics.build())
+                                                                      : void()),
+         ...);
     }
     net.set_compiled_state(std::move(setup));
 }

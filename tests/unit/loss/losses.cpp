@@ -10,9 +10,16 @@
 #include <latent/core/random.hpp>
 #include <latent/loss/binary_crossentropy.hpp>
 #include <latent/loss/categorical_crossentropy.hpp>
+#include <latent/loss/cosine_similarity.hpp>
+#include <latent/loss/hinge.hpp>
+#include <latent/loss/huber.hpp>
 #include <latent/loss/kl_divergence.hpp>
+#include <latent/loss/log_cosh.hpp>
+#include <latent/loss/mean_absolute_error.hpp>
 #include <latent/loss/mean_squared_error.hpp>
+#include <latent/loss/mean_squared_logarithmic_error.hpp>
 #include <latent/loss/nt_xent.hpp>
+#include <latent/loss/poisson.hpp>
 #include <latent/loss/sparse_categorical_crossentropy.hpp>
 
 using namespace latent;
@@ -192,4 +199,70 @@ TEST_CASE("NTXent: SimCLR's contrastive loss, its value, gradient and contrastiv
                          doctest::Contains("even number of views"), shape_error);
     CHECK_THROWS_WITH_AS(loss::NTXent{0.0}.compute<B>(odd.data(), 2, 3, g6.data()),
                          doctest::Contains("temperature must be a positive finite number"), value_error);
+}
+
+// ---- the regression and margin losses: Keras' values (its formulas in float64, and PyTorch's
+// L1Loss and HuberLoss where they are the same loss), and their gradients -------------------
+
+TEST_CASE("MeanAbsoluteError, Huber and LogCosh") {
+    const std::vector<double> p{0.2, 0.7, -0.4, 1.5, 3.0, 0.9}, y{0.0, 1.0, -1.0, 2.0, 0.5, 0.9};
+    CHECK(value(loss::MeanAbsoluteError{}, p, y, 2, 3) == doctest::Approx(0.6833333333333332));
+    CHECK(value(loss::Huber{}, p, y, 2, 3) == doctest::Approx(0.395));
+    CHECK(value(loss::Huber{.delta = 0.5}, p, y, 3, 2) == doctest::Approx(0.24833333333333332));
+    CHECK(value(loss::LogCosh{}, p, y, 2, 3) == doctest::Approx(0.3613378005719139));
+    // an element on its target has gradient 0 (no kink picked at random)
+    std::vector<double> grad(6);
+    loss::MeanAbsoluteError{}.compute<B>(p.data(), y.data(), 1, 6, 6, grad.data());
+    CHECK(grad[5] == 0.0);
+    CHECK(grad[0] == doctest::Approx(1.0 / 6));
+    // far from the target, log cosh is |e| - log 2, without overflow
+    CHECK(value(loss::LogCosh{}, {1000.0}, {0.0}, 1, 1) == doctest::Approx(1000 - std::log(2.0)));
+
+    const auto pred = random_values(12, -2, 2, 3), target = random_values(12, -2, 2, 4);
+    check_loss_gradient(loss::MeanAbsoluteError{}, pred, target, 4, 3);
+    check_loss_gradient(loss::Huber{}, pred, target, 4, 3);
+    check_loss_gradient(loss::Huber{.delta = 0.3}, pred, target, 3, 4);
+    check_loss_gradient(loss::LogCosh{}, pred, target, 4, 3);
+}
+
+TEST_CASE("MeanSquaredLogarithmicError and Poisson") {
+    const std::vector<double> p{0.2, 0.7, 0.4, 1.5, 3.0, 0.0}, y{0.0, 1.0, 2.0, 2.0, 0.5, 0.9};
+    CHECK(value(loss::MeanSquaredLogarithmicError{}, p, y, 2, 3) == doctest::Approx(0.3412924052409629));
+    CHECK(value(loss::Poisson{}, p, y, 2, 3) == doctest::Approx(3.5225508900236804));
+    const auto pred = random_values(12, 0.1, 3, 5), target = random_values(12, 0, 3, 6);
+    check_loss_gradient(loss::MeanSquaredLogarithmicError{}, pred, target, 4, 3);
+    check_loss_gradient(loss::Poisson{}, pred, target, 4, 3);
+    // below the clip (y_pred <= 1e-7) the prediction has no gradient, as the clip has none
+    std::vector<double> grad(2);
+    const std::vector<double> clipped{-0.5, 0.0}, labels{1.0, 1.0};
+    loss::MeanSquaredLogarithmicError{}.compute<B>(clipped.data(), labels.data(), 1, 2, 2, grad.data());
+    CHECK(grad == std::vector<double>{0.0, 0.0});
+}
+
+TEST_CASE("Hinge and SquaredHinge, with labels -1/1 or 0/1") {
+    const std::vector<double> p{0.3, -2.0, 0.5, 1.5, 0.2, -0.1}, y{1, 0, -1, 1, 0, 1};
+    CHECK(value(loss::Hinge{}, p, y, 2, 3) == doctest::Approx(0.75));
+    CHECK(value(loss::SquaredHinge{}, p, y, 2, 3) == doctest::Approx(0.8983333333333333));
+    // 0/1 labels are -1/1 labels
+    CHECK(value(loss::Hinge{}, {0.3, -0.4}, {1, 0}, 1, 2) == value(loss::Hinge{}, {0.3, -0.4}, {1, -1}, 1, 2));
+    const auto pred = random_values(12, -2, 2, 7);
+    std::vector<double> labels(12);
+    for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = i % 3 == 0 ? 1.0 : (i % 3 == 1 ? -1.0 : 0.0);
+    check_loss_gradient(loss::Hinge{}, pred, labels, 4, 3);
+    check_loss_gradient(loss::SquaredHinge{}, pred, labels, 4, 3);
+}
+
+TEST_CASE("CosineSimilarity: minus the cosine along the last axis, averaged over the rows") {
+    // rows (1, 2, 2)|(2, 0, 1), (0, 0, 0)|(1, 1, 1) (a zero row: cosine 0), (-1, .5, 3)|(1, -.5, -3)
+    const std::vector<double> p{1, 2, 2, 0, 0, 0, -1, 0.5, 3}, y{2, 0, 1, 1, 1, 1, 1, -0.5, -3};
+    CHECK(value(loss::CosineSimilarity{}, p, y, 3, 3) == doctest::Approx(0.13457173533335207));
+    CHECK(value(loss::CosineSimilarity{}, {3, 4}, {6, 8}, 1, 2) == doctest::Approx(-1.0));
+    check_loss_gradient(loss::CosineSimilarity{}, random_values(12, -2, 2, 8), random_values(12, -2, 2, 9), 4, 3);
+    check_loss_gradient(loss::CosineSimilarity{}, random_values(12, -2, 2, 10), random_values(12, -2, 2, 11), 2, 2);
+}
+
+TEST_CASE("Huber's delta must be positive: compile refuses it, naming it") {
+    CHECK_THROWS_WITH_AS(loss::Huber{.delta = 0.0}.validate(), doctest::Contains("Huber: delta"), value_error);
+    CHECK_THROWS_AS(loss::Huber{.delta = -1.0}.validate(), value_error);
+    CHECK_NOTHROW(loss::Huber{.delta = 2.0}.validate());
 }
