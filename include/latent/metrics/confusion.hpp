@@ -17,7 +17,8 @@
 namespace latent::metrics {
 
 namespace detail {
-inline void check_labels_match(const std::string& name, std::size_t label_size, std::size_t out_size) {
+template <class = void>
+void check_labels_match(const std::string& name, std::size_t label_size, std::size_t out_size) {
     if (label_size != out_size)
         throw shape_error("latent.metrics.labels", name + ": labels of " + std::to_string(label_size) +
                                                        " elements for an output of " + std::to_string(out_size) +
@@ -26,6 +27,8 @@ inline void check_labels_match(const std::string& name, std::size_t label_size, 
 
 inline double divide_no_nan(double a, double b) { return b == 0.0 ? 0.0 : a / b; }
 
+// Templates (V = void) so that including this header compiles none of them until one is used.
+template <class = void>
 class PrecisionRecallMetric final : public Metric {
 public:
     PrecisionRecallMetric(bool recall, double threshold) : recall_(recall), threshold_(threshold) {
@@ -59,13 +62,19 @@ private:
 struct Precision {
     static constexpr const char* name = "precision";
     double threshold = 0.5;
-    std::unique_ptr<Metric> build() const { return std::make_unique<detail::PrecisionRecallMetric>(false, threshold); }
+    template <class V = void>
+    std::unique_ptr<Metric> build() const {
+        return std::make_unique<detail::PrecisionRecallMetric<V>>(false, threshold);
+    }
 };
 
 struct Recall {
     static constexpr const char* name = "recall";
     double threshold = 0.5;
-    std::unique_ptr<Metric> build() const { return std::make_unique<detail::PrecisionRecallMetric>(true, threshold); }
+    template <class V = void>
+    std::unique_ptr<Metric> build() const {
+        return std::make_unique<detail::PrecisionRecallMetric<V>>(true, threshold);
+    }
 };
 
 // AUC's curve and how it sums the area between thresholds (Keras' curve and summation_method).
@@ -73,6 +82,7 @@ enum class Curve { roc, pr };
 enum class Summation { interpolation, minoring, majoring };
 
 namespace detail {
+template <class = void>
 class AucMetric final : public Metric {
 public:
     AucMetric(std::size_t num_thresholds, Curve curve, Summation summation, bool from_logits)
@@ -165,8 +175,9 @@ struct AUC {
     Curve curve = Curve::roc;
     Summation summation_method = Summation::interpolation;
     bool from_logits = false;
+    template <class V = void>
     std::unique_ptr<Metric> build() const {
-        return std::make_unique<detail::AucMetric>(num_thresholds, curve, summation_method, from_logits);
+        return std::make_unique<detail::AucMetric<V>>(num_thresholds, curve, summation_method, from_logits);
     }
 };
 

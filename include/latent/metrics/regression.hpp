@@ -16,8 +16,9 @@ namespace latent::metrics {
 
 namespace detail {
 // A mean over all elements of f(y_pred, y_true), kept in double across batches; `root` reports
-// its square root (RootMeanSquaredError).
-template <class F>
+// its square root (RootMeanSquaredError). The metrics here are templates (V = void) so that
+// including this header compiles none of them until one is used.
+template <class F, class V = void>
 class ElementMean final : public Metric {
 public:
     ElementMean(std::string name, bool root) : name_(std::move(name)), root_(root) {}
@@ -59,22 +60,32 @@ struct squared_error {
 struct MeanAbsoluteError {
     static constexpr const char* name = "mean_absolute_error";
     static constexpr bool classification = false;
-    std::unique_ptr<Metric> build() const { return std::make_unique<detail::ElementMean<detail::absolute_error>>(name, false); }
+    template <class V = void>
+    std::unique_ptr<Metric> build() const {
+        return std::make_unique<detail::ElementMean<detail::absolute_error, V>>(name, false);
+    }
 };
 
 struct MeanSquaredError {
     static constexpr const char* name = "mean_squared_error";
     static constexpr bool classification = false;
-    std::unique_ptr<Metric> build() const { return std::make_unique<detail::ElementMean<detail::squared_error>>(name, false); }
+    template <class V = void>
+    std::unique_ptr<Metric> build() const {
+        return std::make_unique<detail::ElementMean<detail::squared_error, V>>(name, false);
+    }
 };
 
 struct RootMeanSquaredError {
     static constexpr const char* name = "root_mean_squared_error";
     static constexpr bool classification = false;
-    std::unique_ptr<Metric> build() const { return std::make_unique<detail::ElementMean<detail::squared_error>>(name, true); }
+    template <class V = void>
+    std::unique_ptr<Metric> build() const {
+        return std::make_unique<detail::ElementMean<detail::squared_error, V>>(name, true);
+    }
 };
 
 namespace detail {
+template <class = void>
 class CosineSimilarityMetric final : public Metric {
 public:
     std::string name() const override { return "cosine_similarity"; }
@@ -108,7 +119,10 @@ private:
 struct CosineSimilarity {
     static constexpr const char* name = "cosine_similarity";
     static constexpr bool classification = false;
-    std::unique_ptr<Metric> build() const { return std::make_unique<detail::CosineSimilarityMetric>(); }
+    template <class V = void>
+    std::unique_ptr<Metric> build() const {
+        return std::make_unique<detail::CosineSimilarityMetric<V>>();
+    }
 };
 
 }  // namespace latent::metrics

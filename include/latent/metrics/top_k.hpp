@@ -14,6 +14,8 @@
 namespace latent::metrics {
 
 namespace detail {
+// A template (V = void) so that including this header compiles nothing until it is used.
+template <class = void>
 class TopKMetric final : public Metric {
 public:
     TopKMetric(std::size_t k, bool sparse) : k_(k), sparse_(sparse) {
@@ -70,13 +72,19 @@ private:
 struct TopKCategoricalAccuracy {
     static constexpr const char* name = "top_k_categorical_accuracy";
     std::size_t k = 5;
-    std::unique_ptr<Metric> build() const { return std::make_unique<detail::TopKMetric>(k, false); }
+    template <class V = void>
+    std::unique_ptr<Metric> build() const {
+        return std::make_unique<detail::TopKMetric<V>>(k, false);
+    }
 };
 
 struct SparseTopKCategoricalAccuracy {
     static constexpr const char* name = "sparse_top_k_categorical_accuracy";
     std::size_t k = 5;
-    std::unique_ptr<Metric> build() const { return std::make_unique<detail::TopKMetric>(k, true); }
+    template <class V = void>
+    std::unique_ptr<Metric> build() const {
+        return std::make_unique<detail::TopKMetric<V>>(k, true);
+    }
 };
 
 }  // namespace latent::metrics
