@@ -104,6 +104,9 @@ void check_batch_norm(double tol) {
     check_layer_agreement<B, Memory, Shape<6, 5, 4>>(BatchNorm{}, tol, 5, true);
     check_layer_agreement<B, Memory, Shape<12>>(BatchNorm{}, tol, 7, true);
     check_layer_agreement<B, Memory, Shape<16, 16, 8>>(BatchNorm{}, tol, 4, true);  // rows over one chunk
+    check_layer_agreement<B, Memory, Shape<6, 5, 4>>(LayerNormalization{}, tol, 5);
+    check_layer_agreement<B, Memory, Shape<12>>(LayerNormalization{}, tol, 7);
+    check_layer_agreement<B, Memory, Shape<6, 5, 4>>(UnitNormalization{}, tol, 5);
 }
 
 // A merge layer's forward and backward over N inputs: y, then every input's gradient.

@@ -119,6 +119,16 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
                                              dx = gamma * inv_std * (dy - (s1 + x_hat * s2) / rows); otherwise they
                                              were fixed inputs: dx = gamma * inv_std * dy, dmean[c] +=
                                              -gamma * inv_std * s1, dvariance[c] += -gamma * inv_std^2 * s2 / 2.
+   layer_norm(rows, cols, x, epsilon, x_hat, inv_std)
+                                             per row r, over its cols: inv_std[r] = 1 / sqrt(biased variance +
+                                             epsilon), x_hat[r, c] = (x[r, c] - row mean) * inv_std[r]
+   layer_norm_backward(rows, cols, x_hat, inv_std, gamma, dy, dx)
+                                             the adjoint of y = gamma * x_hat + beta with respect to x; with
+                                             g = dy * gamma[c]: dx = inv_std[r] * (g - mean_c g - x_hat * mean_c(g * x_hat))
+   l2_normalize(rows, cols, x, y, inv_norm)  inv_norm[r] = 1 / sqrt(max(sum_c x[r, c]^2, 1e-12)), y = x * inv_norm[r]
+   l2_normalize_backward(rows, cols, y, inv_norm, dy, dx)
+                                             dx = inv_norm[r] * (dy - y * sum_c(dy * y)), or inv_norm[r] * dy in a
+                                             row the 1e-12 floor held (its y is shorter than 1)
                                              dx is overwritten; any output may be null (skipped). batch_stats is
                                              one element in the backend's memory, so forward's choice never has
                                              to be copied to the host

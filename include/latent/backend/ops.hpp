@@ -44,6 +44,10 @@ struct channel_moments {};
 struct channel_normalize {};
 struct channel_affine {};
 struct batch_norm_backward {};
+struct layer_norm {};
+struct layer_norm_backward {};
+struct l2_normalize {};
+struct l2_normalize_backward {};
 struct normal {};
 }  // namespace op
 
@@ -415,6 +419,41 @@ void batch_norm_backward(std::size_t rows, std::size_t cols, const T* x_hat, con
                                    dvariance);
     else
         (void)sizeof(missing_kernel<B, op::batch_norm_backward>);
+}
+
+// Per-row normalization of (rows, cols) over each row's own cols (LayerNormalization,
+// UnitNormalization); backend/row_norms.hpp has the arithmetic every backend shares.
+template <backend_policy B, class T>
+void layer_norm(std::size_t rows, std::size_t cols, const T* x, T epsilon, T* x_hat, T* inv_std) {
+    if constexpr (requires { layer_norm_kernel(B{}, rows, cols, x, epsilon, x_hat, inv_std); })
+        layer_norm_kernel(B{}, rows, cols, x, epsilon, x_hat, inv_std);
+    else
+        (void)sizeof(missing_kernel<B, op::layer_norm>);
+}
+
+template <backend_policy B, class T>
+void layer_norm_backward(std::size_t rows, std::size_t cols, const T* x_hat, const T* inv_std, const T* gamma,
+                         const T* dy, T* dx) {
+    if constexpr (requires { layer_norm_backward_kernel(B{}, rows, cols, x_hat, inv_std, gamma, dy, dx); })
+        layer_norm_backward_kernel(B{}, rows, cols, x_hat, inv_std, gamma, dy, dx);
+    else
+        (void)sizeof(missing_kernel<B, op::layer_norm_backward>);
+}
+
+template <backend_policy B, class T>
+void l2_normalize(std::size_t rows, std::size_t cols, const T* x, T* y, T* inv_norm) {
+    if constexpr (requires { l2_normalize_kernel(B{}, rows, cols, x, y, inv_norm); })
+        l2_normalize_kernel(B{}, rows, cols, x, y, inv_norm);
+    else
+        (void)sizeof(missing_kernel<B, op::l2_normalize>);
+}
+
+template <backend_policy B, class T>
+void l2_normalize_backward(std::size_t rows, std::size_t cols, const T* y, const T* inv_norm, const T* dy, T* dx) {
+    if constexpr (requires { l2_normalize_backward_kernel(B{}, rows, cols, y, inv_norm, dy, dx); })
+        l2_normalize_backward_kernel(B{}, rows, cols, y, inv_norm, dy, dx);
+    else
+        (void)sizeof(missing_kernel<B, op::l2_normalize_backward>);
 }
 
 // mean and stddev are doubles so that a call reads the same for float and double tensors.

@@ -1,6 +1,6 @@
-// BatchNormalization (alias BatchNorm): normalizes each channel (the last axis) with the batch's
-// statistics in training and with their moving averages in inference, then scales and shifts it,
-// as Keras' BatchNormalization(axis=-1); the moving averages are non-trainable parameters.
+// The normalization layers, as Keras': BatchNormalization (alias BatchNorm) normalizes each
+// channel over the batch (moving averages in inference); LayerNormalization each sample's last
+// axis over itself; UnitNormalization scales each sample's last axis to unit L2 norm.
 #pragma once
 
 #include <cmath>
@@ -147,5 +147,112 @@ private:
 };
 
 using BatchNorm = BatchNormalization;
+
+// Keras' LayerNormalization(axis=-1): each position's last axis normalized over itself (the same
+// in training and inference; no batch statistics), then scaled by gamma and shifted by beta.
+class LayerNormalization : public Layer<LayerNormalization> {
+public:
+    explicit LayerNormalization(double epsilon = 1e-3, std::string name = {}) : Layer(std::move(name)) {
+        this->epsilon(epsilon);
+    }
+    explicit LayerNormalization(std::string name) : Layer(std::move(name)) {}
+
+    static constexpr std::string_view type_name = "LayerNormalization";
+    static constexpr std::string_view default_name = "layer_normalization";
+
+    using requirement = min_rank<1>;
+    template <class In>
+    static constexpr bool accepts = In::rank >= 1;
+    template <class In>
+    using output_shape = In;
+
+    template <class In>
+    static constexpr std::size_t channels = In::rank == 0 ? 1 : In::dims[In::rank - 1];
+
+    template <class In>
+    static constexpr std::array<ParamSpec, 2> params{ParamSpec{"gamma", {channels<In>}, 1, Init::ones, true},
+                                                     ParamSpec{"beta", {channels<In>}, 1, Init::zeros, true}};
+    // x_hat, then room for dy * x_hat in backward, then each row's inv_std.
+    template <class In>
+    static constexpr std::size_t workspace_per_sample = 2 * In::size + In::size / channels<In>;
+    // Moments (3 per element), normalize (2), scale and shift (2).
+    template <class In>
+    static constexpr std::size_t flops_per_sample = 7 * In::size;
+
+    double epsilon() const noexcept { return epsilon_; }
+    LayerNormalization& epsilon(double e) {
+        if (!(e > 0.0 && std::isfinite(e)))
+            throw value_error("latent.layers.layer_normalization.epsilon",
+                              "LayerNormalization" + (name().empty() ? std::string{} : " \"" + name() + "\"") +
+                                  ": epsilon must be a positive finite number, got " + std::to_string(e));
+        epsilon_ = e;
+        return *this;
+    }
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        constexpr std::size_t C = channels<In>;
+        const std::size_t rows = a.batch * (In::size / C);
+        T* x_hat = a.workspace;                         // (rows, C)
+        T* inv_std = a.workspace + 2 * a.batch * In::size;  // (rows)
+        ops::layer_norm<B>(rows, C, a.x, static_cast<T>(epsilon_), x_hat, inv_std);
+        ops::channel_affine<B>(rows, C, x_hat, a.params, a.params + C, a.y);
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        constexpr std::size_t C = channels<In>;
+        const std::size_t rows = a.batch * (In::size / C);
+        const T* x_hat = a.workspace;                             // (rows, C)
+        T* product = a.workspace + a.batch * In::size;            // (rows, C)
+        const T* inv_std = a.workspace + 2 * a.batch * In::size;  // (rows)
+        if (a.dparams) {
+            ops::elementwise<B>(
+                rows * C, [] LATENT_HOST_DEVICE(T& p, const T& dy, const T& xh) { p = dy * xh; }, product, a.dy,
+                x_hat);
+            ops::column_sum<B>(rows, C, product, a.dparams, true);     // gamma
+            ops::column_sum<B>(rows, C, a.dy, a.dparams + C, true);    // beta
+        }
+        if (a.dx) ops::layer_norm_backward<B>(rows, C, x_hat, inv_std, a.params, a.dy, a.dx);
+    }
+
+private:
+    double epsilon_ = 1e-3;
+};
+
+// Keras' UnitNormalization(axis=-1): each position's last axis divided by its L2 norm (a squared
+// norm under 1e-12 counts as 1e-12), as an embedding is before a cosine similarity. No weights.
+class UnitNormalization : public Layer<UnitNormalization> {
+public:
+    using Layer::Layer;
+    static constexpr std::string_view type_name = "UnitNormalization";
+    static constexpr std::string_view default_name = "unit_normalization";
+
+    using requirement = min_rank<1>;
+    template <class In>
+    static constexpr bool accepts = In::rank >= 1;
+    template <class In>
+    using output_shape = In;
+    template <class In>
+    static constexpr std::size_t channels = In::rank == 0 ? 1 : In::dims[In::rank - 1];
+    // each row's 1 / norm
+    template <class In>
+    static constexpr std::size_t workspace_per_sample = In::size / channels<In>;
+    template <class In>
+    static constexpr std::size_t flops_per_sample = 3 * In::size;
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        constexpr std::size_t C = channels<In>;
+        ops::l2_normalize<B>(a.batch * (In::size / C), C, a.x, a.y, a.workspace);
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        if (!a.dx) return;
+        constexpr std::size_t C = channels<In>;
+        ops::l2_normalize_backward<B>(a.batch * (In::size / C), C, a.y, a.workspace, a.dy, a.dx);
+    }
+};
 
 }  // namespace latent

@@ -390,3 +390,46 @@ TEST_CASE("GaussianNoise in a Sequential: identity in predict, noise in fit once
     net.fit(data.x, data.y, {.epochs = 1, .verbose = Verbosity::silent});
     CHECK(!std::equal(before.values().begin(), before.values().end(), net.predict(data.x).values().begin()));
 }
+
+// ---- LayerNormalization and UnitNormalization ----------------------------------------------
+
+TEST_CASE("LayerNormalization normalizes each sample's last axis over itself, then scales and shifts") {
+    Sequential<Input<4>, LayerNormalization> net;
+    static_assert(decltype(net)::param_count == 8);  // Keras: gamma and beta, 2 * 4
+    CHECK(net.parameters().slots()[0].name == "layer_normalization/gamma");
+    CHECK(net.parameters().slots()[1].name == "layer_normalization/beta");
+    const std::vector<float> weights{1.5f, -1.0f, 0.5f, 2.0f, 0.1f, 0.2f, -0.3f, 0.0f};
+    std::copy(weights.begin(), weights.end(), net.parameters().values().begin());
+    Tensor<Shape<4>> x(2, {1.0f, -2.0f, 0.5f, 4.0f, 0.1f, 0.1f, 0.1f, 0.1f});  // a constant row: beta
+    const auto y = net.predict(x);
+    // PyTorch's layer_norm with eps 1e-3 (Keras' default), float64
+    const double want[8] = {0.18792188940915483, 1.5481356376070403, -0.38792188940915479, 2.9307296469718267,
+                            0.1, 0.2, -0.3, 0.0};
+    for (std::size_t i = 0; i < 8; ++i) CHECK(y[i] == doctest::Approx(want[i]).epsilon(1e-5));
+    // training and inference agree: no batch statistics
+    net.forward(x.data(), 2, Mode::train);
+    for (std::size_t i = 0; i < 8; ++i) CHECK(net.output(0)[i] == y[i]);
+
+    CHECK(LayerNormalization{}.epsilon() == 1e-3);
+    CHECK_THROWS_WITH_AS(LayerNormalization{0.0}, doctest::Contains("LayerNormalization: epsilon"), value_error);
+    CHECK_THROWS_WITH_AS(LayerNormalization{"ln"}.epsilon(-1), doctest::Contains("LayerNormalization \"ln\""),
+                         value_error);
+}
+
+TEST_CASE("UnitNormalization scales each sample's last axis to unit L2 norm") {
+    const auto y = Sequential<Input<2, 4>, UnitNormalization>{}.predict(
+        Tensor<Shape<2, 4>>(1, {3.0f, -4.0f, 0.0f, 12.0f, 0.0f, 0.0f, 0.0f, 0.0f}));
+    // PyTorch's F.normalize; a zero row stays zero (its squared norm is floored at 1e-12)
+    const double want[8] = {0.23076923076923078, -0.30769230769230771, 0.0, 0.92307692307692313, 0, 0, 0, 0};
+    for (std::size_t i = 0; i < 8; ++i) CHECK(y[i] == doctest::Approx(want[i]));
+    static_assert(Sequential<Input<2, 4>, UnitNormalization>::param_count == 0);
+}
+
+TEST_CASE("LayerNormalization and UnitNormalization gradients") {
+    CHECK(check_layer_gradients<Shape<5>>(LayerNormalization{}, {.batch = 3, .mode = Mode::train}) > 0);
+    CHECK(check_layer_gradients<Shape<3, 4>>(LayerNormalization{1e-2}, {.batch = 2, .mode = Mode::infer}) > 0);
+    CHECK(check_layer_gradients<Shape<6>>(UnitNormalization{}, {.batch = 3}) > 0);
+    CHECK(check_layer_gradients<Shape<2, 4>>(UnitNormalization{}, {.batch = 2}) > 0);
+    // A row far below the floor: the norm is the floor, a constant, so the map is linear there.
+    CHECK(check_layer_gradients<Shape<3>>(UnitNormalization{}, {.batch = 2, .step = 1e-12, .input_low = -1e-9, .input_high = 1e-9}) > 0);
+}

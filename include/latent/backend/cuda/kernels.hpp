@@ -14,6 +14,7 @@
 #include "../../core/spatial.hpp"
 #include "../backend.hpp"
 #include "../recurrent_cells.hpp"
+#include "../row_norms.hpp"
 
 namespace latent::detail {
 
@@ -559,6 +560,43 @@ void channel_affine_kernel(const per_index_backend<E>&, std::size_t rows, std::s
     exec.for_each(rows * cols, [=] LATENT_HOST_DEVICE(std::size_t i) {
         const std::size_t c = i % cols;
         y[i] = x[i] * scale[c] + shift[c];
+    });
+}
+
+// One row per index: rows are samples (or their positions), a few hundred values each at most.
+template <class E, class T>
+void layer_norm_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* x, T epsilon,
+                       T* x_hat, T* inv_std) {
+    E exec;
+    exec.for_each(rows, [=] LATENT_HOST_DEVICE(std::size_t r) {
+        inv_std[r] = layer_norm_row(x + r * cols, cols, epsilon, x_hat + r * cols);
+    });
+}
+
+template <class E, class T>
+void layer_norm_backward_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* x_hat,
+                                const T* inv_std, const T* gamma, const T* dy, T* dx) {
+    E exec;
+    exec.for_each(rows, [=] LATENT_HOST_DEVICE(std::size_t r) {
+        layer_norm_backward_row(x_hat + r * cols, inv_std[r], gamma, dy + r * cols, cols, dx + r * cols);
+    });
+}
+
+template <class E, class T>
+void l2_normalize_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* x, T* y,
+                         T* inv_norm) {
+    E exec;
+    exec.for_each(rows, [=] LATENT_HOST_DEVICE(std::size_t r) {
+        inv_norm[r] = l2_normalize_row(x + r * cols, cols, y + r * cols);
+    });
+}
+
+template <class E, class T>
+void l2_normalize_backward_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* y,
+                                  const T* inv_norm, const T* dy, T* dx) {
+    E exec;
+    exec.for_each(rows, [=] LATENT_HOST_DEVICE(std::size_t r) {
+        l2_normalize_backward_row(y + r * cols, inv_norm[r], dy + r * cols, cols, dx + r * cols);
     });
 }
 

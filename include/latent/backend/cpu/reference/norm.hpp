@@ -1,5 +1,6 @@
 // cpu::reference kernels for the normalization and noise ops: per-channel moments, normalize,
-// scale-and-shift, batch normalization's backward pass, and normal noise (see backend/backend.hpp).
+// scale-and-shift, batch normalization's backward pass, per-row layer and L2 normalization, and
+// normal noise (see backend/backend.hpp).
 #pragma once
 
 #include <cmath>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "../../../core/random.hpp"
+#include "../../row_norms.hpp"
 #include "../reference.hpp"
 
 namespace latent::cpu {
@@ -73,6 +75,31 @@ void batch_norm_backward_kernel(const reference&, std::size_t rows, std::size_t 
             const T g = through_stats ? dy[i] - (s1[c] + x_hat[i] * s2[c]) * inv_rows : dy[i];
             dx[i] = gamma[c] * inv_std[c] * g;
         }
+}
+
+template <class T>
+void layer_norm_kernel(const reference&, std::size_t rows, std::size_t cols, const T* x, T epsilon, T* x_hat,
+                       T* inv_std) {
+    for (std::size_t r = 0; r < rows; ++r) inv_std[r] = latent::detail::layer_norm_row(x + r * cols, cols, epsilon, x_hat + r * cols);
+}
+
+template <class T>
+void layer_norm_backward_kernel(const reference&, std::size_t rows, std::size_t cols, const T* x_hat, const T* inv_std,
+                                const T* gamma, const T* dy, T* dx) {
+    for (std::size_t r = 0; r < rows; ++r)
+        latent::detail::layer_norm_backward_row(x_hat + r * cols, inv_std[r], gamma, dy + r * cols, cols, dx + r * cols);
+}
+
+template <class T>
+void l2_normalize_kernel(const reference&, std::size_t rows, std::size_t cols, const T* x, T* y, T* inv_norm) {
+    for (std::size_t r = 0; r < rows; ++r) inv_norm[r] = latent::detail::l2_normalize_row(x + r * cols, cols, y + r * cols);
+}
+
+template <class T>
+void l2_normalize_backward_kernel(const reference&, std::size_t rows, std::size_t cols, const T* y, const T* inv_norm,
+                                  const T* dy, T* dx) {
+    for (std::size_t r = 0; r < rows; ++r)
+        latent::detail::l2_normalize_backward_row(y + r * cols, inv_norm[r], dy + r * cols, cols, dx + r * cols);
 }
 
 template <class T>

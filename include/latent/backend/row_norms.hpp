@@ -1,0 +1,65 @@
+// The per-row work of the ops layer_norm and l2_normalize and their backwards (normalizing a
+// row of `cols` over itself, as LayerNormalization and UnitNormalization do), written once for
+// every backend's kernels: the CPU backends run it row after row, a GPU one row per thread.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+
+#include "../config.hpp"
+
+namespace latent::detail {
+
+// x_hat = (x - mean) * inv_std over one row, the biased variance by two passes; returns inv_std.
+template <class T>
+LATENT_HOST_DEVICE T layer_norm_row(const T* x, std::size_t cols, T epsilon, T* x_hat) {
+    T mean = T(0);
+    for (std::size_t c = 0; c < cols; ++c) mean += x[c];
+    mean /= static_cast<T>(cols);
+    T variance = T(0);
+    for (std::size_t c = 0; c < cols; ++c) variance += (x[c] - mean) * (x[c] - mean);
+    variance /= static_cast<T>(cols);
+    const T inv_std = T(1) / std::sqrt(variance + epsilon);
+    for (std::size_t c = 0; c < cols; ++c) x_hat[c] = (x[c] - mean) * inv_std;
+    return inv_std;
+}
+
+// dx = inv_std * (g - mean(g) - x_hat * mean(g * x_hat)) over one row, g = dy * gamma (the
+// gradient at x_hat of y = gamma * x_hat + beta).
+template <class T>
+LATENT_HOST_DEVICE void layer_norm_backward_row(const T* x_hat, T inv_std, const T* gamma, const T* dy,
+                                                std::size_t cols, T* dx) {
+    T s1 = T(0), s2 = T(0);
+    for (std::size_t c = 0; c < cols; ++c) {
+        const T g = dy[c] * gamma[c];
+        s1 += g;
+        s2 += g * x_hat[c];
+    }
+    const T n = static_cast<T>(cols);
+    for (std::size_t c = 0; c < cols; ++c) dx[c] = inv_std * (dy[c] * gamma[c] - s1 / n - x_hat[c] * s2 / n);
+}
+
+// y = x / sqrt(max(sum x^2, 1e-12)) over one row (Keras' l2_normalize); returns 1 / that norm.
+template <class T>
+LATENT_HOST_DEVICE T l2_normalize_row(const T* x, std::size_t cols, T* y) {
+    T squares = T(0);
+    for (std::size_t c = 0; c < cols; ++c) squares += x[c] * x[c];
+    const T inv_norm = T(1) / std::sqrt(squares > T(1e-12) ? squares : T(1e-12));
+    for (std::size_t c = 0; c < cols; ++c) y[c] = x[c] * inv_norm;
+    return inv_norm;
+}
+
+// dx = inv_norm * (dy - y * sum(dy * y)) over one row; where the floor held the norm (y shorter
+// than 1), the norm was a constant and dx = inv_norm * dy.
+template <class T>
+LATENT_HOST_DEVICE void l2_normalize_backward_row(const T* y, T inv_norm, const T* dy, std::size_t cols, T* dx) {
+    T length = T(0), along = T(0);
+    for (std::size_t c = 0; c < cols; ++c) {
+        length += y[c] * y[c];
+        along += dy[c] * y[c];
+    }
+    if (length < T(0.5)) along = T(0);
+    for (std::size_t c = 0; c < cols; ++c) dx[c] = inv_norm * (dy[c] - y[c] * along);
+}
+
+}  // namespace latent::detail
