@@ -38,6 +38,7 @@
 #include "layers/regularization.hpp"
 #include "layers/reshape.hpp"
 #include "layers/sampling.hpp"
+#include "layers/temporal.hpp"
 #include "layers/upsample.hpp"
 
 #include "graph/functional.hpp"

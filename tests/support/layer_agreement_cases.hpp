@@ -64,6 +64,8 @@ void check_dense_and_activations(double tol, agreement_modes random_layers = agr
 template <class B, class Memory>
 void check_convolutions(double tol) {
     check_layer_agreement<B, Memory, Shape<9, 8, 3>>(Conv2D<6, 3>{}, tol);
+    check_layer_agreement<B, Memory, Shape<20, 3>>(Conv1D<6, 5, Padding::same, 2>{}, tol);
+    check_layer_agreement<B, Memory, Shape<10, 4>>(Conv1DTranspose<3, 3, Padding::valid, 2>{}, tol);
     check_layer_agreement<B, Memory, Shape<9, 8, 3>>(Conv2D<6, 3, Padding::same>{}, tol);
     check_layer_agreement<B, Memory, Shape<9, 8, 3>>(Conv2D<4, Size2<3, 2>, Padding::same, 2>{}, tol);
     check_layer_agreement<B, Memory, Shape<28, 28, 1>>(Conv2D<32, 3, Padding::same>{}, tol, 8);
@@ -85,6 +87,9 @@ void check_convolutions(double tol) {
 
 template <class B, class Memory>
 void check_pooling_and_resampling(double tol) {
+    check_layer_agreement<B, Memory, Shape<11, 3>>(MaxPooling1D<3, 2>{}, tol);
+    check_layer_agreement<B, Memory, Shape<11, 3>>(AveragePooling1D<2, 2, Padding::same>{}, tol);
+    check_layer_agreement<B, Memory, Shape<5, 3>>(UpSampling1D<3>{}, tol);
     check_layer_agreement<B, Memory, Shape<9, 5>>(GlobalAveragePooling1D{}, tol);
     check_layer_agreement<B, Memory, Shape<8, 6, 3>>(MaxPool2D<2>{}, tol);
     check_layer_agreement<B, Memory, Shape<7, 6, 3>>(MaxPool2D<3, 2, Padding::same>{}, tol);

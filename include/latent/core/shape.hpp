@@ -70,6 +70,9 @@ struct any_shape {};
 // pool of that size, or a crop leaving at least one pixel, needs.
 template <std::size_t H, std::size_t W>
 struct image_at_least {};
+// A sequence (steps, channels) of at least N steps: what a valid-padded Conv1D or pool of size N needs.
+template <std::size_t N>
+struct sequence_at_least {};
 // A sequence (steps, ...) whose every step is what Need describes (TimeDistributed's layer).
 template <class Need>
 struct each_step {};

@@ -1,0 +1,127 @@
+// The 1-D (temporal) layers: Keras' output lengths and parameter shapes, values against a
+// convolution written from the definition and against their 2-D forms, gradient checks, and
+// Keras' timeseries autoencoder (keras.io, "Timeseries anomaly detection") as a type.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <type_traits>
+#include <vector>
+
+#include <latent/latent.hpp>
+
+#include "support/gradient_check.hpp"
+
+using namespace latent;
+using latent::testing::check_layer_gradients;
+
+namespace {
+template <class L, class In>
+using out_t = typename L::template output_shape<In>;
+
+// Keras' output lengths (conv_output_length, deconv_output_length, pooling).
+static_assert(std::is_same_v<out_t<Conv1D<4, 3>, Shape<10, 2>>, Shape<8, 4>>);
+static_assert(std::is_same_v<out_t<Conv1D<4, 3, Padding::same>, Shape<10, 2>>, Shape<10, 4>>);
+static_assert(std::is_same_v<out_t<Conv1D<4, 3, Padding::valid, 2>, Shape<10, 2>>, Shape<4, 4>>);
+static_assert(std::is_same_v<out_t<Conv1D<4, 7, Padding::same, 2>, Shape<288, 1>>, Shape<144, 4>>);
+static_assert(std::is_same_v<out_t<Conv1DTranspose<2, 3, Padding::valid, 2>, Shape<3, 4>>, Shape<7, 2>>);
+static_assert(std::is_same_v<out_t<Conv1DTranspose<2, 7, Padding::same, 2>, Shape<72, 16>>, Shape<144, 2>>);
+static_assert(std::is_same_v<out_t<MaxPooling1D<>, Shape<9, 3>>, Shape<4, 3>>);
+static_assert(std::is_same_v<out_t<MaxPool1D<2, 1, Padding::same>, Shape<9, 3>>, Shape<9, 3>>);
+static_assert(std::is_same_v<out_t<AveragePooling1D<3>, Shape<9, 3>>, Shape<3, 3>>);
+static_assert(std::is_same_v<out_t<UpSampling1D<3>, Shape<4, 2>>, Shape<12, 2>>);
+
+// The shape rules as predicates: a sequence is (steps, channels).
+static_assert(accepts_v<Conv1D<8, 3>, Shape<3, 1>>);
+static_assert(!accepts_v<Conv1D<8, 3>, Shape<2, 1>>);  // the kernel is longer than the sequence
+static_assert(accepts_v<Conv1D<8, 3, Padding::same>, Shape<2, 1>>);
+static_assert(!accepts_v<Conv1D<8, 3>, Shape<28, 28, 1>>);
+static_assert(!accepts_v<MaxPooling1D<>, Shape<8>>);
+
+// Keras' timeseries anomaly-detection autoencoder: Keras reports Total params: 9,505.
+using TimeseriesAutoencoder =
+    Sequential<Input<288, 1>, Conv1D<32, 7, Padding::same, 2>, ReLU, Dropout, Conv1D<16, 7, Padding::same, 2>, ReLU,
+               Conv1DTranspose<16, 7, Padding::same, 2>, ReLU, Dropout, Conv1DTranspose<32, 7, Padding::same, 2>,
+               ReLU, Conv1DTranspose<1, 7, Padding::same>>;
+static_assert(std::is_same_v<TimeseriesAutoencoder::output_shape, Shape<288, 1>>);
+static_assert(TimeseriesAutoencoder::param_count == 9505);
+}  // namespace
+
+TEST_CASE("Conv1D and Conv1DTranspose keep Keras' kernel shapes: (k, in, filters) and (k, filters, in)") {
+    CHECK(Conv1D<4, 3>::params<Shape<10, 2>>[0].dim_vector() == std::vector<std::size_t>{3, 2, 4});
+    CHECK(Conv1D<4, 3>::params<Shape<10, 2>>[1].dim_vector() == std::vector<std::size_t>{4});
+    CHECK(Conv1DTranspose<5, 3>::params<Shape<10, 2>>[0].dim_vector() == std::vector<std::size_t>{3, 5, 2});
+    // Glorot's fans as Keras counts them for a 1-D kernel: k * in and k * filters
+    CHECK(Conv1D<4, 3>::params<Shape<10, 2>>[0].fan_in() == 6);
+    CHECK(Conv1D<4, 3>::params<Shape<10, 2>>[0].fan_out() == 12);
+    Sequential<Input<10, 2>, Conv1D<4, 3>> net;
+    CHECK(net.parameters().slots()[0].name == "conv1d/kernel");
+}
+
+TEST_CASE("Conv1D agrees with a convolution written from the definition, in every padding and stride") {
+    const auto check = [](auto layer, std::size_t pad_left) {
+        using L = decltype(layer);
+        using In = Shape<9, 3>;
+        using Out = out_t<L, In>;
+        constexpr std::size_t steps = 9, in = 3, filters = L::filters, k = L::kernel_size, s = L::stride;
+        Sequential<Input<9, 3>, L> net(4);
+        auto w = net.parameters().values();
+        Generator g(2);
+        for (auto& v : w) v = static_cast<float>(g.uniform(-1, 1));
+        Tensor<In> x(2);
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(g.uniform(-1, 1));
+        const auto y = net.predict(x);
+        for (std::size_t b = 0; b < 2; ++b)
+            for (std::size_t t = 0; t < Out::dims[0]; ++t)
+                for (std::size_t f = 0; f < filters; ++f) {
+                    double want = w[k * in * filters + f];  // bias
+                    for (std::size_t j = 0; j < k; ++j) {
+                        const long step = static_cast<long>(t * s + j) - static_cast<long>(pad_left);
+                        if (step < 0 || step >= static_cast<long>(steps)) continue;
+                        for (std::size_t c = 0; c < in; ++c)
+                            want += double(x[b * steps * in + static_cast<std::size_t>(step) * in + c]) *
+                                    w[(j * in + c) * filters + f];
+                    }
+                    CHECK(y[(b * Out::dims[0] + t) * filters + f] == doctest::Approx(want).epsilon(1e-5));
+                }
+    };
+    check(Conv1D<4, 3>{}, 0);
+    check(Conv1D<2, 3, Padding::valid, 2>{}, 0);
+    check(Conv1D<3, 3, Padding::same>{}, 1);
+    check(Conv1D<2, 4, Padding::same, 2>{}, 1);  // Keras/TensorFlow put the odd padding at the end
+}
+
+TEST_CASE("the 1-D layers compute what their 2-D forms compute on a one-row image") {
+    const auto same_bits = [](auto one_d, auto two_d) {
+        using L1 = decltype(one_d);
+        using L2 = decltype(two_d);
+        Sequential<Input<8, 3>, L1> a(5);
+        Sequential<Input<1, 8, 3>, L2> b(6);
+        auto wa = a.parameters().values();
+        auto wb = b.parameters().values();
+        REQUIRE(wa.size() == wb.size());
+        Generator g(3);
+        for (auto& v : wa) v = static_cast<float>(g.uniform(-1, 1));
+        std::copy(wa.begin(), wa.end(), wb.begin());
+        Tensor<Shape<8, 3>> x(3);
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(g.uniform(-1, 1));
+        const Tensor<Shape<1, 8, 3>> x2(3, std::vector<float>(x.data(), x.data() + x.size()));
+        const auto ya = a.predict(x);
+        const auto yb = b.predict(x2);
+        REQUIRE(ya.size() == yb.size());
+        CHECK(std::equal(ya.data(), ya.data() + ya.size(), yb.data()));
+    };
+    same_bits(Conv1D<4, 3, Padding::same, 2>{}, Conv2D<4, Size2<1, 3>, Padding::same, Size2<1, 2>>{});
+    same_bits(Conv1DTranspose<2, 3, Padding::valid, 2>{}, Conv2DTranspose<2, Size2<1, 3>, Padding::valid, Size2<1, 2>>{});
+    same_bits(MaxPooling1D<3, 2>{}, MaxPooling2D<Size2<1, 3>, Size2<1, 2>>{});
+    same_bits(AveragePooling1D<3, 1, Padding::same>{}, AveragePooling2D<Size2<1, 3>, Size2<1, 1>, Padding::same>{});
+    same_bits(UpSampling1D<2>{}, UpSampling2D<Size2<1, 2>>{});
+}
+
+TEST_CASE("the 1-D layers' gradients") {
+    CHECK(check_layer_gradients<Shape<7, 2>>(Conv1D<3, 3>{}) > 0);
+    CHECK(check_layer_gradients<Shape<7, 2>>(Conv1D<2, 4, Padding::same, 2>{}) > 0);
+    CHECK(check_layer_gradients<Shape<4, 3>>(Conv1DTranspose<2, 3, Padding::same, 2>{}) > 0);
+    CHECK(check_layer_gradients<Shape<8, 2>>(MaxPooling1D<2>{}) > 0);
+    CHECK(check_layer_gradients<Shape<8, 2>>(AveragePooling1D<3, 2, Padding::same>{}) > 0);
+    CHECK(check_layer_gradients<Shape<3, 2>>(UpSampling1D<2>{}) > 0);
+}
