@@ -28,22 +28,16 @@ struct Hinge {
               T* grad) const {
         const std::size_t n = batch * size;
         const T scale = T(1) / static_cast<T>(n);
-        ops::elementwise<B>(
-            n,
+        return detail::mean_over_elements<B>(
+            n, y_pred, y_true, grad,
             [] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) {
                 const T margin = T(1) - detail::hinge_label(y) * p;
                 g = margin > T(0) ? margin : T(0);
             },
-            grad, y_pred, y_true);
-        const T total = ops::sum<B>(n, grad);
-        ops::elementwise<B>(
-            n,
             [scale] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) {
                 const T label = detail::hinge_label(y);
                 g = T(1) - label * p > T(0) ? -scale * label : T(0);
-            },
-            grad, y_pred, y_true);
-        return total / static_cast<T>(n);
+            });
     }
 };
 
@@ -58,23 +52,17 @@ struct SquaredHinge {
               T* grad) const {
         const std::size_t n = batch * size;
         const T scale = T(2) / static_cast<T>(n);
-        ops::elementwise<B>(
-            n,
+        return detail::mean_over_elements<B>(
+            n, y_pred, y_true, grad,
             [] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) {
                 const T margin = T(1) - detail::hinge_label(y) * p;
                 g = margin > T(0) ? margin * margin : T(0);
             },
-            grad, y_pred, y_true);
-        const T total = ops::sum<B>(n, grad);
-        ops::elementwise<B>(
-            n,
             [scale] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) {
                 const T label = detail::hinge_label(y);
                 const T margin = T(1) - label * p;
                 g = margin > T(0) ? -scale * label * margin : T(0);
-            },
-            grad, y_pred, y_true);
-        return total / static_cast<T>(n);
+            });
     }
 };
 

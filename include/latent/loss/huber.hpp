@@ -30,22 +30,16 @@ struct Huber {
               T* grad) const {
         const std::size_t n = batch * size;
         const T d = static_cast<T>(delta), scale = T(1) / static_cast<T>(n);
-        ops::elementwise<B>(
-            n,
+        return detail::mean_over_elements<B>(
+            n, y_pred, y_true, grad,
             [d] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) {
                 const T e = std::abs(p - y);
                 g = e <= d ? T(0.5) * e * e : d * (e - T(0.5) * d);
             },
-            grad, y_pred, y_true);
-        const T total = ops::sum<B>(n, grad);
-        ops::elementwise<B>(
-            n,
             [d, scale] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) {
                 const T e = p - y;
                 g = scale * (e > d ? d : (e < -d ? -d : e));
-            },
-            grad, y_pred, y_true);
-        return total / static_cast<T>(n);
+            });
     }
 };
 

@@ -21,18 +21,13 @@ struct LogCosh {
               T* grad) const {
         const std::size_t n = batch * size;
         const T scale = T(1) / static_cast<T>(n);
-        ops::elementwise<B>(
-            n,
+        return detail::mean_over_elements<B>(
+            n, y_pred, y_true, grad,
             [] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) {
                 const T e = std::abs(p - y);  // log cosh is even: |e| + log1p(exp(-2|e|)) - log 2
                 g = e + std::log1p(std::exp(T(-2) * e)) - T(0.69314718055994530942);
             },
-            grad, y_pred, y_true);
-        const T total = ops::sum<B>(n, grad);
-        ops::elementwise<B>(
-            n, [scale] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) { g = scale * std::tanh(p - y); }, grad,
-            y_pred, y_true);
-        return total / static_cast<T>(n);
+            [scale] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) { g = scale * std::tanh(p - y); });
     }
 };
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "../backend/memory.hpp"
+#include "../backend/ops.hpp"
 
 namespace latent::loss {
 
@@ -44,6 +45,17 @@ T on_host(std::size_t pred_size, const T* y_pred, std::size_t true_size, const T
         upload<B>(grad, g.data(), pred_size);
         return loss;
     }
+}
+
+// The mean over n elements of a per-element term, and its gradient: `term` writes each element's
+// term into grad (summed there), then `gradient` overwrites grad with d mean / d y_pred. Both are
+// [..] LATENT_HOST_DEVICE(T& g, const T& y_pred, const T& y_true); the elementwise losses are this.
+template <backend_policy B, class T, class Term, class Gradient>
+T mean_over_elements(std::size_t n, const T* y_pred, const T* y_true, T* grad, Term term, Gradient gradient) {
+    ops::elementwise<B>(n, term, grad, y_pred, y_true);
+    const T total = ops::sum<B>(n, grad);
+    ops::elementwise<B>(n, gradient, grad, y_pred, y_true);
+    return total / static_cast<T>(n);
 }
 }  // namespace detail
 

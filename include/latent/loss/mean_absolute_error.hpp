@@ -21,16 +21,12 @@ struct MeanAbsoluteError {
               T* grad) const {
         const std::size_t n = batch * size;
         const T scale = T(1) / static_cast<T>(n);
-        ops::elementwise<B>(
-            n, [] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) { g = std::abs(p - y); }, grad, y_pred, y_true);
-        const T total = ops::sum<B>(n, grad);
-        ops::elementwise<B>(
-            n,
+        return detail::mean_over_elements<B>(
+            n, y_pred, y_true, grad,
+            [] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) { g = std::abs(p - y); },
             [scale] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) {
                 g = p > y ? scale : (p < y ? -scale : T(0));
-            },
-            grad, y_pred, y_true);
-        return total / static_cast<T>(n);
+            });
     }
 };
 

@@ -21,22 +21,16 @@ struct MeanSquaredLogarithmicError {
               T* grad) const {
         const std::size_t n = batch * size;
         const T eps = static_cast<T>(epsilon), scale = T(2) / static_cast<T>(n);
-        ops::elementwise<B>(
-            n,
+        return detail::mean_over_elements<B>(
+            n, y_pred, y_true, grad,
             [eps] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) {
                 const T d = std::log1p(p > eps ? p : eps) - std::log1p(y > eps ? y : eps);
                 g = d * d;
             },
-            grad, y_pred, y_true);
-        const T total = ops::sum<B>(n, grad);
-        ops::elementwise<B>(
-            n,
             [eps, scale] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) {
                 // the clip has zero gradient below it
                 g = p > eps ? scale * (std::log1p(p) - std::log1p(y > eps ? y : eps)) / (T(1) + p) : T(0);
-            },
-            grad, y_pred, y_true);
-        return total / static_cast<T>(n);
+            });
     }
 };
 

@@ -21,14 +21,10 @@ struct Poisson {
               T* grad) const {
         const std::size_t n = batch * size;
         const T eps = static_cast<T>(epsilon), scale = T(1) / static_cast<T>(n);
-        ops::elementwise<B>(
-            n, [eps] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) { g = p - y * std::log(p + eps); }, grad,
-            y_pred, y_true);
-        const T total = ops::sum<B>(n, grad);
-        ops::elementwise<B>(
-            n, [eps, scale] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) { g = scale * (T(1) - y / (p + eps)); },
-            grad, y_pred, y_true);
-        return total / static_cast<T>(n);
+        return detail::mean_over_elements<B>(
+            n, y_pred, y_true, grad,
+            [eps] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) { g = p - y * std::log(p + eps); },
+            [eps, scale] LATENT_HOST_DEVICE(T& g, const T& p, const T& y) { g = scale * (T(1) - y / (p + eps)); });
     }
 };
 
