@@ -59,6 +59,9 @@ void check_dense_and_activations(double tol, agreement_modes random_layers = agr
     GaussianNoise noise;
     noise.stddev(0.2);
     check_layer_agreement<B, Memory, Shape<50>>(noise, tol, 5, false, random_layers);
+    check_layer_agreement<B, Memory, Shape<50>>(GaussianDropout{0.3}, tol, 5, false, random_layers);
+    check_layer_agreement<B, Memory, Shape<5, 4, 6>>(SpatialDropout2D{0.3}, tol, 5, false, random_layers);
+    check_layer_agreement<B, Memory, Shape<7, 6>>(SpatialDropout1D{0.3}, tol, 5, false, random_layers);
 }
 
 template <class B, class Memory>
@@ -91,6 +94,8 @@ void check_pooling_and_resampling(double tol) {
     check_layer_agreement<B, Memory, Shape<11, 3>>(AveragePooling1D<2, 2, Padding::same>{}, tol);
     check_layer_agreement<B, Memory, Shape<5, 3>>(UpSampling1D<3>{}, tol);
     check_layer_agreement<B, Memory, Shape<9, 5>>(GlobalAveragePooling1D{}, tol);
+    check_layer_agreement<B, Memory, Shape<9, 5>>(GlobalMaxPooling1D{}, tol);
+    check_layer_agreement<B, Memory, Shape<6, 5, 3>>(GlobalMaxPooling2D{}, tol);
     check_layer_agreement<B, Memory, Shape<8, 6, 3>>(MaxPool2D<2>{}, tol);
     check_layer_agreement<B, Memory, Shape<7, 6, 3>>(MaxPool2D<3, 2, Padding::same>{}, tol);
     check_layer_agreement<B, Memory, Shape<9, 7, 2>>(MaxPool2D<3, 1, Padding::same>{}, tol);  // overlapping windows

@@ -1,6 +1,7 @@
-// MaxPooling2D, AveragePooling2D and GlobalAveragePooling2D over channels-last images (and
-// GlobalAveragePooling1D over sequences), as Keras: pool and stride are a number or Size2<h, w>, the stride defaults to the pool, and
-// padded positions are left out of the maximum and of the mean's count.
+// MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D and GlobalMaxPooling2D over channels-last
+// images (and the global poolings 1D over sequences), as Keras: pool and stride are a number or
+// Size2<h, w>, the stride defaults to the pool, and padded positions are left out of the maximum
+// and of the mean's count.
 #pragma once
 
 #include <cstddef>
@@ -177,6 +178,63 @@ public:
     template <class In, backend_policy B, class T>
     void backward(const BackwardArgs<T>& a) const {
         if (a.dx) ops::average_pool2d_backward<B>(window<In>, a.batch, a.dy, a.dx);  // (batch, steps, c)
+    }
+};
+
+// GlobalMaxPooling2D: (h, w, c) -> (c), the maximum of each channel over the whole image.
+class GlobalMaxPooling2D : public Layer<GlobalMaxPooling2D> {
+public:
+    using Layer::Layer;
+    static constexpr std::string_view type_name = "GlobalMaxPooling2D";
+    static constexpr std::string_view default_name = "global_max_pooling2d";
+
+    using requirement = rank<3>;
+    template <class In>
+    static constexpr Window2D window = GlobalAveragePooling2D::window<In>;
+    template <class In>
+    static constexpr bool accepts = In::rank == 3;
+    template <class In>
+    using output_shape = Shape<detail::image_dims<In>.channels>;
+    template <class In>
+    static constexpr std::size_t flops_per_sample = In::size;
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        ops::max_pool2d<B>(window<In>, a.batch, a.x, a.y);  // (batch, 1, 1, c) = (batch, c)
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        if (a.dx) ops::max_pool2d_backward<B>(window<In>, a.batch, a.x, a.y, a.dy, a.dx);  // (batch, h, w, c)
+    }
+};
+
+// GlobalMaxPooling1D: (steps, c) -> (c), the maximum of each channel over the steps (a text
+// CNN's features, whatever their position).
+class GlobalMaxPooling1D : public Layer<GlobalMaxPooling1D> {
+public:
+    using Layer::Layer;
+    static constexpr std::string_view type_name = "GlobalMaxPooling1D";
+    static constexpr std::string_view default_name = "global_max_pooling1d";
+
+    using requirement = rank<2>;
+    template <class In>
+    static constexpr Window2D window = GlobalAveragePooling1D::window<In>;
+    template <class In>
+    static constexpr bool accepts = In::rank == 2;
+    template <class In>
+    using output_shape = Shape<In::dims[In::rank - 1]>;
+    template <class In>
+    static constexpr std::size_t flops_per_sample = In::size;
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        ops::max_pool2d<B>(window<In>, a.batch, a.x, a.y);  // (batch, c)
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        if (a.dx) ops::max_pool2d_backward<B>(window<In>, a.batch, a.x, a.y, a.dy, a.dx);  // (batch, steps, c)
     }
 };
 

@@ -433,3 +433,58 @@ TEST_CASE("LayerNormalization and UnitNormalization gradients") {
     // A row far below the floor: the norm is the floor, a constant, so the map is linear there.
     CHECK(check_layer_gradients<Shape<3>>(UnitNormalization{}, {.batch = 2, .step = 1e-12, .input_low = -1e-9, .input_high = 1e-9}) > 0);
 }
+
+// ---- GaussianDropout, SpatialDropout1D and SpatialDropout2D -------------------------------
+
+TEST_CASE("GaussianDropout multiplies by N(1, rate / (1 - rate)) in training, nothing in inference") {
+    Sequential<Input<4000>, GaussianDropout> net(1);
+    net.layer<0>().rate(0.2);
+    Tensor<Shape<4000>> x(2);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = i % 2 ? 2.0f : -1.0f;
+    CHECK(std::equal(x.data(), x.data() + x.size(), net.predict(x).data()));
+    Generator rng(3);
+    net.forward(x.data(), 2, Mode::train, &rng);
+    double sum = 0, squares = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        const double m = net.output(0)[i] / x[i];  // the multiplier
+        sum += m;
+        squares += m * m;
+    }
+    const double mean = sum / 8000, variance = squares / 8000 - mean * mean;
+    CHECK(mean == doctest::Approx(1.0).epsilon(0.02));
+    CHECK(variance == doctest::Approx(0.25).epsilon(0.1));  // 0.2 / 0.8
+    CHECK(check_layer_gradients<Shape<6>>(GaussianDropout{0.3}, {.mode = Mode::train}) > 0);
+    CHECK(check_layer_gradients<Shape<6>>(GaussianDropout{0.3}, {.mode = Mode::infer}) > 0);
+    CHECK_THROWS_WITH_AS(GaussianDropout{1.0}, doctest::Contains("GaussianDropout: rate must be in [0, 1)"),
+                         value_error);
+}
+
+TEST_CASE("SpatialDropout drops whole channels: every position of a sample's channel alike") {
+    Sequential<Input<5, 4, 40>, SpatialDropout2D> net(1);
+    net.layer<0>().rate(0.25);
+    Tensor<Shape<5, 4, 40>> x(3);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = 1.0f + static_cast<float>(i % 7);
+    CHECK(std::equal(x.data(), x.data() + x.size(), net.predict(x).data()));
+    Generator rng(4);
+    net.forward(x.data(), 3, Mode::train, &rng);
+    const float* y = net.output(0);
+    std::size_t dropped = 0;
+    for (std::size_t b = 0; b < 3; ++b)
+        for (std::size_t c = 0; c < 40; ++c) {
+            const float scale = y[b * 800 + c] / x[b * 800 + c];
+            CHECK((scale == 0.0f || scale == doctest::Approx(1 / 0.75)));
+            dropped += scale == 0.0f;
+            for (std::size_t p = 1; p < 20; ++p) {
+                const std::size_t i = b * 800 + p * 40 + c;
+                CHECK(y[i] / x[i] == doctest::Approx(scale));
+            }
+        }
+    CHECK(dropped > 15);  // 30 expected of 120
+    CHECK(dropped < 45);
+
+    CHECK(check_layer_gradients<Shape<6, 3>>(SpatialDropout1D{0.4}, {.mode = Mode::train}) > 0);
+    CHECK(check_layer_gradients<Shape<3, 2, 4>>(SpatialDropout2D{0.4}, {.mode = Mode::train}) > 0);
+    static_assert(!accepts_v<SpatialDropout1D, Shape<4, 4, 2>> && !accepts_v<SpatialDropout2D, Shape<4, 2>>);
+    CHECK_THROWS_WITH_AS(SpatialDropout1D{"sd"}.rate(-0.1),
+                         doctest::Contains("SpatialDropout1D \"sd\": rate must be in [0, 1)"), value_error);
+}

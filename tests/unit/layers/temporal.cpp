@@ -125,3 +125,17 @@ TEST_CASE("the 1-D layers' gradients") {
     CHECK(check_layer_gradients<Shape<8, 2>>(AveragePooling1D<3, 2, Padding::same>{}) > 0);
     CHECK(check_layer_gradients<Shape<3, 2>>(UpSampling1D<2>{}) > 0);
 }
+
+TEST_CASE("GlobalMaxPooling1D and GlobalMaxPooling2D: each channel's maximum, and its gradient") {
+    static_assert(std::is_same_v<out_t<GlobalMaxPooling1D, Shape<7, 3>>, Shape<3>>);
+    static_assert(std::is_same_v<out_t<GlobalMaxPooling2D, Shape<4, 5, 3>>, Shape<3>>);
+    static_assert(!accepts_v<GlobalMaxPooling1D, Shape<4, 5, 3>> && !accepts_v<GlobalMaxPooling2D, Shape<7, 3>>);
+    // steps (1, -5), (4, 2), (-3, 0): maxima 4 and 2
+    const auto y = Sequential<Input<3, 2>, GlobalMaxPooling1D>{}.predict(Tensor<Shape<3, 2>>(1, {1, -5, 4, 2, -3, 0}));
+    CHECK(y[0] == 4.0f);
+    CHECK(y[1] == 2.0f);
+    const auto z = Sequential<Input<2, 2, 1>, GlobalMaxPooling2D>{}.predict(Tensor<Shape<2, 2, 1>>(1, {-1, -7, -0.5f, -2}));
+    CHECK(z[0] == -0.5f);
+    CHECK(check_layer_gradients<Shape<6, 3>>(GlobalMaxPooling1D{}) > 0);
+    CHECK(check_layer_gradients<Shape<3, 4, 2>>(GlobalMaxPooling2D{}) > 0);
+}
