@@ -61,7 +61,10 @@
 #include "loss/poisson.hpp"
 #include "loss/sparse_categorical_crossentropy.hpp"
 
+#include "optim/adagrad.hpp"
 #include "optim/adam.hpp"
+#include "optim/adamax.hpp"
+#include "optim/nadam.hpp"
 #include "optim/rmsprop.hpp"
 #include "optim/schedules.hpp"
 #include "optim/sgd.hpp"

@@ -119,6 +119,13 @@ public:
 private:
     backend_buffer<B, float> values_;
 };
+// Sets every element to `value` (a function object at namespace scope: nvcc takes no private
+// type as a kernel's template argument).
+struct fill_with {
+    float value;
+    LATENT_HOST_DEVICE void operator()(float& v) const { v = value; }
+};
+
 // Per-parameter optimizer state with the arena's layout, in backend B's memory, allocated on
 // the first step. Checkpoints read and write it on the host through host_view(); on a device
 // backend that is a copy, which goes back to the device before the next step.
@@ -126,9 +133,12 @@ template <backend_policy B>
 class StateBuffer {
 public:
     StateBuffer() = default;
+    // A state that starts at `initial` rather than 0 (Adagrad's accumulators).
+    explicit StateBuffer(float initial) : initial_(initial) {}
     // Optimizers are cloned with the models they belong to; device buffers copy through the host
     // (a clone is rare, a step never copies).
-    StateBuffer(const StateBuffer& other) : host_(other.host_), host_may_differ_(other.host_may_differ_) {
+    StateBuffer(const StateBuffer& other)
+        : host_(other.host_), host_may_differ_(other.host_may_differ_), initial_(other.initial_) {
         if constexpr (host_backend_v<B>) {
             values_ = other.values_;
         } else if (const std::size_t n = other.values_.size()) {
@@ -143,12 +153,15 @@ public:
         std::swap(values_, other.values_);
         std::swap(host_, other.host_);
         std::swap(host_may_differ_, other.host_may_differ_);
+        std::swap(initial_, other.initial_);
         return *this;
     }
     ~StateBuffer() = default;
 
     void ensure(std::size_t size) {
-        if (values_.size() != size) values_.resize_discard(size);
+        if (values_.size() == size) return;
+        values_.resize_discard(size);
+        if (initial_ != 0.0f) ops::elementwise<B>(size, fill_with{initial_}, values_.data());
     }
     float* data() { return values_.data(); }
 
@@ -176,6 +189,7 @@ private:
     backend_buffer<B, float> values_;
     AlignedBuffer<float> host_;  // device backends only: what checkpoints see
     bool host_may_differ_ = false;
+    float initial_ = 0.0f;
 };
 
 // What every updater shares: its validated settings, name, learning rate and copying, and the

@@ -454,7 +454,7 @@ std::vector<std::pair<std::string, double>> evaluate_arrays(Net& net, training_s
 template <class Net, class Optimizer, class Loss, class... Metrics>
 void compile_model(Net& net, Optimizer optimizer, Loss loss, Metrics... metrics) {
     static_assert(requires { optimizer.template build<typename Net::policy>(); },
-                  "latent: compile's first argument must be an optimizer (optim::SGD, optim::Adam, optim::AdamW, optim::RMSprop)");
+                  "latent: compile's first argument must be an optimizer (optim::SGD, optim::Adam, optim::AdamW, optim::RMSprop, ...)");
     static_assert(requires { Loss::name; Loss::fuses_with; },
                   "latent: compile's second argument must be a loss (loss::MeanSquaredError, ...)");
     static_assert((requires { metrics.build(); } && ...),

@@ -124,6 +124,18 @@ TEST_CASE("cuda kernels on the host: a whole training run follows the reference'
         CHECK(loss1 == doctest::Approx(loss0).epsilon(1e-4));
         CHECK(relative_error(w1, w0) < 1e-4);
     }
+    SUBCASE("Adagrad (its accumulators start at 0.1 in the device's memory), Adamax and Nadam") {
+        const auto [loss0, w0] = train_mlp<cpu::reference>(optim::Adagrad{.lr = 0.05});
+        const auto [loss1, w1] = train_mlp<per_index_emulation>(optim::Adagrad{.lr = 0.05});
+        CHECK(loss1 == doctest::Approx(loss0).epsilon(1e-4));
+        CHECK(relative_error(w1, w0) < 1e-4);
+        const auto [loss2, w2] = train_mlp<cpu::reference>(optim::Adamax{});
+        const auto [loss3, w3] = train_mlp<per_index_emulation>(optim::Adamax{});
+        CHECK(relative_error(w3, w2) < 1e-4);
+        const auto [loss4, w4] = train_mlp<cpu::reference>(optim::Nadam{});
+        const auto [loss5, w5] = train_mlp<per_index_emulation>(optim::Nadam{});
+        CHECK(relative_error(w5, w4) < 1e-4);
+    }
     SUBCASE("RMSprop with values clipped") {
         const optim::RMSprop rms{.clipvalue = 0.01};
         const auto [loss0, w0] = train_mlp<cpu::reference>(rms);

@@ -6,7 +6,10 @@
 #include <vector>
 
 #include <latent/backend/cpu/reference.hpp>
+#include <latent/optim/adagrad.hpp>
 #include <latent/optim/adam.hpp>
+#include <latent/optim/adamax.hpp>
+#include <latent/optim/nadam.hpp>
 #include <latent/optim/rmsprop.hpp>
 #include <latent/optim/sgd.hpp>
 
@@ -203,4 +206,85 @@ TEST_CASE("weight decay and clipping: impossible settings are refused, naming th
                          value_error);
     CHECK_THROWS_WITH_AS(optim::AdamW{.beta_2 = 1.0}.build<B>(), doctest::Contains("AdamW: beta_2"), value_error);
     CHECK_NOTHROW((optim::AdamW{.weight_decay = 0.0, .clipnorm = 1.0}.build<B>()));
+}
+
+// ---- Adagrad, Adamax and Nadam, two steps each against Keras 3's update_step in double ----
+
+namespace {
+// Runs two steps of `o` on Run's w and g (the same gradient twice), then checks each weight
+// against `expected(i)`, that weight after two steps by the formula.
+template <class Expected>
+void check_two_steps(optim::Optimizer& o, Expected expected) {
+    Run r;
+    r.step(o);
+    r.step(o);
+    for (std::size_t i = 0; i < 3; ++i) {
+        CAPTURE(i);
+        CHECK(r.w[i] == doctest::Approx(expected(i)).epsilon(1e-5));
+    }
+    CHECK(o.iterations() == 2);
+}
+constexpr double w0[3] = {1.0, -2.0, 0.5}, g0[3] = {0.5, -1.0, 2.0};
+}  // namespace
+
+TEST_CASE("Adagrad, as Keras: accumulators start at 0.1") {
+    auto o = optim::Adagrad{.lr = 0.1}.build<B>();
+    CHECK(o->name() == "Adagrad");
+    check_two_steps(*o, [](std::size_t i) {
+        const double g = g0[i], a1 = 0.1 + g * g, a2 = a1 + g * g;
+        return w0[i] - 0.1 * g / std::sqrt(a1 + 1e-7) - 0.1 * g / std::sqrt(a2 + 1e-7);
+    });
+    // the accumulator is the optimizer's state, under Keras' name, starting at the initial value
+    auto fresh = optim::Adagrad{.initial_accumulator_value = 0.5}.build<B>();
+    const auto state = fresh->state_buffers(3);
+    REQUIRE(state.size() == 1);
+    CHECK(state[0].first == "accumulator");
+    CHECK((*state[0].second)[1] == 0.5f);
+    CHECK_THROWS_WITH_AS((optim::Adagrad{.initial_accumulator_value = -1}.build<B>()),
+                         doctest::Contains("Adagrad: initial_accumulator_value"), value_error);
+}
+
+TEST_CASE("Adamax, as Keras: the infinity norm in place of Adam's second moment") {
+    auto o = optim::Adamax{.lr = 0.1}.build<B>();
+    check_two_steps(*o, [](std::size_t i) {
+        const double g = g0[i];
+        double w = w0[i], m = 0, u = 0;
+        for (int t = 1; t <= 2; ++t) {
+            m += 0.1 * (g - m);
+            u = std::max(0.999 * u, std::abs(g));
+            w -= 0.1 / (1 - std::pow(0.9, t)) * m / (u + 1e-7);
+        }
+        return w;
+    });
+}
+
+TEST_CASE("Nadam, as Keras 3: momentum schedule u_t = b1 (1 - 0.5 * 0.96^t)") {
+    auto o = optim::Nadam{.lr = 0.1}.build<B>();
+    check_two_steps(*o, [](std::size_t i) {
+        const double g = g0[i], b1 = 0.9, b2 = 0.999;
+        const auto u = [&](double t) { return b1 * (1 - 0.5 * std::pow(0.96, t)); };
+        double w = w0[i], m = 0, v = 0, product = 1;
+        for (int t = 1; t <= 2; ++t) {
+            product *= u(t);
+            const double product_next = product * u(t + 1);
+            m += (1 - b1) * (g - m);
+            v += (1 - b2) * (g * g - v);
+            const double m_hat = u(t + 1) * m / (1 - product_next) + (1 - u(t)) * g / (1 - product);
+            const double v_hat = v / (1 - std::pow(b2, t));
+            w -= 0.1 * m_hat / (std::sqrt(v_hat) + 1e-7);
+        }
+        return w;
+    });
+    // After a checkpoint sets the step count, the schedule's product is recomputed for it.
+    auto resumed = optim::Nadam{.lr = 0.1}.build<B>();
+    Run a, b;
+    o = optim::Nadam{.lr = 0.1}.build<B>();
+    for (int i = 0; i < 3; ++i) a.step(*o);
+    b.w = std::vector<float>(a.w);
+    resumed->set_iterations(3);
+    auto from = o->state_buffers(3), to = resumed->state_buffers(3);
+    for (std::size_t k = 0; k < from.size(); ++k) *to[k].second = *from[k].second;
+    a.step(*o);
+    b.step(*resumed);
+    CHECK(a.w == b.w);
 }

@@ -1,0 +1,88 @@
+// Adamax as Keras computes it, Adam with the infinity norm: m += (1 - b1)(g - m);
+// u = max(b2 u, |g|); w -= lr / (1 - b1^t) * m / (u + epsilon).
+#pragma once
+
+#include <cmath>
+
+#include "../backend/ops.hpp"
+#include "optimizer.hpp"
+
+namespace latent::optim {
+
+struct Adamax {
+    static constexpr std::string_view name = "Adamax";
+    LearningRate lr = 0.001;  // or a schedule of the step count (schedules.hpp)
+    double beta_1 = 0.9;
+    double beta_2 = 0.999;
+    double epsilon = 1e-7;
+    // Keras 3's settings of every optimizer (0: off), as in SGD.
+    double weight_decay = 0.0;
+    double clipnorm = 0.0;
+    double clipvalue = 0.0;
+    double global_clipnorm = 0.0;
+
+    void validate() const {
+        lr.validate(name);
+        detail::check_unit(beta_1, "beta_1", name);
+        detail::check_unit(beta_2, "beta_2", name);
+        detail::check_positive(epsilon, "epsilon", name);
+        detail::check_common_settings(*this);
+    }
+    template <backend_policy B>
+    std::unique_ptr<Optimizer> build() const;
+};
+
+namespace detail {
+template <backend_policy B>
+class AdamaxUpdater final : public UpdaterBase<AdamaxUpdater<B>, Adamax, B> {
+public:
+    using UpdaterBase<AdamaxUpdater<B>, Adamax, B>::UpdaterBase;
+
+    std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) override {
+        return {{"m", m_.host_view(size)}, {"u", u_.host_view(size)}};
+    }
+
+    void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
+        m_.before_step(size);
+        u_.before_step(size);
+        const double lr = s_.lr.checked_at(this->iterations_, Adamax::name);
+        ++this->iterations_;
+        const float alpha =
+            static_cast<float>(lr / (1.0 - std::pow(s_.beta_1, static_cast<double>(this->iterations_))));
+        this->for_each_range(grads, ranges, lr, [&](const ArenaRange& r, const auto& adjust) {
+            update(params, grads, r, alpha, adjust);
+        });
+    }
+
+    // One range's update (public: nvcc's device lambdas need an accessible enclosing function).
+    template <class Adjust>
+    void update(float* params, const float* grads, const ArenaRange& r, float alpha, const Adjust& adjust) {
+        const float rate = alpha * static_cast<float>(r.lr_scale);
+        const float b1 = static_cast<float>(s_.beta_1), b2 = static_cast<float>(s_.beta_2);
+        const float eps = static_cast<float>(s_.epsilon);
+        ops::elementwise<B>(
+            r.end - r.begin,
+            [rate, b1, b2, eps, adjust] LATENT_HOST_DEVICE(float& w, float& m, float& u, const float& raw) {
+                const float g = adjust(raw);
+                adjust.decay(w);
+                m += (1.0f - b1) * (g - m);
+                const float decayed = b2 * u, size = std::abs(g);
+                u = decayed > size ? decayed : size;
+                w -= rate * m / (u + eps);
+            },
+            params + r.begin, m_.data() + r.begin, u_.data() + r.begin, grads + r.begin);
+    }
+
+private:
+    using UpdaterBase<AdamaxUpdater<B>, Adamax, B>::s_;
+    StateBuffer<B> m_;  // (arena size) first moments
+    StateBuffer<B> u_;  // (arena size) exponentially weighted infinity norms
+};
+}  // namespace detail
+
+template <backend_policy B>
+std::unique_ptr<Optimizer> Adamax::build() const {
+    return std::make_unique<detail::AdamaxUpdater<B>>(*this);
+}
+
+}  // namespace latent::optim
