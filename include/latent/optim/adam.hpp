@@ -46,15 +46,6 @@ struct AdamW {
 };
 
 namespace detail {
-template <class Settings>
-void validate_adam(const Settings& s) {
-    s.lr.validate(Settings::name);
-    check_unit(s.beta_1, "beta_1", Settings::name);
-    check_unit(s.beta_2, "beta_2", Settings::name);
-    check_positive(s.epsilon, "epsilon", Settings::name);
-    check_common_settings(s);
-}
-
 template <backend_policy B, class Settings>
 class AdamUpdater final : public UpdaterBase<AdamUpdater<B, Settings>, Settings, B> {
 public:
@@ -102,8 +93,8 @@ private:
 };
 }  // namespace detail
 
-inline void Adam::validate() const { detail::validate_adam(*this); }
-inline void AdamW::validate() const { detail::validate_adam(*this); }
+inline void Adam::validate() const { detail::check_moment_settings(*this); }
+inline void AdamW::validate() const { detail::check_moment_settings(*this); }
 
 template <backend_policy B>
 std::unique_ptr<Optimizer> Adam::build() const {

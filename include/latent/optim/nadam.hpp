@@ -22,13 +22,7 @@ struct Nadam {
     double clipvalue = 0.0;
     double global_clipnorm = 0.0;
 
-    void validate() const {
-        lr.validate(name);
-        detail::check_unit(beta_1, "beta_1", name);
-        detail::check_unit(beta_2, "beta_2", name);
-        detail::check_positive(epsilon, "epsilon", name);
-        detail::check_common_settings(*this);
-    }
+    void validate() const { detail::check_moment_settings(*this); }
     template <backend_policy B>
     std::unique_ptr<Optimizer> build() const;
 };

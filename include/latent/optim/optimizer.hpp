@@ -75,6 +75,17 @@ void check_common_settings(const Settings& s) {
                               ", global_clipnorm " + std::to_string(s.global_clipnorm));
 }
 
+// The settings of the optimizers that keep Adam's moments (Adam, AdamW, Adamax, Nadam): lr,
+// beta_1 and beta_2 in [0, 1), a positive epsilon, and the common ones.
+template <class Settings>
+void check_moment_settings(const Settings& s) {
+    s.lr.validate(Settings::name);
+    check_unit(s.beta_1, "beta_1", Settings::name);
+    check_unit(s.beta_2, "beta_2", Settings::name);
+    check_positive(s.epsilon, "epsilon", Settings::name);
+    check_common_settings(s);
+}
+
 // How an update sees a gradient and its weight. plain_gradients: as they are (no clipping, no
 // weight decay), the update's fast path. adjusted_gradients: Keras 3's order, the gradient
 // clipped (scaled by a norm's factor, or to [-clip_value, clip_value]) and the weight decayed,
