@@ -81,7 +81,7 @@ template <class Derived, std::size_t Rank>
 class channel_dropout : public Layer<Derived> {
 public:
     explicit channel_dropout(double rate = 0.5, std::string name = {}) : Layer<Derived>(std::move(name)) {
-        this->rate(rate);
+        set_rate(rate);  // not rate(): it returns Derived&, which is not constructed yet here
     }
     explicit channel_dropout(std::string name) : Layer<Derived>(std::move(name)) {}
 
@@ -100,12 +100,7 @@ public:
 
     double rate() const noexcept { return rate_; }
     Derived& rate(double r) {
-        if (!(r >= 0.0 && r < 1.0))
-            throw value_error("latent.layers.dropout.rate",
-                              std::string(Derived::type_name) +
-                                  (this->name().empty() ? std::string{} : " \"" + this->name() + "\"") +
-                                  ": rate must be in [0, 1), got " + std::to_string(r));
-        rate_ = r;
+        set_rate(r);
         return static_cast<Derived&>(*this);
     }
 
@@ -142,6 +137,15 @@ public:
     }
 
 private:
+    void set_rate(double r) {
+        if (!(r >= 0.0 && r < 1.0))
+            throw value_error("latent.layers.dropout.rate",
+                              std::string(Derived::type_name) +
+                                  (this->name().empty() ? std::string{} : " \"" + this->name() + "\"") +
+                                  ": rate must be in [0, 1), got " + std::to_string(r));
+        rate_ = r;
+    }
+
     double rate_ = 0.5;
 };
 }  // namespace detail
