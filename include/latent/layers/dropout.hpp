@@ -5,11 +5,34 @@
 
 #include <cmath>
 #include <string>
+#include <string_view>
 
 #include "../core/errors.hpp"
 #include "layer.hpp"
 
 namespace latent {
+
+namespace detail {
+// A dropout rate: in [0, 1), else value_error `id` naming the layer and the value given.
+inline double dropout_rate(double r, std::string_view type_name, const std::string& name, const std::string& id) {
+    if (!(r >= 0.0 && r < 1.0))
+        throw value_error(id, std::string(type_name) + (name.empty() ? std::string{} : " \"" + name + "\"") +
+                                  ": rate must be in [0, 1), got " + std::to_string(r));
+    return r;
+}
+
+// What the dropouts share: in inference (or at rate 0) y = x with a mask of ones, and backward
+// dx = dy * mask, the mask being the multiplier forward applied to each element.
+template <backend_policy B, class T>
+void pass_through(std::size_t n, const T* x, T* y, T* mask) {
+    ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& out, const T& in) { out = in; }, y, x);
+    if (mask) ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& m) { m = T(1); }, mask);
+}
+template <backend_policy B, class T>
+void backward_through_mask(std::size_t n, const T* dy, const T* mask, T* dx) {
+    ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& d, const T& g, const T& m) { d = g * m; }, dx, dy, mask);
+}
+}  // namespace detail
 
 class Dropout : public Layer<Dropout> {
 public:
@@ -31,22 +54,14 @@ public:
 
     double rate() const noexcept { return rate_; }
     Dropout& rate(double r) {
-        if (!(r >= 0.0 && r < 1.0))
-            throw value_error("latent.layers.dropout.rate",
-                              "Dropout" + (name().empty() ? std::string{} : " \"" + name() + "\"") +
-                                  ": rate must be in [0, 1), got " + std::to_string(r));
-        rate_ = r;
+        rate_ = detail::dropout_rate(r, type_name, name(), "latent.layers.dropout.rate");
         return *this;
     }
 
     template <class In, backend_policy B, class T>
     void forward(const ForwardArgs<T>& a) const {
         const std::size_t n = a.batch * In::size;
-        if (a.mode != Mode::train || rate_ == 0.0) {
-            ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& y, const T& x) { y = x; }, a.y, a.x);
-            if (a.workspace) ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& m) { m = T(1); }, a.workspace);
-            return;
-        }
+        if (a.mode != Mode::train || rate_ == 0.0) return detail::pass_through<B>(n, a.x, a.y, a.workspace);
         if (!a.rng)
             throw value_error("latent.layers.dropout.rng", "Dropout in training mode needs a random generator");
         ops::uniform<B>(n, a.workspace, *a.rng);
@@ -63,10 +78,7 @@ public:
 
     template <class In, backend_policy B, class T>
     void backward(const BackwardArgs<T>& a) const {
-        if (!a.dx) return;
-        ops::elementwise<B>(
-            a.batch * In::size, [] LATENT_HOST_DEVICE(T& dx, const T& dy, const T& mask) { dx = dy * mask; }, a.dx,
-            a.dy, a.workspace);
+        if (a.dx) detail::backward_through_mask<B>(a.batch * In::size, a.dy, a.workspace, a.dx);
     }
 
 private:
@@ -81,7 +93,7 @@ template <class Derived, std::size_t Rank>
 class channel_dropout : public Layer<Derived> {
 public:
     explicit channel_dropout(double rate = 0.5, std::string name = {}) : Layer<Derived>(std::move(name)) {
-        set_rate(rate);  // not rate(): it returns Derived&, which is not constructed yet here
+        rate_ = dropout_rate(rate, Derived::type_name, this->name(), "latent.layers.dropout.rate");
     }
     explicit channel_dropout(std::string name) : Layer<Derived>(std::move(name)) {}
 
@@ -100,7 +112,7 @@ public:
 
     double rate() const noexcept { return rate_; }
     Derived& rate(double r) {
-        set_rate(r);
+        rate_ = dropout_rate(r, Derived::type_name, this->name(), "latent.layers.dropout.rate");
         return static_cast<Derived&>(*this);
     }
 
@@ -109,11 +121,7 @@ public:
         constexpr std::size_t C = channels<In>;
         const std::size_t n = a.batch * In::size;
         T* mask = a.workspace;  // (batch, In)
-        if (a.mode != Mode::train || rate_ == 0.0) {
-            ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& y, const T& x) { y = x; }, a.y, a.x);
-            if (mask) ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& m) { m = T(1); }, mask);
-            return;
-        }
+        if (a.mode != Mode::train || rate_ == 0.0) return pass_through<B>(n, a.x, a.y, mask);
         if (!a.rng)
             throw value_error("latent.layers.dropout.rng",
                               std::string(Derived::type_name) + " in training mode needs a random generator");
@@ -130,22 +138,10 @@ public:
 
     template <class In, backend_policy B, class T>
     void backward(const BackwardArgs<T>& a) const {
-        if (!a.dx) return;
-        ops::elementwise<B>(
-            a.batch * In::size, [] LATENT_HOST_DEVICE(T& dx, const T& dy, const T& mask) { dx = dy * mask; }, a.dx,
-            a.dy, a.workspace);
+        if (a.dx) backward_through_mask<B>(a.batch * In::size, a.dy, a.workspace, a.dx);
     }
 
 private:
-    void set_rate(double r) {
-        if (!(r >= 0.0 && r < 1.0))
-            throw value_error("latent.layers.dropout.rate",
-                              std::string(Derived::type_name) +
-                                  (this->name().empty() ? std::string{} : " \"" + this->name() + "\"") +
-                                  ": rate must be in [0, 1), got " + std::to_string(r));
-        rate_ = r;
-    }
-
     double rate_ = 0.5;
 };
 }  // namespace detail
@@ -164,6 +160,53 @@ public:
     using channel_dropout::channel_dropout;
     static constexpr std::string_view type_name = "SpatialDropout2D";
     static constexpr std::string_view default_name = "spatial_dropout2d";
+};
+
+// GaussianDropout: in training, multiplies every input by noise drawn from N(1, rate / (1 - rate)),
+// the variance of Dropout's own multiplier at that rate (Srivastava et al. 2014). Keras requires
+// the rate; here it is 0.5 by default, as Dropout's.
+class GaussianDropout : public Layer<GaussianDropout> {
+public:
+    explicit GaussianDropout(double rate = 0.5, std::string name = {}) : Layer(std::move(name)) { this->rate(rate); }
+    explicit GaussianDropout(std::string name) : Layer(std::move(name)) {}
+
+    static constexpr std::string_view type_name = "GaussianDropout";
+    static constexpr std::string_view default_name = "gaussian_dropout";
+
+    using requirement = any_shape;
+    template <class In>
+    static constexpr bool accepts = true;
+    template <class In>
+    using output_shape = In;
+    template <class In>
+    static constexpr std::size_t workspace_per_sample = In::size;  // the multiplier of each element
+    template <class In>
+    static constexpr std::size_t flops_per_sample = In::size;
+
+    double rate() const noexcept { return rate_; }
+    GaussianDropout& rate(double r) {
+        rate_ = detail::dropout_rate(r, type_name, name(), "latent.layers.gaussian_dropout.rate");
+        return *this;
+    }
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        const std::size_t n = a.batch * In::size;
+        if (a.mode != Mode::train || rate_ == 0.0) return detail::pass_through<B>(n, a.x, a.y, a.workspace);
+        if (!a.rng)
+            throw value_error("latent.layers.gaussian_dropout.rng", "GaussianDropout in training mode needs a random generator");
+        ops::normal<B>(n, a.workspace, *a.rng, 1.0, std::sqrt(rate_ / (1.0 - rate_)));
+        ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& y, const T& x, const T& m) { y = x * m; }, a.y, a.x,
+                            a.workspace);
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        if (a.dx) detail::backward_through_mask<B>(a.batch * In::size, a.dy, a.workspace, a.dx);
+    }
+
+private:
+    double rate_ = 0.5;
 };
 
 }  // namespace latent

@@ -1,6 +1,6 @@
 // GaussianNoise: in training, adds zero-mean normal noise of a given standard deviation to every
-// input (a regularizer, and the corruption of a denoising autoencoder); GaussianDropout multiplies
-// every input by normal noise of mean 1; in inference both are the identity, as Keras'.
+// input (a regularizer, and the corruption of a denoising autoencoder); in inference it is the
+// identity, as Keras' GaussianNoise.
 #pragma once
 
 #include <cmath>
@@ -68,64 +68,6 @@ private:
     }
 
     double stddev_ = std::numeric_limits<double>::quiet_NaN();
-};
-
-// GaussianDropout: in training, multiplies every input by noise drawn from N(1, rate / (1 - rate)),
-// the variance of Dropout's own multiplier at that rate (Srivastava et al. 2014). Keras requires
-// the rate; here it is 0.5 by default, as Dropout's.
-class GaussianDropout : public Layer<GaussianDropout> {
-public:
-    explicit GaussianDropout(double rate = 0.5, std::string name = {}) : Layer(std::move(name)) { this->rate(rate); }
-    explicit GaussianDropout(std::string name) : Layer(std::move(name)) {}
-
-    static constexpr std::string_view type_name = "GaussianDropout";
-    static constexpr std::string_view default_name = "gaussian_dropout";
-
-    using requirement = any_shape;
-    template <class In>
-    static constexpr bool accepts = true;
-    template <class In>
-    using output_shape = In;
-    template <class In>
-    static constexpr std::size_t workspace_per_sample = In::size;  // the multiplier of each element
-    template <class In>
-    static constexpr std::size_t flops_per_sample = In::size;
-
-    double rate() const noexcept { return rate_; }
-    GaussianDropout& rate(double r) {
-        if (!(r >= 0.0 && r < 1.0))
-            throw value_error("latent.layers.gaussian_dropout.rate",
-                              "GaussianDropout" + (name().empty() ? std::string{} : " \"" + name() + "\"") +
-                                  ": rate must be in [0, 1), got " + std::to_string(r));
-        rate_ = r;
-        return *this;
-    }
-
-    template <class In, backend_policy B, class T>
-    void forward(const ForwardArgs<T>& a) const {
-        const std::size_t n = a.batch * In::size;
-        if (a.mode != Mode::train || rate_ == 0.0) {
-            ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& y, const T& x) { y = x; }, a.y, a.x);
-            if (a.workspace) ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& m) { m = T(1); }, a.workspace);
-            return;
-        }
-        if (!a.rng)
-            throw value_error("latent.layers.gaussian_dropout.rng", "GaussianDropout in training mode needs a random generator");
-        ops::normal<B>(n, a.workspace, *a.rng, 1.0, std::sqrt(rate_ / (1.0 - rate_)));
-        ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& y, const T& x, const T& m) { y = x * m; }, a.y, a.x,
-                            a.workspace);
-    }
-
-    template <class In, backend_policy B, class T>
-    void backward(const BackwardArgs<T>& a) const {
-        if (!a.dx) return;
-        ops::elementwise<B>(
-            a.batch * In::size, [] LATENT_HOST_DEVICE(T& dx, const T& dy, const T& m) { dx = dy * m; }, a.dx, a.dy,
-            a.workspace);
-    }
-
-private:
-    double rate_ = 0.5;
 };
 
 }  // namespace latent
