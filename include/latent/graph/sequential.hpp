@@ -11,6 +11,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -719,17 +720,20 @@ private:
     static void note_name(const LayerBase& l, std::vector<std::string>& taken) {
         if (!l.name().empty()) taken.push_back(l.name());
     }
-    // Keras' scheme: "dense", "dense_1", "dense_2", ... skipping names already taken.
+    // Keras' scheme: "dense", "dense_1", "dense_2", ... skipping names already taken. (One
+    // function for every layer type: a template per type would compile the same code each time.)
     template <class L>
     void give_name(L& l, std::vector<std::string>& taken) {
+        give_default_name(l, L::default_name, taken);
+    }
+    void give_default_name(LayerBase& l, std::string_view base, std::vector<std::string>& taken) {
         if (!l.name().empty()) {
             default_names_.emplace_back();
             return;
         }
-        const std::string base(L::default_name);
-        std::string candidate = base;
+        std::string candidate(base);
         for (std::size_t k = 1; std::find(taken.begin(), taken.end(), candidate) != taken.end(); ++k)
-            candidate = base + "_" + std::to_string(k);
+            candidate = std::string(base) + "_" + std::to_string(k);
         l.set_name(candidate);
         taken.push_back(candidate);
         default_names_.push_back(candidate);
@@ -774,8 +778,7 @@ private:
             ((param_offsets_[I] = offset, offset += layer_param_counts[I]), ...);
         }(std::make_index_sequence<layer_count>{});
     }
-    template <std::size_t K>
-    void add_slots(std::size_t layer, const std::string& layer_name, const std::array<ParamSpec, K>& specs,
+    void add_slots(std::size_t layer, const std::string& layer_name, std::span<const ParamSpec> specs,
                    std::vector<ParamSlot>& slots) {
         for (const auto& spec : specs) {
             slots.push_back(ParamSlot{layer_name + "/" + std::string(spec.name), spec.dim_vector(), 0, spec.size(),

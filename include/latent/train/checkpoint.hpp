@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../core/errors.hpp"
@@ -225,3 +226,40 @@ void load_checkpoint(const std::filesystem::path& path, ParameterArena<float>& p
 }
 
 }  // namespace latent::detail
+
+namespace latent {
+
+// FitOptions::checkpoint: the file fit checkpoints to, or none. Given as a path
+// (`.checkpoint = "run.ckpt"`), and converting from one is what compiles the checkpoint writer
+// and reader into a program: fit calls them through the pointers taken there, so a program that
+// never checkpoints does not compile them (bench/README.md, "Compile time").
+class CheckpointFile {
+public:
+    CheckpointFile() = default;
+    template <class P>
+        requires std::is_constructible_v<std::filesystem::path, const P&>
+    CheckpointFile(const P& path)  // NOLINT(google-explicit-constructor): `.checkpoint = "run.ckpt"`
+        : path_(path), save_(&detail::save_checkpoint<>), load_(&detail::load_checkpoint<>) {}
+
+    const std::filesystem::path& path() const noexcept { return path_; }
+    bool empty() const noexcept { return path_.empty(); }
+
+    // detail::save_checkpoint and detail::load_checkpoint on this file.
+    void save(const ParameterArena<float>& params, optim::Optimizer& optimizer, const detail::RunPosition& at,
+              const History& history, const std::vector<Callback>& callbacks) const {
+        save_(path_, params, optimizer, at, history, callbacks);
+    }
+    void load(ParameterArena<float>& params, optim::Optimizer& optimizer, detail::RunPosition& at, History& history,
+              std::size_t steps_per_epoch, const std::vector<Callback>& callbacks) const {
+        load_(path_, params, optimizer, at, history, steps_per_epoch, callbacks);
+    }
+
+private:
+    std::filesystem::path path_;
+    void (*save_)(const std::filesystem::path&, const ParameterArena<float>&, optim::Optimizer&,
+                  const detail::RunPosition&, const History&, const std::vector<Callback>&) = nullptr;
+    void (*load_)(const std::filesystem::path&, ParameterArena<float>&, optim::Optimizer&, detail::RunPosition&,
+                  History&, std::size_t, const std::vector<Callback>&) = nullptr;
+};
+
+}  // namespace latent

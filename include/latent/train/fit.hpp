@@ -395,9 +395,9 @@ template <class = void>
 RunStart resume_run(const FitOptions& options, ParameterArena<float>& arena, optim::Optimizer& optimizer,
                     History& history, std::size_t steps, data::BatchSampler& sampler, Generator& shuffle_rng,
                     Generator& epoch_shuffle, Generator& dropout_rng) {
-    if (!options.resume || options.checkpoint.empty() || !std::filesystem::exists(options.checkpoint)) return {};
+    if (!options.resume || options.checkpoint.empty() || !std::filesystem::exists(options.checkpoint.path())) return {};
     RunPosition at;
-    load_checkpoint(options.checkpoint, arena, optimizer, at, history, steps, options.callbacks);
+    options.checkpoint.load(arena, optimizer, at, history, steps, options.callbacks);
     dropout_rng = at.dropout;
     shuffle_rng = at.epoch_shuffle;
     epoch_shuffle = at.epoch_shuffle;
@@ -563,7 +563,7 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     auto write_checkpoint = [&](std::size_t epoch, std::size_t step) {
         // A device backend's training left the current values there: parameters() fetches them.
         if constexpr (detail::on_device_v<Net>) net.parameters();
-        detail::save_checkpoint(options.checkpoint, arena, *setup.optimizer,
+        options.checkpoint.save(arena, *setup.optimizer,
                                 {epoch, step, step == 0 ? shuffle_rng : epoch_shuffle, dropout_rng,
                                  step == 0 ? setup.optimizer->learning_rate() : epoch_learning_rate},
                                 history, options.callbacks);

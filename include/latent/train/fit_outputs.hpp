@@ -452,7 +452,7 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
     auto write_checkpoint = [&](std::size_t epoch, std::size_t step) {
         // A device backend's training left the current values there: parameters() fetches them.
         if constexpr (detail::on_device_v<Net>) net.parameters();
-        detail::save_checkpoint(options.checkpoint, arena, *setup.optimizer,
+        options.checkpoint.save(arena, *setup.optimizer,
                                 {epoch, step, step == 0 ? shuffle_rng : epoch_shuffle, dropout_rng,
                                  step == 0 ? setup.optimizer->learning_rate() : epoch_learning_rate},
                                 history, options.callbacks);

@@ -15,6 +15,7 @@
 
 #include "../core/tensor.hpp"
 #include "callback.hpp"
+#include "checkpoint.hpp"
 
 namespace latent {
 
@@ -102,7 +103,7 @@ struct FitOptions {
     // Crash-safe training: with a checkpoint path, fit writes weights, optimizer state, epoch,
     // step, generator states and history there every `checkpoint_every` epochs (atomically),
     // and with `resume` it carries on from that file when it exists, bit for bit.
-    std::filesystem::path checkpoint{};
+    CheckpointFile checkpoint{};
     std::size_t checkpoint_every = 1;
     bool resume = false;
     // When this flag becomes true (StopOnInterrupt sets it on Ctrl-C), fit finishes the current

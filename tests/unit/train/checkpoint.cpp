@@ -42,6 +42,30 @@ std::vector<float> uninterrupted(std::size_t epochs) {
 }
 }  // namespace
 
+TEST_CASE("FitOptions::checkpoint takes a path in any form; empty means no checkpointing") {
+    FitOptions o;
+    CHECK(o.checkpoint.empty());
+    o.checkpoint = "run.ckpt";
+    CHECK(o.checkpoint.path() == fs::path("run.ckpt"));
+    o.checkpoint = std::string("dir/run.ckpt");
+    CHECK(o.checkpoint.path() == fs::path("dir") / "run.ckpt");
+    o.checkpoint = fs::path("other.ckpt");
+    CHECK_FALSE(o.checkpoint.empty());
+    const FitOptions designated{.checkpoint = "designated.ckpt", .resume = true};
+    CHECK(designated.checkpoint.path() == fs::path("designated.ckpt"));
+    o.checkpoint = "";
+    CHECK(o.checkpoint.empty());
+
+    // With no checkpoint, resume has nothing to resume from: the run starts afresh.
+    Data d;
+    Net net;
+    net.compile(optim::Adam{}, loss::SparseCategoricalCrossentropy{}, metrics::Accuracy{});
+    auto off = options(2);
+    off.resume = true;
+    CHECK(net.fit(d.x, d.y, off).epochs == 2);
+    CHECK(weights_of(net) == uninterrupted(2));
+}
+
 TEST_CASE("a run stopped after epoch 2 and resumed ends bit-identical to an uninterrupted run") {
     const auto reference = uninterrupted(4);
     Data d;
