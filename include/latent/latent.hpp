@@ -61,9 +61,11 @@
 #include "loss/poisson.hpp"
 #include "loss/sparse_categorical_crossentropy.hpp"
 
+#include "optim/adadelta.hpp"
 #include "optim/adagrad.hpp"
 #include "optim/adam.hpp"
 #include "optim/adamax.hpp"
+#include "optim/lion.hpp"
 #include "optim/nadam.hpp"
 #include "optim/rmsprop.hpp"
 #include "optim/schedules.hpp"

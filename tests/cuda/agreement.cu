@@ -148,6 +148,9 @@ TEST_CASE("cuda: a Sequential trains on the GPU as on the CPU") {
     testing::check_device_training<cuda>(tolerance);
     testing::check_device_unfused_losses<cuda>(tolerance);
 }
+TEST_CASE("cuda: every optimizer and Keras 3's settings train on the GPU as on the CPU") {
+    testing::check_device_optimizers<cuda>(tolerance);
+}
 TEST_CASE("cuda: train_on_batch on DeviceTensors trains as on host tensors, and reports their errors") {
     testing::check_device_tensor_training<cuda>(1e-6);
 }

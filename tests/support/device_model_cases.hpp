@@ -143,6 +143,27 @@ void check_device_training(double tol) {
     check(train_toy<cpu::reference>(optim::RMSprop{.momentum = 0.5}), train_toy<B>(optim::RMSprop{.momentum = 0.5}));
 }
 
+// The other optimizers and Keras 3's settings (weight decay, the clippings, amsgrad): their
+// updates are elementwise kernels over the arena, the norms the device's own reductions.
+template <class B>
+void check_device_optimizers(double tol) {
+    const auto check = [tol](auto optimizer) {
+        const auto want = train_toy<cpu::reference>(optimizer);
+        const auto got = train_toy<B>(optimizer);
+        CHECK(got.batch_loss == doctest::Approx(want.batch_loss).epsilon(tol));
+        CHECK(relative_error(got.weights, want.weights) < tol);
+    };
+    check(optim::Adam{.amsgrad = true});
+    check(optim::AdamW{.global_clipnorm = 0.5});
+    check(optim::SGD{.lr = 0.05, .momentum = 0.9, .weight_decay = 0.1, .clipnorm = 0.2});
+    check(optim::RMSprop{.clipvalue = 0.01});
+    check(optim::Adagrad{.lr = 0.05});
+    check(optim::Adamax{});
+    check(optim::Nadam{});
+    check(optim::Lion{.lr = 1e-4, .weight_decay = 0.01});
+    check(optim::Adadelta{.lr = 1.0});
+}
+
 // Losses outside the fused softmax path: probabilities through CategoricalCrossentropy after a
 // Sigmoid, and mean squared error.
 template <class B>

@@ -1,6 +1,7 @@
 // Adam as Keras computes it: m += (1 - b1)(g - m); v += (1 - b2)(g^2 - v);
 // w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + epsilon). AdamW is Adam with Keras'
 // decoupled weight decay on by default (0.004): w -= lr * weight_decay * w before each update.
+// With amsgrad (Reddi et al., 2018), the step divides by the largest v so far instead of v.
 #pragma once
 
 #include <cmath>
@@ -16,6 +17,7 @@ struct Adam {
     double beta_1 = 0.9;
     double beta_2 = 0.999;
     double epsilon = 1e-7;
+    bool amsgrad = false;  // divide by the running maximum of v (a third state per weight)
     // Keras 3's settings of every optimizer (0: off), as in SGD: decoupled weight decay and
     // one of the three clippings.
     double weight_decay = 0.0;
@@ -35,6 +37,7 @@ struct AdamW {
     double beta_1 = 0.9;
     double beta_2 = 0.999;
     double epsilon = 1e-7;
+    bool amsgrad = false;
     double weight_decay = 0.004;
     double clipnorm = 0.0;
     double clipvalue = 0.0;
@@ -52,12 +55,16 @@ public:
     using UpdaterBase<AdamUpdater<B, Settings>, Settings, B>::UpdaterBase;
 
     std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) override {
-        return {{"m", m_.host_view(size)}, {"v", v_.host_view(size)}};
+        std::vector<std::pair<std::string, AlignedBuffer<float>*>> buffers{{"m", m_.host_view(size)},
+                                                                           {"v", v_.host_view(size)}};
+        if (s_.amsgrad) buffers.emplace_back("v_hat", v_hat_.host_view(size));
+        return buffers;
     }
 
     void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
         m_.before_step(size);
         v_.before_step(size);
+        if (s_.amsgrad) v_hat_.before_step(size);
         const double lr = s_.lr.checked_at(this->iterations_, Settings::name);
         ++this->iterations_;
         const double t = static_cast<double>(this->iterations_);
@@ -74,6 +81,21 @@ public:
         const float rate = alpha * static_cast<float>(r.lr_scale);
         const float b1 = static_cast<float>(s_.beta_1), b2 = static_cast<float>(s_.beta_2);
         const float eps = static_cast<float>(s_.epsilon);
+        if (s_.amsgrad) {
+            ops::elementwise<B>(
+                r.end - r.begin,
+                [rate, b1, b2, eps, adjust] LATENT_HOST_DEVICE(float& w, float& m, float& v, float& v_hat,
+                                                               const float& raw) {
+                    const float g = adjust(raw);
+                    adjust.decay(w);
+                    m += (1.0f - b1) * (g - m);
+                    v += (1.0f - b2) * (g * g - v);
+                    v_hat = v_hat > v ? v_hat : v;
+                    w -= rate * m / (std::sqrt(v_hat) + eps);
+                },
+                params + r.begin, m_.data() + r.begin, v_.data() + r.begin, v_hat_.data() + r.begin, grads + r.begin);
+            return;
+        }
         ops::elementwise<B>(
             r.end - r.begin,
             [rate, b1, b2, eps, adjust] LATENT_HOST_DEVICE(float& w, float& m, float& v, const float& raw) {
@@ -90,6 +112,7 @@ private:
     using UpdaterBase<AdamUpdater<B, Settings>, Settings, B>::s_;
     StateBuffer<B> m_;  // (arena size) first moments
     StateBuffer<B> v_;  // (arena size) second moments
+    StateBuffer<B> v_hat_;  // (arena size, with amsgrad only) the largest second moments so far
 };
 }  // namespace detail
 

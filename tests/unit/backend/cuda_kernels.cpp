@@ -109,40 +109,6 @@ TEST_CASE("cuda kernels on the host: a whole training run follows the reference'
         CHECK(loss1 == doctest::Approx(loss0).epsilon(1e-4));
         CHECK(relative_error(w1, w0) < 1e-4);
     }
-    // Clipping reads norms the device computes in its own memory; weight decay rides along.
-    SUBCASE("AdamW clipped by the global norm") {
-        const optim::AdamW adamw{.global_clipnorm = 0.5};
-        const auto [loss0, w0] = train_mlp<cpu::reference>(adamw);
-        const auto [loss1, w1] = train_mlp<per_index_emulation>(adamw);
-        CHECK(loss1 == doctest::Approx(loss0).epsilon(1e-4));
-        CHECK(relative_error(w1, w0) < 1e-4);
-    }
-    SUBCASE("SGD with weight decay, each weight's gradient clipped by its norm") {
-        const optim::SGD sgd{.lr = 0.05, .momentum = 0.9, .weight_decay = 0.1, .clipnorm = 0.2};
-        const auto [loss0, w0] = train_mlp<cpu::reference>(sgd);
-        const auto [loss1, w1] = train_mlp<per_index_emulation>(sgd);
-        CHECK(loss1 == doctest::Approx(loss0).epsilon(1e-4));
-        CHECK(relative_error(w1, w0) < 1e-4);
-    }
-    SUBCASE("Adagrad (its accumulators start at 0.1 in the device's memory), Adamax and Nadam") {
-        const auto [loss0, w0] = train_mlp<cpu::reference>(optim::Adagrad{.lr = 0.05});
-        const auto [loss1, w1] = train_mlp<per_index_emulation>(optim::Adagrad{.lr = 0.05});
-        CHECK(loss1 == doctest::Approx(loss0).epsilon(1e-4));
-        CHECK(relative_error(w1, w0) < 1e-4);
-        const auto [loss2, w2] = train_mlp<cpu::reference>(optim::Adamax{});
-        const auto [loss3, w3] = train_mlp<per_index_emulation>(optim::Adamax{});
-        CHECK(relative_error(w3, w2) < 1e-4);
-        const auto [loss4, w4] = train_mlp<cpu::reference>(optim::Nadam{});
-        const auto [loss5, w5] = train_mlp<per_index_emulation>(optim::Nadam{});
-        CHECK(relative_error(w5, w4) < 1e-4);
-    }
-    SUBCASE("RMSprop with values clipped") {
-        const optim::RMSprop rms{.clipvalue = 0.01};
-        const auto [loss0, w0] = train_mlp<cpu::reference>(rms);
-        const auto [loss1, w1] = train_mlp<per_index_emulation>(rms);
-        CHECK(loss1 == doctest::Approx(loss0).epsilon(1e-4));
-        CHECK(relative_error(w1, w0) < 1e-4);
-    }
 }
 
 // ---- models on a device backend: the guarded emulation keeps the "device" arrays out of the
@@ -160,6 +126,10 @@ TEST_CASE("train on the CPU, save the weights, predict on a device backend") {
 TEST_CASE("a Sequential trains on a device backend as on the reference") {
     testing::check_device_training<guarded_device>(1e-4);
     testing::check_device_unfused_losses<guarded_device>(1e-4);
+}
+// Clipping reads norms the device computes in its own memory; weight decay rides along.
+TEST_CASE("every optimizer and Keras 3's settings train on a device backend as on the reference") {
+    testing::check_device_optimizers<guarded_device>(1e-4);
 }
 TEST_CASE("callbacks on a device backend restore, save and change what the device holds") {
     testing::check_device_callbacks<guarded_device>(1e-4, std::filesystem::path(LATENT_TEST_TMP_DIR) /

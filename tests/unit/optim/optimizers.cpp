@@ -6,9 +6,11 @@
 #include <vector>
 
 #include <latent/backend/cpu/reference.hpp>
+#include <latent/optim/adadelta.hpp>
 #include <latent/optim/adagrad.hpp>
 #include <latent/optim/adam.hpp>
 #include <latent/optim/adamax.hpp>
+#include <latent/optim/lion.hpp>
 #include <latent/optim/nadam.hpp>
 #include <latent/optim/rmsprop.hpp>
 #include <latent/optim/sgd.hpp>
@@ -208,7 +210,7 @@ TEST_CASE("weight decay and clipping: impossible settings are refused, naming th
     CHECK_NOTHROW((optim::AdamW{.weight_decay = 0.0, .clipnorm = 1.0}.build<B>()));
 }
 
-// ---- Adagrad, Adamax and Nadam, two steps each against Keras 3's update_step in double ----
+// ---- Adagrad, Adamax, Nadam, Lion and Adadelta, two steps each against Keras 3's update_step in double ----
 
 namespace {
 // Runs two steps of `o` on Run's w and g (the same gradient twice), then checks each weight
@@ -287,4 +289,99 @@ TEST_CASE("Nadam, as Keras 3: momentum schedule u_t = b1 (1 - 0.5 * 0.96^t)") {
     a.step(*o);
     b.step(*resumed);
     CHECK(a.w == b.w);
+}
+
+TEST_CASE("Lion, as Keras 3: steps of lr * sign(b1 m + (1 - b1) g), then m = b2 m + (1 - b2) g") {
+    auto o = optim::Lion{.lr = 0.1}.build<B>();
+    CHECK(o->name() == "Lion");
+    check_two_steps(*o, [](std::size_t i) {
+        const double g = g0[i];
+        double w = w0[i], m = 0;
+        for (int t = 1; t <= 2; ++t) {
+            const double c = 0.9 * m + 0.1 * g;
+            w -= 0.1 * (c > 0 ? 1.0 : (c < 0 ? -1.0 : 0.0));
+            m = 0.99 * m + 0.01 * g;
+        }
+        return w;
+    });
+    // Every weight moves by exactly lr whatever its gradient's size; a zero gradient moves none.
+    Run r;
+    const std::vector<float> g{1e-6f, -100.0f, 0.0f};
+    auto lion = optim::Lion{.lr = 0.25}.build<B>();
+    lion->step(r.w.data(), g.data(), 3, r.all);
+    CHECK(r.w == std::vector<float>{0.75f, -1.75f, 0.5f});
+    const auto state = lion->state_buffers(3);
+    REQUIRE(state.size() == 1);
+    CHECK(state[0].first == "momentum");
+    CHECK((*state[0].second)[1] == doctest::Approx(-1.0));  // 0.01 * -100
+    CHECK_THROWS_WITH_AS(optim::Lion{.beta_1 = 0.0}.build<B>(),
+                         doctest::Contains("Lion: beta_1 must be in (0, 1] (at 0 Lion degenerates to SignSGD), got 0"),
+                         value_error);
+    CHECK_THROWS_WITH_AS(optim::Lion{.beta_2 = 1.0}.build<B>(), doctest::Contains("Lion: beta_2"), value_error);
+    CHECK_NOTHROW(optim::Lion{.beta_1 = 1.0}.build<B>());
+}
+
+TEST_CASE("Adadelta, as Keras: the step's scale from the running averages of g^2 and of the steps") {
+    auto o = optim::Adadelta{.lr = 1.0}.build<B>();
+    check_two_steps(*o, [](std::size_t i) {
+        const double g = g0[i], rho = 0.95, eps = 1e-7;
+        double w = w0[i], a = 0, d = 0;
+        for (int t = 1; t <= 2; ++t) {
+            a = rho * a + (1 - rho) * g * g;
+            const double delta = -std::sqrt(d + eps) / std::sqrt(a + eps) * g;
+            d = rho * d + (1 - rho) * delta * delta;
+            w += 1.0 * delta;
+        }
+        return w;
+    });
+    const auto state = o->state_buffers(3);
+    REQUIRE(state.size() == 2);
+    CHECK(state[0].first == "accumulated_grad");
+    CHECK(state[1].first == "accumulated_delta_var");
+    CHECK_THROWS_WITH_AS(optim::Adadelta{.rho = 1.0}.build<B>(), doctest::Contains("Adadelta: rho must be in [0, 1)"),
+                         value_error);
+    CHECK_THROWS_WITH_AS(optim::Adadelta{.epsilon = 0.0}.build<B>(), doctest::Contains("Adadelta: epsilon"),
+                         value_error);
+}
+
+TEST_CASE("Adam and AdamW with amsgrad divide by the largest second moment so far, as Keras") {
+    // beta_2 = 0.5 and a large gradient then a small one: v falls at step 2, v_hat keeps step 1's.
+    const double lr = 0.1, b1 = 0.9, b2 = 0.5, eps = 1e-7;
+    const std::vector<float> g1{2.0f, -2.0f, 1.0f}, g2{0.1f, -0.1f, 1.0f};
+    auto expected = [&](std::size_t i, bool amsgrad, double decay) {
+        double w = w0[i], m = 0, v = 0, v_hat = 0;
+        for (int t = 1; t <= 2; ++t) {
+            const double g = t == 1 ? g1[i] : g2[i];
+            w -= lr * decay * w;
+            m += (1 - b1) * (g - m);
+            v += (1 - b2) * (g * g - v);
+            v_hat = std::max(v_hat, v);
+            const double alpha = lr * std::sqrt(1 - std::pow(b2, t)) / (1 - std::pow(b1, t));
+            w -= alpha * m / (std::sqrt(amsgrad ? v_hat : v) + eps);
+        }
+        return w;
+    };
+    for (const bool amsgrad : {false, true}) {
+        CAPTURE(amsgrad);
+        Run adam, adamw;
+        auto a = optim::Adam{.lr = lr, .beta_2 = b2, .amsgrad = amsgrad}.build<B>();
+        auto aw = optim::AdamW{.lr = lr, .beta_2 = b2, .amsgrad = amsgrad}.build<B>();
+        for (const auto* g : {&g1, &g2}) {
+            a->step(adam.w.data(), g->data(), 3, adam.all);
+            aw->step(adamw.w.data(), g->data(), 3, adamw.all);
+        }
+        for (std::size_t i = 0; i < 3; ++i) {
+            CAPTURE(i);
+            CHECK(adam.w[i] == doctest::Approx(expected(i, amsgrad, 0.0)).epsilon(1e-5));
+            CHECK(adamw.w[i] == doctest::Approx(expected(i, amsgrad, 0.004)).epsilon(1e-5));
+        }
+        // v_hat is state (checkpointed) only with amsgrad
+        const auto state = a->state_buffers(3);
+        REQUIRE(state.size() == (amsgrad ? 3u : 2u));
+        if (amsgrad) {
+            CHECK(state[2].first == "v_hat");
+            CHECK((*state[2].second)[0] == doctest::Approx(2.0));  // step 1's v: 0.5 * 2^2
+            CHECK((*state[1].second)[0] == doctest::Approx(1.005));
+        }
+    }
 }
