@@ -174,6 +174,8 @@ void check_merges(double tol) {
     check_merge_agreement<B, Memory, S, S>(Minimum{}, tol);
     check_merge_agreement<B, Memory, S, Shape<4, 3>>(Concatenate{}, tol);
     check_merge_agreement<B, Memory, Shape<2, 3, 4>, Shape<2, 3, 4>>(Concatenate<1>{}, tol);
+    check_merge_agreement<B, Memory, Shape<20>, Shape<20>>(Dot<>{}, tol);
+    check_merge_agreement<B, Memory, Shape<20>, Shape<20>>(Dot<0>{true}, tol);
 }
 
 }  // namespace latent::testing

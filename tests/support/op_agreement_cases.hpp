@@ -141,7 +141,7 @@ void check_losses(double tol) {
     }
     {
         // The regression and margin losses (elementwise and sum), predictions against targets in
-        // [0, 1] (positive, as the logarithmic ones need), and CosineSimilarity's rows (on the host).
+        // [0, 1] (positive, as the logarithmic ones need), and CosineSimilarity's rows (the op row_dot).
         const auto check = [&](const auto& loss, const char* name) {
             INFO(name);
             const float l0 = loss.template compute<cpu::reference>(targets.data(), logits.data(), rows, cols, cols,

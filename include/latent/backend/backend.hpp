@@ -129,6 +129,11 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
    l2_normalize_backward(rows, cols, y, inv_norm, dy, dx)
                                              dx = inv_norm[r] * (dy - y * sum_c(dy * y)), or inv_norm[r] * dy in a
                                              row the 1e-12 floor held (its y is shorter than 1)
+   row_dot(rows, cols, a, b, normalize, y)   y[r] = sum_c a[r, c] * b[r, c]; with normalize, of the rows divided by
+                                             their norms (each squared norm floored at 1e-12): the cosine
+   row_dot_backward(rows, cols, a, b, normalize, dy, dy_scale, da, db)
+                                             da[r, c] = g_r * d y[r] / d a[r, c], db likewise, with g_r =
+                                             dy_scale * dy[r], or dy_scale where dy is null (a loss's constant)
                                              dx is overwritten; any output may be null (skipped). batch_stats is
                                              one element in the backend's memory, so forward's choice never has
                                              to be copied to the host

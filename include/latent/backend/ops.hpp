@@ -48,6 +48,8 @@ struct layer_norm {};
 struct layer_norm_backward {};
 struct l2_normalize {};
 struct l2_normalize_backward {};
+struct row_dot {};
+struct row_dot_backward {};
 struct normal {};
 }  // namespace op
 
@@ -454,6 +456,23 @@ void l2_normalize_backward(std::size_t rows, std::size_t cols, const T* y, const
         l2_normalize_backward_kernel(B{}, rows, cols, y, inv_norm, dy, dx);
     else
         (void)sizeof(missing_kernel<B, op::l2_normalize_backward>);
+}
+
+template <backend_policy B, class T>
+void row_dot(std::size_t rows, std::size_t cols, const T* a, const T* b, bool normalize, T* y) {
+    if constexpr (requires { row_dot_kernel(B{}, rows, cols, a, b, normalize, y); })
+        row_dot_kernel(B{}, rows, cols, a, b, normalize, y);
+    else
+        (void)sizeof(missing_kernel<B, op::row_dot>);
+}
+
+template <backend_policy B, class T>
+void row_dot_backward(std::size_t rows, std::size_t cols, const T* a, const T* b, bool normalize, const T* dy,
+                      T dy_scale, T* da, T* db) {
+    if constexpr (requires { row_dot_backward_kernel(B{}, rows, cols, a, b, normalize, dy, dy_scale, da, db); })
+        row_dot_backward_kernel(B{}, rows, cols, a, b, normalize, dy, dy_scale, da, db);
+    else
+        (void)sizeof(missing_kernel<B, op::row_dot_backward>);
 }
 
 // mean and stddev are doubles so that a call reads the same for float and double tensors.

@@ -1,6 +1,7 @@
-// The per-row work of the ops layer_norm and l2_normalize and their backwards (normalizing a
-// row of `cols` over itself, as LayerNormalization and UnitNormalization do), written once for
-// every backend's kernels: the CPU backends run it row after row, a GPU one row per thread.
+// The per-row work of the ops layer_norm, l2_normalize and row_dot and their backwards
+// (normalizing a row of `cols` over itself, as LayerNormalization and UnitNormalization do; the
+// dot product or cosine of two rows, as Dot and CosineSimilarity), written once for every
+// backend's kernels: the CPU backends run it row after row, a GPU one row per thread.
 #pragma once
 
 #include <cmath>
@@ -60,6 +61,53 @@ LATENT_HOST_DEVICE void l2_normalize_backward_row(const T* y, T inv_norm, const 
     }
     if (length < T(0.5)) along = T(0);
     for (std::size_t c = 0; c < cols; ++c) dx[c] = inv_norm * (dy[c] - y[c] * along);
+}
+
+// a . b over one row; with `normalize`, the cosine (a / |a|) . (b / |b|), each squared norm
+// floored at 1e-12 as in l2_normalize_row (Keras' Dot(normalize=True) and CosineSimilarity).
+template <class T>
+LATENT_HOST_DEVICE T dot_row(const T* a, const T* b, std::size_t cols, bool normalize) {
+    T ab = T(0), aa = T(0), bb = T(0);
+    for (std::size_t c = 0; c < cols; ++c) {
+        ab += a[c] * b[c];
+        aa += a[c] * a[c];
+        bb += b[c] * b[c];
+    }
+    if (!normalize) return ab;
+    const T inv_a = T(1) / std::sqrt(aa > T(1e-12) ? aa : T(1e-12));
+    const T inv_b = T(1) / std::sqrt(bb > T(1e-12) ? bb : T(1e-12));
+    return ab * inv_a * inv_b;
+}
+
+// da = dy * d dot_row / da and db = dy * d dot_row / db over one row (a null one is skipped).
+// Normalized: da = dy / |a| * (b / |b| - cosine * a / |a|); where the floor held |a|, the norm
+// was a constant and da = dy / |a| * b / |b|.
+template <class T>
+LATENT_HOST_DEVICE void dot_backward_row(const T* a, const T* b, std::size_t cols, bool normalize, T dy, T* da,
+                                         T* db) {
+    if (!normalize) {
+        for (std::size_t c = 0; c < cols; ++c) {
+            if (da) da[c] = dy * b[c];
+            if (db) db[c] = dy * a[c];
+        }
+        return;
+    }
+    T ab = T(0), aa = T(0), bb = T(0);
+    for (std::size_t c = 0; c < cols; ++c) {
+        ab += a[c] * b[c];
+        aa += a[c] * a[c];
+        bb += b[c] * b[c];
+    }
+    const bool a_floored = !(aa > T(1e-12)), b_floored = !(bb > T(1e-12));
+    const T inv_a = T(1) / std::sqrt(a_floored ? T(1e-12) : aa);
+    const T inv_b = T(1) / std::sqrt(b_floored ? T(1e-12) : bb);
+    const T cosine = ab * inv_a * inv_b;
+    const T along_a = a_floored ? T(0) : cosine, along_b = b_floored ? T(0) : cosine;
+    for (std::size_t c = 0; c < cols; ++c) {
+        const T a_hat = a[c] * inv_a, b_hat = b[c] * inv_b;
+        if (da) da[c] = dy * inv_a * (b_hat - along_a * a_hat);
+        if (db) db[c] = dy * inv_b * (a_hat - along_b * b_hat);
+    }
 }
 
 }  // namespace latent::detail

@@ -406,7 +406,8 @@ struct merge_shape_mismatch {
                   "merge_shape_mismatch<Layer, expected<Need>, got<Shape>...> names the layer, what it needs and the "
                   "shapes it got. Add, Subtract, "
                   "Multiply, Average, Maximum and Minimum need identical shapes (Subtract exactly two); Concatenate "
-                  "needs equal shapes except along its axis.");
+                  "needs equal shapes except along its axis; Dot needs two vectors of one size (Flatten feature maps "
+                  "first).");
 };
 template <class Network, class Got, class Expected>
 struct network_backend_mismatch {

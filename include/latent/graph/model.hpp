@@ -386,19 +386,19 @@ public:
     }
 
     // ---- inference ----------------------------------------------------------------------
-    // A model with several inputs: predict(x1, x2, ...), one batch of samples per input. A
-    // model with several outputs returns a std::tuple of tensors, one per output.
+    // A model with several inputs: predict(x1, x2, ...), one batch of samples per input, or
+    // predict(std::tuple{x1, x2, ...}, batch_size) as fit and evaluate take them (Keras'
+    // predict([x1, x2])). A model with several outputs returns a std::tuple of tensors, one per
+    // output.
     template <float_batch... X>
         requires(sizeof...(X) > 1)
     prediction predict(const X&... xs) {
-        static_assert(sizeof...(X) == input_count, "latent: predict needs one tensor per model input");
-        check_inputs<X...>(std::make_index_sequence<sizeof...(X)>{});
-        const std::vector<std::size_t> counts{xs.batch()...};
-        for (std::size_t c : counts)
-            if (c != counts[0])
-                throw shape_error("latent.graph.predict.batch", "predict got inputs with " + std::to_string(counts[0]) +
-                                                                    " and " + std::to_string(c) + " samples");
-        return predict_arrays({xs.data()...}, {std::remove_cvref_t<X>::sample_size...}, counts[0], 32);
+        return predict_several(32, xs...);
+    }
+    template <float_batch... X>
+        requires(sizeof...(X) > 1)
+    prediction predict(const std::tuple<X...>& xs, std::size_t batch_size = 32) {
+        return std::apply([&](const X&... x) { return predict_several(batch_size, x...); }, xs);
     }
 
     template <float_batch X>
@@ -726,6 +726,20 @@ public:
     }
 
 private:
+    // predict over several inputs, whichever way they were given.
+    template <class... X>
+    prediction predict_several(std::size_t batch_size, const X&... xs) {
+        static_assert(sizeof...(X) == input_count, "latent: predict needs one tensor per model input");
+        check_inputs<X...>(std::make_index_sequence<sizeof...(X)>{});
+        if (batch_size == 0) throw value_error("latent.graph.predict.batch_size", "predict needs batch_size >= 1");
+        const std::vector<std::size_t> counts{xs.batch()...};
+        for (std::size_t c : counts)
+            if (c != counts[0])
+                throw shape_error("latent.graph.predict.batch", "predict got inputs with " + std::to_string(counts[0]) +
+                                                                    " and " + std::to_string(c) + " samples");
+        return predict_arrays({xs.data()...}, {std::remove_cvref_t<X>::sample_size...}, counts[0], batch_size);
+    }
+
     // The nodes the output depends on, in creation order (a topological order: a node is
     // recorded after the nodes it reads), and the layers they call, in order of first use.
     void connect(std::vector<std::pair<std::shared_ptr<detail::GraphStore>, std::size_t>> inputs,

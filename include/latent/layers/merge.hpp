@@ -1,5 +1,6 @@
-// Keras' merge layers (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate): layers
-// that combine N >= 2 tensors, and the multi-input extension of the layer contract they follow.
+// Keras' merge layers (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot):
+// layers that combine N >= 2 tensors, and the multi-input extension of the layer contract they
+// follow.
 #pragma once
 
 /* A merge layer L takes one sample of each of its N = sizeof...(In) inputs, of shapes In...; it
@@ -77,6 +78,7 @@ struct same_shapes {};      // every input of one shape
 // other axis.
 template <int Axis>
 struct concatenable_on {};
+struct same_size_vectors {};  // rank-1 samples of one size (Dot)
 
 // The runtime part every merge layer shares, and the contract's defaults.
 class MergeLayerBase : public LayerBase {
@@ -509,6 +511,62 @@ public:
             offset += widths[k];
         }
     }
+};
+
+// Dot<Axes = -1>: the dot product of two vectors (rank-1 samples of one size) along their axis,
+// one number per sample (Shape<1>), as Keras' Dot(axes=1); Dot<>(true), Keras' normalize=True,
+// L2-normalizes both first (squared norms floored at 1e-12, as Keras), giving their cosine
+// similarity: the head of a Siamese network or of a word2vec-style embedding model. Axes counts
+// a sample's axes as Concatenate's Axis does, so a vector's only axis is 0 or -1.
+template <int Axes = -1>
+class Dot : public MergeLayerBase, public callable_layer<Dot<Axes>> {
+    // In the constructors rather than the class: an invalid class would add errors of its own
+    // wherever it is used, and a wiring mistake gives one error.
+    static constexpr void check_axes() {
+        static_assert(Axes == 0 || Axes == -1,
+                      "latent: Dot<Axes> takes vectors (rank-1 samples): Axes is their only axis, 0 or -1 "
+                      "(Keras' axes=1)");
+    }
+
+public:
+    Dot() { check_axes(); }
+    explicit Dot(bool normalize, std::string name = {}) : MergeLayerBase(std::move(name)), normalize_(normalize) {
+        check_axes();
+    }
+    explicit Dot(std::string name) : MergeLayerBase(std::move(name)) { check_axes(); }
+    explicit Dot(const char* name) : MergeLayerBase(std::string(name)) { check_axes(); }  // not Dot(bool)
+
+    static constexpr std::string_view type_name = "Dot";
+    static constexpr std::string_view default_name = "dot";
+    static constexpr int axes = Axes;
+    bool normalize() const noexcept { return normalize_; }
+
+    template <class... In>
+    static constexpr bool accepts_inputs =
+        sizeof...(In) == 2 && ((In::rank == 1) && ...) && detail::all_same_shape<In...>;
+    template <class... In>
+    using requirement_for = std::conditional_t<sizeof...(In) == 2, same_size_vectors, exactly_inputs<2>>;
+    template <class... In>
+    using output_shape = Shape<1>;
+    // A multiply and an add per element (and as much again for the norms when normalizing).
+    template <class... In>
+    static constexpr std::size_t flops_per_sample = 2 * detail::first_input_t<In...>::size;
+
+    template <backend_policy B, class T, class... In>
+    void forward(const MergeForwardArgs<T>& a) const {
+        constexpr std::size_t n = detail::first_input_t<In...>::size;
+        ops::row_dot<B>(a.batch, n, a.xs[0], a.xs[1], normalize_, a.y);
+    }
+
+    template <backend_policy B, class T, class... In>
+    void backward(const MergeBackwardArgs<T>& a) const {
+        constexpr std::size_t n = detail::first_input_t<In...>::size;
+        if (!a.dxs[0] && !a.dxs[1]) return;
+        ops::row_dot_backward<B>(a.batch, n, a.xs[0], a.xs[1], normalize_, a.dy, T(1), a.dxs[0], a.dxs[1]);
+    }
+
+private:
+    bool normalize_ = false;
 };
 
 }  // namespace latent

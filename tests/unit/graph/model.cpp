@@ -464,6 +464,39 @@ TEST_CASE("a two-input model trains with fit on a tuple of inputs") {
     CHECK(model.evaluate(std::tuple{x1, x2}, y).at("loss") == doctest::Approx(h.at("loss").back()).epsilon(0.5));
 }
 
+TEST_CASE("a Siamese model with a cosine head (Dot<>{true}) learns which pairs point the same way") {
+    // Pairs (x, x + noise) should score +1 and (x, -x + noise) -1: the shared encoder must keep
+    // directions, which the cosine of its two outputs reads.
+    auto left = input<6>("left");
+    auto right = input<6>("right");
+    Dense<8> encoder{"encoder"};
+    auto similarity = Dot<>{true, "cosine"}(encoder(left), encoder(right));
+    Model model(std::tuple{left, right}, similarity);
+    static_assert(std::is_same_v<decltype(similarity)::shape, Shape<1>>);
+    CHECK(model.layer_names() == std::vector<std::string>{"encoder", "cosine"});
+    const auto x1 = random_batch(64, 21), noise = random_batch(64, 22);
+    Tensor<Shape<6>> x2(64);
+    Tensor<Shape<1>> y(64);
+    for (std::size_t i = 0; i < 64; ++i) {
+        y[i] = i % 2 ? 1.0f : -1.0f;
+        for (std::size_t j = 0; j < 6; ++j) x2[6 * i + j] = y[i] * x1[6 * i + j] + 0.1f * noise[6 * i + j];
+    }
+    model.compile(optim::Adam{.lr = 1e-2}, loss::MeanSquaredError{});
+    const auto h = model.fit(std::tuple{x1, x2}, y, {.epochs = 30, .batch_size = 16, .verbose = Verbosity::silent});
+    CHECK(h.at("loss").back() < 0.25 * h.at("loss").front());
+    const auto scores = model.predict(std::tuple{x1, x2}, 16);  // as fit takes them (Keras' predict([x1, x2]))
+    CHECK(model.predict(x1, x2).values()[5] == scores[5]);
+    CHECK_THROWS_WITH_AS(model.predict(std::tuple{x1, x2}, 0), doctest::Contains("predict needs batch_size >= 1"),
+                         value_error);
+    CHECK_THROWS_WITH_AS(model.predict(std::tuple{x1, random_batch(63, 5)}),
+                         doctest::Contains("predict got inputs with 64 and 63 samples"), shape_error);
+    for (std::size_t i = 0; i < 64; ++i) {
+        CAPTURE(i);
+        CHECK(scores[i] * y[i] > 0.0f);  // the sign of each pair's cosine is right
+        CHECK(std::abs(scores[i]) <= 1.0f + 1e-6f);
+    }
+}
+
 TEST_CASE("a model with two inputs and one output keys its results as Keras: loss, accuracy, no output prefix") {
     auto left = input<6>("left");
     auto right = input<6>("right");

@@ -1,4 +1,4 @@
-// The merge layers (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate): shape rules
+// The merge layers (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot): shape rules
 // as compile-time predicates, forward values against hand-computed Keras results, gradients of
 // every input, and the backward contract (null entries skipped, gradients overwritten).
 #include <doctest/doctest.h>
@@ -107,6 +107,18 @@ static_assert(!merge_accepts_v<Concatenate<2>, S23, S23>);           // out of r
 static_assert(!merge_accepts_v<Concatenate<-3>, S23, S23>);
 static_assert(!merge_accepts_v<Concatenate<>, S23>);
 
+// Dot: exactly two vectors of one size, one number out.
+static_assert(is_merge_layer_v<Dot<>> && Dot<>::axes == -1 && Dot<0>::axes == 0);
+static_assert(merge_accepts_v<Dot<>, Shape<5>, Shape<5>> && merge_accepts_v<Dot<0>, Shape<1>, Shape<1>>);
+static_assert(std::is_same_v<Dot<>::output_shape<Shape<5>, Shape<5>>, Shape<1>>);
+static_assert(!merge_accepts_v<Dot<>, Shape<5>, Shape<4>>);
+static_assert(!merge_accepts_v<Dot<>, S23, S23>);  // vectors only
+static_assert(!merge_accepts_v<Dot<>, Shape<5>, Shape<5>, Shape<5>> && !merge_accepts_v<Dot<>, Shape<5>>);
+static_assert(std::is_same_v<Dot<>::requirement_for<Shape<5>, Shape<4>>, same_size_vectors>);
+static_assert(std::is_same_v<Dot<>::requirement_for<S23, S23>, same_size_vectors>);
+static_assert(std::is_same_v<Dot<>::requirement_for<Shape<5>>, exactly_inputs<2>>);
+static_assert(Dot<>::params<Shape<5>, Shape<5>>.empty() && Dot<>::flops_per_sample<Shape<5>, Shape<5>> == 10);
+
 // What a refusal is reported as.
 static_assert(std::is_same_v<Add::requirement_for<Shape<2>, Shape<3>>, same_shapes>);
 static_assert(std::is_same_v<Add::requirement_for<Shape<2>>, at_least_inputs<2>>);
@@ -151,7 +163,14 @@ TEST_CASE("merge layers carry Keras' class and default names") {
     CHECK(Minimum::default_name == "minimum");
     CHECK(Concatenate<>::type_name == "Concatenate");
     CHECK(Concatenate<>::default_name == "concatenate");
+    CHECK(Dot<>::type_name == "Dot");
+    CHECK(Dot<>::default_name == "dot");
     CHECK(Add{"skip"}.name() == "skip");
+    CHECK(Dot<>{"similarity"}.name() == "similarity");  // a name, not normalize = true
+    CHECK_FALSE(Dot<>{"similarity"}.normalize());
+    CHECK(Dot<>{true, "cosine"}.normalize());
+    CHECK(Dot<>{true, "cosine"}.name() == "cosine");
+    CHECK_FALSE(Dot<>{}.normalize());
     CHECK(Concatenate<0>{}.name().empty());
 }
 
@@ -231,6 +250,20 @@ TEST_CASE("Concatenate joins images along their channels") {
     }
 }
 
+TEST_CASE("Dot: the dot product of two vectors per sample; normalized, their cosine (as Keras)") {
+    // Keras: Dot(axes=1)([[1, 2, 3]], [[4, -5, 6]]) = 12; with normalize=True, 12 / (|x1| |x2|)
+    check_values(run<Shape<3>, Shape<3>>(Dot<>{}, {{1, 2, 3}, {4, -5, 6}}), {12});
+    check_values(run<Shape<3>, Shape<3>>(Dot<>{true}, {{1, 2, 3}, {4, -5, 6}}),
+                 {12 / (std::sqrt(14.0) * std::sqrt(77.0))});
+    SUBCASE("two samples; parallel and opposite vectors") {
+        check_values(run<Shape<2>, Shape<2>>(Dot<0>{true}, {{3, 4, 1, 0}, {6, 8, -2, 0}}, 2), {1, -1});
+        check_values(run<Shape<2>, Shape<2>>(Dot<0>{}, {{3, 4, 1, 0}, {6, 8, -2, 0}}, 2), {50, -2});
+    }
+    SUBCASE("a zero vector's norm is floored (1e-12 on its square), so its cosine is 0, not NaN") {
+        check_values(run<Shape<3>, Shape<3>>(Dot<>{true}, {{0, 0, 0}, {1, 2, 3}}), {0});
+    }
+}
+
 // ---- gradients ---------------------------------------------------------------------------
 
 TEST_CASE("Add, Subtract and Average gradients") {
@@ -252,6 +285,11 @@ TEST_CASE("Maximum and Minimum gradients") {
     CHECK(check_merge_gradients<Shape<5>, Shape<5>, Shape<5>>(Maximum{}) > 0);
     CHECK(check_merge_gradients<S23, S23>(Minimum{}) > 0);
     CHECK(check_merge_gradients<Shape<5>, Shape<5>, Shape<5>>(Minimum{}) > 0);
+}
+
+TEST_CASE("Dot gradients, plain and normalized") {
+    CHECK(check_merge_gradients<Shape<5>, Shape<5>>(Dot<>{}) > 0);
+    CHECK(check_merge_gradients<Shape<5>, Shape<5>>(Dot<>{true}) > 0);
 }
 
 TEST_CASE("Concatenate gradients") {
@@ -280,6 +318,19 @@ TEST_CASE("backward skips a null gradient entry and overwrites the others") {
         double* dxs[] = {dx0.data(), nullptr};
         Multiply{}.backward<B, double, Shape<3>, Shape<3>>({xs, 2, y.data(), dy.data(), dxs, 1});
         check_values(dx0, {4, -5, 12});
+    }
+    SUBCASE("Dot, plain and normalized, one input needing nothing") {
+        const std::vector<double> x0{3, 4}, x1{1, 0}, dy{2};
+        const double* xs[] = {x0.data(), x1.data()};
+        std::vector<double> dx1(2, 99.0);
+        double* second_only[] = {nullptr, dx1.data()};
+        const std::vector<double> y{3};
+        Dot<>{}.backward<B, double, Shape<2>, Shape<2>>({xs, 2, y.data(), dy.data(), second_only, 1});
+        check_values(dx1, {6, 8});  // dy * x0
+        // cosine 0.6: d/dx1 = dy / |x1| * (x0 / |x0| - 0.6 * x1 / |x1|) = 2 * ((0.6, 0.8) - (0.6, 0))
+        const std::vector<double> cosine{0.6};
+        Dot<>{true}.backward<B, double, Shape<2>, Shape<2>>({xs, 2, cosine.data(), dy.data(), second_only, 1});
+        check_values(dx1, {0, 1.6});
     }
     SUBCASE("Concatenate, the middle input needing nothing") {
         const std::vector<double> x0{1, 2}, x1{3}, x2{4, 5}, y{1, 2, 3, 4, 5}, dy{10, 20, 30, 40, 50};

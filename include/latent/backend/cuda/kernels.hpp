@@ -601,6 +601,25 @@ void l2_normalize_backward_kernel(const per_index_backend<E>&, std::size_t rows,
 }
 
 template <class E, class T>
+void row_dot_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* a, const T* b,
+                    bool normalize, T* y) {
+    E exec;
+    exec.for_each(rows, [=] LATENT_HOST_DEVICE(std::size_t r) {
+        y[r] = dot_row(a + r * cols, b + r * cols, cols, normalize);
+    });
+}
+
+template <class E, class T>
+void row_dot_backward_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* a, const T* b,
+                             bool normalize, const T* dy, T dy_scale, T* da, T* db) {
+    E exec;
+    exec.for_each(rows, [=] LATENT_HOST_DEVICE(std::size_t r) {
+        dot_backward_row(a + r * cols, b + r * cols, cols, normalize, dy ? dy_scale * dy[r] : dy_scale,
+                         da ? da + r * cols : nullptr, db ? db + r * cols : nullptr);
+    });
+}
+
+template <class E, class T>
 void batch_norm_backward_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* x_hat,
                                 const T* dy, const T* gamma, const T* inv_std, const T* batch_stats, T* dx, T* dgamma,
                                 T* dbeta, T* dmean, T* dvariance) {

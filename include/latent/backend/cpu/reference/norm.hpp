@@ -103,6 +103,20 @@ void l2_normalize_backward_kernel(const reference&, std::size_t rows, std::size_
 }
 
 template <class T>
+void row_dot_kernel(const reference&, std::size_t rows, std::size_t cols, const T* a, const T* b, bool normalize,
+                    T* y) {
+    for (std::size_t r = 0; r < rows; ++r) y[r] = latent::detail::dot_row(a + r * cols, b + r * cols, cols, normalize);
+}
+
+template <class T>
+void row_dot_backward_kernel(const reference&, std::size_t rows, std::size_t cols, const T* a, const T* b,
+                             bool normalize, const T* dy, T dy_scale, T* da, T* db) {
+    for (std::size_t r = 0; r < rows; ++r)
+        latent::detail::dot_backward_row(a + r * cols, b + r * cols, cols, normalize, dy ? dy_scale * dy[r] : dy_scale,
+                                         da ? da + r * cols : nullptr, db ? db + r * cols : nullptr);
+}
+
+template <class T>
 void normal_kernel(const reference&, std::size_t n, T* out, Generator& gen, double mean, double stddev) {
     for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<T>(mean + stddev * gen.normal());
 }
