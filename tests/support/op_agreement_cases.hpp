@@ -108,8 +108,9 @@ void check_losses(double tol) {
     auto got = Memory::upload(want);
     {
         INFO("categorical cross-entropy");
-        const float l0 = ops::softmax_cross_entropy<cpu::reference>(rows, cols, logits.data(), labels.data(), want.data());
-        const float l1 = ops::softmax_cross_entropy<B>(rows, cols, d_logits.data(), d_labels.data(), got.data());
+        const float l0 =  // labels smoothed by 0.1 (Keras' label_smoothing)
+            ops::softmax_cross_entropy<cpu::reference>(rows, cols, logits.data(), labels.data(), 0.1f, want.data());
+        const float l1 = ops::softmax_cross_entropy<B>(rows, cols, d_logits.data(), d_labels.data(), 0.1f, got.data());
         CHECK(l1 == doctest::Approx(l0).epsilon(tol));
         CHECK(relative_error(Memory::download(got), want) < tol);
     }
@@ -122,8 +123,10 @@ void check_losses(double tol) {
     }
     {
         INFO("binary cross-entropy");
-        const float l0 = ops::sigmoid_binary_cross_entropy<cpu::reference>(rows * cols, logits.data(), targets.data(), want.data());
-        const float l1 = ops::sigmoid_binary_cross_entropy<B>(rows * cols, d_logits.data(), d_targets.data(), got.data());
+        const float l0 = ops::sigmoid_binary_cross_entropy<cpu::reference>(rows * cols, logits.data(), targets.data(),
+                                                                            0.2f, want.data());
+        const float l1 =
+            ops::sigmoid_binary_cross_entropy<B>(rows * cols, d_logits.data(), d_targets.data(), 0.2f, got.data());
         CHECK(l1 == doctest::Approx(l0).epsilon(tol));
         CHECK(relative_error(Memory::download(got), want) < tol);
     }

@@ -51,12 +51,14 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
                                             cuda in fixed chunks of 256 whose sums it adds in order)
    softmax(rows, cols, x, y)                 y = softmax over each row, max-subtracted
    softmax_backward(rows, cols, y, dy, dx)   dx = y * (dy - sum(dy * y)) per row
-   softmax_cross_entropy(rows, cols, logits, labels, dlogits) -> T
-       sum over rows of -sum_c labels * log_softmax(logits); dlogits = softmax - labels (unscaled)
+   softmax_cross_entropy(rows, cols, logits, labels, smoothing, dlogits) -> T
+       sum over rows of -sum_c y * log_softmax(logits); dlogits = softmax - y (unscaled), with the
+       labels smoothed: y = labels * (1 - smoothing) + smoothing / cols (Keras' label_smoothing)
    sparse_softmax_cross_entropy(rows, cols, logits, classes, dlogits) -> T
        as above with labels given as class indices stored as T
-   sigmoid_binary_cross_entropy(n, logits, labels, dlogits) -> T
-       sum of max(z,0) - z*y + log(1 + exp(-|z|)); dlogits = sigmoid(z) - y (unscaled)
+   sigmoid_binary_cross_entropy(n, logits, labels, smoothing, dlogits) -> T
+       sum of max(z,0) - z*y + log(1 + exp(-|z|)); dlogits = sigmoid(z) - y (unscaled), with
+       y = labels * (1 - smoothing) + smoothing / 2
    uniform(n, out, generator)                out[i] uniform in [0, 1), drawn in index order (cuda: from a
                                             counter-based generator keyed by one draw of `generator`)
 

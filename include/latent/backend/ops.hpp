@@ -160,9 +160,10 @@ void softmax_backward(std::size_t rows, std::size_t cols, const T* y, const T* d
 }
 
 template <backend_policy B, class T>
-T softmax_cross_entropy(std::size_t rows, std::size_t cols, const T* logits, const T* labels, T* dlogits) {
-    if constexpr (requires { softmax_cross_entropy_kernel(B{}, rows, cols, logits, labels, dlogits); })
-        return softmax_cross_entropy_kernel(B{}, rows, cols, logits, labels, dlogits);
+T softmax_cross_entropy(std::size_t rows, std::size_t cols, const T* logits, const T* labels, T smoothing,
+                        T* dlogits) {
+    if constexpr (requires { softmax_cross_entropy_kernel(B{}, rows, cols, logits, labels, smoothing, dlogits); })
+        return softmax_cross_entropy_kernel(B{}, rows, cols, logits, labels, smoothing, dlogits);
     else
         return (void)sizeof(missing_kernel<B, op::softmax_cross_entropy>), T{};
 }
@@ -176,9 +177,9 @@ T sparse_softmax_cross_entropy(std::size_t rows, std::size_t cols, const T* logi
 }
 
 template <backend_policy B, class T>
-T sigmoid_binary_cross_entropy(std::size_t n, const T* logits, const T* labels, T* dlogits) {
-    if constexpr (requires { sigmoid_binary_cross_entropy_kernel(B{}, n, logits, labels, dlogits); })
-        return sigmoid_binary_cross_entropy_kernel(B{}, n, logits, labels, dlogits);
+T sigmoid_binary_cross_entropy(std::size_t n, const T* logits, const T* labels, T smoothing, T* dlogits) {
+    if constexpr (requires { sigmoid_binary_cross_entropy_kernel(B{}, n, logits, labels, smoothing, dlogits); })
+        return sigmoid_binary_cross_entropy_kernel(B{}, n, logits, labels, smoothing, dlogits);
     else
         return (void)sizeof(missing_kernel<B, op::sigmoid_binary_cross_entropy>), T{};
 }

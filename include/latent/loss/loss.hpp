@@ -15,13 +15,17 @@
      T compute_from_logits(const T* logits, const T* y_true, std::size_t batch, std::size_t size,
                            std::size_t last, T* dlogits) const
          the same loss of softmax(logits) / sigmoid(logits), computed stably (log-sum-exp);
-         used instead of compute when the model ends with that activation, and by from_logits. */
+         used instead of compute when the model ends with that activation, and by from_logits.
+     void validate() const                                (optional)
+         throws value_error for impossible settings; compile calls it. */
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "../backend/memory.hpp"
 #include "../backend/ops.hpp"
+#include "../core/errors.hpp"
 
 namespace latent::loss {
 
@@ -31,6 +35,13 @@ enum class fusion { none, softmax, sigmoid };
 inline constexpr double epsilon = 1e-7;
 
 namespace detail {
+// Keras' label_smoothing: 0 (off) to 1 (every label the uniform one).
+inline void check_label_smoothing(double smoothing, const char* loss) {
+    if (!(smoothing >= 0.0 && smoothing <= 1.0))
+        throw value_error("latent.loss.label_smoothing",
+                          std::string(loss) + ": label_smoothing must be in [0, 1], got " + std::to_string(smoothing));
+}
+
 // Runs a loss written as host loops, f(y_pred, y_true, grad) -> loss, on backend B's arrays:
 // on a device backend one batch of outputs and labels comes over, and the gradient goes back.
 template <class B, class T, class F>

@@ -136,6 +136,57 @@ TEST_CASE("CategoricalCrossentropy") {
     }
 }
 
+TEST_CASE("label_smoothing: Keras' y (1 - s) + s / classes (categorical) and y (1 - s) + s / 2 (binary)") {
+    SUBCASE("categorical, probabilities and logits (PyTorch's CrossEntropyLoss(label_smoothing) is the same)") {
+        const loss::CategoricalCrossentropy smoothed{.label_smoothing = 0.1};
+        const double hi = 0.9 + 0.1 / 3, lo = 0.1 / 3;
+        CHECK(value(smoothed, {0.7, 0.2, 0.1}, {1, 0, 0}, 1, 3) ==
+              doctest::Approx(-(hi * std::log(0.7) + lo * std::log(0.2) + lo * std::log(0.1))));
+        const auto z = random_values(8, -3, 3, 31);
+        const std::vector<double> y{0, 1, 0, 0, 0.5, 0, 0, 0.5};
+        std::vector<double> p(z.size());
+        for (std::size_t r = 0; r < 2; ++r) {
+            double total = 0;
+            for (std::size_t c = 0; c < 4; ++c) total += p[r * 4 + c] = std::exp(z[r * 4 + c]);
+            for (std::size_t c = 0; c < 4; ++c) p[r * 4 + c] /= total;
+        }
+        CHECK(value(smoothed, z, y, 2, 4, true) == doctest::Approx(value(smoothed, p, y, 2, 4)));
+        CHECK(value(smoothed, z, y, 2, 4, true) !=
+              doctest::Approx(value(loss::CategoricalCrossentropy{}, z, y, 2, 4, true)));
+        check_loss_gradient(smoothed, z, y, 2, 4, true);
+        check_loss_gradient(smoothed, random_values(12, 0.05, 1, 32), random_values(12, 0, 1, 33), 3, 4);
+        // s = 1: every label is uniform, so a uniform prediction is the minimum: zero gradient
+        const loss::CategoricalCrossentropy uniform{.label_smoothing = 1.0};
+        const std::vector<double> same_logits{0.5, 0.5, 0.5}, one_hot{1, 0, 0};
+        std::vector<double> grad(3);
+        uniform.compute_from_logits<B>(same_logits.data(), one_hot.data(), 1, 3, 3, grad.data());
+        for (double g : grad) CHECK(g == doctest::Approx(0.0));
+    }
+    SUBCASE("binary, probabilities and logits") {
+        const loss::BinaryCrossentropy smoothed{.label_smoothing = 0.2};
+        const double one = -(0.9 * std::log(0.9) + 0.1 * std::log(0.1));   // y = 1 -> 0.9, p = 0.9
+        const double zero = -(0.1 * std::log(0.2) + 0.9 * std::log(0.8));  // y = 0 -> 0.1, p = 0.2
+        const double expected = (one + zero) / 2;
+        CHECK(value(smoothed, {0.9, 0.2}, {1, 0}, 2, 1) == doctest::Approx(expected));
+        const auto z = random_values(6, -4, 4, 34);
+        const auto y = random_values(6, 0, 1, 35);
+        std::vector<double> p(z.size());
+        for (std::size_t i = 0; i < z.size(); ++i) p[i] = 1 / (1 + std::exp(-z[i]));
+        CHECK(value(smoothed, z, y, 2, 3, true) == doctest::Approx(value(smoothed, p, y, 2, 3)));
+        check_loss_gradient(smoothed, z, y, 2, 3, true);
+        check_loss_gradient(smoothed, random_values(8, 0.05, 0.95, 36), random_values(8, 0, 1, 37), 2, 4);
+    }
+    SUBCASE("outside [0, 1] it is refused, naming the loss") {
+        CHECK_THROWS_WITH_AS(loss::CategoricalCrossentropy{.label_smoothing = -0.1}.validate(),
+                             doctest::Contains("CategoricalCrossentropy: label_smoothing must be in [0, 1], got -0.1"),
+                             value_error);
+        CHECK_THROWS_WITH_AS(loss::BinaryCrossentropy{.label_smoothing = 1.5}.validate(),
+                             doctest::Contains("BinaryCrossentropy: label_smoothing must be in [0, 1]"), value_error);
+        CHECK_THROWS_AS(loss::BinaryCrossentropy{.label_smoothing = std::nan("")}.validate(), value_error);
+        CHECK_NOTHROW(loss::CategoricalCrossentropy{.label_smoothing = 1.0}.validate());
+    }
+}
+
 TEST_CASE("SparseCategoricalCrossentropy") {
     CHECK(value(loss::SparseCategoricalCrossentropy{}, {0.7, 0.2, 0.1, 0.25, 0.25, 0.5}, {0, 2}, 2, 3) ==
           doctest::Approx(-(std::log(0.7) + std::log(0.5)) / 2));

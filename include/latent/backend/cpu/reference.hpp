@@ -126,7 +126,8 @@ T log_softmax_row(const T* z, std::size_t cols, T* softmax_out) {
 
 template <class T>
 T softmax_cross_entropy_kernel(const reference&, std::size_t rows, std::size_t cols, const T* logits,
-                               const T* labels, T* dlogits) {
+                               const T* labels, T smoothing, T* dlogits) {
+    const T keep = T(1) - smoothing, spread = smoothing / static_cast<T>(cols);
     T loss = 0;
     for (std::size_t r = 0; r < rows; ++r) {
         const T* z = logits + r * cols;
@@ -134,8 +135,9 @@ T softmax_cross_entropy_kernel(const reference&, std::size_t rows, std::size_t c
         T* d = dlogits + r * cols;
         const T lse = detail::log_softmax_row(z, cols, d);
         for (std::size_t c = 0; c < cols; ++c) {
-            loss -= y[c] * (z[c] - lse);
-            d[c] -= y[c];
+            const T target = y[c] * keep + spread;
+            loss -= target * (z[c] - lse);
+            d[c] -= target;
         }
     }
     return loss;
@@ -158,11 +160,11 @@ T sparse_softmax_cross_entropy_kernel(const reference&, std::size_t rows, std::s
 
 template <class T>
 T sigmoid_binary_cross_entropy_kernel(const reference&, std::size_t n, const T* logits, const T* labels,
-                                      T* dlogits) {
+                                      T smoothing, T* dlogits) {
     T loss = 0;
     for (std::size_t i = 0; i < n; ++i) {
         const T z = logits[i];
-        const T y = labels[i];
+        const T y = labels[i] * (T(1) - smoothing) + smoothing / T(2);
         loss += std::max(z, T(0)) - z * y + std::log1p(std::exp(-std::abs(z)));
         const T s = z >= 0 ? T(1) / (T(1) + std::exp(-z)) : std::exp(z) / (T(1) + std::exp(z));
         dlogits[i] = s - y;

@@ -268,10 +268,11 @@ void softmax_backward_kernel(const per_index_backend<E>&, std::size_t rows, std:
 
 template <class E, class T>
 T softmax_cross_entropy_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* logits,
-                               const T* labels, T* dlogits) {
+                               const T* labels, T smoothing, T* dlogits) {
     E exec;
     T* scratch = exec.template scratch<T>(rows + chunks_of(rows) + 1);  // row losses, then partial sums
     T* row_loss = scratch;
+    const T keep = T(1) - smoothing, spread = smoothing / static_cast<T>(cols);
     exec.for_each(rows, [=] LATENT_HOST_DEVICE(std::size_t r) {
         const T* z = logits + r * cols;
         const T* y = labels + r * cols;
@@ -279,8 +280,9 @@ T softmax_cross_entropy_kernel(const per_index_backend<E>&, std::size_t rows, st
         const T lse = softmax_row(z, cols, d);
         T loss = T(0);
         for (std::size_t c = 0; c < cols; ++c) {
-            loss -= y[c] * (z[c] - lse);
-            d[c] -= y[c];
+            const T target = y[c] * keep + spread;
+            loss -= target * (z[c] - lse);
+            d[c] -= target;
         }
         row_loss[r] = loss;
     });
@@ -317,13 +319,13 @@ T sparse_softmax_cross_entropy_kernel(const per_index_backend<E>&, std::size_t r
 
 template <class E, class T>
 T sigmoid_binary_cross_entropy_kernel(const per_index_backend<E>&, std::size_t n, const T* logits, const T* labels,
-                                      T* dlogits) {
+                                      T smoothing, T* dlogits) {
     E exec;
     T* scratch = exec.template scratch<T>(n + chunks_of(n) + 1);
     T* element_loss = scratch;
     exec.for_each(n, [=] LATENT_HOST_DEVICE(std::size_t i) {
         const T z = logits[i];
-        const T y = labels[i];
+        const T y = labels[i] * (T(1) - smoothing) + smoothing / T(2);
         element_loss[i] = max_of(z, T(0)) - z * y + std::log1p(std::exp(-std::fabs(z)));
         const T s = z >= T(0) ? T(1) / (T(1) + std::exp(-z)) : std::exp(z) / (T(1) + std::exp(z));
         dlogits[i] = s - y;
