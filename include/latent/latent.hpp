@@ -48,6 +48,7 @@
 #include "graph/validate.hpp"
 
 #include "loss/binary_crossentropy.hpp"
+#include "loss/binary_focal_crossentropy.hpp"
 #include "loss/categorical_crossentropy.hpp"
 #include "loss/cosine_similarity.hpp"
 #include "loss/hinge.hpp"

@@ -93,6 +93,8 @@ void check_pooling_and_resampling(double tol) {
     check_layer_agreement<B, Memory, Shape<11, 3>>(MaxPooling1D<3, 2>{}, tol);
     check_layer_agreement<B, Memory, Shape<11, 3>>(AveragePooling1D<2, 2, Padding::same>{}, tol);
     check_layer_agreement<B, Memory, Shape<5, 3>>(UpSampling1D<3>{}, tol);
+    check_layer_agreement<B, Memory, Shape<5, 3>>(ZeroPadding1D<2, 1>{}, tol);
+    check_layer_agreement<B, Memory, Shape<9, 3>>(Cropping1D<3, 2>{}, tol);
     check_layer_agreement<B, Memory, Shape<9, 5>>(GlobalAveragePooling1D{}, tol);
     check_layer_agreement<B, Memory, Shape<9, 5>>(GlobalMaxPooling1D{}, tol);
     check_layer_agreement<B, Memory, Shape<6, 5, 3>>(GlobalMaxPooling2D{}, tol);

@@ -12,6 +12,7 @@
 #include <latent/backend/cpu/reference.hpp>
 #include <latent/backend/ops.hpp>
 #include <latent/core/activations.hpp>
+#include <latent/loss/binary_focal_crossentropy.hpp>
 #include <latent/loss/cosine_similarity.hpp>
 #include <latent/loss/hinge.hpp>
 #include <latent/loss/huber.hpp>
@@ -172,6 +173,21 @@ void check_losses(double tol) {
         };
         check_positive(loss::MeanSquaredLogarithmicError{}, "MeanSquaredLogarithmicError");
         check_positive(loss::Poisson{}, "Poisson");
+        // The focal loss on probabilities (the targets) and on logits, labels 0 and 1.
+        std::vector<float> binary(targets.rbegin(), targets.rend());
+        for (auto& b : binary) b = b > 0.5f ? 1.0f : 0.0f;
+        const auto d_binary = Memory::upload(binary);
+        for (const bool from_logits : {false, true}) {
+            INFO("BinaryFocalCrossentropy, from_logits " << from_logits);
+            const loss::BinaryFocalCrossentropy focal{
+                .apply_class_balancing = true, .from_logits = from_logits, .label_smoothing = 0.1};
+            const float l0 = focal.compute<cpu::reference>(from_logits ? logits.data() : targets.data(), binary.data(),
+                                                           rows, cols, cols, want.data());
+            const float l1 = focal.compute<B>(from_logits ? d_logits.data() : d_targets.data(), d_binary.data(), rows,
+                                              cols, cols, got.data());
+            CHECK(l1 == doctest::Approx(l0).epsilon(tol));
+            CHECK(relative_error(Memory::download(got), want) < tol);
+        }
     }
     {
         INFO("softmax and its backward");

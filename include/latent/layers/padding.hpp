@@ -54,7 +54,7 @@ constexpr std::size_t left_after_cut(std::size_t length, std::size_t cut) { retu
 // ZeroPadding2D<Pad = 1>: (h, w, c) -> (top + h + bottom, left + w + right, c), zeros around.
 template <auto Pad = 1>
 class ZeroPadding2D : public Layer<ZeroPadding2D<Pad>> {
-    static_assert(detail::is_edges_argument_v<std::remove_cv_t<decltype(Pad)>> &&
+    static_assert(detail::is_edges_argument_v<std::remove_cvref_t<decltype(Pad)>> &&
                       !detail::is_negative_argument(Pad),
                   "latent: ZeroPadding2D's padding is a number, Size2<h, w> or Edges<top, bottom, left, right>, "
                   "none of them negative");
@@ -93,7 +93,7 @@ public:
 // pixel must be left.
 template <auto Crop = 0>
 class Cropping2D : public Layer<Cropping2D<Crop>> {
-    static_assert(detail::is_edges_argument_v<std::remove_cv_t<decltype(Crop)>> &&
+    static_assert(detail::is_edges_argument_v<std::remove_cvref_t<decltype(Crop)>> &&
                       !detail::is_negative_argument(Crop),
                   "latent: Cropping2D's cropping is a number, Size2<h, w> or Edges<top, bottom, left, right>, "
                   "none of them negative");

@@ -16,8 +16,8 @@ namespace detail {
 // The shape rules MaxPooling2D and AveragePooling2D share.
 template <auto Pool, auto Stride, Padding P>
 struct sliding_pool {
-    static_assert(is_extent_argument_v<std::remove_cv_t<decltype(Pool)>> &&
-                      is_extent_argument_v<std::remove_cv_t<decltype(Stride)>>,
+    static_assert(is_extent_argument_v<std::remove_cvref_t<decltype(Pool)>> &&
+                      is_extent_argument_v<std::remove_cvref_t<decltype(Stride)>>,
                   "latent: a pooling layer's pool size and stride are a number or Size2<h, w>");
     static constexpr Extent2 pool = to_extent2(Pool);
     static constexpr Extent2 stride = to_extent2(Stride);

@@ -1,6 +1,7 @@
 // The 1-D (temporal) forms of the image layers, as Keras': Conv1D, Conv1DTranspose, MaxPooling1D,
-// AveragePooling1D and UpSampling1D over sequences (steps, channels). Each runs its 2-D form on
-// the sequence as an image one pixel high, (1, steps, channels): the same kernels on every backend.
+// AveragePooling1D, UpSampling1D, ZeroPadding1D and Cropping1D over sequences (steps, channels).
+// Each runs its 2-D form on the sequence as an image one pixel high, (1, steps, channels): the
+// same kernels on every backend.
 #pragma once
 
 #include <array>
@@ -9,6 +10,7 @@
 #include "../core/spatial.hpp"
 #include "conv.hpp"
 #include "layer.hpp"
+#include "padding.hpp"
 #include "pool.hpp"
 #include "upsample.hpp"
 
@@ -173,6 +175,31 @@ public:
     static constexpr std::string_view default_name = "up_sampling1d";
     static constexpr std::size_t size = Size;
     using requirement = rank<2>;
+};
+
+// ZeroPadding1D<Start = 1, End = Start>: zero steps before and after a sequence, (steps, c) ->
+// (Start + steps + End, c), as Keras' ZeroPadding1D(padding=(start, end)).
+template <std::size_t Start = 1, std::size_t End = Start>
+class ZeroPadding1D : public detail::along_steps<ZeroPadding1D<Start, End>, ZeroPadding2D<Edges<0, 0, Start, End>>> {
+public:
+    using detail::along_steps<ZeroPadding1D, ZeroPadding2D<Edges<0, 0, Start, End>>>::along_steps;
+    static constexpr std::string_view type_name = "ZeroPadding1D";
+    static constexpr std::string_view default_name = "zero_padding1d";
+    static constexpr std::size_t start = Start, end = End;
+    using requirement = rank<2>;
+};
+
+// Cropping1D<Start = 1, End = Start>: steps cut off the start and end of a sequence, (steps, c)
+// -> (steps - Start - End, c), as Keras' Cropping1D(cropping=(start, end)); at least one step
+// must be left.
+template <std::size_t Start = 1, std::size_t End = Start>
+class Cropping1D : public detail::along_steps<Cropping1D<Start, End>, Cropping2D<Edges<0, 0, Start, End>>> {
+public:
+    using detail::along_steps<Cropping1D, Cropping2D<Edges<0, 0, Start, End>>>::along_steps;
+    static constexpr std::string_view type_name = "Cropping1D";
+    static constexpr std::string_view default_name = "cropping1d";
+    static constexpr std::size_t start = Start, end = End;
+    using requirement = sequence_at_least<Start + End + 1>;
 };
 
 }  // namespace latent

@@ -12,7 +12,7 @@ namespace latent {
 
 template <auto Factor = 2>
 class UpSampling2D : public Layer<UpSampling2D<Factor>> {
-    static_assert(detail::is_extent_argument_v<std::remove_cv_t<decltype(Factor)>>,
+    static_assert(detail::is_extent_argument_v<std::remove_cvref_t<decltype(Factor)>>,
                   "latent: UpSampling2D's factor is a number or Size2<h, w>");
     static constexpr Extent2 factor = detail::to_extent2(Factor);
     static_assert(factor.h > 0 && factor.w > 0, "latent: UpSampling2D's factor must be positive");

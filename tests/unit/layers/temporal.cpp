@@ -29,6 +29,11 @@ static_assert(std::is_same_v<out_t<MaxPooling1D<>, Shape<9, 3>>, Shape<4, 3>>);
 static_assert(std::is_same_v<out_t<MaxPool1D<2, 1, Padding::same>, Shape<9, 3>>, Shape<9, 3>>);
 static_assert(std::is_same_v<out_t<AveragePooling1D<3>, Shape<9, 3>>, Shape<3, 3>>);
 static_assert(std::is_same_v<out_t<UpSampling1D<3>, Shape<4, 2>>, Shape<12, 2>>);
+static_assert(std::is_same_v<out_t<ZeroPadding1D<>, Shape<4, 2>>, Shape<6, 2>>);  // Keras' padding=1
+static_assert(std::is_same_v<out_t<ZeroPadding1D<2, 0>, Shape<4, 2>>, Shape<6, 2>>);
+static_assert(std::is_same_v<out_t<Cropping1D<>, Shape<4, 2>>, Shape<2, 2>>);  // Keras' cropping=(1, 1)
+static_assert(std::is_same_v<out_t<Cropping1D<0, 3>, Shape<4, 2>>, Shape<1, 2>>);
+static_assert(ZeroPadding1D<2, 3>::start == 2 && ZeroPadding1D<2, 3>::end == 3 && Cropping1D<4>::end == 4);
 
 // The shape rules as predicates: a sequence is (steps, channels).
 static_assert(accepts_v<Conv1D<8, 3>, Shape<3, 1>>);
@@ -36,6 +41,9 @@ static_assert(!accepts_v<Conv1D<8, 3>, Shape<2, 1>>);  // the kernel is longer t
 static_assert(accepts_v<Conv1D<8, 3, Padding::same>, Shape<2, 1>>);
 static_assert(!accepts_v<Conv1D<8, 3>, Shape<28, 28, 1>>);
 static_assert(!accepts_v<MaxPooling1D<>, Shape<8>>);
+static_assert(!accepts_v<Cropping1D<2>, Shape<4, 1>> && accepts_v<Cropping1D<2, 1>, Shape<4, 1>>);  // a step is left
+static_assert(std::is_same_v<Cropping1D<2>::requirement, sequence_at_least<5>>);
+static_assert(!accepts_v<ZeroPadding1D<>, Shape<4>> && !accepts_v<ZeroPadding1D<>, Shape<4, 4, 1>>);
 
 // Keras' timeseries anomaly-detection autoencoder: Keras reports Total params: 9,505.
 using TimeseriesAutoencoder =
@@ -115,6 +123,21 @@ TEST_CASE("the 1-D layers compute what their 2-D forms compute on a one-row imag
     same_bits(MaxPooling1D<3, 2>{}, MaxPooling2D<Size2<1, 3>, Size2<1, 2>>{});
     same_bits(AveragePooling1D<3, 1, Padding::same>{}, AveragePooling2D<Size2<1, 3>, Size2<1, 1>, Padding::same>{});
     same_bits(UpSampling1D<2>{}, UpSampling2D<Size2<1, 2>>{});
+    same_bits(ZeroPadding1D<2, 1>{}, ZeroPadding2D<Edges<0, 0, 2, 1>>{});
+    same_bits(Cropping1D<1, 3>{}, Cropping2D<Edges<0, 0, 1, 3>>{});
+}
+
+TEST_CASE("ZeroPadding1D and Cropping1D: zero steps added at the ends, and steps cut off them") {
+    Tensor<Shape<3, 2>> x(1, {1, 2, 3, 4, 5, 6});
+    Sequential<Input<3, 2>, ZeroPadding1D<1, 2>> pad;
+    const auto padded = pad.predict(x);
+    CHECK(std::vector<float>(padded.data(), padded.data() + padded.size()) ==
+          std::vector<float>{0, 0, 1, 2, 3, 4, 5, 6, 0, 0, 0, 0});
+    Sequential<Input<3, 2>, Cropping1D<1, 1>> crop;
+    const auto cropped = crop.predict(x);
+    CHECK(std::vector<float>(cropped.data(), cropped.data() + cropped.size()) == std::vector<float>{3, 4});
+    CHECK(pad.layer<0>().name() == "zero_padding1d");
+    CHECK(crop.layer<0>().name() == "cropping1d");
 }
 
 TEST_CASE("the 1-D layers' gradients") {
@@ -124,6 +147,8 @@ TEST_CASE("the 1-D layers' gradients") {
     CHECK(check_layer_gradients<Shape<8, 2>>(MaxPooling1D<2>{}) > 0);
     CHECK(check_layer_gradients<Shape<8, 2>>(AveragePooling1D<3, 2, Padding::same>{}) > 0);
     CHECK(check_layer_gradients<Shape<3, 2>>(UpSampling1D<2>{}) > 0);
+    CHECK(check_layer_gradients<Shape<5, 2>>(ZeroPadding1D<1, 2>{}) > 0);
+    CHECK(check_layer_gradients<Shape<6, 2>>(Cropping1D<2, 1>{}) > 0);
 }
 
 TEST_CASE("GlobalMaxPooling1D and GlobalMaxPooling2D: each channel's maximum, and its gradient") {

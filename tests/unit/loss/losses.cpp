@@ -9,6 +9,7 @@
 #include <latent/core/errors.hpp>
 #include <latent/core/random.hpp>
 #include <latent/loss/binary_crossentropy.hpp>
+#include <latent/loss/binary_focal_crossentropy.hpp>
 #include <latent/loss/categorical_crossentropy.hpp>
 #include <latent/loss/cosine_similarity.hpp>
 #include <latent/loss/hinge.hpp>
@@ -184,6 +185,58 @@ TEST_CASE("label_smoothing: Keras' y (1 - s) + s / classes (categorical) and y (
                              doctest::Contains("BinaryCrossentropy: label_smoothing must be in [0, 1]"), value_error);
         CHECK_THROWS_AS(loss::BinaryCrossentropy{.label_smoothing = std::nan("")}.validate(), value_error);
         CHECK_NOTHROW(loss::CategoricalCrossentropy{.label_smoothing = 1.0}.validate());
+    }
+}
+
+TEST_CASE("BinaryFocalCrossentropy, as Keras 3: (1 - p_t)^gamma * bce, optionally weighted by alpha") {
+    // Keras' documented example: y_true [[0, 1], [0, 0]], y_pred [[0.6, 0.4], [0.4, 0.6]], gamma 2:
+    // per row [0.330, 0.206]
+    const std::vector<double> p{0.6, 0.4, 0.4, 0.6}, y{0, 1, 0, 0};
+    const double row1 = 0.36 * -std::log(0.4), row2 = (0.16 * -std::log(0.6) + 0.36 * -std::log(0.4)) / 2;
+    CHECK(row1 == doctest::Approx(0.330).epsilon(2e-3));
+    CHECK(row2 == doctest::Approx(0.206).epsilon(2e-3));
+    CHECK(value(loss::BinaryFocalCrossentropy{}, p, y, 2, 2) == doctest::Approx((row1 + row2) / 2));
+    SUBCASE("gamma 0 is BinaryCrossentropy; class balancing weighs class 1 by alpha and class 0 by 1 - alpha") {
+        const auto q = random_values(8, 0.05, 0.95, 41);
+        const std::vector<double> labels{1, 0, 0, 1, 1, 1, 0, 0};
+        CHECK(value(loss::BinaryFocalCrossentropy{.gamma = 0.0}, q, labels, 2, 4) ==
+              doctest::Approx(value(loss::BinaryCrossentropy{}, q, labels, 2, 4)));
+        double balanced = 0;
+        for (std::size_t i = 0; i < 8; ++i) {
+            const double pt = labels[i] ? q[i] : 1 - q[i];
+            balanced += (labels[i] ? 0.25 : 0.75) * (1 - pt) * (1 - pt) * -std::log(pt);
+        }
+        CHECK(value(loss::BinaryFocalCrossentropy{.apply_class_balancing = true}, q, labels, 2, 4) ==
+              doctest::Approx(balanced / 8));
+    }
+    SUBCASE("from logits: the sigmoid's probabilities, then the same loss") {
+        const auto z = random_values(6, -4, 4, 42);
+        const std::vector<double> labels{1, 0, 1, 1, 0, 0};
+        std::vector<double> s(z.size());
+        for (std::size_t i = 0; i < z.size(); ++i) s[i] = 1 / (1 + std::exp(-z[i]));
+        CHECK(value(loss::BinaryFocalCrossentropy{.from_logits = true}, z, labels, 2, 3) ==
+              doctest::Approx(value(loss::BinaryFocalCrossentropy{}, s, labels, 2, 3)));
+    }
+    SUBCASE("gradients, every setting") {
+        const auto q = random_values(8, 0.05, 0.95, 43), z = random_values(8, -3, 3, 44);
+        const std::vector<double> labels{1, 0, 0, 1, 1, 1, 0, 0};
+        for (const double gamma : {0.0, 0.5, 1.0, 2.0, 3.5}) {
+            CAPTURE(gamma);
+            check_loss_gradient(loss::BinaryFocalCrossentropy{.gamma = gamma}, q, labels, 2, 4);
+            check_loss_gradient(loss::BinaryFocalCrossentropy{.gamma = gamma, .from_logits = true}, z, labels, 2, 4);
+        }
+        const loss::BinaryFocalCrossentropy all{
+            .apply_class_balancing = true, .alpha = 0.4, .gamma = 1.5, .label_smoothing = 0.2};
+        check_loss_gradient(all, q, labels, 2, 4);
+        check_loss_gradient(all, q, random_values(8, 0, 1, 45), 2, 4);  // soft labels
+    }
+    SUBCASE("impossible settings are refused, naming them") {
+        CHECK_THROWS_WITH_AS(loss::BinaryFocalCrossentropy{.gamma = -1.0}.validate(),
+                             doctest::Contains("BinaryFocalCrossentropy: gamma must be a finite number >= 0"),
+                             value_error);
+        CHECK_THROWS_WITH_AS(loss::BinaryFocalCrossentropy{.alpha = 1.5}.validate(),
+                             doctest::Contains("BinaryFocalCrossentropy: alpha must be in [0, 1]"), value_error);
+        CHECK_THROWS_AS(loss::BinaryFocalCrossentropy{.label_smoothing = 2.0}.validate(), value_error);
     }
 }
 
