@@ -118,6 +118,8 @@ void check_batch_norm(double tol) {
     check_layer_agreement<B, Memory, Shape<16, 16, 8>>(BatchNorm{}, tol, 4, true);  // rows over one chunk
     check_layer_agreement<B, Memory, Shape<6, 5, 4>>(LayerNormalization{}, tol, 5);
     check_layer_agreement<B, Memory, Shape<12>>(LayerNormalization{}, tol, 7);
+    check_layer_agreement<B, Memory, Shape<6, 5, 8>>(GroupNormalization<4>{}, tol, 5);
+    check_layer_agreement<B, Memory, Shape<10>>(GroupNormalization<1>{}, tol, 7);
     check_layer_agreement<B, Memory, Shape<6, 5, 4>>(UnitNormalization{}, tol, 5);
 }
 

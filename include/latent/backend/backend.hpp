@@ -127,6 +127,12 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
    layer_norm_backward(rows, cols, x_hat, inv_std, gamma, dy, dx)
                                              the adjoint of y = gamma * x_hat + beta with respect to x; with
                                              g = dy * gamma[c]: dx = inv_std[r] * (g - mean_c g - x_hat * mean_c(g * x_hat))
+   group_norm(batch, positions, channels, groups, x, epsilon, x_hat, inv_std)
+                                             x (batch, positions, channels), its channels in `groups` blocks of
+                                             channels / groups: layer_norm over each sample's block (all positions),
+                                             inv_std[n * groups + g]
+   group_norm_backward(batch, positions, channels, groups, x_hat, inv_std, gamma, dy, dx)
+                                             layer_norm_backward over each such block, gamma per channel
    l2_normalize(rows, cols, x, y, inv_norm)  inv_norm[r] = 1 / sqrt(max(sum_c x[r, c]^2, 1e-12)), y = x * inv_norm[r]
    l2_normalize_backward(rows, cols, y, inv_norm, dy, dx)
                                              dx = inv_norm[r] * (dy - y * sum_c(dy * y)), or inv_norm[r] * dy in a

@@ -46,6 +46,8 @@ struct channel_affine {};
 struct batch_norm_backward {};
 struct layer_norm {};
 struct layer_norm_backward {};
+struct group_norm {};
+struct group_norm_backward {};
 struct l2_normalize {};
 struct l2_normalize_backward {};
 struct row_dot {};
@@ -441,6 +443,27 @@ void layer_norm_backward(std::size_t rows, std::size_t cols, const T* x_hat, con
         layer_norm_backward_kernel(B{}, rows, cols, x_hat, inv_std, gamma, dy, dx);
     else
         (void)sizeof(missing_kernel<B, op::layer_norm_backward>);
+}
+
+template <backend_policy B, class T>
+void group_norm(std::size_t batch, std::size_t positions, std::size_t channels, std::size_t groups, const T* x,
+                T epsilon, T* x_hat, T* inv_std) {
+    if constexpr (requires { group_norm_kernel(B{}, batch, positions, channels, groups, x, epsilon, x_hat, inv_std); })
+        group_norm_kernel(B{}, batch, positions, channels, groups, x, epsilon, x_hat, inv_std);
+    else
+        (void)sizeof(missing_kernel<B, op::group_norm>);
+}
+
+template <backend_policy B, class T>
+void group_norm_backward(std::size_t batch, std::size_t positions, std::size_t channels, std::size_t groups,
+                         const T* x_hat, const T* inv_std, const T* gamma, const T* dy, T* dx) {
+    if constexpr (requires {
+                      group_norm_backward_kernel(B{}, batch, positions, channels, groups, x_hat, inv_std, gamma, dy,
+                                                 dx);
+                  })
+        group_norm_backward_kernel(B{}, batch, positions, channels, groups, x_hat, inv_std, gamma, dy, dx);
+    else
+        (void)sizeof(missing_kernel<B, op::group_norm_backward>);
 }
 
 template <backend_policy B, class T>

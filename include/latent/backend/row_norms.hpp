@@ -1,7 +1,8 @@
-// The per-row work of the ops layer_norm, l2_normalize and row_dot and their backwards
-// (normalizing a row of `cols` over itself, as LayerNormalization and UnitNormalization do; the
-// dot product or cosine of two rows, as Dot and CosineSimilarity), written once for every
-// backend's kernels: the CPU backends run it row after row, a GPU one row per thread.
+// The per-row work of the ops layer_norm, group_norm, l2_normalize and row_dot and their
+// backwards (normalizing a row of `cols` over itself, as LayerNormalization and UnitNormalization
+// do, or a block of channels over all positions, as GroupNormalization; the dot product or
+// cosine of two rows, as Dot and CosineSimilarity), written once for every backend's kernels:
+// the CPU backends run it row after row, a GPU one row per thread.
 #pragma once
 
 #include <cmath>
@@ -38,6 +39,49 @@ LATENT_HOST_DEVICE void layer_norm_backward_row(const T* x_hat, T inv_std, const
     }
     const T n = static_cast<T>(cols);
     for (std::size_t c = 0; c < cols; ++c) dx[c] = inv_std * (dy[c] * gamma[c] - s1 / n - x_hat[c] * s2 / n);
+}
+
+// layer_norm_row over a block: the `width` values from x at each of `positions` positions
+// `stride` apart (one sample's group of channels in GroupNormalization); x_hat has the layout of
+// x. Returns inv_std.
+template <class T>
+LATENT_HOST_DEVICE T group_norm_block(const T* x, std::size_t positions, std::size_t width, std::size_t stride,
+                                      T epsilon, T* x_hat) {
+    T mean = T(0);
+    for (std::size_t p = 0; p < positions; ++p)
+        for (std::size_t c = 0; c < width; ++c) mean += x[p * stride + c];
+    const T n = static_cast<T>(positions * width);
+    mean /= n;
+    T variance = T(0);
+    for (std::size_t p = 0; p < positions; ++p)
+        for (std::size_t c = 0; c < width; ++c) {
+            const T d = x[p * stride + c] - mean;
+            variance += d * d;
+        }
+    const T inv_std = T(1) / std::sqrt(variance / n + epsilon);
+    for (std::size_t p = 0; p < positions; ++p)
+        for (std::size_t c = 0; c < width; ++c) x_hat[p * stride + c] = (x[p * stride + c] - mean) * inv_std;
+    return inv_std;
+}
+
+// layer_norm_backward_row over such a block; gamma holds the block's `width` channels.
+template <class T>
+LATENT_HOST_DEVICE void group_norm_backward_block(const T* x_hat, T inv_std, const T* gamma, const T* dy,
+                                                  std::size_t positions, std::size_t width, std::size_t stride,
+                                                  T* dx) {
+    T s1 = T(0), s2 = T(0);
+    for (std::size_t p = 0; p < positions; ++p)
+        for (std::size_t c = 0; c < width; ++c) {
+            const T g = dy[p * stride + c] * gamma[c];
+            s1 += g;
+            s2 += g * x_hat[p * stride + c];
+        }
+    const T n = static_cast<T>(positions * width);
+    for (std::size_t p = 0; p < positions; ++p)
+        for (std::size_t c = 0; c < width; ++c) {
+            const std::size_t i = p * stride + c;
+            dx[i] = inv_std * (dy[i] * gamma[c] - s1 / n - x_hat[i] * s2 / n);
+        }
 }
 
 // y = x / sqrt(max(sum x^2, 1e-12)) over one row (Keras' l2_normalize); returns 1 / that norm.

@@ -1,6 +1,7 @@
 // The normalization layers, as Keras': BatchNormalization (alias BatchNorm) normalizes each
 // channel over the batch (moving averages in inference); LayerNormalization each sample's last
-// axis over itself; UnitNormalization scales each sample's last axis to unit L2 norm.
+// axis over itself; GroupNormalization each sample's groups of channels over all positions;
+// UnitNormalization scales each sample's last axis to unit L2 norm.
 #pragma once
 
 #include <cmath>
@@ -214,6 +215,85 @@ public:
             ops::column_sum<B>(rows, C, a.dy, a.dparams + C, true);    // beta
         }
         if (a.dx) ops::layer_norm_backward<B>(rows, C, x_hat, inv_std, a.params, a.dy, a.dx);
+    }
+
+private:
+    double epsilon_ = 1e-3;
+};
+
+// Keras' GroupNormalization(groups=Groups, axis=-1, epsilon=1e-3): each sample's channels (the
+// last axis) split into Groups blocks of channels / Groups, each block normalized over all its
+// positions and channels (biased variance), then scaled and shifted per channel (gamma, beta).
+// Independent of the batch, unlike BatchNormalization; Groups = 1 normalizes a sample as a
+// whole, Groups = channels is instance normalization.
+template <std::size_t Groups = 32>
+class GroupNormalization : public Layer<GroupNormalization<Groups>> {
+    static_assert(Groups > 0, "latent: GroupNormalization needs at least one group");
+    using Base = Layer<GroupNormalization<Groups>>;
+
+public:
+    explicit GroupNormalization(double epsilon = 1e-3, std::string name = {}) : Base(std::move(name)) {
+        this->epsilon(epsilon);
+    }
+    explicit GroupNormalization(std::string name) : Base(std::move(name)) {}
+
+    static constexpr std::string_view type_name = "GroupNormalization";
+    static constexpr std::string_view default_name = "group_normalization";
+    static constexpr std::size_t groups = Groups;
+
+    template <class In>
+    static constexpr std::size_t channels = In::rank == 0 ? 1 : In::dims[In::rank - 1];
+
+    using requirement = channels_divisible_by<Groups>;
+    template <class In>
+    static constexpr bool accepts = In::rank >= 1 && channels<In> % Groups == 0;
+    template <class In>
+    using output_shape = In;
+
+    template <class In>
+    static constexpr std::array<ParamSpec, 2> params{ParamSpec{"gamma", {channels<In>}, 1, Init::ones, true},
+                                                     ParamSpec{"beta", {channels<In>}, 1, Init::zeros, true}};
+    // x_hat, then room for dy * x_hat in backward, then each group's inv_std.
+    template <class In>
+    static constexpr std::size_t workspace_per_sample = 2 * In::size + Groups;
+    // Moments (3 per element), normalize (2), scale and shift (2), as LayerNormalization.
+    template <class In>
+    static constexpr std::size_t flops_per_sample = 7 * In::size;
+
+    double epsilon() const noexcept { return epsilon_; }
+    GroupNormalization& epsilon(double e) {
+        if (!(e > 0.0 && std::isfinite(e)))
+            throw value_error(
+                "latent.layers.group_normalization.epsilon",
+                "GroupNormalization" + (this->name().empty() ? std::string{} : " \"" + this->name() + "\"") +
+                    ": epsilon must be a positive finite number, got " + std::to_string(e));
+        epsilon_ = e;
+        return *this;
+    }
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        constexpr std::size_t C = channels<In>, positions = In::size / C;
+        T* x_hat = a.workspace;                             // (batch, positions, C)
+        T* inv_std = a.workspace + 2 * a.batch * In::size;  // (batch, Groups)
+        ops::group_norm<B>(a.batch, positions, C, Groups, a.x, static_cast<T>(epsilon_), x_hat, inv_std);
+        ops::channel_affine<B>(a.batch * positions, C, x_hat, a.params, a.params + C, a.y);
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        constexpr std::size_t C = channels<In>, positions = In::size / C;
+        const T* x_hat = a.workspace;
+        T* product = a.workspace + a.batch * In::size;
+        const T* inv_std = a.workspace + 2 * a.batch * In::size;
+        if (a.dparams) {
+            ops::elementwise<B>(
+                a.batch * In::size, [] LATENT_HOST_DEVICE(T& p, const T& dy, const T& xh) { p = dy * xh; }, product,
+                a.dy, x_hat);
+            ops::column_sum<B>(a.batch * positions, C, product, a.dparams, true);   // gamma
+            ops::column_sum<B>(a.batch * positions, C, a.dy, a.dparams + C, true);  // beta
+        }
+        if (a.dx) ops::group_norm_backward<B>(a.batch, positions, C, Groups, x_hat, inv_std, a.params, a.dy, a.dx);
     }
 
 private:

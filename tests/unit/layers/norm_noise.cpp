@@ -391,7 +391,7 @@ TEST_CASE("GaussianNoise in a Sequential: identity in predict, noise in fit once
     CHECK(!std::equal(before.values().begin(), before.values().end(), net.predict(data.x).values().begin()));
 }
 
-// ---- LayerNormalization and UnitNormalization ----------------------------------------------
+// ---- LayerNormalization, GroupNormalization and UnitNormalization --------------------------
 
 TEST_CASE("LayerNormalization normalizes each sample's last axis over itself, then scales and shifts") {
     Sequential<Input<4>, LayerNormalization> net;
@@ -416,6 +416,47 @@ TEST_CASE("LayerNormalization normalizes each sample's last axis over itself, th
                          value_error);
 }
 
+TEST_CASE("GroupNormalization normalizes each sample's groups of channels over all positions") {
+    using Net = Sequential<Input<2, 3, 4>, GroupNormalization<2>>;
+    static_assert(Net::param_count == 8);  // Keras: gamma and beta per channel
+    Net net;
+    CHECK(net.parameters().slots()[0].name == "group_normalization/gamma");
+    CHECK(net.parameters().slots()[1].name == "group_normalization/beta");
+    const std::vector<float> weights{1.5f, -1.0f, 0.5f, 2.0f, 0.1f, 0.2f, -0.3f, 0.0f};
+    std::copy(weights.begin(), weights.end(), net.parameters().values().begin());
+    std::vector<float> values{1.0f, -2.0f, 0.5f,  4.0f, 0.3f, 0.7f, -1.1f, 2.2f, 3.0f, 0.0f,  -0.5f, 1.5f,
+                              -2.0f, 1.0f, 0.25f, 0.75f, 0.9f, -0.4f, 1.6f, -2.5f, 0.05f, 0.6f, 1.2f, -0.8f};
+    values.resize(48, 0.1f);  // a second sample, constant: beta
+    const auto y = net.predict(Tensor<Shape<2, 3, 4>>(2, values));
+    // PyTorch's group_norm (2 groups, eps 1e-3, Keras' default) on the channels-first transpose, float64
+    const double want[24] = {0.9548138250753906,  1.9482633032615333,  -0.32801190291128235, 4.166133923896187,
+                             0.14346510974959617, -0.138061964719081,  -0.8169469355445758,  1.9659262770463675,
+                             3.2729530117205172,  0.4028371788314486,  -0.6335962983070907,  1.110289969938104,
+                             -2.5223949548922997, -0.36987588338359373, -0.40440800176023445, 0.1935367837506788,
+                             0.8389068657431342,  0.7119224037174655,  0.008130932024106823, -3.7790603563948295,
+                             -0.14630228858104466, -0.06079065849757678, -0.11410282613421656, -1.701086467703333};
+    for (std::size_t i = 0; i < 24; ++i) {
+        CAPTURE(i);
+        CHECK(y[i] == doctest::Approx(want[i]).epsilon(1e-5));
+        CHECK(y[24 + i] == doctest::Approx(weights[4 + i % 4]).epsilon(1e-5));
+    }
+    // One group is LayerNormalization over the whole sample; one group per channel, instance norm.
+    static_assert(accepts_v<GroupNormalization<4>, Shape<5, 8>> && !accepts_v<GroupNormalization<3>, Shape<5, 8>>);
+    static_assert(std::is_same_v<GroupNormalization<3>::requirement, channels_divisible_by<3>>);
+    static_assert(GroupNormalization<>::groups == 32);  // Keras' default
+    CHECK(GroupNormalization<2>{}.epsilon() == 1e-3);
+    CHECK_THROWS_WITH_AS(GroupNormalization<2>{0.0}, doctest::Contains("GroupNormalization: epsilon"), value_error);
+    CHECK_THROWS_WITH_AS(GroupNormalization<2>{"gn"}.epsilon(-1), doctest::Contains("GroupNormalization \"gn\""),
+                         value_error);
+    Sequential<Input<12>, GroupNormalization<1>> whole;
+    Sequential<Input<12>, LayerNormalization> layer_norm;
+    Tensor<Shape<12>> row(3);
+    Generator g(5);
+    for (std::size_t i = 0; i < row.size(); ++i) row[i] = static_cast<float>(g.uniform(-2, 2));
+    const auto a = whole.predict(row), b = layer_norm.predict(row);
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-5));
+}
+
 TEST_CASE("UnitNormalization scales each sample's last axis to unit L2 norm") {
     const auto y = Sequential<Input<2, 4>, UnitNormalization>{}.predict(
         Tensor<Shape<2, 4>>(1, {3.0f, -4.0f, 0.0f, 12.0f, 0.0f, 0.0f, 0.0f, 0.0f}));
@@ -425,10 +466,13 @@ TEST_CASE("UnitNormalization scales each sample's last axis to unit L2 norm") {
     static_assert(Sequential<Input<2, 4>, UnitNormalization>::param_count == 0);
 }
 
-TEST_CASE("LayerNormalization and UnitNormalization gradients") {
+TEST_CASE("LayerNormalization, GroupNormalization and UnitNormalization gradients") {
     CHECK(check_layer_gradients<Shape<5>>(LayerNormalization{}, {.batch = 3, .mode = Mode::train}) > 0);
     CHECK(check_layer_gradients<Shape<3, 4>>(LayerNormalization{1e-2}, {.batch = 2, .mode = Mode::infer}) > 0);
     CHECK(check_layer_gradients<Shape<6>>(UnitNormalization{}, {.batch = 3}) > 0);
+    CHECK(check_layer_gradients<Shape<3, 2, 6>>(GroupNormalization<3>{}, {.batch = 2, .mode = Mode::train}) > 0);
+    CHECK(check_layer_gradients<Shape<4, 4>>(GroupNormalization<1>{1e-2}, {.batch = 2}) > 0);
+    CHECK(check_layer_gradients<Shape<5, 4>>(GroupNormalization<4>{}, {.batch = 3}) > 0);  // instance norm
     CHECK(check_layer_gradients<Shape<2, 4>>(UnitNormalization{}, {.batch = 2}) > 0);
     // A row far below the floor: the norm is the floor, a constant, so the map is linear there.
     CHECK(check_layer_gradients<Shape<3>>(UnitNormalization{}, {.batch = 2, .step = 1e-12, .input_low = -1e-9, .input_high = 1e-9}) > 0);

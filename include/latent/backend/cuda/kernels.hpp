@@ -585,6 +585,30 @@ void layer_norm_backward_kernel(const per_index_backend<E>&, std::size_t rows, s
 }
 
 template <class E, class T>
+void group_norm_kernel(const per_index_backend<E>&, std::size_t batch, std::size_t positions, std::size_t channels,
+                       std::size_t groups, const T* x, T epsilon, T* x_hat, T* inv_std) {
+    E exec;
+    const std::size_t width = channels / groups, sample = positions * channels;
+    exec.for_each(batch * groups, [=] LATENT_HOST_DEVICE(std::size_t block) {
+        const std::size_t at = (block / groups) * sample + (block % groups) * width;
+        inv_std[block] = group_norm_block(x + at, positions, width, channels, epsilon, x_hat + at);
+    });
+}
+
+template <class E, class T>
+void group_norm_backward_kernel(const per_index_backend<E>&, std::size_t batch, std::size_t positions,
+                                std::size_t channels, std::size_t groups, const T* x_hat, const T* inv_std,
+                                const T* gamma, const T* dy, T* dx) {
+    E exec;
+    const std::size_t width = channels / groups, sample = positions * channels;
+    exec.for_each(batch * groups, [=] LATENT_HOST_DEVICE(std::size_t block) {
+        const std::size_t at = (block / groups) * sample + (block % groups) * width;
+        group_norm_backward_block(x_hat + at, inv_std[block], gamma + (block % groups) * width, dy + at, positions,
+                                  width, channels, dx + at);
+    });
+}
+
+template <class E, class T>
 void l2_normalize_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* x, T* y,
                          T* inv_norm) {
     E exec;

@@ -91,6 +91,31 @@ void layer_norm_backward_kernel(const reference&, std::size_t rows, std::size_t 
 }
 
 template <class T>
+void group_norm_kernel(const reference&, std::size_t batch, std::size_t positions, std::size_t channels,
+                       std::size_t groups, const T* x, T epsilon, T* x_hat, T* inv_std) {
+    const std::size_t width = channels / groups, sample = positions * channels;
+    for (std::size_t n = 0; n < batch; ++n)
+        for (std::size_t g = 0; g < groups; ++g) {
+            const std::size_t at = n * sample + g * width;
+            inv_std[n * groups + g] =
+                latent::detail::group_norm_block(x + at, positions, width, channels, epsilon, x_hat + at);
+        }
+}
+
+template <class T>
+void group_norm_backward_kernel(const reference&, std::size_t batch, std::size_t positions, std::size_t channels,
+                                std::size_t groups, const T* x_hat, const T* inv_std, const T* gamma, const T* dy,
+                                T* dx) {
+    const std::size_t width = channels / groups, sample = positions * channels;
+    for (std::size_t n = 0; n < batch; ++n)
+        for (std::size_t g = 0; g < groups; ++g) {
+            const std::size_t at = n * sample + g * width;
+            latent::detail::group_norm_backward_block(x_hat + at, inv_std[n * groups + g], gamma + g * width, dy + at,
+                                                      positions, width, channels, dx + at);
+        }
+}
+
+template <class T>
 void l2_normalize_kernel(const reference&, std::size_t rows, std::size_t cols, const T* x, T* y, T* inv_norm) {
     for (std::size_t r = 0; r < rows; ++r) inv_norm[r] = latent::detail::l2_normalize_row(x + r * cols, cols, y + r * cols);
 }
