@@ -46,6 +46,8 @@ void check_dense_and_activations(double tol, agreement_modes random_layers = agr
     check_layer_agreement<B, Memory, Shape<6, 5>>(LSTM<7, Returns::sequences>{}, tol);
     check_layer_agreement<B, Memory, Shape<6, 5>>(GRU<7>{}, tol);
     check_layer_agreement<B, Memory, Shape<6, 5>>(GRU<7, Returns::sequences>{}, tol);
+    check_layer_agreement<B, Memory, Shape<6, 5>>(SimpleRNN<7>{}, tol);
+    check_layer_agreement<B, Memory, Shape<6, 5>>(SimpleRNN<7, Returns::sequences>{}, tol);
     check_layer_agreement<B, Memory, Shape<28, 28>>(LSTM<64>{}, tol, 16);
     check_layer_agreement<B, Memory, Shape<9>>(RepeatVector<4>{}, tol);
     check_layer_agreement<B, Memory, Shape<6, 5>>(TimeDistributed<Dense<7>>{}, tol);
@@ -53,6 +55,7 @@ void check_dense_and_activations(double tol, agreement_modes random_layers = agr
     check_layer_agreement<B, Memory, Shape<6, 5>>(Bidirectional<GRU<3>>{}, tol);
     check_layer_agreement<B, Memory, Shape<6, 5>>(Bidirectional<LSTM<4, Returns::sequences>, Merge::mul>{}, tol);
     check_layer_agreement<B, Memory, Shape<6, 5>>(Bidirectional<GRU<3>, Merge::ave>{}, tol);
+    check_layer_agreement<B, Memory, Shape<6, 5>>(Bidirectional<SimpleRNN<3, Returns::sequences>>{}, tol);
     Dropout dropout;
     dropout.rate(0.3);
     check_layer_agreement<B, Memory, Shape<50>>(dropout, tol, 5, false, random_layers);

@@ -168,11 +168,12 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
                                              dtable[x[r] * dim + c] += dy[r * dim + c] for valid x[r], in
                                              increasing r for every (row, c): deterministic
 
-   Recurrent cells: the pointwise part of one time step of LSTM or GRU, given as a
+   Recurrent cells: the pointwise part of one time step of LSTM, GRU or SimpleRNN, given as a
    RecurrentStep (backend/recurrent_cells.hpp, which also says what each array holds); the
    matrix products around it are gemms. Each runs detail::<op>_at(step, b, k) for every sample b
    < batch and unit k < units, in any order or in parallel (each (b, k) touches its own elements).
    lstm_cell(step)  lstm_cell_backward(step)  gru_cell(step)  gru_cell_backward(step)
+   simple_rnn_cell(step)  simple_rnn_cell_backward(step)
 */
 
 namespace detail {

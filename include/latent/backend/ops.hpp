@@ -575,6 +575,8 @@ struct lstm_cell {};
 struct lstm_cell_backward {};
 struct gru_cell {};
 struct gru_cell_backward {};
+struct simple_rnn_cell {};
+struct simple_rnn_cell_backward {};
 }  // namespace op
 
 // One time step's pointwise math of an LSTM over a batch: the gates' pre-activations become the
@@ -614,6 +616,25 @@ void gru_cell_backward(const RecurrentStep<T>& step) {
         gru_cell_backward_kernel(B{}, step);
     else
         (void)sizeof(missing_kernel<B, op::gru_cell_backward>);
+}
+
+// One time step of a SimpleRNN over a batch: h = tanh of the pre-activations
+// (detail::simple_rnn_cell_at).
+template <backend_policy B, class T>
+void simple_rnn_cell(const RecurrentStep<T>& step) {
+    if constexpr (requires { simple_rnn_cell_kernel(B{}, step); })
+        simple_rnn_cell_kernel(B{}, step);
+    else
+        (void)sizeof(missing_kernel<B, op::simple_rnn_cell>);
+}
+
+// Backward through it (detail::simple_rnn_cell_backward_at).
+template <backend_policy B, class T>
+void simple_rnn_cell_backward(const RecurrentStep<T>& step) {
+    if constexpr (requires { simple_rnn_cell_backward_kernel(B{}, step); })
+        simple_rnn_cell_backward_kernel(B{}, step);
+    else
+        (void)sizeof(missing_kernel<B, op::simple_rnn_cell_backward>);
 }
 
 }  // namespace latent::ops

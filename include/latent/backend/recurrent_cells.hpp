@@ -1,6 +1,7 @@
-// The pointwise part of one step of the recurrent cells (LSTM, GRU) for one unit of one sample,
-// written once for every backend's kernels (the ops lstm_cell, gru_cell and their backwards; the
-// matrix products around them are gemms the layers call). Keras' equations and gate orders.
+// The pointwise part of one step of the recurrent cells (LSTM, GRU, SimpleRNN) for one unit of
+// one sample, written once for every backend's kernels (the ops lstm_cell, gru_cell,
+// simple_rnn_cell and their backwards; the matrix products around them are gemms the layers
+// call). Keras' equations and gate orders.
 #pragma once
 
 #include <cstddef>
@@ -152,6 +153,26 @@ LATENT_HOST_DEVICE void gru_cell_backward_at(const RecurrentStep<T>& s, std::siz
     if (s.dy) dh += s.dy[b * s.dy_stride + k];
     s.dh_out[at] = gru_unit_backward(s.gates + b * s.gates_stride, s.recurrent + b * s.gates_stride, s.units, k,
                                      s.h_prev[b * s.state_stride + k], dh);
+}
+
+// SimpleRNN: h = tanh(z), z = x W + h_prev U + b; gates (z, read) becomes h (written).
+template <class T>
+LATENT_HOST_DEVICE void simple_rnn_cell_at(const RecurrentStep<T>& s, std::size_t b, std::size_t k) {
+    T& z = s.gates[b * s.gates_stride + k];
+    const T h = activations::tanh{}.value(z);
+    z = h;
+    if (s.h_next) s.h_next[b * s.state_stride + k] = h;
+    if (s.h_out) s.h_out[b * s.out_stride + k] = h;
+}
+
+// Backward: gates (h, read) becomes dz = dh (1 - h^2), dh what reaches h from above and from
+// the next step.
+template <class T>
+LATENT_HOST_DEVICE void simple_rnn_cell_backward_at(const RecurrentStep<T>& s, std::size_t b, std::size_t k) {
+    T dh = s.dh_in ? s.dh_in[b * s.units + k] : T(0);
+    if (s.dy) dh += s.dy[b * s.dy_stride + k];
+    T& h = s.gates[b * s.gates_stride + k];
+    h = dh * (T(1) - h * h);
 }
 
 }  // namespace detail

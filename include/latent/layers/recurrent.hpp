@@ -1,6 +1,7 @@
-// LSTM<Units> and GRU<Units> over sequences, as Keras' LSTM(units) and GRU(units) with their
-// defaults: Shape<Steps, Features> in; h at the last step out (Shape<Units>), or h at every step
-// (Shape<Steps, Units>, Keras' return_sequences=True) with Returns::sequences.
+// LSTM<Units>, GRU<Units> and SimpleRNN<Units> over sequences, as Keras' LSTM(units),
+// GRU(units) and SimpleRNN(units) with their defaults: Shape<Steps, Features> in; h at the last
+// step out (Shape<Units>), or h at every step (Shape<Steps, Units>, Keras'
+// return_sequences=True) with Returns::sequences.
 #pragma once
 
 #include <array>
@@ -16,7 +17,7 @@ namespace latent {
 enum class Returns { last_output, sequences };
 
 namespace detail {
-// What LSTM and GRU share: the shape rules, where a step's output goes, and the products over
+// What LSTM, GRU and SimpleRNN share: the shape rules, where a step's output goes, and the products over
 // all steps at once (x W + b before the steps; the weight gradients and dx after them).
 template <class Derived, std::size_t Units, Returns R, std::size_t GateCount>
 class recurrent_layer : public Layer<Derived> {
@@ -275,6 +276,80 @@ private:
               recurrent(gates + batch * steps * gate_width),
               h_prev(recurrent + batch * steps * gate_width),
               dh(h_prev + batch * steps * Units) {}
+    };
+};
+
+/* SimpleRNN, Keras' defaults: h = tanh(x W + h_prev U + b), h starting at zero. Parameters as
+   Keras names them: kernel (features, units) Glorot-uniform, recurrent_kernel (units, units)
+   orthogonal, bias (units) zeros. The same passes as LSTM's with one gate, tanh. */
+template <std::size_t Units, Returns R = Returns::last_output>
+class SimpleRNN : public detail::recurrent_layer<SimpleRNN<Units, R>, Units, R, 1> {
+    using base = detail::recurrent_layer<SimpleRNN<Units, R>, Units, R, 1>;
+    template <class In>
+    static constexpr std::size_t steps = base::template steps<In>;
+    template <class In>
+    static constexpr std::size_t features = base::template features<In>;
+
+public:
+    using base::base;
+    static constexpr std::string_view type_name = "SimpleRNN";
+    static constexpr std::string_view default_name = "simple_rnn";
+
+    template <class In>
+    static constexpr std::array<ParamSpec, 3> params{
+        ParamSpec{"kernel", {features<In>, Units}, 2, Init::glorot_uniform, true},
+        ParamSpec{"recurrent_kernel", {Units, Units}, 2, Init::orthogonal, true},
+        ParamSpec{"bias", {Units}, 1, Init::zeros, true}};
+    template <class In>
+    static constexpr std::size_t flops_per_sample = steps<In> * (2 * (features<In> + Units) * Units + 2 * Units);
+    // Per sample: every step's pre-activations, which become its h (steps, units), h_prev
+    // (steps, units), and backward's carried dh (units).
+    template <class In>
+    static constexpr std::size_t workspace_per_sample = steps<In> * 2 * Units + Units;
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        constexpr std::size_t n = steps<In>;
+        const T* kernel = a.params;                               // (features, units)
+        const T* recurrent_kernel = kernel + features<In> * Units;  // (units, units)
+        const T* bias = recurrent_kernel + Units * Units;         // (units)
+        const Work<T> w(a.workspace, a.batch, n);
+        base::template project_inputs<In, B>(a, kernel, bias, w.gates, w.h_prev);
+        for (std::size_t t = 0; t < n; ++t) {
+            auto s = base::step_at(a.batch, n, t, w.gates);
+            if (t > 0)  // gates[:, t] += h_prev U
+                ops::gemm<B>(false, false, a.batch, Units, Units, T(1), w.h_prev + t * Units, n * Units,
+                             recurrent_kernel, Units, T(1), s.gates, s.gates_stride);
+            s.h_next = t + 1 < n ? w.h_prev + (t + 1) * Units : nullptr;
+            s.h_out = base::output_at(a.y, t, n);
+            ops::simple_rnn_cell<B>(s);
+        }
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        constexpr std::size_t n = steps<In>;
+        const T* recurrent_kernel = a.params + features<In> * Units;
+        const Work<T> w(a.workspace, a.batch, n);
+        for (std::size_t t = n; t-- > 0;) {
+            auto s = base::step_at(a.batch, n, t, w.gates);
+            s.dy = base::output_at(a.dy, t, n);
+            s.dh_in = t + 1 < n ? w.dh : nullptr;
+            ops::simple_rnn_cell_backward<B>(s);
+            if (t > 0)  // dh_prev = dz U^T
+                ops::gemm<B>(false, true, a.batch, Units, Units, T(1), s.gates, s.gates_stride, recurrent_kernel,
+                             Units, T(0), w.dh, Units);
+        }
+        base::template weight_gradients<In, B>(a, w.gates, w.gates, w.h_prev, false);
+    }
+
+private:
+    // The workspace's parts: (batch, steps, units) twice, (batch, units).
+    template <class T>
+    struct Work {
+        T *gates, *h_prev, *dh;
+        Work(T* workspace, std::size_t batch, std::size_t steps)
+            : gates(workspace), h_prev(gates + batch * steps * Units), dh(h_prev + batch * steps * Units) {}
     };
 };
 

@@ -1,4 +1,4 @@
-// LSTM and GRU: shapes and parameter counts as Keras', Keras' initializers, outputs equal to the
+// LSTM, GRU and SimpleRNN: shapes and parameter counts as Keras', Keras' initializers, outputs equal to the
 // equations written out plainly here, gradients through time, the weights' names in a file, and
 // models that learn what only a memory of the sequence can tell.
 #include <doctest/doctest.h>
@@ -64,6 +64,23 @@ std::vector<double> plain_gru(const std::vector<double>& x, std::size_t steps, s
     return out;
 }
 
+// Keras' SimpleRNN: h = tanh(x W + h_prev U + b); kernel (features, u), recurrent (u, u), bias (u).
+std::vector<double> plain_simple_rnn(const std::vector<double>& x, std::size_t steps, std::size_t features,
+                                     std::size_t u, const float* kernel, const float* recurrent, const float* bias) {
+    std::vector<double> h(u, 0.0), out;
+    for (std::size_t t = 0; t < steps; ++t) {
+        std::vector<double> z(u);
+        for (std::size_t j = 0; j < u; ++j) {
+            z[j] = bias[j];
+            for (std::size_t f = 0; f < features; ++f) z[j] += x[t * features + f] * kernel[f * u + j];
+            for (std::size_t k = 0; k < u; ++k) z[j] += h[k] * recurrent[k * u + j];
+        }
+        for (std::size_t j = 0; j < u; ++j) h[j] = std::tanh(z[j]);
+        out.insert(out.end(), h.begin(), h.end());
+    }
+    return out;
+}
+
 // Random weights of a moderate size (not the initial ones: biases zero there), and random
 // inputs; checks every output against `plain`, for the last step only or for every step.
 template <class Net, class Plain>
@@ -118,7 +135,7 @@ std::pair<Tensor<Shape<12, 1>>, Tensor<Shape<1>>> first_value_data(std::uint64_t
 }
 }  // namespace
 
-TEST_CASE("LSTM and GRU: Shape<Steps, Features> in, Keras' output shapes and parameter counts") {
+TEST_CASE("LSTM, GRU and SimpleRNN: Shape<Steps, Features> in, Keras' output shapes and parameter counts") {
     static_assert(std::is_same_v<LSTM<8>::output_shape<Shape<10, 3>>, Shape<8>>);
     static_assert(std::is_same_v<LSTM<8, Returns::sequences>::output_shape<Shape<10, 3>>, Shape<10, 8>>);
     static_assert(std::is_same_v<GRU<8>::output_shape<Shape<10, 3>>, Shape<8>>);
@@ -128,6 +145,9 @@ TEST_CASE("LSTM and GRU: Shape<Steps, Features> in, Keras' output shapes and par
     // (reset_after, two biases) 3 * (3 * 32 + 32 * 32 + 2 * 32) = 3,552.
     static_assert(layer_param_count<LSTM<32>, Shape<10, 3>>() == 4608);
     static_assert(layer_param_count<GRU<32>, Shape<10, 3>>() == 3552);
+    static_assert(layer_param_count<SimpleRNN<32>, Shape<10, 3>>() == 3 * 32 + 32 * 32 + 32);  // Keras: 1,152
+    static_assert(std::is_same_v<SimpleRNN<8, Returns::sequences>::output_shape<Shape<10, 3>>, Shape<10, 8>>);
+    static_assert(!SimpleRNN<8>::accepts<Shape<30>>);
     // Stacked: a sequence layer feeds the next; an Embedding's (steps, dim) feeds one too.
     using Net = Sequential<Input<20>, Embedding<50, 16>, LSTM<32, Returns::sequences>, GRU<16>, Dense<1>>;
     static_assert(std::is_same_v<Net::output_shape, Shape<1>>);
@@ -136,7 +156,7 @@ TEST_CASE("LSTM and GRU: Shape<Steps, Features> in, Keras' output shapes and par
     CHECK(LSTM<8, Returns::sequences>::return_sequences == true);
 }
 
-TEST_CASE("LSTM and GRU start as Keras': Glorot kernel, orthogonal recurrent kernel, LSTM's forget bias 1") {
+TEST_CASE("LSTM, GRU and SimpleRNN start as Keras': Glorot kernel, orthogonal recurrent kernel, LSTM's forget bias 1") {
     SUBCASE("LSTM") {
         Sequential<Input<6, 5>, LSTM<7>> net(3);
         const auto p = net.parameters().values();
@@ -156,6 +176,16 @@ TEST_CASE("LSTM and GRU start as Keras': Glorot kernel, orthogonal recurrent ker
         check_orthonormal_rows(p.data() + 105, 7, 21);
         CHECK(std::all_of(p.begin() + 105 + 147, p.end(), [](float v) { return v == 0.0f; }));
     }
+    SUBCASE("SimpleRNN") {
+        Sequential<Input<6, 5>, SimpleRNN<7>> net(3);
+        const auto p = net.parameters().values();
+        REQUIRE(p.size() == 5 * 7 + 7 * 7 + 7);
+        const double limit = std::sqrt(6.0 / (5 + 7));
+        CHECK(std::all_of(p.begin(), p.begin() + 35, [&](float v) { return std::abs(v) <= limit; }));
+        check_orthonormal_rows(p.data() + 35, 7, 7);
+        CHECK(std::all_of(p.begin() + 35 + 49, p.end(), [](float v) { return v == 0.0f; }));
+        CHECK(net.parameters().slots()[1].name == "simple_rnn/recurrent_kernel");
+    }
     SUBCASE("a tall matrix gets orthonormal columns") {
         const ParamSpec spec{"kernel", {9, 4}, 2, Init::orthogonal, true};
         std::vector<float> m(36), transposed(36);
@@ -167,7 +197,7 @@ TEST_CASE("LSTM and GRU start as Keras': Glorot kernel, orthogonal recurrent ker
     }
 }
 
-TEST_CASE("LSTM and GRU outputs are Keras' equations, for the last step and for every step") {
+TEST_CASE("LSTM, GRU and SimpleRNN outputs are Keras' equations, for the last step and for every step") {
     SUBCASE("LSTM, last output") {
         Sequential<Input<5, 3>, LSTM<4>> net;
         check_against_plain(net, 5, 3, 4, 4, plain_lstm, false);
@@ -184,7 +214,15 @@ TEST_CASE("LSTM and GRU outputs are Keras' equations, for the last step and for 
         Sequential<Input<5, 3>, GRU<4, Returns::sequences>> net;
         check_against_plain(net, 5, 3, 4, 3, plain_gru, true);
     }
+    SUBCASE("SimpleRNN, last output and sequences") {
+        Sequential<Input<5, 3>, SimpleRNN<4>> last;
+        check_against_plain(last, 5, 3, 4, 1, plain_simple_rnn, false);
+        Sequential<Input<5, 3>, SimpleRNN<4, Returns::sequences>> every;
+        check_against_plain(every, 5, 3, 4, 1, plain_simple_rnn, true);
+    }
     SUBCASE("one step") {
+        Sequential<Input<1, 2>, SimpleRNN<3>> rnn;
+        check_against_plain(rnn, 1, 2, 3, 1, plain_simple_rnn, false);
         Sequential<Input<1, 2>, LSTM<3>> lstm;
         check_against_plain(lstm, 1, 2, 3, 4, plain_lstm, false);
         Sequential<Input<1, 2>, GRU<3>> gru;
@@ -192,7 +230,7 @@ TEST_CASE("LSTM and GRU outputs are Keras' equations, for the last step and for 
     }
 }
 
-TEST_CASE("LSTM and GRU gradients through time") {
+TEST_CASE("LSTM, GRU and SimpleRNN gradients through time") {
     SUBCASE("LSTM") {
         CHECK(check_layer_gradients<Shape<4, 3>>(LSTM<5>{}) == 3 * 4 * 3 + 4 * (3 * 5 + 5 * 5 + 5));
         CHECK(check_layer_gradients<Shape<4, 3>>(LSTM<5, Returns::sequences>{}) > 0);
@@ -202,6 +240,11 @@ TEST_CASE("LSTM and GRU gradients through time") {
         CHECK(check_layer_gradients<Shape<4, 3>>(GRU<5>{}) == 3 * 4 * 3 + 3 * (3 * 5 + 5 * 5 + 2 * 5));
         CHECK(check_layer_gradients<Shape<4, 3>>(GRU<5, Returns::sequences>{}) > 0);
         CHECK(check_layer_gradients<Shape<1, 2>>(GRU<3>{}, {.batch = 2}) > 0);
+    }
+    SUBCASE("SimpleRNN") {
+        CHECK(check_layer_gradients<Shape<4, 3>>(SimpleRNN<5>{}) == 3 * 4 * 3 + (3 * 5 + 5 * 5 + 5));
+        CHECK(check_layer_gradients<Shape<4, 3>>(SimpleRNN<5, Returns::sequences>{}) > 0);
+        CHECK(check_layer_gradients<Shape<1, 2>>(SimpleRNN<3>{}, {.batch = 2}) > 0);
     }
 }
 
@@ -217,10 +260,16 @@ TEST_CASE("an LSTM's weights are saved as Keras names them: kernel, recurrent_ke
     CHECK(file.tensors.at("gru/bias").dims == std::vector<std::size_t>{2, 9});
 }
 
-TEST_CASE("an LSTM and a GRU learn to remember a sequence's first value over 12 steps") {
+TEST_CASE("an LSTM, a GRU and a SimpleRNN learn to remember a sequence's first value over 12 steps") {
     const auto [x, y] = first_value_data(3);
     SUBCASE("LSTM") {
         Sequential<Input<12, 1>, LSTM<8>, Dense<1>, Sigmoid> net(1);
+        net.compile(optim::Adam{.lr = 2e-2}, loss::BinaryCrossentropy{}, metrics::Accuracy{});
+        const History history = net.fit(x, y, {.epochs = 25, .batch_size = 32, .verbose = Verbosity::silent});
+        CHECK(history.last("accuracy") > 0.97);
+    }
+    SUBCASE("SimpleRNN") {
+        Sequential<Input<12, 1>, SimpleRNN<8>, Dense<1>, Sigmoid> net(1);
         net.compile(optim::Adam{.lr = 2e-2}, loss::BinaryCrossentropy{}, metrics::Accuracy{});
         const History history = net.fit(x, y, {.epochs = 25, .batch_size = 32, .verbose = Verbosity::silent});
         CHECK(history.last("accuracy") > 0.97);

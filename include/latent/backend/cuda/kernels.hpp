@@ -762,4 +762,20 @@ void gru_cell_backward_kernel(const per_index_backend<E>&, const RecurrentStep<T
                   [=] LATENT_HOST_DEVICE(std::size_t i) { gru_cell_backward_at(s, i / s.units, i % s.units); });
 }
 
+template <class E, class T>
+void simple_rnn_cell_kernel(const per_index_backend<E>&, const RecurrentStep<T>& step) {
+    E exec;
+    const RecurrentStep<T> s = step;
+    exec.for_each(s.batch * s.units,
+                  [=] LATENT_HOST_DEVICE(std::size_t i) { simple_rnn_cell_at(s, i / s.units, i % s.units); });
+}
+
+template <class E, class T>
+void simple_rnn_cell_backward_kernel(const per_index_backend<E>&, const RecurrentStep<T>& step) {
+    E exec;
+    const RecurrentStep<T> s = step;
+    exec.for_each(s.batch * s.units,
+                  [=] LATENT_HOST_DEVICE(std::size_t i) { simple_rnn_cell_backward_at(s, i / s.units, i % s.units); });
+}
+
 }  // namespace latent::detail

@@ -33,4 +33,16 @@ void gru_cell_backward_kernel(const reference&, const RecurrentStep<T>& s) {
         for (std::size_t k = 0; k < s.units; ++k) latent::detail::gru_cell_backward_at(s, b, k);
 }
 
+template <class T>
+void simple_rnn_cell_kernel(const reference&, const RecurrentStep<T>& s) {
+    for (std::size_t b = 0; b < s.batch; ++b)
+        for (std::size_t k = 0; k < s.units; ++k) latent::detail::simple_rnn_cell_at(s, b, k);
+}
+
+template <class T>
+void simple_rnn_cell_backward_kernel(const reference&, const RecurrentStep<T>& s) {
+    for (std::size_t b = 0; b < s.batch; ++b)
+        for (std::size_t k = 0; k < s.units; ++k) latent::detail::simple_rnn_cell_backward_at(s, b, k);
+}
+
 }  // namespace latent::cpu
