@@ -367,7 +367,14 @@ public:
     // Loads this model's parameters: every one of them, or with {.by_name = true} the layers
     // whose names the file has (Keras' load_weights(by_name=True, skip_mismatch=...)). All or
     // nothing: a failed load changes nothing. The report says what was loaded and skipped.
-    io::LoadReport load_weights(const std::filesystem::path& path, const io::LoadOptions& options = {}) {
+    // (Two overloads, as Sequential's: a program that never loads by name does not compile it.)
+    io::LoadReport load_weights(const std::filesystem::path& path) {
+        ParameterArena<float> mine = own_arena();
+        auto report = io::detail::load_every_slot(path, mine);
+        put_back(mine);
+        return report;
+    }
+    io::LoadReport load_weights(const std::filesystem::path& path, const io::LoadOptions& options) {
         ParameterArena<float> mine = own_arena();
         auto report = io::load_safetensors(path, mine, options);
         put_back(mine);

@@ -309,10 +309,17 @@ public:
     }
     // Loads every parameter, or with {.by_name = true} the layers whose names the file has
     // (Keras' load_weights(by_name=True, skip_mismatch=...)); all-or-nothing (a failed load
-    // leaves the model unchanged). The report says what was loaded and skipped.
-    io::LoadReport load_weights(const std::filesystem::path& path, const io::LoadOptions& options = {}) {
+    // leaves the model unchanged). The report says what was loaded and skipped. (Two overloads
+    // rather than a default argument: a program that never loads by name does not compile it.)
+    io::LoadReport load_weights(const std::filesystem::path& path) {
         sync_slot_names();
         pull_params();  // a failed or partial load leaves the values the model had
+        host_params_changed();
+        return io::detail::load_every_slot(path, params_);
+    }
+    io::LoadReport load_weights(const std::filesystem::path& path, const io::LoadOptions& options) {
+        sync_slot_names();
+        pull_params();
         host_params_changed();
         return io::load_safetensors(path, params_, options);
     }

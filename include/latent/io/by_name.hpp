@@ -104,6 +104,19 @@ LoadReport assign_by_layer(const std::map<std::string, NamedValues>& source, Par
     return report;
 }
 
+// load_safetensors (every tensor there, nothing more), reporting every layer as loaded: what
+// load_weights does without options, which so never compiles the by-name machinery above.
+template <class = void>
+LoadReport load_every_slot(const std::filesystem::path& path, ParameterArena<float>& arena) {
+    load_safetensors(path, arena);
+    LoadReport report;
+    for (const auto& slot : arena.slots()) {
+        const std::string layer = split_slot_name(slot.name).first;
+        if (report.loaded.empty() || report.loaded.back() != layer) report.loaded.push_back(layer);
+    }
+    return report;
+}
+
 }  // namespace detail
 
 // Loads `path` into `arena`. Without by_name it is load_safetensors (every tensor must be
@@ -115,13 +128,7 @@ LoadReport load_safetensors(const std::filesystem::path& path, ParameterArena<fl
         if (options.skip_mismatch)
             throw value_error("latent.io.by_name.options",
                               "skip_mismatch only applies when loading by name (set by_name = true), as in Keras");
-        load_safetensors(path, arena);
-        LoadReport report;
-        for (const auto& slot : arena.slots()) {
-            const std::string layer = detail::split_slot_name(slot.name).first;
-            if (report.loaded.empty() || report.loaded.back() != layer) report.loaded.push_back(layer);
-        }
-        return report;
+        return detail::load_every_slot(path, arena);
     }
     const std::string label = latent::io::detail::file_label(path);
     const SafetensorsFile file = read_safetensors(path);
