@@ -50,6 +50,7 @@
 #include "loss/binary_crossentropy.hpp"
 #include "loss/binary_focal_crossentropy.hpp"
 #include "loss/categorical_crossentropy.hpp"
+#include "loss/categorical_focal_crossentropy.hpp"
 #include "loss/cosine_similarity.hpp"
 #include "loss/hinge.hpp"
 #include "loss/huber.hpp"

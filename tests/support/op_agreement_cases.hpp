@@ -13,6 +13,7 @@
 #include <latent/backend/ops.hpp>
 #include <latent/core/activations.hpp>
 #include <latent/loss/binary_focal_crossentropy.hpp>
+#include <latent/loss/categorical_focal_crossentropy.hpp>
 #include <latent/loss/cosine_similarity.hpp>
 #include <latent/loss/hinge.hpp>
 #include <latent/loss/huber.hpp>
@@ -184,6 +185,16 @@ void check_losses(double tol) {
             const float l0 = focal.compute<cpu::reference>(from_logits ? logits.data() : targets.data(), binary.data(),
                                                            rows, cols, cols, want.data());
             const float l1 = focal.compute<B>(from_logits ? d_logits.data() : d_targets.data(), d_binary.data(), rows,
+                                              cols, cols, got.data());
+            CHECK(l1 == doctest::Approx(l0).epsilon(tol));
+            CHECK(relative_error(Memory::download(got), want) < tol);
+        }
+        for (const bool from_logits : {false, true}) {  // row by row on the host, the arrays copied over
+            INFO("CategoricalFocalCrossentropy, from_logits " << from_logits);
+            const loss::CategoricalFocalCrossentropy focal{.from_logits = from_logits, .label_smoothing = 0.1};
+            const float l0 = focal.compute<cpu::reference>(from_logits ? logits.data() : targets.data(), labels.data(),
+                                                           rows, cols, cols, want.data());
+            const float l1 = focal.compute<B>(from_logits ? d_logits.data() : d_targets.data(), d_labels.data(), rows,
                                               cols, cols, got.data());
             CHECK(l1 == doctest::Approx(l0).epsilon(tol));
             CHECK(relative_error(Memory::download(got), want) < tol);

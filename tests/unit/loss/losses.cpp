@@ -11,6 +11,7 @@
 #include <latent/loss/binary_crossentropy.hpp>
 #include <latent/loss/binary_focal_crossentropy.hpp>
 #include <latent/loss/categorical_crossentropy.hpp>
+#include <latent/loss/categorical_focal_crossentropy.hpp>
 #include <latent/loss/cosine_similarity.hpp>
 #include <latent/loss/hinge.hpp>
 #include <latent/loss/huber.hpp>
@@ -237,6 +238,51 @@ TEST_CASE("BinaryFocalCrossentropy, as Keras 3: (1 - p_t)^gamma * bce, optionall
         CHECK_THROWS_WITH_AS(loss::BinaryFocalCrossentropy{.alpha = 1.5}.validate(),
                              doctest::Contains("BinaryFocalCrossentropy: alpha must be in [0, 1]"), value_error);
         CHECK_THROWS_AS(loss::BinaryFocalCrossentropy{.label_smoothing = 2.0}.validate(), value_error);
+    }
+}
+
+TEST_CASE("CategoricalFocalCrossentropy, as Keras 3: alpha (1 - p)^gamma * -y log p, summed over the classes") {
+    // Keras' documented example: y_true [[0, 1, 0], [0, 0, 1]], y_pred [[0.05, 0.9, 0.05],
+    // [0.1, 0.85, 0.05]] give per row [2.63401289e-04, 6.75912094e-01].
+    const std::vector<double> p{0.05, 0.9, 0.05, 0.1, 0.85, 0.05}, y{0, 1, 0, 0, 0, 1};
+    CHECK(value(loss::CategoricalFocalCrossentropy{}, p, y, 2, 3) ==
+          doctest::Approx((2.63401289e-04 + 6.75912094e-01) / 2).epsilon(1e-6));
+    SUBCASE("gamma 0 and alpha 1 is CategoricalCrossentropy; logits are their softmax") {
+        const auto q = random_values(12, 0.05, 1, 51);
+        const auto labels = random_values(12, 0, 1, 52);  // soft labels
+        const loss::CategoricalFocalCrossentropy plain{.alpha = 1.0, .gamma = 0.0};
+        CHECK(value(plain, q, labels, 3, 4) ==
+              doctest::Approx(value(loss::CategoricalCrossentropy{}, q, labels, 3, 4)));
+        const auto z = random_values(8, -3, 3, 53);
+        const std::vector<double> one_hot{0, 1, 0, 0, 0, 0, 0, 1};
+        std::vector<double> s(z.size());
+        for (std::size_t r = 0; r < 2; ++r) {
+            double total = 0;
+            for (std::size_t c = 0; c < 4; ++c) total += s[r * 4 + c] = std::exp(z[r * 4 + c]);
+            for (std::size_t c = 0; c < 4; ++c) s[r * 4 + c] /= total;
+        }
+        CHECK(value(loss::CategoricalFocalCrossentropy{.from_logits = true}, z, one_hot, 2, 4) ==
+              doctest::Approx(value(loss::CategoricalFocalCrossentropy{}, s, one_hot, 2, 4)));
+        const loss::CategoricalFocalCrossentropy logits{.from_logits = true};
+        CHECK(std::isfinite(value(logits, {1000.0, 0.0}, {0, 1}, 1, 2)));
+    }
+    SUBCASE("gradients, every setting") {
+        const auto q = random_values(12, 0.05, 1, 54), z = random_values(12, -3, 3, 55);
+        const std::vector<double> labels{0, 1, 0, 0, 0, 0, 1, 0, 0.5, 0, 0, 0.5};
+        for (const double gamma : {0.0, 0.5, 1.0, 2.0, 3.0}) {
+            CAPTURE(gamma);
+            check_loss_gradient(loss::CategoricalFocalCrossentropy{.gamma = gamma}, q, labels, 3, 4);
+            check_loss_gradient(loss::CategoricalFocalCrossentropy{.gamma = gamma, .from_logits = true}, z, labels, 3,
+                                4);
+        }
+        check_loss_gradient(loss::CategoricalFocalCrossentropy{.alpha = 0.7, .label_smoothing = 0.1}, q, labels, 3, 4);
+    }
+    SUBCASE("impossible settings are refused, naming them") {
+        CHECK_THROWS_WITH_AS(loss::CategoricalFocalCrossentropy{.alpha = -0.5}.validate(),
+                             doctest::Contains("CategoricalFocalCrossentropy: alpha"), value_error);
+        CHECK_THROWS_WITH_AS(loss::CategoricalFocalCrossentropy{.gamma = std::nan("")}.validate(),
+                             doctest::Contains("CategoricalFocalCrossentropy: gamma"), value_error);
+        CHECK_THROWS_AS(loss::CategoricalFocalCrossentropy{.label_smoothing = -1.0}.validate(), value_error);
     }
 }
 
