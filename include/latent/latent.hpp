@@ -75,6 +75,7 @@
 
 #include "metrics/accuracy.hpp"
 #include "metrics/confusion.hpp"
+#include "metrics/f_score.hpp"
 #include "metrics/regression.hpp"
 #include "metrics/top_k.hpp"
 

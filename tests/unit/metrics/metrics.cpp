@@ -79,6 +79,32 @@ TEST_CASE("Precision, Recall and AUC: Keras' documented examples") {
     CHECK_THROWS_AS(metrics::Precision{.threshold = 1.5}.build(), value_error);
 }
 
+TEST_CASE("F1Score and FBetaScore: Keras' documented examples, and its three averages") {
+    // Keras: y_true [[1, 1, 1], [1, 0, 0], [1, 1, 0]], y_pred [[0.2, 0.6, 0.7], [0.2, 0.6, 0.6],
+    // [0.6, 0.8, 0.0]], threshold 0.5: per class F1 [0.5, 0.8, 0.6666667], F2 [0.3846154,
+    // 0.90909094, 0.8333332].
+    const std::vector<float> pred{0.2f, 0.6f, 0.7f, 0.2f, 0.6f, 0.6f, 0.6f, 0.8f, 0.0f};
+    const std::vector<float> labels{1, 1, 1, 1, 0, 0, 1, 1, 0};
+    CHECK(measure(metrics::F1Score{.threshold = 0.5}, pred, labels, 3, 3) ==
+          doctest::Approx((0.5 + 0.8 + 2.0 / 3) / 3).epsilon(1e-6));
+    CHECK(measure(metrics::FBetaScore{.beta = 2.0, .threshold = 0.5}, pred, labels, 3, 3) ==
+          doctest::Approx((0.3846154 + 0.90909094 + 0.8333332) / 3).epsilon(1e-6));
+    // weighted by the labels per class (3, 2, 1); micro from the summed counts tp 4, fp 2, fn 2
+    CHECK(measure(metrics::F1Score{.average = metrics::Average::weighted, .threshold = 0.5}, pred, labels, 3, 3) ==
+          doctest::Approx((3 * 0.5 + 2 * 0.8 + 1 * 2.0 / 3) / 6).epsilon(1e-6));
+    CHECK(measure(metrics::F1Score{.average = metrics::Average::micro, .threshold = 0.5}, pred, labels, 3, 3) ==
+          doctest::Approx(2.0 / 3).epsilon(1e-6));
+    // Without a threshold each row's largest prediction is its positive: one-hot classification.
+    // Rows predict classes 2, 1, 1 for labels 2, 1, 0: class 0 F1 0, class 1 2/3, class 2 1.
+    CHECK(measure(metrics::F1Score{}, {0.1f, 0.2f, 0.7f, 0.3f, 0.6f, 0.1f, 0.2f, 0.5f, 0.3f},
+                  {0, 0, 1, 0, 1, 0, 1, 0, 0}, 3, 3) == doctest::Approx((0.0 + 2.0 / 3 + 1.0) / 3).epsilon(1e-6));
+    CHECK_THROWS_WITH_AS(metrics::FBetaScore{.beta = 0.0}.build(), doctest::Contains("fbeta_score: beta"),
+                         value_error);
+    CHECK_THROWS_WITH_AS(metrics::F1Score{.threshold = 0.0}.build(), doctest::Contains("f1_score: threshold"),
+                         value_error);
+    CHECK_THROWS_AS(measure(metrics::F1Score{}, {0.1f, 0.9f}, {1}, 1, 2, 1), shape_error);  // labels must be one-hot
+}
+
 TEST_CASE("AUC's curves and summation methods give Keras' values") {
     // Keras' AUC.result(), transcribed in NumPy (float64), for these 12 predictions; with 200
     // thresholds and no two of them in one bucket, the ROC area is the exact (Mann-Whitney) one.
@@ -141,11 +167,14 @@ TEST_CASE("fit reports the metrics under Keras' names; regression metrics go to 
     auto model = testing::two_by_two<cpu::simd>(3);
     model.compile(optim::Adam{.lr = 1e-2},
                   loss::per_output(loss::CategoricalCrossentropy{}, loss::Huber{}).weighted({1.0, 0.5}),
-                  metrics::Accuracy{}, metrics::MeanAbsoluteError{}, metrics::TopKCategoricalAccuracy{.k = 2});
+                  metrics::Accuracy{}, metrics::MeanAbsoluteError{}, metrics::TopKCategoricalAccuracy{.k = 2},
+                  metrics::F1Score{});
     testing::TwoByTwoData d;
     const auto run = model.fit(d.x(), d.y(), {.epochs = 1, .batch_size = 30, .verbose = Verbosity::silent});
-    for (const char* key : {"digit_accuracy", "digit_top_k_categorical_accuracy", "level_mean_absolute_error"})
+    for (const char* key :
+         {"digit_accuracy", "digit_top_k_categorical_accuracy", "level_mean_absolute_error", "digit_f1_score"})
         CHECK(run.contains(key));
-    for (const char* key : {"level_accuracy", "digit_mean_absolute_error", "level_top_k_categorical_accuracy"})
+    for (const char* key :
+         {"level_accuracy", "digit_mean_absolute_error", "level_top_k_categorical_accuracy", "level_f1_score"})
         CHECK_FALSE(run.contains(key));
 }
