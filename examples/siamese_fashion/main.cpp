@@ -99,7 +99,9 @@ int main(int argc, char** argv) try {
     const std::size_t epochs = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 10;
     const std::size_t pair_count = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 30000;
     const auto start = std::chrono::steady_clock::now();
-    const auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+    const auto seconds = [&] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
     const auto data = data::load_fashion_mnist();  // $LATENT_DATA/fashion-mnist (scripts/fetch-data)
 
     Generator g(7);
@@ -136,7 +138,8 @@ int main(int argc, char** argv) try {
     const double pixels = nearest_neighbour_accuracy(unit_rows(x_ref.data(), n_ref, 784), y_ref,
                                                      unit_rows(x_query.data(), n_query, 784), y_query, 784);
     const double random_nn = embedding_accuracy();
-    const double random_pairs = verification_accuracy(siamese.predict(std::tuple{test.left, test.right}, 256), test.same);
+    const double random_pairs =
+        verification_accuracy(siamese.predict(std::tuple{test.left, test.right}, 256), test.same);
     std::printf("before training: pair accuracy %.4f, nearest-neighbour accuracy %.4f (raw pixels: %.4f)\n",
                 random_pairs, random_nn, pixels);
 

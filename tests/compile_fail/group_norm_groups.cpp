@@ -4,8 +4,10 @@
 #include <latent/latent.hpp>
 using namespace latent;
 #ifdef LATENT_EXPECT_FAIL
-using Net = Sequential<Input<28, 28, 1>, Conv2D<16, 3, Padding::same, 2>, GroupNormalization<3>, ReLU, Flatten, Dense<10>>;
+using Net =
+    Sequential<Input<28, 28, 1>, Conv2D<16, 3, Padding::same, 2>, GroupNormalization<3>, ReLU, Flatten, Dense<10>>;
 #else
-using Net = Sequential<Input<28, 28, 1>, Conv2D<16, 3, Padding::same, 2>, GroupNormalization<4>, ReLU, Flatten, Dense<10>>;
+using Net =
+    Sequential<Input<28, 28, 1>, Conv2D<16, 3, Padding::same, 2>, GroupNormalization<4>, ReLU, Flatten, Dense<10>>;
 #endif
 int main() { return static_cast<int>(Net::param_count == 0); }

@@ -65,7 +65,8 @@ struct BinaryFocalCrossentropy {
     void validate() const {
         if (!(gamma >= 0.0) || !std::isfinite(gamma))
             throw value_error("latent.loss.focal.gamma",
-                              "BinaryFocalCrossentropy: gamma must be a finite number >= 0, got " + std::to_string(gamma));
+                              "BinaryFocalCrossentropy: gamma must be a finite number >= 0, got " +
+                                  std::to_string(gamma));
         if (!(alpha >= 0.0 && alpha <= 1.0))
             throw value_error("latent.loss.focal.alpha",
                               "BinaryFocalCrossentropy: alpha must be in [0, 1], got " + std::to_string(alpha));
