@@ -89,6 +89,9 @@ void check_convolutions(double tol) {
     // stride 1 and enough filters: cpu::simd's forward is its implicit input gradient, and its
     // backward the implicit convolution
     check_layer_agreement<B, Memory, Shape<5, 4, 8>>(Conv2DTranspose<32, 3, Padding::same>{}, tol, 3);
+    check_layer_agreement<B, Memory, Shape<7, 6, 4>>(DepthwiseConv2D<3>{}, tol);
+    check_layer_agreement<B, Memory, Shape<7, 6, 3>>(DepthwiseConv2D<3, Padding::same, 2, 2>{}, tol, 3);
+    check_layer_agreement<B, Memory, Shape<7, 6, 3>>(SeparableConv2D<5, 3, Padding::same, 1, 2>{}, tol, 3);
 }
 
 template <class B, class Memory>

@@ -168,6 +168,13 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
                                              dtable[x[r] * dim + c] += dy[r * dim + c] for valid x[r], in
                                              increasing r for every (row, c): deterministic
 
+   depthwise_conv2d(window, batch, m, x, kernel, y)
+                                             DepthwiseConv2D: y (batch, out_h, out_w, channels * m), each input
+                                             channel c convolved with kernel (kh, kw, channels, m)[.., c, k] into
+                                             output channel c * m + k (backend/depthwise.hpp)
+   depthwise_conv2d_input_gradient(window, batch, m, dy, kernel, dx)   dx overwritten
+   depthwise_conv2d_kernel_gradient(window, batch, m, x, dy, dkernel)  dkernel accumulated (+=)
+
    Recurrent cells: the pointwise part of one time step of LSTM, GRU or SimpleRNN, given as a
    RecurrentStep (backend/recurrent_cells.hpp, which also says what each array holds); the
    matrix products around it are gemms. Each runs detail::<op>_at(step, b, k) for every sample b

@@ -568,6 +568,44 @@ void embedding_backward(std::size_t rows, std::size_t dim, std::size_t vocab, co
         (void)sizeof(missing_kernel<B, op::embedding_backward>);
 }
 
+// ---- depthwise convolution ----------------------------------------------------------------
+
+namespace op {
+struct depthwise_conv2d {};
+struct depthwise_conv2d_input_gradient {};
+struct depthwise_conv2d_kernel_gradient {};
+}  // namespace op
+
+// y (batch, out_h, out_w, channels * m) = x (batch, in_h, in_w, channels) convolved channel by
+// channel with kernel (kernel_h, kernel_w, channels, m) over window g (detail::depthwise_output_at).
+template <backend_policy B, class T>
+void depthwise_conv2d(const Window2D& g, std::size_t batch, std::size_t m, const T* x, const T* kernel, T* y) {
+    if constexpr (requires { depthwise_conv2d_kernel(B{}, g, batch, m, x, kernel, y); })
+        depthwise_conv2d_kernel(B{}, g, batch, m, x, kernel, y);
+    else
+        (void)sizeof(missing_kernel<B, op::depthwise_conv2d>);
+}
+
+// dx (overwritten) from dy through the kernel.
+template <backend_policy B, class T>
+void depthwise_conv2d_input_gradient(const Window2D& g, std::size_t batch, std::size_t m, const T* dy,
+                                     const T* kernel, T* dx) {
+    if constexpr (requires { depthwise_conv2d_input_gradient_kernel(B{}, g, batch, m, dy, kernel, dx); })
+        depthwise_conv2d_input_gradient_kernel(B{}, g, batch, m, dy, kernel, dx);
+    else
+        (void)sizeof(missing_kernel<B, op::depthwise_conv2d_input_gradient>);
+}
+
+// dkernel += the kernel's gradient, from x and dy.
+template <backend_policy B, class T>
+void depthwise_conv2d_kernel_gradient(const Window2D& g, std::size_t batch, std::size_t m, const T* x, const T* dy,
+                                      T* dkernel) {
+    if constexpr (requires { depthwise_conv2d_kernel_gradient_kernel(B{}, g, batch, m, x, dy, dkernel); })
+        depthwise_conv2d_kernel_gradient_kernel(B{}, g, batch, m, x, dy, dkernel);
+    else
+        (void)sizeof(missing_kernel<B, op::depthwise_conv2d_kernel_gradient>);
+}
+
 // ---- recurrent cells ----------------------------------------------------------------------
 
 namespace op {

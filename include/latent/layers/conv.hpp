@@ -1,6 +1,7 @@
-// Conv2D and Conv2DTranspose over channels-last images, as Keras' (Glorot-uniform kernel,
-// zero bias, `valid`/`same` padding with Keras' output sizes). The heavy work is the backend's
-// convolution or GEMM (an im2col/col2im pass plus one GEMM where it has no convolution kernel).
+// Conv2D, Conv2DTranspose, DepthwiseConv2D and SeparableConv2D over channels-last images, as
+// Keras' (Glorot-uniform kernels, zero bias, `valid`/`same` padding with Keras' output sizes).
+// The heavy work is the backend's convolution or GEMM (an im2col/col2im pass plus one GEMM where
+// it has no convolution kernel); a depthwise convolution is its own op.
 #pragma once
 
 #include "../core/spatial.hpp"
@@ -164,6 +165,149 @@ public:
             ops::column_sum<B>(a.batch * output_shape<In>::size / Filters, Filters, a.dy,
                                a.dparams + g.patch_size() * channels, true);
         }
+    }
+};
+
+// DepthwiseConv2D<Kernel, Padding = valid, Stride = 1, DepthMultiplier = 1>: each input channel
+// convolved with its own DepthMultiplier filters, (h, w, c) -> (h', w', c * DepthMultiplier),
+// output channel c * DepthMultiplier + k from input channel c, as Keras' DepthwiseConv2D (the
+// first half of a separable convolution, MobileNet's building block). Kernel of shape
+// (kh, kw, c, DepthMultiplier), Glorot-uniform as Keras' (fans from that shape); bias zeros.
+template <auto Kernel, Padding P = Padding::valid, auto Stride = 1, std::size_t DepthMultiplier = 1>
+class DepthwiseConv2D : public Layer<DepthwiseConv2D<Kernel, P, Stride, DepthMultiplier>> {
+    static_assert(detail::is_extent_argument_v<decltype(Kernel)> && detail::is_extent_argument_v<decltype(Stride)>,
+                  "latent: DepthwiseConv2D's kernel size and stride are a number or Size2<h, w>");
+    static constexpr Extent2 kernel_size = detail::to_extent2(Kernel);
+    static constexpr Extent2 strides = detail::to_extent2(Stride);
+    static_assert(kernel_size.h > 0 && kernel_size.w > 0, "latent: DepthwiseConv2D's kernel size must be positive");
+    static_assert(strides.h > 0 && strides.w > 0, "latent: DepthwiseConv2D's stride must be positive");
+    static_assert(DepthMultiplier > 0, "latent: DepthwiseConv2D's depth multiplier must be positive");
+
+public:
+    using Layer<DepthwiseConv2D<Kernel, P, Stride, DepthMultiplier>>::Layer;
+    static constexpr std::string_view type_name = "DepthwiseConv2D";
+    static constexpr std::string_view default_name = "depthwise_conv2d";
+    static constexpr Extent2 kernel = kernel_size;
+    static constexpr Extent2 stride = strides;
+    static constexpr Padding padding = P;
+    static constexpr std::size_t depth_multiplier = DepthMultiplier;
+
+    using requirement =
+        std::conditional_t<P == Padding::valid, image_at_least<kernel_size.h, kernel_size.w>, rank<3>>;
+    template <class In>
+    static constexpr Window2D window = detail::window_over<In>(kernel_size, strides, P);
+    template <class In>
+    static constexpr bool accepts = In::rank == 3 && window<In>.out_h > 0 && window<In>.out_w > 0;
+    template <class In>
+    static constexpr std::size_t out_channels = detail::image_dims<In>.channels * DepthMultiplier;
+    template <class In>
+    using output_shape =
+        Shape<detail::zero_as_one(window<In>.out_h), detail::zero_as_one(window<In>.out_w), out_channels<In>>;
+
+    template <class In>
+    static constexpr std::array<ParamSpec, 2> params{
+        ParamSpec{"kernel", {kernel_size.h, kernel_size.w, detail::image_dims<In>.channels, DepthMultiplier}, 4,
+                  Init::glorot_uniform, true},
+        ParamSpec{"bias", {out_channels<In>}, 1, Init::zeros, true}};
+    template <class In>
+    static constexpr std::size_t flops_per_sample =
+        window<In>.positions() * out_channels<In> * (2 * kernel_size.h * kernel_size.w + 1);
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        constexpr Window2D g = window<In>;
+        constexpr std::size_t kernel_elements = kernel_size.h * kernel_size.w * out_channels<In>;
+        ops::depthwise_conv2d<B>(g, a.batch, DepthMultiplier, a.x, a.params, a.y);
+        ops::bias_add<B>(a.batch * g.positions(), out_channels<In>, a.params + kernel_elements, a.y);
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        constexpr Window2D g = window<In>;
+        constexpr std::size_t kernel_elements = kernel_size.h * kernel_size.w * out_channels<In>;
+        if (a.dparams) {
+            ops::depthwise_conv2d_kernel_gradient<B>(g, a.batch, DepthMultiplier, a.x, a.dy, a.dparams);
+            ops::column_sum<B>(a.batch * g.positions(), out_channels<In>, a.dy, a.dparams + kernel_elements, true);
+        }
+        if (a.dx) ops::depthwise_conv2d_input_gradient<B>(g, a.batch, DepthMultiplier, a.dy, a.params, a.dx);
+    }
+};
+
+// SeparableConv2D<Filters, Kernel, Padding = valid, Stride = 1, DepthMultiplier = 1>: a
+// DepthwiseConv2D (no bias) then a 1x1 convolution to Filters channels, and the bias, as Keras'
+// SeparableConv2D: far fewer weights than a Conv2D of the same kernel. Weights as Keras names and
+// shapes them: depthwise_kernel (kh, kw, in, multiplier), pointwise_kernel (1, 1, in *
+// multiplier, Filters), both Glorot-uniform, bias (Filters) zeros.
+template <std::size_t Filters, auto Kernel, Padding P = Padding::valid, auto Stride = 1,
+          std::size_t DepthMultiplier = 1>
+class SeparableConv2D : public Layer<SeparableConv2D<Filters, Kernel, P, Stride, DepthMultiplier>> {
+    using Depthwise = DepthwiseConv2D<Kernel, P, Stride, DepthMultiplier>;
+    static_assert(Filters > 0, "latent: SeparableConv2D needs at least one filter");
+
+public:
+    using Layer<SeparableConv2D<Filters, Kernel, P, Stride, DepthMultiplier>>::Layer;
+    static constexpr std::string_view type_name = "SeparableConv2D";
+    static constexpr std::string_view default_name = "separable_conv2d";
+    static constexpr std::size_t filters = Filters;
+    static constexpr Extent2 kernel = Depthwise::kernel;
+    static constexpr Extent2 stride = Depthwise::stride;
+    static constexpr Padding padding = P;
+    static constexpr std::size_t depth_multiplier = DepthMultiplier;
+    static constexpr auto kernel_argument = Kernel;  // as given: a number or Size2<h, w>
+    static constexpr auto stride_argument = Stride;
+
+    using requirement = typename Depthwise::requirement;
+    template <class In>
+    static constexpr Window2D window = Depthwise::template window<In>;
+    template <class In>
+    static constexpr bool accepts = Depthwise::template accepts<In>;
+    template <class In>
+    static constexpr std::size_t middle = Depthwise::template out_channels<In>;  // in * multiplier
+    template <class In>
+    using output_shape =
+        Shape<detail::zero_as_one(window<In>.out_h), detail::zero_as_one(window<In>.out_w), Filters>;
+
+    template <class In>
+    static constexpr std::array<ParamSpec, 3> params{
+        ParamSpec{"depthwise_kernel", {kernel.h, kernel.w, detail::image_dims<In>.channels, DepthMultiplier}, 4,
+                  Init::glorot_uniform, true},
+        ParamSpec{"pointwise_kernel", {1, 1, middle<In>, Filters}, 4, Init::glorot_uniform, true},
+        ParamSpec{"bias", {Filters}, 1, Init::zeros, true}};
+    // The depthwise output (kept for the pointwise kernel's gradient), then room for its gradient.
+    template <class In>
+    static constexpr std::size_t workspace_per_sample = 2 * window<In>.positions() * middle<In>;
+    template <class In>
+    static constexpr std::size_t flops_per_sample =
+        window<In>.positions() * (middle<In> * 2 * kernel.h * kernel.w + Filters * (2 * middle<In> + 1));
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        constexpr Window2D g = window<In>;
+        constexpr std::size_t mid = middle<In>, depthwise_size = kernel.h * kernel.w * mid;
+        const std::size_t rows = a.batch * g.positions();
+        const T* pointwise = a.params + depthwise_size;  // (mid, Filters)
+        T* between = a.workspace;                        // (rows, mid)
+        ops::depthwise_conv2d<B>(g, a.batch, DepthMultiplier, a.x, a.params, between);
+        ops::gemm<B>(false, false, rows, Filters, mid, T(1), between, mid, pointwise, Filters, T(0), a.y, Filters);
+        ops::bias_add<B>(rows, Filters, pointwise + mid * Filters, a.y);
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        constexpr Window2D g = window<In>;
+        constexpr std::size_t mid = middle<In>, depthwise_size = kernel.h * kernel.w * mid;
+        const std::size_t rows = a.batch * g.positions();
+        const T* pointwise = a.params + depthwise_size;
+        const T* between = a.workspace;
+        T* d_between = a.workspace + rows * mid;
+        ops::gemm<B>(false, true, rows, mid, Filters, T(1), a.dy, Filters, pointwise, Filters, T(0), d_between, mid);
+        if (a.dparams) {
+            ops::depthwise_conv2d_kernel_gradient<B>(g, a.batch, DepthMultiplier, a.x, d_between, a.dparams);
+            ops::gemm<B>(true, false, mid, Filters, rows, T(1), between, mid, a.dy, Filters, T(1),
+                         a.dparams + depthwise_size, Filters);
+            ops::column_sum<B>(rows, Filters, a.dy, a.dparams + depthwise_size + mid * Filters, true);
+        }
+        if (a.dx) ops::depthwise_conv2d_input_gradient<B>(g, a.batch, DepthMultiplier, d_between, a.params, a.dx);
     }
 };
 

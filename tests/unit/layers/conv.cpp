@@ -1,5 +1,6 @@
-// Conv2D and Conv2DTranspose: Keras' output sizes, values against a direct convolution written
-// from the definition, the adjoint relation between the two, and gradient checks.
+// Conv2D, Conv2DTranspose and DepthwiseConv2D: Keras' output sizes, values against a direct
+// convolution written from the definition, the adjoint relation between the first two, and
+// gradient checks.
 #include <doctest/doctest.h>
 
 #include <type_traits>
@@ -43,6 +44,19 @@ static_assert(layer_param_count<Conv2D<32, 3, Padding::same>, Shape<28, 28, 1>>(
 static_assert(layer_param_count<Conv2D<64, 3, Padding::same>, Shape<14, 14, 32>>() == 18'496);
 static_assert(layer_param_count<Conv2DTranspose<16, 3>, Shape<7, 7, 8>>() == 3 * 3 * 16 * 8 + 16);
 static_assert(Conv2DTranspose<16, 3>::params<Shape<7, 7, 8>>[0].dims == std::array<std::size_t, 4>{3, 3, 16, 8});
+// DepthwiseConv2D: kernel (kh, kw, in, multiplier), bias (in * multiplier); Keras:
+// DepthwiseConv2D(3, depth_multiplier=2) on (8, 8, 3) has 3 * 3 * 3 * 2 + 6 = 60 parameters.
+static_assert(layer_param_count<DepthwiseConv2D<3, Padding::valid, 1, 2>, Shape<8, 8, 3>>() == 60);
+static_assert(DepthwiseConv2D<3>::params<Shape<8, 8, 3>>[0].dims == std::array<std::size_t, 4>{3, 3, 3, 1});
+static_assert(std::is_same_v<out_t<DepthwiseConv2D<3>, Shape<8, 8, 3>>, Shape<6, 6, 3>>);
+static_assert(std::is_same_v<out_t<DepthwiseConv2D<3, Padding::same, 2, 4>, Shape<7, 7, 3>>, Shape<4, 4, 12>>);
+// SeparableConv2D: Keras: SeparableConv2D(8, 3, depth_multiplier=2) on (8, 8, 3) has
+// 3 * 3 * 3 * 2 + 6 * 8 + 8 = 110 parameters.
+static_assert(layer_param_count<SeparableConv2D<8, 3, Padding::same, 1, 2>, Shape<8, 8, 3>>() == 110);
+static_assert(SeparableConv2D<8, 3>::params<Shape<8, 8, 3>>[1].dims == std::array<std::size_t, 4>{1, 1, 3, 8});
+static_assert(std::is_same_v<out_t<SeparableConv2D<8, 3, Padding::same, 2>, Shape<7, 7, 3>>, Shape<4, 4, 8>>);
+static_assert(!accepts_v<DepthwiseConv2D<3>, Shape<2, 5, 1>>);
+static_assert(accepts_v<DepthwiseConv2D<3, Padding::same>, Shape<2, 2, 1>>);
 
 // A direct convolution from the definition (TensorFlow's padding: the smaller half first).
 std::vector<double> direct_conv(const std::vector<double>& x, std::size_t batch, std::size_t h, std::size_t w,
@@ -121,6 +135,59 @@ TEST_CASE("Conv2D agrees with a direct convolution") {
     check_against_direct<Shape<6, 6, 2>>(Conv2D<2, 1>{}, 1);
 }
 
+TEST_CASE("DepthwiseConv2D is a Conv2D whose kernel joins each input channel to its own outputs only") {
+    // The depthwise kernel D (kh, kw, c, m) spread into a full one, K[a, b, ch, c * m + k] =
+    // D[a, b, c, k] where ch == c and 0 elsewhere, then the direct convolution.
+    auto check = []<class L, class In>(L layer, In, std::size_t batch) {
+        constexpr std::size_t c = dim_v<In, 2>, m = L::depth_multiplier, f = c * m;
+        Generator gen(13);
+        std::vector<double> x(batch * In::size);
+        for (auto& v : x) v = gen.uniform(-1.0, 1.0);
+        constexpr auto specs = L::template params<In>;
+        std::vector<double> params(specs[0].size() + specs[1].size());
+        for (auto& v : params) v = gen.uniform(-1.0, 1.0);
+        std::vector<double> full(L::kernel.h * L::kernel.w * c * f, 0.0);
+        for (std::size_t ab = 0; ab < L::kernel.h * L::kernel.w; ++ab)
+            for (std::size_t ch = 0; ch < c; ++ch)
+                for (std::size_t k = 0; k < m; ++k)
+                    full[(ab * c + ch) * f + ch * m + k] = params[(ab * c + ch) * m + k];
+        const std::vector<double> bias(params.begin() + long(specs[0].size()), params.end());
+        std::size_t oh = 0, ow = 0;
+        const auto expected = direct_conv(x, batch, dim_v<In, 0>, dim_v<In, 1>, c, full, bias, f, L::kernel.h,
+                                          L::kernel.w, L::stride.h, L::stride.w, L::padding == Padding::same, oh, ow);
+        const auto y = run<In>(layer, x, batch, params);
+        REQUIRE(y.size() == expected.size());
+        for (std::size_t i = 0; i < y.size(); ++i) CHECK(y[i] == doctest::Approx(expected[i]).epsilon(1e-12));
+    };
+    check(DepthwiseConv2D<3>{}, Shape<5, 6, 2>{}, 2);
+    check(DepthwiseConv2D<3, Padding::same, 1, 3>{}, Shape<5, 6, 2>{}, 2);
+    check(DepthwiseConv2D<3, Padding::same, 2, 2>{}, Shape<7, 7, 3>{}, 1);
+    check(DepthwiseConv2D<Size2<2, 4>, Padding::same, Size2<3, 2>>{}, Shape<8, 7, 2>{}, 2);
+}
+
+TEST_CASE("SeparableConv2D is a DepthwiseConv2D without bias, then a 1x1 Conv2D") {
+    auto check = []<class L, class In>(L layer, In, std::size_t batch) {
+        using Depthwise = DepthwiseConv2D<L::kernel_argument, L::padding, L::stride_argument, L::depth_multiplier>;
+        using Mid = out_t<Depthwise, In>;
+        constexpr auto specs = L::template params<In>;
+        Generator gen(17);
+        std::vector<double> x(batch * In::size), params(specs[0].size() + specs[1].size() + specs[2].size());
+        for (auto& v : x) v = gen.uniform(-1.0, 1.0);
+        for (auto& v : params) v = gen.uniform(-1.0, 1.0);
+        const auto at = [&](std::size_t i) { return params.begin() + long(i); };
+        std::vector<double> depthwise(at(0), at(specs[0].size()));
+        depthwise.resize(depthwise.size() + dim_v<Mid, 2>, 0.0);  // no bias
+        const std::vector<double> pointwise(at(specs[0].size()), params.end());
+        const auto expected = run<Mid>(Conv2D<L::filters, 1>{}, run<In>(Depthwise{}, x, batch, depthwise), batch,
+                                       pointwise);
+        const auto y = run<In>(layer, x, batch, params);
+        REQUIRE(y.size() == expected.size());
+        for (std::size_t i = 0; i < y.size(); ++i) CHECK(y[i] == doctest::Approx(expected[i]).epsilon(1e-12));
+    };
+    check(SeparableConv2D<4, 3>{}, Shape<5, 6, 2>{}, 2);
+    check(SeparableConv2D<5, 3, Padding::same, 2, 3>{}, Shape<7, 7, 3>{}, 2);
+}
+
 TEST_CASE("Conv2DTranspose is the adjoint of Conv2D with the same kernel") {
     // <conv(x), z> == <x, conv_transpose(z)> with zero biases, for every padding and stride:
     // this pins the transpose's output size and padding to Keras' conv rules.
@@ -164,6 +231,19 @@ TEST_CASE("Conv2D gradients") {
     CHECK(check_layer_gradients<Shape<5, 4, 2>>(Conv2D<2, 3, Padding::same>{}, {.batch = 2}) > 0);
     CHECK(check_layer_gradients<Shape<7, 6, 1>>(Conv2D<2, 3, Padding::same, 2>{}) > 0);
     CHECK(check_layer_gradients<Shape<6, 7, 2>>(Conv2D<2, Size2<2, 3>, Padding::valid, Size2<2, 1>>{}) > 0);
+}
+
+TEST_CASE("DepthwiseConv2D gradients") {
+    CHECK(check_layer_gradients<Shape<5, 5, 2>>(DepthwiseConv2D<3>{}, {.batch = 2}) > 0);
+    CHECK(check_layer_gradients<Shape<5, 4, 2>>(DepthwiseConv2D<3, Padding::same, 1, 2>{}, {.batch = 2}) > 0);
+    CHECK(check_layer_gradients<Shape<7, 6, 3>>(DepthwiseConv2D<3, Padding::same, 2, 2>{}) > 0);
+    CHECK(check_layer_gradients<Shape<6, 7, 2>>(DepthwiseConv2D<Size2<2, 3>, Padding::valid, Size2<2, 1>>{}) >
+          0);
+}
+
+TEST_CASE("SeparableConv2D gradients") {
+    CHECK(check_layer_gradients<Shape<5, 5, 2>>(SeparableConv2D<3, 3>{}, {.batch = 2}) > 0);
+    CHECK(check_layer_gradients<Shape<6, 5, 2>>(SeparableConv2D<2, 3, Padding::same, 2, 2>{}, {.batch = 2}) > 0);
 }
 
 TEST_CASE("Conv2DTranspose gradients") {

@@ -186,3 +186,4 @@ void uniform_kernel(const reference&, std::size_t n, T* out, Generator& gen) {
 #include "reference/merge.hpp"
 #include "reference/embedding.hpp"
 #include "reference/recurrent.hpp"
+#include "reference/depthwise.hpp"

@@ -13,6 +13,7 @@
 #include "../../core/random.hpp"
 #include "../../core/spatial.hpp"
 #include "../backend.hpp"
+#include "../depthwise.hpp"
 #include "../recurrent_cells.hpp"
 #include "../row_norms.hpp"
 
@@ -730,6 +731,35 @@ void embedding_backward_kernel(const per_index_backend<E>&, std::size_t rows, st
     });
 }
 
+// ---- depthwise convolution: one thread per element written ---------------------------------
+
+template <class E, class T>
+void depthwise_conv2d_kernel(const per_index_backend<E>&, const Window2D& g, std::size_t batch, std::size_t m,
+                             const T* x, const T* kernel, T* y) {
+    E exec;
+    exec.for_each(batch * g.positions() * g.channels * m,
+                  [=] LATENT_HOST_DEVICE(std::size_t i) { y[i] = depthwise_output_at(g, m, x, kernel, i); });
+}
+
+template <class E, class T>
+void depthwise_conv2d_input_gradient_kernel(const per_index_backend<E>&, const Window2D& g, std::size_t batch,
+                                            std::size_t m, const T* dy, const T* kernel, T* dx) {
+    E exec;
+    exec.for_each(batch * g.in_size(),
+                  [=] LATENT_HOST_DEVICE(std::size_t i) { dx[i] = depthwise_input_gradient_at(g, m, dy, kernel, i); });
+}
+
+// One thread per kernel weight, each summing over the batch and the positions (a kernel is small
+// and its gradient a small share of a step).
+template <class E, class T>
+void depthwise_conv2d_kernel_gradient_kernel(const per_index_backend<E>&, const Window2D& g, std::size_t batch,
+                                             std::size_t m, const T* x, const T* dy, T* dkernel) {
+    E exec;
+    exec.for_each(g.kernel_h * g.kernel_w * g.channels * m, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        dkernel[i] += depthwise_kernel_gradient_at(g, m, batch, x, dy, i);
+    });
+}
+
 // ---- recurrent cells: one thread per (sample, unit) ----------------------------------------
 
 template <class E, class T>
@@ -774,8 +804,9 @@ template <class E, class T>
 void simple_rnn_cell_backward_kernel(const per_index_backend<E>&, const RecurrentStep<T>& step) {
     E exec;
     const RecurrentStep<T> s = step;
-    exec.for_each(s.batch * s.units,
-                  [=] LATENT_HOST_DEVICE(std::size_t i) { simple_rnn_cell_backward_at(s, i / s.units, i % s.units); });
+    exec.for_each(s.batch * s.units, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        simple_rnn_cell_backward_at(s, i / s.units, i % s.units);
+    });
 }
 
 }  // namespace latent::detail
