@@ -67,6 +67,23 @@ std::vector<double> random_values(std::size_t n, double low, double high, std::u
     return v;
 }
 
+// The softmax of each row of `cols` logits, and the sigmoid of each logit: what the logit paths
+// must agree with through the probability paths.
+std::vector<double> softmax_rows(const std::vector<double>& z, std::size_t cols) {
+    std::vector<double> p(z.size());
+    for (std::size_t r = 0; r < z.size() / cols; ++r) {
+        double total = 0;
+        for (std::size_t c = 0; c < cols; ++c) total += p[r * cols + c] = std::exp(z[r * cols + c]);
+        for (std::size_t c = 0; c < cols; ++c) p[r * cols + c] /= total;
+    }
+    return p;
+}
+std::vector<double> sigmoids(const std::vector<double>& z) {
+    std::vector<double> p(z.size());
+    for (std::size_t i = 0; i < z.size(); ++i) p[i] = 1 / (1 + std::exp(-z[i]));
+    return p;
+}
+
 TEST_CASE("MeanSquaredError") {
     CHECK(value(loss::MeanSquaredError{}, {1, 2, 3, 4}, {1, 0, 3, 0}, 2, 2) == doctest::Approx((4.0 + 16.0) / 4));
     check_loss_gradient(loss::MeanSquaredError{}, random_values(12, -2, 2, 1), random_values(12, -2, 2, 2), 3, 4);
@@ -102,8 +119,7 @@ TEST_CASE("BinaryCrossentropy") {
     SUBCASE("from logits agrees with sigmoid then the probability path") {
         const auto z = random_values(6, -4, 4, 5);
         const auto y = random_values(6, 0, 1, 6);
-        std::vector<double> p(z.size());
-        for (std::size_t i = 0; i < z.size(); ++i) p[i] = 1 / (1 + std::exp(-z[i]));
+        const auto p = sigmoids(z);
         CHECK(value(loss::BinaryCrossentropy{}, z, y, 2, 3, true) ==
               doctest::Approx(value(loss::BinaryCrossentropy{}, p, y, 2, 3)));
         CHECK(value(loss::BinaryCrossentropy{.from_logits = true}, z, y, 2, 3) ==
@@ -125,12 +141,7 @@ TEST_CASE("CategoricalCrossentropy") {
     SUBCASE("from logits agrees with softmax then the probability path, and is stable") {
         const auto z = random_values(8, -3, 3, 9);
         const std::vector<double> y{0, 1, 0, 0, 0.5, 0, 0, 0.5};
-        std::vector<double> p(z.size());
-        for (std::size_t r = 0; r < 2; ++r) {
-            double total = 0;
-            for (std::size_t c = 0; c < 4; ++c) total += p[r * 4 + c] = std::exp(z[r * 4 + c]);
-            for (std::size_t c = 0; c < 4; ++c) p[r * 4 + c] /= total;
-        }
+        const auto p = softmax_rows(z, 4);
         CHECK(value(loss::CategoricalCrossentropy{}, z, y, 2, 4, true) ==
               doctest::Approx(value(loss::CategoricalCrossentropy{}, p, y, 2, 4)));
         check_loss_gradient(loss::CategoricalCrossentropy{}, z, y, 2, 4, true);
@@ -146,12 +157,7 @@ TEST_CASE("label_smoothing: Keras' y (1 - s) + s / classes (categorical) and y (
               doctest::Approx(-(hi * std::log(0.7) + lo * std::log(0.2) + lo * std::log(0.1))));
         const auto z = random_values(8, -3, 3, 31);
         const std::vector<double> y{0, 1, 0, 0, 0.5, 0, 0, 0.5};
-        std::vector<double> p(z.size());
-        for (std::size_t r = 0; r < 2; ++r) {
-            double total = 0;
-            for (std::size_t c = 0; c < 4; ++c) total += p[r * 4 + c] = std::exp(z[r * 4 + c]);
-            for (std::size_t c = 0; c < 4; ++c) p[r * 4 + c] /= total;
-        }
+        const auto p = softmax_rows(z, 4);
         CHECK(value(smoothed, z, y, 2, 4, true) == doctest::Approx(value(smoothed, p, y, 2, 4)));
         CHECK(value(smoothed, z, y, 2, 4, true) !=
               doctest::Approx(value(loss::CategoricalCrossentropy{}, z, y, 2, 4, true)));
@@ -172,8 +178,7 @@ TEST_CASE("label_smoothing: Keras' y (1 - s) + s / classes (categorical) and y (
         CHECK(value(smoothed, {0.9, 0.2}, {1, 0}, 2, 1) == doctest::Approx(expected));
         const auto z = random_values(6, -4, 4, 34);
         const auto y = random_values(6, 0, 1, 35);
-        std::vector<double> p(z.size());
-        for (std::size_t i = 0; i < z.size(); ++i) p[i] = 1 / (1 + std::exp(-z[i]));
+        const auto p = sigmoids(z);
         CHECK(value(smoothed, z, y, 2, 3, true) == doctest::Approx(value(smoothed, p, y, 2, 3)));
         check_loss_gradient(smoothed, z, y, 2, 3, true);
         check_loss_gradient(smoothed, random_values(8, 0.05, 0.95, 36), random_values(8, 0, 1, 37), 2, 4);
@@ -213,8 +218,7 @@ TEST_CASE("BinaryFocalCrossentropy, as Keras 3: (1 - p_t)^gamma * bce, optionall
     SUBCASE("from logits: the sigmoid's probabilities, then the same loss") {
         const auto z = random_values(6, -4, 4, 42);
         const std::vector<double> labels{1, 0, 1, 1, 0, 0};
-        std::vector<double> s(z.size());
-        for (std::size_t i = 0; i < z.size(); ++i) s[i] = 1 / (1 + std::exp(-z[i]));
+        const auto s = sigmoids(z);
         CHECK(value(loss::BinaryFocalCrossentropy{.from_logits = true}, z, labels, 2, 3) ==
               doctest::Approx(value(loss::BinaryFocalCrossentropy{}, s, labels, 2, 3)));
     }
@@ -255,12 +259,7 @@ TEST_CASE("CategoricalFocalCrossentropy, as Keras 3: alpha (1 - p)^gamma * -y lo
               doctest::Approx(value(loss::CategoricalCrossentropy{}, q, labels, 3, 4)));
         const auto z = random_values(8, -3, 3, 53);
         const std::vector<double> one_hot{0, 1, 0, 0, 0, 0, 0, 1};
-        std::vector<double> s(z.size());
-        for (std::size_t r = 0; r < 2; ++r) {
-            double total = 0;
-            for (std::size_t c = 0; c < 4; ++c) total += s[r * 4 + c] = std::exp(z[r * 4 + c]);
-            for (std::size_t c = 0; c < 4; ++c) s[r * 4 + c] /= total;
-        }
+        const auto s = softmax_rows(z, 4);
         CHECK(value(loss::CategoricalFocalCrossentropy{.from_logits = true}, z, one_hot, 2, 4) ==
               doctest::Approx(value(loss::CategoricalFocalCrossentropy{}, s, one_hot, 2, 4)));
         const loss::CategoricalFocalCrossentropy logits{.from_logits = true};
