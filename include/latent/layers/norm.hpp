@@ -13,6 +13,28 @@
 
 namespace latent {
 
+namespace detail {
+// A normalization layer's description in messages: its type, and its name where it has one.
+template <class = void>
+std::string describe_layer(std::string_view type_name, const std::string& name) {
+    return std::string(type_name) + (name.empty() ? std::string{} : " \"" + name + "\"");
+}
+template <class = void>
+std::string number_text(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+}
+// The epsilon of a normalization layer, checked: a positive finite number, else value_error `id`.
+template <class = void>
+double checked_epsilon(double e, const char* id, std::string_view type_name, const std::string& name) {
+    if (!(e > 0.0 && std::isfinite(e)))
+        throw value_error(id, describe_layer(type_name, name) + ": epsilon must be a positive finite number, got " +
+                                  number_text(e));
+    return e;
+}
+}  // namespace detail
+
 class BatchNormalization : public Layer<BatchNormalization> {
 public:
     explicit BatchNormalization(double momentum = 0.99, double epsilon = 1e-3, std::string name = {})
@@ -55,17 +77,15 @@ public:
     BatchNormalization& momentum(double m) {
         if (!(m >= 0.0 && m <= 1.0))
             throw value_error("latent.layers.batch_normalization.momentum",
-                              describe() + ": momentum must be in [0, 1], got " + text(m));
+                              detail::describe_layer(type_name, name()) + ": momentum must be in [0, 1], got " +
+                                  detail::number_text(m));
         momentum_ = m;
         return *this;
     }
 
     double epsilon() const noexcept { return epsilon_; }
     BatchNormalization& epsilon(double e) {
-        if (!(e > 0.0 && std::isfinite(e)))
-            throw value_error("latent.layers.batch_normalization.epsilon",
-                              describe() + ": epsilon must be a positive finite number, got " + text(e));
-        epsilon_ = e;
+        epsilon_ = detail::checked_epsilon(e, "latent.layers.batch_normalization.epsilon", type_name, name());
         return *this;
     }
 
@@ -134,15 +154,6 @@ public:
     }
 
 private:
-    std::string describe() const {
-        return "BatchNormalization" + (name().empty() ? std::string{} : " \"" + name() + "\"");
-    }
-    static std::string text(double v) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%g", v);
-        return buf;
-    }
-
     double momentum_ = 0.99;
     double epsilon_ = 1e-3;
 };
@@ -182,11 +193,7 @@ public:
 
     double epsilon() const noexcept { return epsilon_; }
     LayerNormalization& epsilon(double e) {
-        if (!(e > 0.0 && std::isfinite(e)))
-            throw value_error("latent.layers.layer_normalization.epsilon",
-                              "LayerNormalization" + (name().empty() ? std::string{} : " \"" + name() + "\"") +
-                                  ": epsilon must be a positive finite number, got " + std::to_string(e));
-        epsilon_ = e;
+        epsilon_ = detail::checked_epsilon(e, "latent.layers.layer_normalization.epsilon", type_name, name());
         return *this;
     }
 
@@ -262,12 +269,7 @@ public:
 
     double epsilon() const noexcept { return epsilon_; }
     GroupNormalization& epsilon(double e) {
-        if (!(e > 0.0 && std::isfinite(e)))
-            throw value_error(
-                "latent.layers.group_normalization.epsilon",
-                "GroupNormalization" + (this->name().empty() ? std::string{} : " \"" + this->name() + "\"") +
-                    ": epsilon must be a positive finite number, got " + std::to_string(e));
-        epsilon_ = e;
+        epsilon_ = detail::checked_epsilon(e, "latent.layers.group_normalization.epsilon", type_name, this->name());
         return *this;
     }
 
