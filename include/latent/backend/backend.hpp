@@ -168,6 +168,10 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
                                              dtable[x[r] * dim + c] += dy[r * dim + c] for valid x[r], in
                                              increasing r for every (row, c): deterministic
 
+   permute(batch, permutation, x, y)         y[i] = x[detail::permuted_source(permutation, i)]: each sample's
+                                             axes reordered (backend/permute.hpp)
+   permute_backward(batch, permutation, dy, dx)
+                                             dx[detail::permuted_source(permutation, i)] = dy[i]
    depthwise_conv2d(window, batch, m, x, kernel, y)
                                              DepthwiseConv2D: y (batch, out_h, out_w, channels * m), each input
                                              channel c convolved with kernel (kh, kw, channels, m)[.., c, k] into

@@ -12,6 +12,7 @@
 #include "../core/random.hpp"
 #include "../core/spatial.hpp"
 #include "backend.hpp"
+#include "permute.hpp"
 #include "recurrent_cells.hpp"
 
 namespace latent::ops {
@@ -566,6 +567,31 @@ void embedding_backward(std::size_t rows, std::size_t dim, std::size_t vocab, co
         embedding_backward_kernel(B{}, rows, dim, vocab, x, dy, dtable);
     else
         (void)sizeof(missing_kernel<B, op::embedding_backward>);
+}
+
+// ---- permute ------------------------------------------------------------------------------
+
+namespace op {
+struct permute {};
+struct permute_backward {};
+}  // namespace op
+
+// y[i] = x[permuted_source(p, i)] for the batch's every element: the samples' axes reordered.
+template <backend_policy B, class T>
+void permute(std::size_t batch, const detail::Permutation& p, const T* x, T* y) {
+    if constexpr (requires { permute_kernel(B{}, batch, p, x, y); })
+        permute_kernel(B{}, batch, p, x, y);
+    else
+        (void)sizeof(missing_kernel<B, op::permute>);
+}
+
+// dx[permuted_source(p, i)] = dy[i]: every element of dx written once (a permutation).
+template <backend_policy B, class T>
+void permute_backward(std::size_t batch, const detail::Permutation& p, const T* dy, T* dx) {
+    if constexpr (requires { permute_backward_kernel(B{}, batch, p, dy, dx); })
+        permute_backward_kernel(B{}, batch, p, dy, dx);
+    else
+        (void)sizeof(missing_kernel<B, op::permute_backward>);
 }
 
 // ---- depthwise convolution ----------------------------------------------------------------

@@ -76,6 +76,9 @@ struct sequence_at_least {};
 // A last axis (channels) that G divides: GroupNormalization's groups of channels.
 template <std::size_t G>
 struct channels_divisible_by {};
+// Permute's Dims as they must be: a permutation of the axes 1..N (Keras' numbering, from 1).
+template <std::size_t N>
+struct permutation_of_axes_1_to {};
 // A sequence (steps, ...) whose every step is what Need describes (TimeDistributed's layer).
 template <class Need>
 struct each_step {};

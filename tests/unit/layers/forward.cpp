@@ -109,6 +109,28 @@ TEST_CASE("Flatten and Reshape keep the element order") {
     static_assert(accepts_v<Reshape<3, 2>, Shape<6>> && !accepts_v<Reshape<3, 2>, Shape<7>>);
 }
 
+TEST_CASE("Permute reorders the sample's axes as Keras' Permute(dims), axes numbered from 1") {
+    // (2, 3) -> (3, 2): the transpose, per sample
+    CHECK(run<Shape<2, 3>>(Permute<2, 1>{}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, 2) ==
+          std::vector<float>{1, 4, 2, 5, 3, 6, 7, 10, 8, 11, 9, 12});
+    // (2, 3, 4) -> (4, 2, 3): y[k, i, j] = x[i, j, k]
+    std::vector<float> x(24);
+    for (std::size_t i = 0; i < 24; ++i) x[i] = static_cast<float>(i);
+    const auto y = run<Shape<2, 3, 4>>(Permute<3, 1, 2>{}, x, 1);
+    for (std::size_t i = 0; i < 2; ++i)
+        for (std::size_t j = 0; j < 3; ++j)
+            for (std::size_t k = 0; k < 4; ++k) CHECK(y[(k * 2 + i) * 3 + j] == x[(i * 3 + j) * 4 + k]);
+    CHECK(run<Shape<2, 3, 4>>(Permute<1, 2, 3>{}, x, 1) == x);  // the identity
+    static_assert(std::is_same_v<Permute<3, 1, 2>::output_shape<Shape<2, 3, 4>>, Shape<4, 2, 3>>);
+    static_assert(accepts_v<Permute<2, 1>, Shape<5, 3>> && !accepts_v<Permute<2, 1>, Shape<15>>);
+    static_assert(std::is_same_v<Permute<2, 1>::requirement, rank<2>>);
+    // Keras' numbering from 1: a 0-based or repeated axis is no permutation, a wiring mistake
+    static_assert(!Permute<0, 1>::valid && !Permute<1, 1>::valid && !Permute<1, 3>::valid);
+    static_assert(!accepts_v<Permute<0, 1>, Shape<5, 3>>);
+    static_assert(std::is_same_v<Permute<0, 1>::requirement, permutation_of_axes_1_to<2>>);
+    CHECK(Permute<2, 1>::default_name == "permute");
+}
+
 TEST_CASE("Dropout: inverted dropout in training, identity in inference") {
     std::vector<float> x(10000, 1.0f);
     CHECK(run<Shape<10000>>(Dropout{0.4}, x, 1) == x);  // inference: identity, deterministic

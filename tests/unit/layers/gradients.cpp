@@ -49,6 +49,8 @@ TEST_CASE("activation gradients") {
 TEST_CASE("shape layer gradients") {
     CHECK(check_layer_gradients<Shape<2, 3, 2>>(Flatten{}) > 0);
     CHECK(check_layer_gradients<Shape<12>>(Reshape<3, 4>{}) > 0);
+    CHECK(check_layer_gradients<Shape<2, 3, 4>>(Permute<2, 3, 1>{}) > 0);
+    CHECK(check_layer_gradients<Shape<4, 3>>(Permute<2, 1>{}, {.batch = 2}) > 0);
 }
 
 TEST_CASE("Dropout gradients with a fixed mask, in training and inference") {

@@ -187,3 +187,4 @@ void uniform_kernel(const reference&, std::size_t n, T* out, Generator& gen) {
 #include "reference/embedding.hpp"
 #include "reference/recurrent.hpp"
 #include "reference/depthwise.hpp"
+#include "reference/permute.hpp"

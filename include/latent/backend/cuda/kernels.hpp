@@ -731,6 +731,21 @@ void embedding_backward_kernel(const per_index_backend<E>&, std::size_t rows, st
     });
 }
 
+// ---- permute: one thread per element ---------------------------------------------------------
+
+template <class E, class T>
+void permute_kernel(const per_index_backend<E>&, std::size_t batch, const Permutation& p, const T* x, T* y) {
+    E exec;
+    exec.for_each(batch * p.sample, [=] LATENT_HOST_DEVICE(std::size_t i) { y[i] = x[permuted_source(p, i)]; });
+}
+
+template <class E, class T>
+void permute_backward_kernel(const per_index_backend<E>&, std::size_t batch, const Permutation& p, const T* dy,
+                             T* dx) {
+    E exec;
+    exec.for_each(batch * p.sample, [=] LATENT_HOST_DEVICE(std::size_t i) { dx[permuted_source(p, i)] = dy[i]; });
+}
+
 // ---- depthwise convolution: one thread per element written ---------------------------------
 
 template <class E, class T>
