@@ -33,6 +33,23 @@ double checked_epsilon(double e, const char* id, std::string_view type_name, con
                                   number_text(e));
     return e;
 }
+
+// p = dy * x_hat (a function object: what a GPU backend's elementwise kernel can call).
+struct product_with_normalized {
+    template <class T>
+    LATENT_HOST_DEVICE void operator()(T& p, const T& dy, const T& x_hat) const {
+        p = dy * x_hat;
+    }
+};
+// The gradients of gamma and beta in y = gamma * x_hat + beta over (rows, channels), added to
+// dparams (gamma's, then beta's); `product` is scratch of rows * channels.
+template <backend_policy B, class T>
+void affine_parameter_gradients(std::size_t rows, std::size_t channels, const T* dy, const T* x_hat, T* product,
+                                T* dparams) {
+    ops::elementwise<B>(rows * channels, product_with_normalized{}, product, dy, x_hat);
+    ops::column_sum<B>(rows, channels, product, dparams, true);        // gamma
+    ops::column_sum<B>(rows, channels, dy, dparams + channels, true);  // beta
+}
 }  // namespace detail
 
 class BatchNormalization : public Layer<BatchNormalization> {
@@ -214,13 +231,7 @@ public:
         const T* x_hat = a.workspace;                             // (rows, C)
         T* product = a.workspace + a.batch * In::size;            // (rows, C)
         const T* inv_std = a.workspace + 2 * a.batch * In::size;  // (rows)
-        if (a.dparams) {
-            ops::elementwise<B>(
-                rows * C, [] LATENT_HOST_DEVICE(T& p, const T& dy, const T& xh) { p = dy * xh; }, product, a.dy,
-                x_hat);
-            ops::column_sum<B>(rows, C, product, a.dparams, true);     // gamma
-            ops::column_sum<B>(rows, C, a.dy, a.dparams + C, true);    // beta
-        }
+        if (a.dparams) detail::affine_parameter_gradients<B>(rows, C, a.dy, x_hat, product, a.dparams);
         if (a.dx) ops::layer_norm_backward<B>(rows, C, x_hat, inv_std, a.params, a.dy, a.dx);
     }
 
@@ -288,13 +299,7 @@ public:
         const T* x_hat = a.workspace;
         T* product = a.workspace + a.batch * In::size;
         const T* inv_std = a.workspace + 2 * a.batch * In::size;
-        if (a.dparams) {
-            ops::elementwise<B>(
-                a.batch * In::size, [] LATENT_HOST_DEVICE(T& p, const T& dy, const T& xh) { p = dy * xh; }, product,
-                a.dy, x_hat);
-            ops::column_sum<B>(a.batch * positions, C, product, a.dparams, true);   // gamma
-            ops::column_sum<B>(a.batch * positions, C, a.dy, a.dparams + C, true);  // beta
-        }
+        if (a.dparams) detail::affine_parameter_gradients<B>(a.batch * positions, C, a.dy, x_hat, product, a.dparams);
         if (a.dx) ops::group_norm_backward<B>(a.batch, positions, C, Groups, x_hat, inv_std, a.params, a.dy, a.dx);
     }
 
