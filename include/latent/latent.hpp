@@ -33,6 +33,7 @@
 #include "layers/norm.hpp"
 #include "layers/padding.hpp"
 #include "layers/pool.hpp"
+#include "layers/prelu.hpp"
 #include "layers/recurrent.hpp"
 #include "layers/time_distributed.hpp"
 #include "layers/regularization.hpp"

@@ -36,6 +36,9 @@ void check_dense_and_activations(double tol, agreement_modes random_layers = agr
     check_layer_agreement<B, Memory, Shape<4, 5>>(Flatten{}, tol);
     check_layer_agreement<B, Memory, Shape<20>>(Reshape<4, 5>{}, tol);
     check_layer_agreement<B, Memory, Shape<3, 4, 5>>(Permute<3, 1, 2>{}, tol);
+    check_layer_agreement<B, Memory, Shape<6, 5, 4>>(PReLU<>{}, tol);
+    check_layer_agreement<B, Memory, Shape<6, 5, 4>>(PReLU<1, 2>{}, tol, 9);
+    check_layer_agreement<B, Memory, Shape<6, 5, 4>>(PReLU<2>{}, tol, 3);
     // 35 indices over 11 rows: rows repeat, so the table's gradient adds several rows' dy.
     check_layer_agreement<B, Memory, Shape<7>>(Embedding<11, 6>{}, tol, 5, false, agreement_modes::both,
                                                [](std::vector<float>& x) {

@@ -172,6 +172,10 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
                                              axes reordered (backend/permute.hpp)
    permute_backward(batch, permutation, dy, dx)
                                              dx[detail::permuted_source(permutation, i)] = dy[i]
+   prelu(batch, layout, x, alpha, y)         y[i] = x[i] > 0 ? x[i] : alpha[a] * x[i], a = detail::alpha_index(layout,
+                                             i): PReLU, alpha shared along some axes (backend/prelu.hpp)
+   prelu_backward(batch, layout, x, alpha, dy, dx)
+                                             dx[i] = x[i] > 0 ? dy[i] : alpha[a] * dy[i]
    depthwise_conv2d(window, batch, m, x, kernel, y)
                                              DepthwiseConv2D: y (batch, out_h, out_w, channels * m), each input
                                              channel c convolved with kernel (kh, kw, channels, m)[.., c, k] into

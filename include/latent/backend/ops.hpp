@@ -13,6 +13,7 @@
 #include "../core/spatial.hpp"
 #include "backend.hpp"
 #include "permute.hpp"
+#include "prelu.hpp"
 #include "recurrent_cells.hpp"
 
 namespace latent::ops {
@@ -592,6 +593,32 @@ void permute_backward(std::size_t batch, const detail::Permutation& p, const T* 
         permute_backward_kernel(B{}, batch, p, dy, dx);
     else
         (void)sizeof(missing_kernel<B, op::permute_backward>);
+}
+
+// ---- prelu -------------------------------------------------------------------------------
+
+namespace op {
+struct prelu {};
+struct prelu_backward {};
+}  // namespace op
+
+// y = x where x > 0, alpha * x elsewhere; each element's alpha is alpha[alpha_index(layout, i)].
+template <backend_policy B, class T>
+void prelu(std::size_t batch, const detail::AlphaLayout& layout, const T* x, const T* alpha, T* y) {
+    if constexpr (requires { prelu_kernel(B{}, batch, layout, x, alpha, y); })
+        prelu_kernel(B{}, batch, layout, x, alpha, y);
+    else
+        (void)sizeof(missing_kernel<B, op::prelu>);
+}
+
+// dx = dy where x > 0, alpha * dy elsewhere (alpha's own gradient is the layer's: a sum).
+template <backend_policy B, class T>
+void prelu_backward(std::size_t batch, const detail::AlphaLayout& layout, const T* x, const T* alpha, const T* dy,
+                    T* dx) {
+    if constexpr (requires { prelu_backward_kernel(B{}, batch, layout, x, alpha, dy, dx); })
+        prelu_backward_kernel(B{}, batch, layout, x, alpha, dy, dx);
+    else
+        (void)sizeof(missing_kernel<B, op::prelu_backward>);
 }
 
 // ---- depthwise convolution ----------------------------------------------------------------

@@ -9,6 +9,7 @@
 #include <latent/layers/activation.hpp>
 #include <latent/layers/dense.hpp>
 #include <latent/layers/dropout.hpp>
+#include <latent/layers/prelu.hpp>
 #include <latent/layers/reshape.hpp>
 
 using namespace latent;
@@ -129,6 +130,31 @@ TEST_CASE("Permute reorders the sample's axes as Keras' Permute(dims), axes numb
     static_assert(!accepts_v<Permute<0, 1>, Shape<5, 3>>);
     static_assert(std::is_same_v<Permute<0, 1>::requirement, permutation_of_axes_1_to<2>>);
     CHECK(Permute<2, 1>::default_name == "permute");
+}
+
+TEST_CASE("PReLU learns the slope below zero, one alpha per element or shared along Keras' shared_axes") {
+    // no shared axes: alpha has the sample's shape (2, 3)
+    CHECK(run<Shape<2, 3>>(PReLU<>{}, {-1, 2, -3, 4, -5, 0, 1, -2, 3, -4, 5, -6}, 2, {0.5f, 1, 2, 3, 4, 5}) ==
+          std::vector<float>{-0.5f, 2, -6, 4, -20, 0, 1, -2, 3, -12, 5, -30});
+    // shared_axes=[1]: alpha (1, 3), one per column
+    CHECK(run<Shape<2, 3>>(PReLU<1>{}, {-1, 2, -3, -4, -5, 6}, 1, {0.5f, 1, 2}) ==
+          std::vector<float>{-0.5f, 2, -6, -2, -5, 6});
+    // shared_axes=[2]: alpha (2, 1), one per row
+    CHECK(run<Shape<2, 3>>(PReLU<2>{}, {-1, 2, -3, -4, -5, 6}, 1, {0.5f, 2}) ==
+          std::vector<float>{-0.5f, 2, -1.5f, -8, -10, 6});
+    // an image with shared_axes=[1, 2]: one alpha per channel, Keras' shape (1, 1, C)
+    CHECK(run<Shape<2, 1, 2>>(PReLU<1, 2>{}, {-1, -1, -2, 3}, 1, {0.25f, 0.5f}) ==
+          std::vector<float>{-0.25f, -0.5f, -0.5f, 3});
+    CHECK(PReLU<1, 2>::params<Shape<4, 5, 3>>[0].dim_vector() == std::vector<std::size_t>{1, 1, 3});
+    CHECK(PReLU<2>::params<Shape<4, 5, 3>>[0].dim_vector() == std::vector<std::size_t>{4, 1, 3});
+    CHECK(PReLU<>::params<Shape<4, 5, 3>>[0].dim_vector() == std::vector<std::size_t>{4, 5, 3});
+    CHECK(PReLU<>::params<Shape<4>>[0].init == Init::zeros);  // Keras' alpha_initializer
+    CHECK(PReLU<>::params<Shape<4>>[0].name == "alpha");
+    CHECK(PReLU<>::default_name == "p_re_lu");  // Keras' name
+    static_assert(PReLU<1, 2>::shares_leading_axes && !PReLU<2>::shares_leading_axes && PReLU<>::shares_leading_axes);
+    // an axis the input does not have is a wiring mistake
+    static_assert(accepts_v<PReLU<1, 2>, Shape<4, 5, 3>> && !accepts_v<PReLU<1, 2>, Shape<15>>);
+    static_assert(std::is_same_v<PReLU<1, 3>::requirement, min_rank<3>>);
 }
 
 TEST_CASE("Dropout: inverted dropout in training, identity in inference") {

@@ -5,6 +5,7 @@
 #include <latent/layers/contractive.hpp>
 #include <latent/layers/dense.hpp>
 #include <latent/layers/dropout.hpp>
+#include <latent/layers/prelu.hpp>
 #include <latent/layers/regularization.hpp>
 #include <latent/layers/reshape.hpp>
 #include <latent/layers/sampling.hpp>
@@ -44,6 +45,14 @@ TEST_CASE("activation gradients") {
         CHECK(check_layer_gradients<Shape<5>>(Softmax{}, {.input_low = -4, .input_high = 4}) > 0);
         CHECK(check_layer_gradients<Shape<2, 3>>(Softmax{}) > 0);
     }
+}
+
+TEST_CASE("PReLU gradients, alpha's too, with and without shared axes") {
+    CHECK(check_layer_gradients<Shape<2, 3>>(PReLU<>{}, {.batch = 2}) > 0);
+    CHECK(check_layer_gradients<Shape<2, 3, 2>>(PReLU<1, 2>{}, {.batch = 2}) > 0);
+    // shared axes that do not lead: alpha's gradient sums the reordered summands
+    CHECK(check_layer_gradients<Shape<3, 2, 4>>(PReLU<2>{}, {.batch = 2}) > 0);
+    CHECK(check_layer_gradients<Shape<3, 2, 4>>(PReLU<1, 3>{}, {.batch = 3}) > 0);
 }
 
 TEST_CASE("shape layer gradients") {

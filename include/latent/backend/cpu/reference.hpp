@@ -188,3 +188,4 @@ void uniform_kernel(const reference&, std::size_t n, T* out, Generator& gen) {
 #include "reference/recurrent.hpp"
 #include "reference/depthwise.hpp"
 #include "reference/permute.hpp"
+#include "reference/prelu.hpp"

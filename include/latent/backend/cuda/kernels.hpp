@@ -14,6 +14,7 @@
 #include "../../core/spatial.hpp"
 #include "../backend.hpp"
 #include "../depthwise.hpp"
+#include "../prelu.hpp"
 #include "../recurrent_cells.hpp"
 #include "../row_norms.hpp"
 
@@ -744,6 +745,26 @@ void permute_backward_kernel(const per_index_backend<E>&, std::size_t batch, con
                              T* dx) {
     E exec;
     exec.for_each(batch * p.sample, [=] LATENT_HOST_DEVICE(std::size_t i) { dx[permuted_source(p, i)] = dy[i]; });
+}
+
+// ---- prelu: one thread per element ------------------------------------------------------------
+
+template <class E, class T>
+void prelu_kernel(const per_index_backend<E>&, std::size_t batch, const AlphaLayout& l, const T* x, const T* alpha,
+                  T* y) {
+    E exec;
+    exec.for_each(batch * l.sample, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        y[i] = x[i] > T(0) ? x[i] : alpha[alpha_index(l, i)] * x[i];
+    });
+}
+
+template <class E, class T>
+void prelu_backward_kernel(const per_index_backend<E>&, std::size_t batch, const AlphaLayout& l, const T* x,
+                           const T* alpha, const T* dy, T* dx) {
+    E exec;
+    exec.for_each(batch * l.sample, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        dx[i] = x[i] > T(0) ? dy[i] : alpha[alpha_index(l, i)] * dy[i];
+    });
 }
 
 // ---- depthwise convolution: one thread per element written ---------------------------------
