@@ -162,6 +162,9 @@ void check_device_optimizers(double tol) {
     check(optim::Nadam{});
     check(optim::Lion{.lr = 1e-4, .weight_decay = 0.01});
     check(optim::Adadelta{.lr = 1.0});
+    // the weights' moving average: swapped in every 3 steps, and by fit at its end
+    check(optim::Adam{.use_ema = true, .ema_momentum = 0.9, .ema_overwrite_frequency = 3});
+    check(optim::SGD{.lr = 0.05, .use_ema = true});
 }
 
 // Losses outside the fused softmax path: probabilities through CategoricalCrossentropy after a

@@ -715,6 +715,14 @@ public:
     std::map<std::string, double> train_on_batch(const X& x, const Y& y) {
         return train_on_batch_outputs_model(*this, x, y);
     }
+    // Keras' optimizer.finalize_variable_values after a loop of train_on_batch: with the
+    // optimizer's use_ema, the trainable weights take their moving averages (fit does it itself).
+    void finalize_variable_values() {
+        if constexpr (input_count == 1 && output_count == 1)
+            finalize_variable_values_model(*this);
+        else
+            finalize_variable_values_outputs_model(*this);
+    }
     detail::compiled_state* compiled_state() const noexcept { return compiled_.get(); }
     void set_compiled_state(std::unique_ptr<detail::compiled_state> state) { compiled_.reset(std::move(state)); }
 

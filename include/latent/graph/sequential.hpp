@@ -583,6 +583,9 @@ public:
     double train_on_batch(const DeviceTensor<policy, XS>& x, const DeviceTensor<policy, YS>& y) {
         return train_on_batch_model(*this, x, y);
     }
+    // Keras' optimizer.finalize_variable_values after a loop of train_on_batch: with the
+    // optimizer's use_ema, the trainable weights take their moving averages (fit does it itself).
+    void finalize_variable_values() { finalize_variable_values_model(*this); }
     // The same with xtensor or Eigen arrays for x or y (latent/interop/).
     template <batch_source X, batch_source Y, class Options = FitOptions>
         requires(adapted_batch<X> || adapted_batch<Y>)

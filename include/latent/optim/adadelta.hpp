@@ -20,6 +20,9 @@ struct Adadelta {
     double clipnorm = 0.0;
     double clipvalue = 0.0;
     double global_clipnorm = 0.0;
+    bool use_ema = false;
+    double ema_momentum = 0.99;
+    std::size_t ema_overwrite_frequency = 0;
 
     void validate() const {
         lr.validate(name);
@@ -38,19 +41,14 @@ public:
     using UpdaterBase<AdadeltaUpdater<B>, Adadelta, B>::UpdaterBase;
 
     // Keras' names for the two accumulators.
-    std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) override {
+    std::vector<std::pair<std::string, AlignedBuffer<float>*>> own_state_buffers(std::size_t size) {
         return {{"accumulated_grad", squared_grads_.host_view(size)},
                 {"accumulated_delta_var", squared_deltas_.host_view(size)}};
     }
 
-    void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
+    void before_step(std::size_t size) {
         squared_grads_.before_step(size);
         squared_deltas_.before_step(size);
-        const double lr = s_.lr.checked_at(this->iterations_, Adadelta::name);
-        ++this->iterations_;
-        this->for_each_range(grads, ranges, lr, [&](const ArenaRange& r, const auto& adjust) {
-            update(params, grads, r, static_cast<float>(lr), adjust);
-        });
     }
 
     // One range's update (public: nvcc's device lambdas need an accessible enclosing function).

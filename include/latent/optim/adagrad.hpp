@@ -19,6 +19,9 @@ struct Adagrad {
     double clipnorm = 0.0;
     double clipvalue = 0.0;
     double global_clipnorm = 0.0;
+    bool use_ema = false;
+    double ema_momentum = 0.99;
+    std::size_t ema_overwrite_frequency = 0;
 
     void validate() const {
         lr.validate(name);
@@ -38,18 +41,11 @@ public:
         : UpdaterBase<AdagradUpdater<B>, Adagrad, B>(settings),
           accumulator_(static_cast<float>(settings.initial_accumulator_value)) {}
 
-    std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) override {
+    std::vector<std::pair<std::string, AlignedBuffer<float>*>> own_state_buffers(std::size_t size) {
         return {{"accumulator", accumulator_.host_view(size)}};
     }
 
-    void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
-        accumulator_.before_step(size);
-        const double lr = s_.lr.checked_at(this->iterations_, Adagrad::name);
-        this->for_each_range(grads, ranges, lr, [&](const ArenaRange& r, const auto& adjust) {
-            update(params, grads, r, static_cast<float>(lr), adjust);
-        });
-        ++this->iterations_;
-    }
+    void before_step(std::size_t size) { accumulator_.before_step(size); }
 
     // One range's update (public: nvcc's device lambdas need an accessible enclosing function).
     template <class Adjust>

@@ -24,6 +24,9 @@ struct Adam {
     double clipnorm = 0.0;
     double clipvalue = 0.0;
     double global_clipnorm = 0.0;
+    bool use_ema = false;
+    double ema_momentum = 0.99;
+    std::size_t ema_overwrite_frequency = 0;
 
     void validate() const;
     template <backend_policy B>
@@ -42,6 +45,9 @@ struct AdamW {
     double clipnorm = 0.0;
     double clipvalue = 0.0;
     double global_clipnorm = 0.0;
+    bool use_ema = false;
+    double ema_momentum = 0.99;
+    std::size_t ema_overwrite_frequency = 0;
 
     void validate() const;
     template <backend_policy B>
@@ -54,25 +60,21 @@ class AdamUpdater final : public UpdaterBase<AdamUpdater<B, Settings>, Settings,
 public:
     using UpdaterBase<AdamUpdater<B, Settings>, Settings, B>::UpdaterBase;
 
-    std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) override {
+    std::vector<std::pair<std::string, AlignedBuffer<float>*>> own_state_buffers(std::size_t size) {
         std::vector<std::pair<std::string, AlignedBuffer<float>*>> buffers{{"m", m_.host_view(size)},
                                                                            {"v", v_.host_view(size)}};
         if (s_.amsgrad) buffers.emplace_back("v_hat", v_hat_.host_view(size));
         return buffers;
     }
 
-    void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
+    void before_step(std::size_t size) {
         m_.before_step(size);
         v_.before_step(size);
         if (s_.amsgrad) v_hat_.before_step(size);
-        const double lr = s_.lr.checked_at(this->iterations_, Settings::name);
-        ++this->iterations_;
-        const double t = static_cast<double>(this->iterations_);
-        const float alpha = static_cast<float>(lr * std::sqrt(1.0 - std::pow(s_.beta_2, t)) /
-                                               (1.0 - std::pow(s_.beta_1, t)));
-        this->for_each_range(grads, ranges, lr, [&](const ArenaRange& r, const auto& adjust) {
-            update(params, grads, r, alpha, adjust);
-        });
+    }
+    // Step t's rate with both bias corrections.
+    float coefficients(double lr, double t) const {
+        return static_cast<float>(lr * std::sqrt(1.0 - std::pow(s_.beta_2, t)) / (1.0 - std::pow(s_.beta_1, t)));
     }
 
     // One range's update (public: nvcc's device lambdas need an accessible enclosing function).

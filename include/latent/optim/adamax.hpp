@@ -20,6 +20,9 @@ struct Adamax {
     double clipnorm = 0.0;
     double clipvalue = 0.0;
     double global_clipnorm = 0.0;
+    bool use_ema = false;
+    double ema_momentum = 0.99;
+    std::size_t ema_overwrite_frequency = 0;
 
     void validate() const { detail::check_moment_settings(*this); }
     template <backend_policy B>
@@ -32,21 +35,16 @@ class AdamaxUpdater final : public UpdaterBase<AdamaxUpdater<B>, Adamax, B> {
 public:
     using UpdaterBase<AdamaxUpdater<B>, Adamax, B>::UpdaterBase;
 
-    std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) override {
+    std::vector<std::pair<std::string, AlignedBuffer<float>*>> own_state_buffers(std::size_t size) {
         return {{"m", m_.host_view(size)}, {"u", u_.host_view(size)}};
     }
 
-    void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
+    void before_step(std::size_t size) {
         m_.before_step(size);
         u_.before_step(size);
-        const double lr = s_.lr.checked_at(this->iterations_, Adamax::name);
-        ++this->iterations_;
-        const float alpha =
-            static_cast<float>(lr / (1.0 - std::pow(s_.beta_1, static_cast<double>(this->iterations_))));
-        this->for_each_range(grads, ranges, lr, [&](const ArenaRange& r, const auto& adjust) {
-            update(params, grads, r, alpha, adjust);
-        });
     }
+    // Step t's rate with the first moment's bias correction.
+    float coefficients(double lr, double t) const { return static_cast<float>(lr / (1.0 - std::pow(s_.beta_1, t))); }
 
     // One range's update (public: nvcc's device lambdas need an accessible enclosing function).
     template <class Adjust>

@@ -21,6 +21,9 @@ struct Nadam {
     double clipnorm = 0.0;
     double clipvalue = 0.0;
     double global_clipnorm = 0.0;
+    bool use_ema = false;
+    double ema_momentum = 0.99;
+    std::size_t ema_overwrite_frequency = 0;
 
     void validate() const { detail::check_moment_settings(*this); }
     template <backend_policy B>
@@ -33,32 +36,28 @@ class NadamUpdater final : public UpdaterBase<NadamUpdater<B>, Nadam, B> {
 public:
     using UpdaterBase<NadamUpdater<B>, Nadam, B>::UpdaterBase;
 
-    std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) override {
+    std::vector<std::pair<std::string, AlignedBuffer<float>*>> own_state_buffers(std::size_t size) {
         return {{"m", m_.host_view(size)}, {"v", v_.host_view(size)}};
-    }
-
-    void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
-        m_.before_step(size);
-        v_.before_step(size);
-        const double lr = s_.lr.checked_at(this->iterations_, Nadam::name);
-        ++this->iterations_;
-        const double t = static_cast<double>(this->iterations_);
-        const double u_t = momentum_at(t), u_next = momentum_at(t + 1);
-        // Keras keeps the product of the u's as a variable; it is a function of the step count,
-        // so it is computed from it (kept from the last step: resumed runs recompute it once).
-        const double product_t = momentum_product(this->iterations_), product_next = product_t * u_next;
-        const Coefficients k{static_cast<float>(lr * u_next / (1.0 - product_next)),
-                             static_cast<float>(lr * (1.0 - u_t) / (1.0 - product_t)),
-                             static_cast<float>(1.0 / (1.0 - std::pow(s_.beta_2, t)))};
-        this->for_each_range(grads, ranges, lr, [&](const ArenaRange& r, const auto& adjust) {
-            update(params, grads, r, k, adjust);
-        });
     }
 
     // This step's factors: of m, of g, and v's bias correction.
     struct Coefficients {
         float of_m, of_g, v_correction;
     };
+
+    void before_step(std::size_t size) {
+        m_.before_step(size);
+        v_.before_step(size);
+    }
+    Coefficients coefficients(double lr, double t) {
+        const double u_t = momentum_at(t), u_next = momentum_at(t + 1);
+        // Keras keeps the product of the u's as a variable; it is a function of the step count,
+        // so it is computed from it (kept from the last step: resumed runs recompute it once).
+        const double product_t = momentum_product(static_cast<std::size_t>(t)), product_next = product_t * u_next;
+        return {static_cast<float>(lr * u_next / (1.0 - product_next)),
+                static_cast<float>(lr * (1.0 - u_t) / (1.0 - product_t)),
+                static_cast<float>(1.0 / (1.0 - std::pow(s_.beta_2, t)))};
+    }
 
     // One range's update (public: nvcc's device lambdas need an accessible enclosing function).
     template <class Adjust>

@@ -3,6 +3,7 @@
 // are plain structs with Keras' defaults; build<Backend>() makes the stateful updater.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <memory>
@@ -36,6 +37,11 @@ public:
     // The optimizer's per-parameter state (moments, velocities) by name, for checkpoints.
     // Buffers are allocated on the first step; `size` allocates them now where still empty.
     virtual std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) = 0;
+    // Keras' finalize_variable_values: with use_ema, the trainable ranges of params take their
+    // moving averages (fit does it after the last epoch); otherwise nothing.
+    virtual void finalize_variable_values(float* params, std::size_t size, const std::vector<ArenaRange>& ranges) = 0;
+    // Whether it keeps the weights' moving average (use_ema).
+    virtual bool averages_weights() const = 0;
 
 protected:
     std::size_t iterations_ = 0;
@@ -59,14 +65,19 @@ inline void check_non_negative(double v, const char* what, std::string_view opti
                                                       " must be a finite number >= 0 (0: off), got " + std::to_string(v));
 }
 
-// The settings every optimizer has, as Keras 3's: weight_decay, and one of clipnorm, clipvalue
-// and global_clipnorm (0 where Keras has None).
+// The settings every optimizer has, as Keras 3's: weight_decay, one of clipnorm, clipvalue and
+// global_clipnorm (0 where Keras has None), and the moving average of the weights (use_ema,
+// ema_momentum, ema_overwrite_frequency: 0 where Keras has None).
 template <class Settings>
 void check_common_settings(const Settings& s) {
     check_non_negative(s.weight_decay, "weight_decay", Settings::name);
     check_non_negative(s.clipnorm, "clipnorm", Settings::name);
     check_non_negative(s.clipvalue, "clipvalue", Settings::name);
     check_non_negative(s.global_clipnorm, "global_clipnorm", Settings::name);
+    if (s.use_ema && !(s.ema_momentum >= 0.0 && s.ema_momentum <= 1.0))
+        throw value_error("latent.optim.setting", std::string(Settings::name) +
+                                                      ": ema_momentum must be in [0, 1] with use_ema, got " +
+                                                      std::to_string(s.ema_momentum));
     if ((s.clipnorm > 0) + (s.clipvalue > 0) + (s.global_clipnorm > 0) > 1)
         throw value_error("latent.optim.setting",
                           std::string(Settings::name) +
@@ -111,6 +122,17 @@ struct adjusted_gradients {
 struct clip_factor {
     float clip;
     LATENT_HOST_DEVICE void operator()(float& t) const { t = t > clip * clip ? clip / std::sqrt(t) : 1.0f; }
+};
+
+// The weights' exponential moving average, Keras' use_ema (a function object: see clip_factor).
+struct moving_average_step {
+    float momentum;
+    LATENT_HOST_DEVICE void operator()(float& average, const float& w) const {
+        average = momentum * average + (1.0f - momentum) * w;
+    }
+};
+struct copy_value {
+    LATENT_HOST_DEVICE void operator()(float& to, const float& from) const { to = from; }
 };
 
 // A few floats in backend B's memory that an update computes and reads (the clipping factors);
@@ -203,12 +225,60 @@ private:
     float initial_ = 0.0f;
 };
 
-// What every updater shares: its validated settings, name, learning rate and copying, and the
-// walk over the trainable ranges that clips the gradients and decays the weights on the way.
+// What every updater shares: its validated settings, name, learning rate and copying; the step
+// (the walk over the trainable ranges that clips the gradients and decays the weights on the
+// way, calling Derived's update on each) and the moving average of the weights (use_ema).
+// Derived provides
+//   before_step(size)               readies its state buffers
+//   coefficients(lr, t) -> K        the numbers step t (from 1) computes once (the bias-corrected
+//                                   rate); by default lr as a float
+//   update(params, grads, range, K, adjust)
+//                                   one range's update (public: nvcc's device lambdas need it)
+//   own_state_buffers(size)         its state by name (state_buffers adds the average's)
 template <class Derived, class Settings, backend_policy B>
 class UpdaterBase : public Optimizer {
 public:
     explicit UpdaterBase(Settings settings) : s_(settings) { s_.validate(); }
+
+    void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) final {
+        auto& self = static_cast<Derived&>(*this);
+        const double lr = s_.lr.checked_at(this->iterations_, Settings::name);
+        self.before_step(size);
+        if (s_.use_ema) average_.before_step(size);
+        const auto k = self.coefficients(lr, static_cast<double>(this->iterations_ + 1));
+        for_each_range(grads, ranges, lr, [&](const ArenaRange& r, const auto& adjust) {
+            self.update(params, grads, r, k, adjust);
+        });
+        // Keras: a weight's average starts as the weight after its first update, then follows it
+        // (a weight first trained now, unfrozen since the last step, starts its own).
+        if (s_.use_ema) {
+            adopt_loaded_average(ranges);
+            for (const auto& r : ranges) {
+                const bool known = averaged(r);
+                ops::elementwise<B>(r.end - r.begin,
+                                    moving_average_step{known ? static_cast<float>(s_.ema_momentum) : 0.0f},
+                                    average_.data() + r.begin, params + r.begin);
+                if (!known) averaged_.push_back(r);
+            }
+        }
+        ++this->iterations_;
+        if (s_.use_ema && s_.ema_overwrite_frequency > 0 && this->iterations_ % s_.ema_overwrite_frequency == 0)
+            overwrite_with_average(params, ranges);
+    }
+    float coefficients(double lr, double) const { return static_cast<float>(lr); }
+
+    std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) final {
+        auto buffers = static_cast<Derived&>(*this).own_state_buffers(size);
+        if (s_.use_ema) buffers.emplace_back("average", average_.host_view(size));
+        return buffers;
+    }
+    bool averages_weights() const final { return s_.use_ema; }
+    void finalize_variable_values(float* params, std::size_t size, const std::vector<ArenaRange>& ranges) final {
+        if (!s_.use_ema || this->iterations_ == 0) return;  // no average yet: the weights are their own
+        average_.before_step(size);
+        adopt_loaded_average(ranges);
+        overwrite_with_average(params, ranges);
+    }
 
     // Calls update(range, adjust) over `variables` (one range per weight tensor) with adjust
     // plain_gradients or adjusted_gradients (above); lr is this step's learning rate. Adjacent
@@ -268,6 +338,22 @@ protected:
     Settings s_;
 
 private:
+    void overwrite_with_average(float* params, const std::vector<ArenaRange>& ranges) {
+        for (const auto& r : ranges)
+            if (averaged(r))
+                ops::elementwise<B>(r.end - r.begin, copy_value{}, params + r.begin, average_.data() + r.begin);
+    }
+    // (by place only: a range's learning-rate scale may change between fits)
+    bool averaged(const ArenaRange& r) const {
+        return std::any_of(averaged_.begin(), averaged_.end(),
+                           [&](const ArenaRange& a) { return a.begin == r.begin && a.end == r.end; });
+    }
+    // Steps taken and no weight known to have an average: the state was loaded (a checkpoint),
+    // and its average covers the weights trained now.
+    void adopt_loaded_average(const std::vector<ArenaRange>& ranges) {
+        if (averaged_.empty() && this->iterations_ > 0) averaged_ = ranges;
+    }
+
     // Adjacent ranges with the same lr scale merged, kept between steps (no allocation per step).
     const std::vector<ArenaRange>& merged(const std::vector<ArenaRange>& variables) {
         if (variables == variables_) return merged_;
@@ -284,6 +370,8 @@ private:
 
     std::vector<ArenaRange> variables_, merged_;
     ScratchBuffer<B> scratch_;
+    StateBuffer<B> average_;  // (arena size, with use_ema only) the weights' moving average
+    std::vector<ArenaRange> averaged_;  // the weights (ranges) the average covers
 };
 
 }  // namespace detail

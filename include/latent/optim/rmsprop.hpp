@@ -21,6 +21,9 @@ struct RMSprop {
     double clipnorm = 0.0;
     double clipvalue = 0.0;
     double global_clipnorm = 0.0;
+    bool use_ema = false;
+    double ema_momentum = 0.99;
+    std::size_t ema_overwrite_frequency = 0;
 
     void validate() const {
         lr.validate(name);
@@ -39,18 +42,13 @@ class RmspropUpdater final : public UpdaterBase<RmspropUpdater<B>, RMSprop, B> {
 public:
     using UpdaterBase<RmspropUpdater<B>, RMSprop, B>::UpdaterBase;
 
-    std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) override {
+    std::vector<std::pair<std::string, AlignedBuffer<float>*>> own_state_buffers(std::size_t size) {
         return {{"mean_square", v_.host_view(size)}, {"momentum", m_.host_view(size)}};
     }
 
-    void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
+    void before_step(std::size_t size) {
         v_.before_step(size);
         m_.before_step(size);
-        const double lr = s_.lr.checked_at(this->iterations_, RMSprop::name);
-        this->for_each_range(grads, ranges, lr, [&](const ArenaRange& r, const auto& adjust) {
-            update(params, grads, r, static_cast<float>(lr), adjust);
-        });
-        ++this->iterations_;
     }
 
     // One range's update (public: nvcc's device lambdas need an accessible enclosing function).

@@ -20,6 +20,9 @@ struct SGD {
     double clipnorm = 0.0;
     double clipvalue = 0.0;
     double global_clipnorm = 0.0;
+    bool use_ema = false;
+    double ema_momentum = 0.99;
+    std::size_t ema_overwrite_frequency = 0;
 
     void validate() const {
         lr.validate(name);
@@ -36,18 +39,13 @@ class SgdUpdater final : public UpdaterBase<SgdUpdater<B>, SGD, B> {
 public:
     using UpdaterBase<SgdUpdater<B>, SGD, B>::UpdaterBase;
 
-    std::vector<std::pair<std::string, AlignedBuffer<float>*>> state_buffers(std::size_t size) override {
+    std::vector<std::pair<std::string, AlignedBuffer<float>*>> own_state_buffers(std::size_t size) {
         if (s_.momentum == 0.0) return {};
         return {{"velocity", velocity_.host_view(size)}};
     }
 
-    void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) override {
-        const double lr = s_.lr.checked_at(this->iterations_, SGD::name);
+    void before_step(std::size_t size) {
         if (s_.momentum != 0.0) velocity_.before_step(size);
-        this->for_each_range(grads, ranges, lr, [&](const ArenaRange& r, const auto& adjust) {
-            update(params, grads, r, static_cast<float>(lr), adjust);
-        });
-        ++this->iterations_;
     }
 
     // One range's update (public: nvcc's device lambdas need an accessible enclosing function).

@@ -133,6 +133,20 @@ public:
         return {value, static_cast<double>(hits) / static_cast<double>(2 * n)};
     }
 
+    // Keras' finalize_variable_values (fit does it after its last epoch): with the optimizer's
+    // use_ema, the trainable weights take their moving averages.
+    void finalize_variable_values() {
+        if (!optimizer_ || !optimizer_->averages_weights()) return;
+        if constexpr (host_backend_v<policy>) {
+            optimizer_->finalize_variable_values(model_.parameters().data(), model_.gradients().size(),
+                                                 model_.trainable_ranges());
+        } else {
+            [[maybe_unused]] const auto scope = model_.context_scope();
+            optimizer_->finalize_variable_values(model_.backend_parameters(), model_.backend_param_count(),
+                                                 model_.trainable_ranges());
+        }
+    }
+
     // options.epochs passes over the images in shuffled batches of options.batch_size (a last
     // batch of fewer than 2 images is skipped). The history has "loss" and
     // "contrastive_accuracy" (the share of views whose most similar other view is their
@@ -179,6 +193,7 @@ public:
                               {"contrastive_accuracy", accuracy_sum / static_cast<double>(steps)}});
                 callbacks.batch_end(i, shown);
                 if (callbacks.stop_training() && i + 1 < batches.batches()) {  // as fit: the epoch is not recorded
+                    finalize_variable_values();
                     callbacks.train_end(shown);
                     return history;
                 }
@@ -195,6 +210,7 @@ public:
             callbacks.flush();
             if (callbacks.stop_training()) break;
         }
+        finalize_variable_values();
         callbacks.train_end(shown);
         return history;
     }

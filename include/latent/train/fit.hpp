@@ -171,6 +171,20 @@ void optimizer_step(Net& net, optim::Optimizer& optimizer, HostParams host_param
     }
 }
 
+// Keras' finalize_variable_values on the model's parameters where they live (as optimizer_step):
+// with use_ema, the trained weights take their moving averages; otherwise nothing.
+template <class Net, class HostParams>
+void finalize_optimizer(Net& net, optim::Optimizer& optimizer, HostParams host_params,
+                        const std::vector<ArenaRange>& ranges) {
+    if (!optimizer.averages_weights()) return;
+    if constexpr (on_device_v<Net>) {
+        optimizer.finalize_variable_values(net.backend_parameters(), net.backend_param_count(), ranges);
+    } else {
+        const std::size_t size = net.gradients().size();
+        optimizer.finalize_variable_values(host_params(), size, ranges);
+    }
+}
+
 // fit's arrays in a device's memory. On a device backend fit copies the training samples and
 // labels over once (one array per model input and per output), with each epoch's order, and
 // every step gathers its batch there into the model's input buffers: no host-to-device copy per
@@ -572,6 +586,8 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     detail::Progress progress(options.verbose, options.out);
     std::vector<std::pair<std::string, double>> last_logs;  // what on_train_end sees
     auto finish = [&] {
+        // Keras: after the last epoch (or a stop), before on_train_end (EarlyStopping's restore)
+        detail::finalize_optimizer(net, *setup.optimizer, [&] { return arena.data(); }, ranges);
         callbacks.train_end(last_logs);
         return history;
     };
@@ -725,6 +741,17 @@ double train_on_batch_model(Net& net, const DeviceTensor<typename Net::policy, X
     return detail::train_on_batch_step(net, setup, n, y.data(), place_input,
                                        " (the labels are on the device, unchecked: a class index outside the "
                                        "model's classes makes the loss NaN)");
+}
+
+// Keras' optimizer.finalize_variable_values(model.trainable_variables), for a loop of
+// train_on_batch: with the compiled optimizer's use_ema, the trainable weights take their moving
+// averages (fit does it after its last epoch); without, nothing changes.
+template <class Net>
+void finalize_variable_values_model(Net& net) {
+    auto& setup = detail::setup_of(net, "finalize_variable_values");
+    [[maybe_unused]] const auto scope = detail::model_scope(net);
+    detail::finalize_optimizer(net, *setup.optimizer, [&] { return net.parameters().data(); },
+                               net.trainable_ranges());
 }
 
 // Loss and metrics on (x, y) in inference mode: {"loss": ..., "accuracy": ...}.

@@ -461,6 +461,7 @@ History fit_outputs_arrays(Net& net, const std::vector<detail::ArrayRef>& xs, co
     detail::Progress progress(options.verbose, options.out);
     std::vector<std::pair<std::string, double>> last_logs;  // what on_train_end sees
     auto finish = [&] {
+        detail::finalize_optimizer(net, *setup.optimizer, [&] { return arena.data(); }, ranges);  // as fit's
         callbacks.train_end(last_logs);
         return history;
     };
@@ -670,6 +671,14 @@ template <class Net, class X, class Y>
 std::map<std::string, double> train_on_batch_outputs_model(Net& net, const X& x, const Y& y) {
     detail::check_array_shapes<Net, X, Y>();
     return train_on_batch_outputs_arrays(net, detail::refs_of(x), detail::refs_of(y));
+}
+// finalize_variable_values_model's (train/fit.hpp) for a model with several inputs or outputs.
+template <class Net>
+void finalize_variable_values_outputs_model(Net& net) {
+    auto& setup = detail::outputs_setup_of(net, "finalize_variable_values");
+    [[maybe_unused]] const auto scope = detail::model_scope(net);
+    detail::finalize_optimizer(net, *setup.optimizer, [&] { return net.parameters().data(); },
+                               net.trainable_ranges());
 }
 template <class Net, class X, class Y>
 std::map<std::string, double> evaluate_outputs_model(Net& net, const X& x, const Y& y, std::size_t batch_size) {

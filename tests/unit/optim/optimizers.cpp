@@ -385,3 +385,72 @@ TEST_CASE("Adam and AdamW with amsgrad divide by the largest second moment so fa
         }
     }
 }
+
+TEST_CASE("use_ema keeps the weights' moving average, as Keras 3, and finalize_variable_values swaps it in") {
+    // SGD (lr 0.1) on a constant gradient: w_t = w_0 - 0.1 t g. Keras: the average is w_1 after
+    // step 1, then average = momentum * average + (1 - momentum) * w_t.
+    const double lr = 0.1, momentum = 0.5;
+    Run r;
+    auto o = optim::SGD{.lr = lr, .use_ema = true, .ema_momentum = momentum}.build<B>();
+    CHECK(o->averages_weights());
+    const double w0[3] = {1.0, -2.0, 0.5};
+    std::vector<double> average(3);
+    for (int t = 1; t <= 3; ++t) {
+        r.step(*o);
+        for (std::size_t i = 0; i < 3; ++i) {
+            const double w = w0[i] - lr * t * r.g[i];
+            CHECK(r.w[i] == doctest::Approx(w));  // the weights themselves are SGD's
+            average[i] = t == 1 ? w : momentum * average[i] + (1 - momentum) * w;
+        }
+    }
+    const auto state = o->state_buffers(3);
+    REQUIRE(state.size() == 1);  // SGD without momentum keeps only the average
+    CHECK(state[0].first == "average");
+    for (std::size_t i = 0; i < 3; ++i) CHECK((*state[0].second)[i] == doctest::Approx(average[i]));
+    o->finalize_variable_values(r.w.data(), 3, r.all);
+    for (std::size_t i = 0; i < 3; ++i) CHECK(r.w[i] == doctest::Approx(average[i]));
+
+    // without use_ema nothing is averaged, and finalizing changes nothing
+    Run plain;
+    auto p = optim::Adam{}.build<B>();
+    CHECK_FALSE(p->averages_weights());
+    plain.step(*p);
+    const auto trained = plain.w;
+    p->finalize_variable_values(plain.w.data(), 3, plain.all);
+    CHECK(plain.w == trained);
+    CHECK(p->state_buffers(3).size() == 2);
+}
+
+TEST_CASE("ema_overwrite_frequency puts the average into the weights every N steps, as Keras") {
+    Run r, reference;
+    auto o = optim::Adam{.lr = 0.1, .use_ema = true, .ema_momentum = 0.9, .ema_overwrite_frequency = 2}.build<B>();
+    auto same = optim::Adam{.lr = 0.1, .use_ema = true, .ema_momentum = 0.9}.build<B>();
+    r.step(*o);
+    reference.step(*same);
+    CHECK(r.w == reference.w);  // step 1: no overwrite
+    r.step(*o);
+    reference.step(*same);
+    CHECK(r.w != reference.w);
+    same->finalize_variable_values(reference.w.data(), 3, reference.all);
+    CHECK(r.w == reference.w);  // step 2: the weights are the average
+}
+
+TEST_CASE("use_ema: a weight first trained later starts its own average; frozen ones keep theirs") {
+    Run r;
+    r.all = {{0, 1}};
+    auto o = optim::SGD{.lr = 0.1, .use_ema = true, .ema_momentum = 0.9}.build<B>();
+    r.step(*o);  // w0 = 0.95, its average 0.95
+    r.all = {{0, 1}, {1, 3}};  // the rest unfrozen
+    r.step(*o);  // w0 = 0.9; w1 = -1.9 and w2 = 0.3 after their first update
+    o->finalize_variable_values(r.w.data(), 3, r.all);
+    CHECK(r.w[0] == doctest::Approx(0.9 * 0.95 + 0.1 * 0.9));
+    CHECK(r.w[1] == doctest::Approx(-1.9));  // its own first value, not pulled towards 0
+    CHECK(r.w[2] == doctest::Approx(0.3));
+}
+
+TEST_CASE("use_ema: ema_momentum outside [0, 1] is refused, naming it") {
+    CHECK_THROWS_WITH_AS((optim::AdamW{.use_ema = true, .ema_momentum = 1.5}.build<B>()),
+                         doctest::Contains("AdamW: ema_momentum must be in [0, 1] with use_ema, got 1.5"), value_error);
+    CHECK_THROWS_AS((optim::Lion{.use_ema = true, .ema_momentum = -0.1}.build<B>()), value_error);
+    CHECK_NOTHROW((optim::Lion{.ema_momentum = 1.5}.build<B>()));  // as Keras: checked only with use_ema
+}

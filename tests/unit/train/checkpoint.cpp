@@ -2,6 +2,7 @@
 // the middle of one, Ctrl-C through StopOnInterrupt, and the non-finite loss report.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -175,4 +176,31 @@ TEST_CASE("a non-finite loss names epoch, step and the first non-finite layer, a
     CHECK_THROWS_WITH_AS(net.fit(d.x, d.y, o),
                          doctest::Contains("the first non-finite output is layer 3 \"dense_1\" (Dense)"), value_error);
     CHECK(bytes_of(path) == saved);
+}
+
+TEST_CASE("use_ema: the average is checkpointed, and a resumed run ends bit-identical, averaged") {
+    const optim::Adam ema{.use_ema = true, .ema_momentum = 0.9};
+    Data d;
+    Net whole;
+    whole.compile(ema, loss::SparseCategoricalCrossentropy{});
+    whole.fit(d.x, d.y, options(4));
+    const auto path = temp("ema.ckpt");
+    {
+        Net first;
+        first.compile(ema, loss::SparseCategoricalCrossentropy{});
+        auto o = options(2);
+        o.checkpoint = path;
+        first.fit(d.x, d.y, o);
+    }
+    const auto file = io::read_safetensors(path);
+    CHECK(std::any_of(file.tensors.begin(), file.tensors.end(),
+                      [](const auto& t) { return t.first.find("average") != std::string::npos; }));
+    Net second(99);
+    second.compile(ema, loss::SparseCategoricalCrossentropy{});
+    auto o = options(4);
+    o.checkpoint = path;
+    o.resume = true;
+    second.fit(d.x, d.y, o);
+    CHECK(weights_of(second) == weights_of(whole));
+    CHECK(weights_of(whole) != uninterrupted(4));  // the averaged weights, not Adam's last ones
 }

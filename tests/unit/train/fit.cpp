@@ -2,6 +2,7 @@
 // validation data and split, History, progress output, and every bad-input error.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -200,4 +201,42 @@ TEST_CASE("train_on_batch takes one optimizer step on exactly the batch it is gi
     CHECK(step == doctest::Approx(evaluated).epsilon(0.2));  // training mode: Dropout changes it a little
     Tensor<Shape<3>> fewer(59);
     LATENT_CHECK_ERROR(shape_error, net.train_on_batch(data.x, fewer), "latent.train.batch", "60 inputs but 59");
+}
+
+TEST_CASE("use_ema: training follows the weights; finalize_variable_values, and fit at its end, swap in the average") {
+    const Blobs data(60);
+    // The same steps with and without use_ema: the weights during training are the same bits.
+    Net plain(3), averaged(3);
+    plain.compile(optim::SGD{.lr = 0.1}, loss::CategoricalCrossentropy{});
+    averaged.compile(optim::SGD{.lr = 0.1, .use_ema = true, .ema_momentum = 0.8}, loss::CategoricalCrossentropy{});
+    std::vector<double> average;
+    for (int t = 0; t < 5; ++t) {
+        plain.train_on_batch(data.x, data.one_hot);
+        averaged.train_on_batch(data.x, data.one_hot);
+        const auto w = plain.parameters().values();
+        REQUIRE(std::equal(w.begin(), w.end(), averaged.parameters().values().begin()));
+        if (t == 0) average.assign(w.begin(), w.end());
+        for (std::size_t i = 0; i < w.size(); ++i) average[i] = 0.8 * average[i] + 0.2 * w[i];
+    }
+    const std::vector<float> raw(plain.parameters().values().begin(), plain.parameters().values().end());
+    plain.finalize_variable_values();  // no use_ema: nothing changes
+    averaged.finalize_variable_values();
+    CHECK(std::equal(raw.begin(), raw.end(), plain.parameters().values().begin()));
+    const auto got = averaged.parameters().values();
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        CHECK(got[i] == doctest::Approx(average[i]).epsilon(1e-5));
+        differ += got[i] != raw[i];
+    }
+    CHECK(differ > got.size() / 2);
+
+    // fit finalizes after its last epoch: the averaged model still classifies the blobs.
+    Blobs train(600), test(300, 2);
+    Net net;
+    net.compile(optim::Adam{.lr = 0.01, .use_ema = true}, loss::CategoricalCrossentropy{}, metrics::Accuracy{});
+    net.fit(train.x, train.one_hot, {.epochs = 8, .batch_size = 32, .verbose = Verbosity::silent});
+    CHECK(net.evaluate(test.x, test.one_hot).at("accuracy") > 0.9);
+    Net untouched;
+    LATENT_CHECK_ERROR(value_error, untouched.finalize_variable_values(), "latent.train.not_compiled",
+                       "finalize_variable_values");
 }
