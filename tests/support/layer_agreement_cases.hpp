@@ -60,6 +60,9 @@ void check_dense_and_activations(double tol, agreement_modes random_layers = agr
     check_layer_agreement<B, Memory, Shape<6, 5>>(Bidirectional<LSTM<4, Returns::sequences>, Merge::mul>{}, tol);
     check_layer_agreement<B, Memory, Shape<6, 5>>(Bidirectional<GRU<3>, Merge::ave>{}, tol);
     check_layer_agreement<B, Memory, Shape<6, 5>>(Bidirectional<SimpleRNN<3, Returns::sequences>>{}, tol);
+    check_layer_agreement<B, Memory, Shape<7, 12>>(MultiHeadAttention<3, 4>{}, tol);
+    check_layer_agreement<B, Memory, Shape<7, 12>>(PositionEmbedding<9>{}, tol);
+    check_layer_agreement<B, Memory, Shape<7, 12>>(MultiHeadAttention<2, 4, 6>{true}, tol, 3);
     Dropout dropout;
     dropout.rate(0.3);
     check_layer_agreement<B, Memory, Shape<50>>(dropout, tol, 5, false, random_layers);

@@ -49,8 +49,8 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
                                             after it in one pass; without it, ops runs those two
    sum(n, x) -> T                            sum of x, deterministic (the CPU backends add in index order,
                                             cuda in fixed chunks of 256 whose sums it adds in order)
-   softmax(rows, cols, x, y)                 y = softmax over each row, max-subtracted
-   softmax_backward(rows, cols, y, dy, dx)   dx = y * (dy - sum(dy * y)) per row
+   softmax(rows, cols, x, y)                 y = softmax over each row, max-subtracted; y may be x
+   softmax_backward(rows, cols, y, dy, dx)   dx = y * (dy - sum(dy * y)) per row; dx may be dy
    softmax_cross_entropy(rows, cols, logits, labels, smoothing, dlogits) -> T
        sum over rows of -sum_c y * log_softmax(logits); dlogits = softmax - y (unscaled), with the
        labels smoothed: y = labels * (1 - smoothing) + smoothing / cols (Keras' label_smoothing)
@@ -172,6 +172,8 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
                                              axes reordered (backend/permute.hpp)
    permute_backward(batch, permutation, dy, dx)
                                              dx[detail::permuted_source(permutation, i)] = dy[i]
+   causal_mask(matrices, steps, scores)      scores (matrices, steps, steps): every [m, i, j] with j > i set to
+                                             -1e9 (Keras' large negative), so that a softmax over j gives it 0
    prelu(batch, layout, x, alpha, y)         y[i] = x[i] > 0 ? x[i] : alpha[a] * x[i], a = detail::alpha_index(layout,
                                              i): PReLU, alpha shared along some axes (backend/prelu.hpp)
    prelu_backward(batch, layout, x, alpha, dy, dx)

@@ -595,6 +595,22 @@ void permute_backward(std::size_t batch, const detail::Permutation& p, const T* 
         (void)sizeof(missing_kernel<B, op::permute_backward>);
 }
 
+// ---- attention ---------------------------------------------------------------------------
+
+namespace op {
+struct causal_mask {};
+}  // namespace op
+
+// scores (matrices, steps, steps): the entries above each matrix's diagonal (a query step i
+// attending to a later key step j) set to -1e9, Keras' large negative, before a row softmax.
+template <backend_policy B, class T>
+void causal_mask(std::size_t matrices, std::size_t steps, T* scores) {
+    if constexpr (requires { causal_mask_kernel(B{}, matrices, steps, scores); })
+        causal_mask_kernel(B{}, matrices, steps, scores);
+    else
+        (void)sizeof(missing_kernel<B, op::causal_mask>);
+}
+
 // ---- prelu -------------------------------------------------------------------------------
 
 namespace op {

@@ -30,12 +30,12 @@ struct input_shape_mismatch {
                   "layer, its position I (0 = first layer after Input), the shape it got and what it "
                   "needs (rank<R>: R axes; elements<N>: N elements in all; image_at_least<H, W>: a (height, width, "
                   "channels) image of at least H x W pixels; sequence_at_least<N>: a (steps, channels) sequence of at "
-                  "least N steps; channels_divisible_by<G>: a last axis (channels) that G divides; "
-                  "permutation_of_axes_1_to<N>: Permute's Dims, which must reorder the axes 1..N; each_step<Need>: a "
-                  "sequence (steps, ...) whose every step is what Need says). Fix: insert Flatten before a Dense "
-                  "that follows an "
-                  "image, change the Reshape/Input shape so the element counts agree, or use a kernel, pool or crop "
-                  "that fits the image (Padding::same keeps a convolution's size).");
+                  "least N steps; sequence_at_most<N>: a (steps, features) sequence of at most N steps; "
+                  "channels_divisible_by<G>: a last axis (channels) that G divides; permutation_of_axes_1_to<N>: "
+                  "Permute's Dims, which must reorder the axes 1..N; each_step<Need>: a sequence (steps, ...) whose "
+                  "every step is what Need says). Fix: insert Flatten before a Dense that follows an image, change "
+                  "the Reshape/Input shape so the element counts agree, or use a kernel, pool or crop that fits the "
+                  "image (Padding::same keeps a convolution's size).");
 };
 
 template <class Net>

@@ -73,6 +73,9 @@ struct image_at_least {};
 // A sequence (steps, channels) of at least N steps: what a valid-padded Conv1D or pool of size N needs.
 template <std::size_t N>
 struct sequence_at_least {};
+// A sequence (steps, features) of at most N steps: what PositionEmbedding<N> has positions for.
+template <std::size_t N>
+struct sequence_at_most {};
 // A last axis (channels) that G divides: GroupNormalization's groups of channels.
 template <std::size_t G>
 struct channels_divisible_by {};

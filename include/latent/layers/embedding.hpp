@@ -64,4 +64,43 @@ private:
     std::string describe() const { return "Embedding" + (this->name().empty() ? std::string{} : " \"" + this->name() + "\""); }
 };
 
+// KerasHub's PositionEmbedding(sequence_length): a trainable table of one vector per position,
+// (SequenceLength, features), Glorot-uniform at first; its output is the table's first `steps`
+// rows for every sample, whatever the input's values, so a model adds it to the input:
+// Add{}(x, PositionEmbedding<L>{}(x)) gives attention, which sees the steps as a set, their order.
+template <std::size_t SequenceLength>
+class PositionEmbedding : public Layer<PositionEmbedding<SequenceLength>> {
+    static_assert(SequenceLength > 0, "latent: PositionEmbedding needs a sequence_length of at least 1");
+
+public:
+    using Layer<PositionEmbedding<SequenceLength>>::Layer;
+    static constexpr std::string_view type_name = "PositionEmbedding";
+    static constexpr std::string_view default_name = "position_embedding";
+    static constexpr std::size_t sequence_length = SequenceLength;
+
+    using requirement = sequence_at_most<SequenceLength>;
+    template <class In>
+    static constexpr bool accepts = In::rank == 2 && In::dims[0] <= SequenceLength;
+    template <class In>
+    using output_shape = In;
+    template <class In>
+    static constexpr std::size_t features = In::rank == 2 ? In::dims[1] : 1;
+
+    template <class In>
+    static constexpr std::array<ParamSpec, 1> params{
+        ParamSpec{"embeddings", {SequenceLength, features<In>}, 2, Init::glorot_uniform, true}};
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        ops::fill_zero<B>(a.batch * In::size, a.y);
+        ops::bias_add<B>(a.batch, In::size, a.params, a.y);  // the table's first steps rows, per sample
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        if (a.dparams) ops::column_sum<B>(a.batch, In::size, a.dy, a.dparams, true);
+        if (a.dx) ops::fill_zero<B>(a.batch * In::size, a.dx);  // the output does not depend on x
+    }
+};
+
 }  // namespace latent

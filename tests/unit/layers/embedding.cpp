@@ -131,3 +131,28 @@ TEST_CASE("a bag of embeddings (Embedding, GlobalAveragePooling1D) learns which 
     const History history = net.fit(x, y, {.epochs = 40, .batch_size = 32, .verbose = Verbosity::silent});
     CHECK(history.last("accuracy") > 0.95);
 }
+
+TEST_CASE("PositionEmbedding gives every sample the table's first `steps` rows, as KerasHub's; Add puts them on x") {
+    using L = PositionEmbedding<5>;
+    constexpr auto specs = L::params<Shape<3, 2>>;
+    CHECK(specs[0].name == "embeddings");
+    CHECK(specs[0].dim_vector() == std::vector<std::size_t>{5, 2});  // sequence_length rows
+    CHECK(specs[0].init == Init::glorot_uniform);
+    static_assert(accepts_v<L, Shape<5, 2>> && accepts_v<L, Shape<3, 2>> && !accepts_v<L, Shape<6, 2>>);
+    static_assert(!accepts_v<L, Shape<10>>);
+    static_assert(std::is_same_v<L::requirement, sequence_at_most<5>>);
+    const std::vector<float> table{1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    std::vector<float> x{9, 9, 9, 9, 9, 9, -1, -1, -1, -1, -1, -1}, y(12), ws(1);
+    ForwardArgs<float> a{x.data(), y.data(), table.data(), ws.data(), 2, Mode::infer, nullptr};
+    L{}.forward<Shape<3, 2>, cpu::reference, float>(a);
+    CHECK(y == std::vector<float>{1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6});
+    CHECK(check_layer_gradients<Shape<3, 2>>(L{}) > 0);
+
+    // x + its positions, in a functional model
+    auto in = input<3, 2>("tokens");
+    auto out = Add{}(in, PositionEmbedding<4>{}(in));
+    auto model = Model(in, out);
+    std::copy(table.begin(), table.begin() + 8, model.parameters().values().begin());
+    const auto added = model.predict(Tensor<Shape<3, 2>>(1, {1, 1, 1, 1, 1, 1}));
+    CHECK(std::vector<float>(added.data(), added.data() + 6) == std::vector<float>{2, 3, 4, 5, 6, 7});
+}

@@ -189,3 +189,4 @@ void uniform_kernel(const reference&, std::size_t n, T* out, Generator& gen) {
 #include "reference/depthwise.hpp"
 #include "reference/permute.hpp"
 #include "reference/prelu.hpp"
+#include "reference/attention.hpp"

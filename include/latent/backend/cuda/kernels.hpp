@@ -747,6 +747,16 @@ void permute_backward_kernel(const per_index_backend<E>&, std::size_t batch, con
     exec.for_each(batch * p.sample, [=] LATENT_HOST_DEVICE(std::size_t i) { dx[permuted_source(p, i)] = dy[i]; });
 }
 
+// ---- causal mask: one thread per score ---------------------------------------------------------
+
+template <class E, class T>
+void causal_mask_kernel(const per_index_backend<E>&, std::size_t matrices, std::size_t steps, T* scores) {
+    E exec;
+    exec.for_each(matrices * steps * steps, [=] LATENT_HOST_DEVICE(std::size_t k) {
+        if (k % steps > (k / steps) % steps) scores[k] = T(-1e9);
+    });
+}
+
 // ---- prelu: one thread per element ------------------------------------------------------------
 
 template <class E, class T>

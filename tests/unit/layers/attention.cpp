@@ -1,0 +1,165 @@
+// MultiHeadAttention: Keras' weights and formula (against a direct computation in double),
+// the causal mask, finite-difference gradients, and learning a task only attention can do.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include <latent/latent.hpp>
+
+#include "support/gradient_check.hpp"
+
+using namespace latent;
+using latent::testing::check_layer_gradients;
+
+namespace {
+// Keras' MultiHeadAttention(num_heads=H, key_dim=K, value_dim=V)(x, x) for one sample, written
+// out with the weights in Keras' layout: q[t, h, k] = sum_d x[t, d] Wq[d, h, k] + bq[h, k], ...
+std::vector<double> attend(const std::vector<double>& x, const std::vector<double>& w, std::size_t L, std::size_t D,
+                           std::size_t H, std::size_t K, std::size_t V, bool causal) {
+    const double* wq = w.data();
+    const double* bq = wq + D * H * K;
+    const double* wk = bq + H * K;
+    const double* bk = wk + D * H * K;
+    const double* wv = bk + H * K;
+    const double* bv = wv + D * H * V;
+    const double* wo = bv + H * V;
+    const double* bo = wo + H * V * D;
+    auto project = [&](const double* kernel, const double* bias, std::size_t width) {
+        std::vector<double> out(L * H * width);
+        for (std::size_t t = 0; t < L; ++t)
+            for (std::size_t j = 0; j < H * width; ++j) {
+                double s = bias[j];
+                for (std::size_t d = 0; d < D; ++d) s += x[t * D + d] * kernel[d * H * width + j];
+                out[t * H * width + j] = s;
+            }
+        return out;
+    };
+    const auto q = project(wq, bq, K), k = project(wk, bk, K), v = project(wv, bv, V);
+    std::vector<double> heads(L * H * V, 0.0), y(L * D);
+    for (std::size_t h = 0; h < H; ++h)
+        for (std::size_t i = 0; i < L; ++i) {
+            std::vector<double> score(L);
+            double max = -1e300;
+            for (std::size_t j = 0; j < L; ++j) {
+                double s = 0;
+                for (std::size_t c = 0; c < K; ++c) s += q[(i * H + h) * K + c] / std::sqrt(double(K)) * k[(j * H + h) * K + c];
+                score[j] = causal && j > i ? -1e9 : s;
+                max = std::max(max, score[j]);
+            }
+            double total = 0;
+            for (auto& s : score) total += s = std::exp(s - max);
+            for (std::size_t j = 0; j < L; ++j)
+                for (std::size_t c = 0; c < V; ++c) heads[(i * H + h) * V + c] += score[j] / total * v[(j * H + h) * V + c];
+        }
+    for (std::size_t t = 0; t < L; ++t)
+        for (std::size_t d = 0; d < D; ++d) {
+            double s = bo[d];
+            for (std::size_t j = 0; j < H * V; ++j) s += heads[t * H * V + j] * wo[j * D + d];
+            y[t * D + d] = s;
+        }
+    return y;
+}
+
+template <class In, class L>
+std::vector<double> run(const L& layer, const std::vector<double>& x, const std::vector<double>& params,
+                        std::size_t batch) {
+    std::vector<double> y(batch * In::size), ws(workspace_size<L, In>(batch) + 1);
+    ForwardArgs<double> a{x.data(), y.data(), params.data(), ws.data(), batch, Mode::infer, nullptr};
+    layer.template forward<In, cpu::reference, double>(a);
+    return y;
+}
+}  // namespace
+
+TEST_CASE("MultiHeadAttention computes Keras' mha(x, x): per head softmax(q k^T / sqrt(key_dim)) v, then projected") {
+    constexpr std::size_t L = 5, D = 6, H = 2, K = 3, V = 4, batch = 2;
+    using In = Shape<L, D>;
+    using Layer = MultiHeadAttention<H, K, V>;
+    constexpr auto specs = Layer::params<In>;
+    std::size_t count = 0;
+    for (const auto& s : specs) count += s.size();
+    CHECK(count == 3 * (D * H * K + H * K) - (D * H * K + H * K) + D * H * V + H * V + H * V * D + D);
+    Generator g(11);
+    std::vector<double> x(batch * L * D), w(count);
+    for (auto& v : x) v = g.uniform(-1.0, 1.0);
+    for (auto& v : w) v = g.normal() * 0.6;
+    for (const bool causal : {false, true}) {
+        CAPTURE(causal);
+        const auto y = run<In>(Layer{causal}, x, w, batch);
+        for (std::size_t b = 0; b < batch; ++b) {
+            const std::vector<double> sample(x.begin() + b * L * D, x.begin() + (b + 1) * L * D);
+            const auto want = attend(sample, w, L, D, H, K, V, causal);
+            for (std::size_t i = 0; i < L * D; ++i) CHECK(y[b * L * D + i] == doctest::Approx(want[i]).epsilon(1e-12));
+        }
+    }
+    // With the causal mask, step 0 sees only itself: changing later steps leaves its output alone.
+    auto later = x;
+    for (std::size_t i = D; i < L * D; ++i) later[i] += 0.5;
+    const auto before = run<In>(Layer{true}, x, w, 1), after = run<In>(Layer{true}, later, w, 1);
+    for (std::size_t d = 0; d < D; ++d) CHECK(after[d] == before[d]);
+    CHECK(run<In>(Layer{false}, later, w, 1)[0] != before[0]);
+}
+
+TEST_CASE("MultiHeadAttention has Keras' weights: names, shapes, initializers and count") {
+    using Layer = MultiHeadAttention<4, 8>;
+    constexpr auto specs = Layer::params<Shape<10, 16>>;
+    CHECK(specs[0].name == "query/kernel");
+    CHECK(specs[0].dim_vector() == std::vector<std::size_t>{16, 4, 8});
+    CHECK(specs[1].name == "query/bias");
+    CHECK(specs[1].dim_vector() == std::vector<std::size_t>{4, 8});
+    CHECK(specs[4].name == "value/kernel");
+    CHECK(specs[6].name == "attention_output/kernel");
+    CHECK(specs[6].dim_vector() == std::vector<std::size_t>{4, 8, 16});
+    CHECK(specs[7].dim_vector() == std::vector<std::size_t>{16});
+    CHECK(specs[0].init == Init::glorot_uniform);
+    CHECK(specs[1].init == Init::zeros);
+    // Keras' fans of an EinsumDense kernel (16, 4, 8): fan_in 16 * 4, fan_out 16 * 8
+    CHECK(specs[0].fan_in() == 64);
+    CHECK(specs[0].fan_out() == 128);
+    using Net = Sequential<Input<10, 16>, Layer>;
+    static_assert(Net::param_count == 2160);  // Keras' count for MultiHeadAttention(4, 8) on (10, 16)
+    Net net;
+    CHECK(net.parameters().slots()[0].name == "multi_head_attention/query/kernel");
+    CHECK(net.parameters().slots()[7].name == "multi_head_attention/attention_output/bias");
+    static_assert(accepts_v<Layer, Shape<10, 16>> && !accepts_v<Layer, Shape<160>>);
+    static_assert(std::is_same_v<Layer::requirement, rank<2>>);
+    CHECK_FALSE(Layer{}.use_causal_mask());
+    CHECK(Layer{true}.use_causal_mask());
+    CHECK(Layer{"attn"}.name() == "attn");
+}
+
+TEST_CASE("MultiHeadAttention gradients, with and without the causal mask") {
+    CHECK(check_layer_gradients<Shape<4, 5>>(MultiHeadAttention<2, 3>{}) > 0);
+    CHECK(check_layer_gradients<Shape<4, 5>>(MultiHeadAttention<2, 3>{true}) > 0);
+    CHECK(check_layer_gradients<Shape<3, 4>>(MultiHeadAttention<3, 2, 5>{}, {.batch = 2}) > 0);
+    CHECK(check_layer_gradients<Shape<1, 3>>(MultiHeadAttention<1, 2>{}) > 0);  // one step: weight 1
+}
+
+TEST_CASE("MultiHeadAttention learns the product of two flagged steps' values, which pooling steps alone cannot") {
+    // Each sample: 6 steps of (value, flag a, flag b), two steps flagged; the target is the
+    // product of their values. A sum over steps of any per-step function has no term in both.
+    constexpr std::size_t L = 6, n = 1024;
+    Tensor<Shape<L, 3>> x(n);
+    Tensor<Shape<1>> y(n);
+    Generator g(5);
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t a = static_cast<std::size_t>(g.uniform(0.0, double(L))) % L;
+        const std::size_t b = (a + 1 + static_cast<std::size_t>(g.uniform(0.0, double(L - 1))) % (L - 1)) % L;
+        for (std::size_t t = 0; t < L; ++t) {
+            x[(i * L + t) * 3] = static_cast<float>(g.uniform(-1.0, 1.0));
+            x[(i * L + t) * 3 + 1] = t == a ? 1.0f : 0.0f;
+            x[(i * L + t) * 3 + 2] = t == b ? 1.0f : 0.0f;
+        }
+        y[i] = x[(i * L + a) * 3] * x[(i * L + b) * 3];
+    }
+    const FitOptions options{.epochs = 60, .batch_size = 32, .seed = 3, .verbose = Verbosity::silent};
+    Sequential<Input<L, 3>, MultiHeadAttention<2, 8>, GlobalAveragePooling1D, Dense<1>> attention(1);
+    attention.compile(optim::Adam{.lr = 0.01}, loss::MeanSquaredError{});
+    const double with_attention = attention.fit(x, y, options)["loss"].back();
+    Sequential<Input<L, 3>, TimeDistributed<Dense<16>>, ReLU, GlobalAveragePooling1D, Dense<1>> pooled(1);
+    pooled.compile(optim::Adam{.lr = 0.01}, loss::MeanSquaredError{});
+    const double without = pooled.fit(x, y, options)["loss"].back();
+    MESSAGE("MSE with attention " << with_attention << ", pooling only " << without);
+    CHECK(without > 0.09);  // about the targets' variance, 1/9
+    CHECK(with_attention < 0.1 * without);
+}
