@@ -8,9 +8,27 @@
 #include <string>
 #include <utility>
 
+#include "dropout.hpp"
 #include "layer.hpp"
 
 namespace latent {
+
+namespace detail {
+// Inverted dropout by a mask of uniform draws: the mask becomes each element's multiplier (0, or
+// 1 / (1 - rate)) and out the element times it (function objects: nvcc takes no lambda here).
+template <class T>
+struct drop_with_mask {
+    T rate, keep_scale;
+    LATENT_HOST_DEVICE void operator()(T& out, T& mask, const T& x) const {
+        mask = mask >= rate ? keep_scale : T(0);
+        out = x * mask;
+    }
+};
+template <class T>
+struct multiply_by {
+    LATENT_HOST_DEVICE void operator()(T& x, const T& by) const { x *= by; }
+};
+}  // namespace detail
 
 // Keras' MultiHeadAttention(num_heads, key_dim, value_dim) called as mha(x, x): every step of a
 // (steps, features) sequence attends to every step (to itself and the earlier ones only with
@@ -42,6 +60,13 @@ public:
     static constexpr std::size_t num_heads = NumHeads;
     static constexpr std::size_t key_dim = KeyDim;
     static constexpr std::size_t value_dim = ValueDim;
+    // Keras' dropout: in training, each attention weight is zeroed with probability `rate` and the
+    // rest scaled by 1 / (1 - rate) (on the weights after the softmax, as Keras); 0 by default.
+    double dropout() const noexcept { return dropout_; }
+    MultiHeadAttention& dropout(double rate) {
+        dropout_ = detail::dropout_rate(rate, type_name, this->name(), "latent.layers.multi_head_attention.dropout");
+        return *this;
+    }
     bool use_causal_mask() const noexcept { return causal_; }
     MultiHeadAttention& use_causal_mask(bool on) noexcept {
         causal_ = on;
@@ -71,11 +96,12 @@ public:
         ParamSpec{"attention_output/kernel", {NumHeads, ValueDim, features<In>}, 3, Init::glorot_uniform, true},
         ParamSpec{"attention_output/bias", {features<In>}, 1, Init::zeros, true}};
 
-    // Forward keeps q, k, v, the attention weights and the heads' outputs for backward, which
-    // uses as much again for their gradients.
+    // Forward keeps q, k, v, the attention weights (and with dropout in training, the mask and
+    // the weights dropped) and the heads' outputs for backward, which uses as much again for
+    // their gradients.
     template <class In>
     static constexpr std::size_t kept_per_sample =
-        2 * steps<In> * HK + 2 * steps<In> * HV + NumHeads * steps<In> * steps<In>;
+        2 * steps<In> * HK + 2 * steps<In> * HV + 3 * NumHeads * steps<In> * steps<In>;
     template <class In>
     static constexpr std::size_t workspace_per_sample = 2 * kept_per_sample<In>;
     template <class In>
@@ -102,10 +128,29 @@ public:
                              kept.p_of(b, h), L);
         if (causal_) ops::causal_mask<B>(a.batch * NumHeads, L, kept.p);
         ops::softmax<B>(a.batch * NumHeads * L, L, kept.p, kept.p);
+        // What multiplies v: the attention weights, or with dropout them dropped (a mask of ones
+        // in inference, as Dropout's, so that backward reads the same arrays in either mode).
+        const T* weights = kept.p;
+        if (dropout_ > 0.0) {
+            const std::size_t n = a.batch * NumHeads * L * L;
+            T rate = T(0);
+            if (a.mode == Mode::train) {
+                if (!a.rng)
+                    throw value_error("latent.layers.dropout.rng",
+                                      "MultiHeadAttention's dropout in training mode needs a random generator");
+                ops::uniform<B>(n, kept.mask, *a.rng);
+                rate = static_cast<T>(dropout_);
+            } else {
+                ops::fill_zero<B>(n, kept.mask);  // every draw kept: the mask's multipliers become 1
+            }
+            const T keep_scale = a.mode == Mode::train ? static_cast<T>(1.0 / (1.0 - dropout_)) : T(1);
+            ops::elementwise<B>(n, detail::drop_with_mask<T>{rate, keep_scale}, kept.dropped, kept.mask, kept.p);
+            weights = kept.dropped;
+        }
         for (std::size_t b = 0; b < a.batch; ++b)
             for (std::size_t h = 0; h < NumHeads; ++h)
-                ops::gemm<B>(false, false, L, ValueDim, L, T(1), kept.p_of(b, h), L, kept.v_of(b, h), HV, T(0),
-                             kept.o_of(b, h), HV);
+                ops::gemm<B>(false, false, L, ValueDim, L, T(1), weights + (b * NumHeads + h) * L * L, L,
+                             kept.v_of(b, h), HV, T(0), kept.o_of(b, h), HV);
         ops::gemm<B>(false, false, rows, D, HV, T(1), kept.o, HV, w.output, D, T(0), a.y, D);
         ops::bias_add<B>(rows, D, w.output_bias, a.y);
     }
@@ -124,13 +169,17 @@ public:
             ops::column_sum<B>(rows, D, a.dy, dw.output_bias, true);
         }
         ops::gemm<B>(false, true, rows, HV, D, T(1), a.dy, D, w.output, D, T(0), d.o, HV);
+        const bool dropped = dropout_ > 0.0;
+        const T* weights = dropped ? kept.dropped : kept.p;
         for (std::size_t b = 0; b < a.batch; ++b)
             for (std::size_t h = 0; h < NumHeads; ++h) {
                 ops::gemm<B>(false, true, L, L, ValueDim, T(1), d.o_of(b, h), HV, kept.v_of(b, h), HV, T(0),
                              d.p_of(b, h), L);
-                ops::gemm<B>(true, false, L, ValueDim, L, T(1), kept.p_of(b, h), L, d.o_of(b, h), HV, T(0),
-                             d.v_of(b, h), HV);
+                ops::gemm<B>(true, false, L, ValueDim, L, T(1), weights + (b * NumHeads + h) * L * L, L,
+                             d.o_of(b, h), HV, T(0), d.v_of(b, h), HV);
             }
+        if (dropped)  // through the dropout: the weights' gradient times the mask's multipliers
+            ops::elementwise<B>(a.batch * NumHeads * L * L, detail::multiply_by<T>{}, d.p, kept.mask);
         // the scores' gradient, in place (masked scores have weight 0, so theirs is 0)
         ops::softmax_backward<B>(a.batch * NumHeads * L, L, kept.p, d.p, d.p);
         const T scale = T(1) / std::sqrt(static_cast<T>(KeyDim));
@@ -180,13 +229,15 @@ private:
     template <class T, class In>
     struct Kept {
         static constexpr std::size_t L = steps<In>;
-        T *q, *k, *v, *p, *o;
+        T *q, *k, *v, *p, *o, *mask, *dropped;
         Kept(T* base, std::size_t batch)
             : q(base),
               k(q + batch * L * HK),
               v(k + batch * L * HK),
               p(v + batch * L * HV),
-              o(p + batch * NumHeads * L * L) {}
+              o(p + batch * NumHeads * L * L),
+              mask(o + batch * L * HV),
+              dropped(mask + batch * NumHeads * L * L) {}
         T* q_of(std::size_t b, std::size_t h) const { return q + b * L * HK + h * KeyDim; }
         T* k_of(std::size_t b, std::size_t h) const { return k + b * L * HK + h * KeyDim; }
         T* v_of(std::size_t b, std::size_t h) const { return v + b * L * HV + h * ValueDim; }
@@ -195,6 +246,7 @@ private:
     };
 
     bool causal_ = false;
+    double dropout_ = 0.0;
 };
 
 }  // namespace latent

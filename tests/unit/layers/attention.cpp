@@ -163,3 +163,38 @@ TEST_CASE("MultiHeadAttention learns the product of two flagged steps' values, w
     CHECK(without > 0.09);  // about the targets' variance, 1/9
     CHECK(with_attention < 0.1 * without);
 }
+
+TEST_CASE("MultiHeadAttention's dropout drops attention weights in training only, as Keras' dropout") {
+    constexpr std::size_t L = 6, D = 4;
+    using In = Shape<L, D>;
+    using Layer = MultiHeadAttention<2, 3>;
+    CHECK(Layer{}.dropout() == 0.0);
+    Layer layer;
+    layer.dropout(0.5);
+    CHECK(layer.dropout() == 0.5);
+    CHECK_THROWS_WITH_AS(Layer{"attn"}.dropout(1.0), doctest::Contains("MultiHeadAttention \"attn\": rate must be in [0, 1)"),
+                         value_error);
+    constexpr auto specs = Layer::params<In>;
+    std::size_t count = 0;
+    for (const auto& s : specs) count += s.size();
+    Generator g(3);
+    std::vector<double> x(2 * L * D), w(count);
+    for (auto& v : x) v = g.uniform(-1.0, 1.0);
+    for (auto& v : w) v = g.normal() * 0.6;
+    auto forward = [&](const Layer& l, Mode mode, std::uint64_t seed) {
+        std::vector<double> y(x.size()), ws(workspace_size<Layer, In>(2) + 1);
+        Generator rng(seed);
+        ForwardArgs<double> a{x.data(), y.data(), w.data(), ws.data(), 2, mode, &rng};
+        l.forward<In, cpu::reference, double>(a);
+        return y;
+    };
+    const Layer plain;
+    CHECK(forward(layer, Mode::infer, 1) == forward(plain, Mode::infer, 1));  // inference: no dropout
+    CHECK(forward(layer, Mode::train, 1) != forward(plain, Mode::train, 1));
+    CHECK(forward(layer, Mode::train, 1) == forward(layer, Mode::train, 1));  // the generator decides
+    CHECK(forward(layer, Mode::train, 1) != forward(layer, Mode::train, 2));
+    // The gradient through the dropped weights (the same draws each evaluation).
+    CHECK(check_layer_gradients<In>(Layer{}.dropout(0.3)) > 0);
+    CHECK(check_layer_gradients<In>(Layer{true}.dropout(0.3)) > 0);
+    CHECK(check_layer_gradients<In>(Layer{}.dropout(0.3), {.mode = Mode::infer}) > 0);  // no dropout there
+}
