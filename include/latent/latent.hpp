@@ -34,6 +34,7 @@
 #include "layers/norm.hpp"
 #include "layers/padding.hpp"
 #include "layers/pool.hpp"
+#include "layers/preprocessing.hpp"
 #include "layers/prelu.hpp"
 #include "layers/recurrent.hpp"
 #include "layers/time_distributed.hpp"

@@ -92,9 +92,17 @@ std::size_t check_layer_gradients(const L& layer, const GradientCheck& opt = {})
     };
     if (opt.differentiate_inputs)
         for (std::size_t i = 0; i < x.size(); ++i) check_close(dx[i], numeric(x, i), opt.tolerance, "dx", i);
-    for (std::size_t i = 0; i < params.size(); ++i)
-        check_close(dparams[i], numeric(params, i), opt.tolerance, "dparams", i);
-    return (opt.differentiate_inputs ? x.size() : 0) + params.size();
+    // Trainable parameters only: the others (BatchNormalization's moving statistics,
+    // Normalization's mean and variance) are never given a gradient.
+    std::size_t compared = opt.differentiate_inputs ? x.size() : 0, first = 0;
+    for (const auto& s : specs) {
+        if (s.trainable)
+            for (std::size_t i = first; i < first + s.size(); ++i)
+                check_close(dparams[i], numeric(params, i), opt.tolerance, "dparams", i);
+        compared += s.trainable ? s.size() : 0;
+        first += s.size();
+    }
+    return compared;
 }
 
 // The same check for a merge layer (latent/layers/merge.hpp) with inputs of shapes In...: the

@@ -36,6 +36,9 @@ void check_dense_and_activations(double tol, agreement_modes random_layers = agr
     check_layer_agreement<B, Memory, Shape<4, 5>>(Flatten{}, tol);
     check_layer_agreement<B, Memory, Shape<20>>(Reshape<4, 5>{}, tol);
     check_layer_agreement<B, Memory, Shape<3, 4, 5>>(Permute<3, 1, 2>{}, tol);
+    check_layer_agreement<B, Memory, Shape<3, 4, 5>>(Rescaling{1.0 / 255, -0.5}, tol);
+    check_layer_agreement<B, Memory, Shape<6, 5>>(Normalization{}, tol, 5, true);  // a variance must be >= 0
+    check_layer_agreement<B, Memory, Shape<6, 5>>(Normalization{true}, tol, 5, true);
     check_layer_agreement<B, Memory, Shape<6, 5, 4>>(PReLU<>{}, tol);
     check_layer_agreement<B, Memory, Shape<6, 5, 4>>(PReLU<1, 2>{}, tol, 9);
     check_layer_agreement<B, Memory, Shape<6, 5, 4>>(PReLU<2>{}, tol, 3);

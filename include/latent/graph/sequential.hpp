@@ -191,6 +191,30 @@ public:
                 if (slot.layer == index_) out.emplace_back(&slot, net_->params_.slot_values(slot));
             return out;
         }
+        // Every parameter (Keras' layer.get_weights(): kernel, bias, ... in order).
+        std::vector<std::vector<float>> get_weights() const {
+            std::vector<std::vector<float>> out;
+            for (const auto& [slot, values] : weights()) out.emplace_back(values.begin(), values.end());
+            return out;
+        }
+        // Replaces every parameter; all-or-nothing, each checked against the layer's shapes.
+        void set_weights(const std::vector<std::vector<float>>& values) {
+            auto slots = weights();
+            if (values.size() != slots.size())
+                throw shape_error("latent.graph.set_weights", "layer \"" + name() + "\" has " +
+                                                                  std::to_string(slots.size()) + " weights, got " +
+                                                                  std::to_string(values.size()));
+            for (std::size_t s = 0; s < slots.size(); ++s)
+                if (values[s].size() != slots[s].second.size())
+                    throw shape_error("latent.graph.set_weights",
+                                      "layer \"" + name() + "\", weight " + std::to_string(s) + " (" +
+                                          slots[s].first->name + "): expected " +
+                                          std::to_string(slots[s].second.size()) + " values of shape " +
+                                          format_shape(slots[s].first->dims) + ", got " +
+                                          std::to_string(values[s].size()));
+            for (std::size_t s = 0; s < slots.size(); ++s)
+                std::copy(values[s].begin(), values[s].end(), slots[s].second.begin());
+        }
 
     private:
         Sequential* net_;
