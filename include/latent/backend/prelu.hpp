@@ -5,28 +5,20 @@
 #include <cstddef>
 
 #include "../config.hpp"
+#include "permute.hpp"
 
 namespace latent::detail {
 
-inline constexpr std::size_t max_prelu_rank = 8;
+inline constexpr std::size_t max_prelu_rank = max_permute_rank;
 
-// A sample of `rank` axes of lengths dims[]; alpha_strides[j] is how far alpha moves along axis j
-// (0 on a shared axis, where every position uses the same alpha).
-struct AlphaLayout {
-    std::size_t rank = 0;
-    std::size_t sample = 1;  // elements per sample
-    std::size_t dims[max_prelu_rank]{};
-    std::size_t alpha_strides[max_prelu_rank]{};
-};
+// The sample's axes (out_dims) and how far alpha moves along each (in_strides; 0 on a shared
+// axis, where every position uses the same alpha): a Permutation that reads alpha instead of a
+// sample, so that alpha's index is the permuted source of an element's place in its sample.
+using AlphaLayout = Permutation;
 
 // The alpha of element i (of the whole batch).
 LATENT_HOST_DEVICE inline std::size_t alpha_index(const AlphaLayout& l, std::size_t i) {
-    std::size_t rest = i % l.sample, offset = 0;
-    for (std::size_t j = l.rank; j-- > 0;) {
-        offset += (rest % l.dims[j]) * l.alpha_strides[j];
-        rest /= l.dims[j];
-    }
-    return offset;
+    return permuted_source(l, i % l.sample);
 }
 
 // PReLU's negative part, dalpha's summand before the sum over the batch and the shared axes.

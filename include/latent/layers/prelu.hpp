@@ -111,8 +111,8 @@ public:
         l.sample = In::size;
         std::size_t stride = 1;
         for (std::size_t j = In::rank; j-- > 0;) {
-            l.dims[j] = In::dims[j];
-            l.alpha_strides[j] = is_shared(j) ? 0 : stride;
+            l.out_dims[j] = In::dims[j];
+            l.in_strides[j] = is_shared(j) ? 0 : stride;
             stride *= is_shared(j) ? 1 : In::dims[j];
         }
         return l;
