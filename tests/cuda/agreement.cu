@@ -169,6 +169,9 @@ TEST_CASE("cuda: the models of one graph train on the GPU as on the CPU") {
     testing::check_functional_device_training<cuda>(tolerance, "cuda_trunk.safetensors");
     testing::check_functional_device_outputs<cuda>(tolerance);
 }
+TEST_CASE("cuda: self- and cross-attention (MultiHeadAttention on two inputs) train on the GPU as on the CPU") {
+    testing::check_functional_device_attention<cuda>(tolerance);
+}
 TEST_CASE("cuda: a model with several inputs and outputs trains batch by batch, and resumes bit for bit") {
     testing::check_outputs_train_on_batch<cuda>(tolerance);
     testing::check_outputs_resume<cuda>("cuda_outputs_resume.safetensors");

@@ -194,6 +194,38 @@ void check_functional_device_outputs(double tol) {
     }
 }
 
+// Cross-attention (MultiHeadAttention on two inputs) and self-attention with the causal mask and
+// positions, trained in one functional model: the multi-input layer contract's weights and
+// workspace on the device. (No dropout: a device draws its own random numbers.)
+template <class B>
+std::pair<History, std::vector<float>> train_attention() {
+    ToyData d;
+    auto inputs = input<B, 6>("inputs", 5);
+    auto sequence = Reshape<3, 2>{}(inputs);
+    auto positioned = Add{}(sequence, PositionEmbedding<3>{}(sequence));
+    auto self = MultiHeadAttention<2, 3>{true}(positioned);
+    auto other = Reshape<2, 3>{}(inputs);
+    auto cross = MultiHeadAttention<2, 4, 3>{"cross"}(self, other);
+    auto out = Softmax{}(Dense<3>{}(Flatten{}(cross)));
+    Model model(inputs, out);
+    model.compile(optim::Adam{.lr = 1e-2}, loss::SparseCategoricalCrossentropy{}, metrics::Accuracy{});
+    auto history = model.fit(d.x, d.y, {.epochs = 3, .batch_size = 16, .seed = 2, .verbose = Verbosity::silent});
+    const auto values = model.parameters().values();
+    return {std::move(history), std::vector<float>(values.begin(), values.end())};
+}
+
+template <class B>
+void check_functional_device_attention(double tol) {
+    const auto [want, want_weights] = train_attention<cpu::reference>();
+    const auto [got, got_weights] = train_attention<B>();
+    for (const char* key : {"loss", "accuracy"})
+        for (std::size_t e = 0; e < 3; ++e) {
+            INFO(key << ", epoch " << e + 1);
+            CHECK(got[key][e] == doctest::Approx(want[key][e]).epsilon(tol));
+        }
+    CHECK(relative_error(got_weights, want_weights) < tol);
+}
+
 // The CPU's errors, word for word: a diverged loss names the graph's first layer whose output
 // is not finite; a batch of the wrong size is refused.
 template <class B>

@@ -105,16 +105,20 @@ std::size_t check_layer_gradients(const L& layer, const GradientCheck& opt = {})
     return compared;
 }
 
-// The same check for a merge layer (latent/layers/merge.hpp) with inputs of shapes In...: the
-// analytic gradient of every input against central differences. Only the batch, seed, step,
-// tolerance and input range of the options apply (merge layers have no parameters or mode).
-// Returns how many gradient values were compared.
+// The same check for a merge layer (latent/layers/merge.hpp), or a layer called on several
+// inputs, with inputs of shapes In...: the analytic gradient of every input, and of every
+// trainable parameter (random, normal * 0.5), against central differences. The batch, seed,
+// step, tolerance, mode and input range of the options apply. Returns how many gradient values
+// were compared.
 template <class... In, class L>
 std::size_t check_merge_gradients(const L& layer, const GradientCheck& opt = {}) {
     using B = cpu::reference;
     using Out = typename L::template output_shape<In...>;
     constexpr std::size_t count = sizeof...(In);
     constexpr std::array<std::size_t, count> sizes{In::size...};
+    constexpr auto specs = L::template params<In...>;
+    std::size_t param_size = 0;
+    for (const auto& s : specs) param_size += s.size();
 
     Generator gen(opt.seed);
     std::array<std::vector<double>, count> xs, dxs;
@@ -127,33 +131,52 @@ std::size_t check_merge_gradients(const L& layer, const GradientCheck& opt = {})
         x_ptrs[k] = xs[k].data();
         dx_ptrs[k] = dxs[k].data();
     }
+    std::vector<double> params(param_size), dparams(param_size, 0.0);
+    for (auto& v : params) v = gen.normal() * 0.5;
     std::vector<double> r(opt.batch * Out::size), y(r.size());
     for (auto& v : r) v = gen.uniform(-1.0, 1.0);
+    std::vector<double> workspace(opt.batch * L::template workspace_per_sample<In...> +
+                                  L::template workspace_fixed<In...> + 1);
 
     auto objective = [&]() {
-        layer.template forward<B, double, In...>(MergeForwardArgs<double>{x_ptrs.data(), count, y.data(), opt.batch});
+        Generator rng(opt.seed + 1);  // the same draws every evaluation
+        layer.template forward<B, double, In...>(MergeForwardArgs<double>{
+            x_ptrs.data(), count, y.data(), opt.batch, params.data(), workspace.data(), opt.mode, &rng});
         double total = 0;
         for (std::size_t i = 0; i < y.size(); ++i) total += r[i] * y[i];
         return total;
     };
 
     objective();
-    layer.template backward<B, double, In...>(
-        MergeBackwardArgs<double>{x_ptrs.data(), count, y.data(), r.data(), dx_ptrs.data(), opt.batch});
+    layer.template backward<B, double, In...>(MergeBackwardArgs<double>{x_ptrs.data(), count, y.data(), r.data(),
+                                                                        dx_ptrs.data(), opt.batch, params.data(),
+                                                                        dparams.data(), workspace.data()});
 
+    auto numeric = [&](std::vector<double>& v, std::size_t i) {
+        const double keep = v[i];
+        v[i] = keep + opt.step;
+        const double up = objective();
+        v[i] = keep - opt.step;
+        const double down = objective();
+        v[i] = keep;
+        return (up - down) / (2 * opt.step);
+    };
     std::size_t compared = 0;
     for (std::size_t k = 0; k < count; ++k) {
         INFO("input " << k);
         for (std::size_t i = 0; i < xs[k].size(); ++i) {
-            const double keep = xs[k][i];
-            xs[k][i] = keep + opt.step;
-            const double up = objective();
-            xs[k][i] = keep - opt.step;
-            const double down = objective();
-            xs[k][i] = keep;
-            check_close(dxs[k][i], (up - down) / (2 * opt.step), opt.tolerance, "dx", i);
+            check_close(dxs[k][i], numeric(xs[k], i), opt.tolerance, "dx", i);
             ++compared;
         }
+    }
+    std::size_t first = 0;
+    for (const auto& s : specs) {
+        if (s.trainable)
+            for (std::size_t i = first; i < first + s.size(); ++i) {
+                check_close(dparams[i], numeric(params, i), opt.tolerance, "dparams", i);
+                ++compared;
+            }
+        first += s.size();
     }
     return compared;
 }

@@ -172,7 +172,7 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
                                              axes reordered (backend/permute.hpp)
    permute_backward(batch, permutation, dy, dx)
                                              dx[detail::permuted_source(permutation, i)] = dy[i]
-   causal_mask(matrices, steps, scores)      scores (matrices, steps, steps): every [m, i, j] with j > i set to
+   causal_mask(matrices, rows, cols, scores) scores (matrices, rows, cols): every [m, i, j] with j > i set to
                                              -1e9 (Keras' large negative), so that a softmax over j gives it 0
    prelu(batch, layout, x, alpha, y)         y[i] = x[i] > 0 ? x[i] : alpha[a] * x[i], a = detail::alpha_index(layout,
                                              i): PReLU, alpha shared along some axes (backend/prelu.hpp)

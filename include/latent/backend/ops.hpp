@@ -601,12 +601,12 @@ namespace op {
 struct causal_mask {};
 }  // namespace op
 
-// scores (matrices, steps, steps): the entries above each matrix's diagonal (a query step i
+// scores (matrices, rows, cols): the entries above each matrix's diagonal (a query step i
 // attending to a later key step j) set to -1e9, Keras' large negative, before a row softmax.
 template <backend_policy B, class T>
-void causal_mask(std::size_t matrices, std::size_t steps, T* scores) {
-    if constexpr (requires { causal_mask_kernel(B{}, matrices, steps, scores); })
-        causal_mask_kernel(B{}, matrices, steps, scores);
+void causal_mask(std::size_t matrices, std::size_t rows, std::size_t cols, T* scores) {
+    if constexpr (requires { causal_mask_kernel(B{}, matrices, rows, cols, scores); })
+        causal_mask_kernel(B{}, matrices, rows, cols, scores);
     else
         (void)sizeof(missing_kernel<B, op::causal_mask>);
 }

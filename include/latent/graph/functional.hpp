@@ -62,14 +62,19 @@ inline constexpr bool is_merge_v = [] {
         return false;
 }();
 
+// Whether a call of L on inputs In... runs through the merge contract (layers/merge.hpp): a merge
+// layer's, and any layer's called on several inputs (MultiHeadAttention's cross-attention).
+template <class L, class... In>
+inline constexpr bool merge_call_v = is_merge_v<L> || sizeof...(In) > 1;
+
 template <class L, class B, class... In>
 struct kernels_of {
     static void forward(const LayerBase& base, const float* const* xs, std::size_t count, float* y, const float* params,
                         float* state, float* workspace, std::size_t batch, Mode mode, Generator* rng, bool trainable) {
         const L& layer = static_cast<const L&>(base);
-        if constexpr (is_merge_v<L>) {
-            (void)params, (void)state, (void)workspace, (void)mode, (void)rng, (void)trainable;
-            MergeForwardArgs<float> a{xs, count, y, batch};
+        if constexpr (merge_call_v<L, In...>) {
+            (void)state, (void)trainable;
+            MergeForwardArgs<float> a{xs, count, y, batch, params, workspace, mode, rng};
             layer.template forward<B, float, In...>(a);
         } else {
             (void)count;
@@ -90,9 +95,8 @@ struct kernels_of {
                          const float* dy, float* const* dxs, const float* params, float* dparams, float* workspace,
                          std::size_t batch) {
         const L& layer = static_cast<const L&>(base);
-        if constexpr (is_merge_v<L>) {
-            (void)params, (void)dparams, (void)workspace;
-            MergeBackwardArgs<float> a{xs, count, y, dy, dxs, batch};
+        if constexpr (merge_call_v<L, In...>) {
+            MergeBackwardArgs<float> a{xs, count, y, dy, dxs, batch, params, dparams, workspace};
             layer.template backward<B, float, In...>(a);
         } else {
             (void)count;
@@ -110,17 +114,16 @@ struct kernels_of {
     }
     static constexpr NodeKernels value = [] {
         NodeKernels k;
-        if constexpr (!is_merge_v<L>) {
+        if constexpr (!merge_call_v<L, In...>)
             k.workspace_per_sample = workspace_per_sample_on_v<L, std::tuple_element_t<0, std::tuple<In...>>, B>;
-            k.workspace_fixed = L::template workspace_fixed<In...>;
-            k.flops_per_sample = L::template flops_per_sample<In...>;
-        } else {
-            k.flops_per_sample = L::template flops_per_sample<In...>;
-        }
+        else
+            k.workspace_per_sample = L::template workspace_per_sample<In...>;
+        k.workspace_fixed = L::template workspace_fixed<In...>;
+        k.flops_per_sample = L::template flops_per_sample<In...>;
         k.activation = output_activation_of<L>();
         k.forward = &kernels_of::forward;
         k.backward = &kernels_of::backward;
-        if constexpr (!is_merge_v<L>) {
+        if constexpr (!merge_call_v<L, In...>) {
             using First = std::tuple_element_t<0, std::tuple<In...>>;
             if constexpr (adds_loss_term<L, First, B>)
                 k.loss_term = [](const LayerBase& base, const float* x, float* workspace, std::size_t batch) {
@@ -407,7 +410,8 @@ struct merge_shape_mismatch {
                   "shapes it got. Add, Subtract, "
                   "Multiply, Average, Maximum and Minimum need identical shapes (Subtract exactly two); Concatenate "
                   "needs equal shapes except along its axis; Dot needs two vectors of one size (Flatten feature maps "
-                  "first).");
+                  "first); MultiHeadAttention (query, value[, key]) needs (steps, features) sequences, the key of as "
+                  "many steps as the value (query_value_key_sequences).");
 };
 template <class Network, class Got, class Expected>
 struct network_backend_mismatch {
@@ -723,8 +727,10 @@ template <class L, class B, class S0, class... S>
 struct merge_call_result {
     using type = Symbolic<S0, B>;
 };
+template <class L, class... In>
+concept takes_several_inputs = requires { L::template accepts_inputs<In...>; };
 template <class L, class B, class S0, class... S>
-    requires is_merge_v<L>
+    requires takes_several_inputs<L, S0, S...>
 struct merge_call_result<L, B, S0, S...> {
     using type = Symbolic<typename L::template output_shape<S0, S...>, B>;
 };
@@ -737,7 +743,7 @@ typename detail::merge_call_result<L, B, S0, S...>::type call_layer(const L& lay
     if constexpr (!(std::is_same_v<B, Bs> && ...)) {
         (void)sizeof(mixed_backends<L>);
         return {x0.resolved().first, x0.resolved().second};
-    } else if constexpr (!detail::is_merge_v<L>) {
+    } else if constexpr (!detail::takes_several_inputs<L, S0, S...>) {
         (void)sizeof(call_shape_mismatch<L, got<S0>, expected<typename L::requirement>>);
         return {x0.resolved().first, x0.resolved().second};
     } else if constexpr (!L::template accepts_inputs<S0, S...>) {
@@ -745,7 +751,8 @@ typename detail::merge_call_result<L, B, S0, S...>::type call_layer(const L& lay
         return {x0.resolved().first, x0.resolved().second};
     } else {
         using Out = typename L::template output_shape<S0, S...>;
-        auto [store, node] = detail::record_call<L, B, S0, S...>(layer, {x0.resolved(), xs.resolved()...}, {});
+        auto [store, node] = detail::record_call<L, B, S0, S...>(layer, {x0.resolved(), xs.resolved()...},
+                                                                 detail::spec_vector(L::template params<S0, S...>));
         return Symbolic<Out, B>(std::move(store), node);
     }
 }

@@ -1,5 +1,6 @@
-// MultiHeadAttention<NumHeads, KeyDim, ValueDim>: Keras' MultiHeadAttention as self-attention
-// over a sequence (steps, features), the block of a Transformer encoder.
+// MultiHeadAttention<NumHeads, KeyDim, ValueDim>: Keras' MultiHeadAttention over sequences
+// (steps, features): self-attention mha(x) (Keras' mha(x, x), a Transformer encoder's block), and
+// in a functional model cross-attention mha(query, value) and mha(query, value, key).
 #pragma once
 
 #include <array>
@@ -10,8 +11,13 @@
 
 #include "dropout.hpp"
 #include "layer.hpp"
+#include "merge.hpp"
 
 namespace latent {
+
+// What MultiHeadAttention called on several inputs needs: a query, a value and optionally a key,
+// each a (steps, features) sequence, the key of as many steps as the value.
+struct query_value_key_sequences {};
 
 namespace detail {
 // Inverted dropout by a mask of uniform draws: the mask becomes each element's multiplier (0, or
@@ -28,15 +34,47 @@ template <class T>
 struct multiply_by {
     LATENT_HOST_DEVICE void operator()(T& x, const T& by) const { x *= by; }
 };
+
+// The query, value and key shapes of a call: mha(x) is mha(x, x, x), mha(q, v) is mha(q, v, v).
+template <class... In>
+struct attention_roles {
+    using query = Shape<1, 1>;  // no input: a stand-in
+    using value = query;
+    using key = query;
+};
+template <class Q>
+struct attention_roles<Q> {
+    using query = Q;
+    using value = Q;
+    using key = Q;
+};
+template <class Q, class V>
+struct attention_roles<Q, V> {
+    using query = Q;
+    using value = V;
+    using key = V;
+};
+template <class Q, class V, class K, class... Rest>
+struct attention_roles<Q, V, K, Rest...> {
+    using query = Q;
+    using value = V;
+    using key = K;
+};
+template <class S>
+inline constexpr std::size_t steps_of = S::rank == 2 ? S::dims[0] : 1;
+template <class S>
+inline constexpr std::size_t features_of = S::rank == 2 ? S::dims[1] : 1;
 }  // namespace detail
 
-// Keras' MultiHeadAttention(num_heads, key_dim, value_dim) called as mha(x, x): every step of a
-// (steps, features) sequence attends to every step (to itself and the earlier ones only with
-// use_causal_mask). Per head h: softmax((x Wq_h + bq_h)(x Wk_h + bk_h)^T / sqrt(KeyDim)) (x Wv_h
-// + bv_h), the heads side by side then projected back to `features` by attention_output. Keras'
-// weights, shapes and initializers: query/kernel (features, NumHeads, KeyDim), query/bias
-// (NumHeads, KeyDim), the same for key and value (ValueDim), attention_output/kernel (NumHeads,
-// ValueDim, features) and attention_output/bias (features); kernels Glorot-uniform, biases zeros.
+// Keras' MultiHeadAttention(num_heads, key_dim, value_dim): each query step attends to the key
+// steps (only to those up to its own with use_causal_mask). Per head h: softmax((q Wq_h + bq_h)
+// (k Wk_h + bk_h)^T / sqrt(KeyDim)) (v Wv_h + bv_h), the heads side by side then projected back
+// to the query's features by attention_output: the output has the query's shape. Keras' weights,
+// shapes and initializers: query/kernel (query features, NumHeads, KeyDim), query/bias (NumHeads,
+// KeyDim), the same for key and value (ValueDim), attention_output/kernel (NumHeads, ValueDim,
+// query features) and attention_output/bias (query features); kernels Glorot-uniform, biases
+// zeros. Called on one sequence (in a Sequential, or mha(x) in a functional model) query, value
+// and key are that sequence; mha(query, value) uses the value as the key.
 template <std::size_t NumHeads, std::size_t KeyDim, std::size_t ValueDim = KeyDim>
 class MultiHeadAttention : public Layer<MultiHeadAttention<NumHeads, KeyDim, ValueDim>> {
     using Base = Layer<MultiHeadAttention<NumHeads, KeyDim, ValueDim>>;
@@ -44,10 +82,13 @@ class MultiHeadAttention : public Layer<MultiHeadAttention<NumHeads, KeyDim, Val
         static_assert(NumHeads > 0 && KeyDim > 0 && ValueDim > 0,
                       "latent: MultiHeadAttention needs at least one head, and KeyDim and ValueDim of at least 1");
     }
+    template <class... In>
+    using roles = detail::attention_roles<In...>;
 
 public:
     MultiHeadAttention() { check_sizes(); }
-    // use_causal_mask: step i attends to steps 0..i only (Keras' call argument; a decoder's).
+    // use_causal_mask: query step i attends to key steps 0..i only (Keras' call argument; a
+    // decoder's).
     explicit MultiHeadAttention(bool use_causal_mask, std::string name = {})
         : Base(std::move(name)), causal_(use_causal_mask) {
         check_sizes();
@@ -73,177 +114,237 @@ public:
         return *this;
     }
 
+    // One input (self-attention): a (steps, features) sequence.
     using requirement = rank<2>;
     template <class In>
     static constexpr bool accepts = In::rank == 2;
-    template <class In>
-    using output_shape = In;
+    // Two or three inputs (query, value, key), in a functional model.
+    template <class... In>
+    static constexpr bool accepts_inputs =
+        (sizeof...(In) == 2 || sizeof...(In) == 3) && ((In::rank == 2) && ...) &&
+        detail::steps_of<typename roles<In...>::key> == detail::steps_of<typename roles<In...>::value>;
+    template <class... In>
+    using requirement_for = std::conditional_t<sizeof...(In) == 2 || sizeof...(In) == 3, query_value_key_sequences,
+                                               exactly_inputs<2>>;
+    template <class... In>
+    using output_shape = typename roles<In...>::query;
 
-    template <class In>
-    static constexpr std::size_t steps = In::rank == 2 ? In::dims[0] : 1;
-    template <class In>
-    static constexpr std::size_t features = In::rank == 2 ? In::dims[1] : 1;
     static constexpr std::size_t HK = NumHeads * KeyDim, HV = NumHeads * ValueDim;
 
-    template <class In>
-    static constexpr std::array<ParamSpec, 8> params{
-        ParamSpec{"query/kernel", {features<In>, NumHeads, KeyDim}, 3, Init::glorot_uniform, true},
-        ParamSpec{"query/bias", {NumHeads, KeyDim}, 2, Init::zeros, true},
-        ParamSpec{"key/kernel", {features<In>, NumHeads, KeyDim}, 3, Init::glorot_uniform, true},
-        ParamSpec{"key/bias", {NumHeads, KeyDim}, 2, Init::zeros, true},
-        ParamSpec{"value/kernel", {features<In>, NumHeads, ValueDim}, 3, Init::glorot_uniform, true},
-        ParamSpec{"value/bias", {NumHeads, ValueDim}, 2, Init::zeros, true},
-        ParamSpec{"attention_output/kernel", {NumHeads, ValueDim, features<In>}, 3, Init::glorot_uniform, true},
-        ParamSpec{"attention_output/bias", {features<In>}, 1, Init::zeros, true}};
+    template <class... In>
+    static constexpr std::array<ParamSpec, 8> params = [] {
+        constexpr std::size_t Dq = detail::features_of<typename roles<In...>::query>;
+        constexpr std::size_t Dv = detail::features_of<typename roles<In...>::value>;
+        constexpr std::size_t Dk = detail::features_of<typename roles<In...>::key>;
+        return std::array<ParamSpec, 8>{
+            ParamSpec{"query/kernel", {Dq, NumHeads, KeyDim}, 3, Init::glorot_uniform, true},
+            ParamSpec{"query/bias", {NumHeads, KeyDim}, 2, Init::zeros, true},
+            ParamSpec{"key/kernel", {Dk, NumHeads, KeyDim}, 3, Init::glorot_uniform, true},
+            ParamSpec{"key/bias", {NumHeads, KeyDim}, 2, Init::zeros, true},
+            ParamSpec{"value/kernel", {Dv, NumHeads, ValueDim}, 3, Init::glorot_uniform, true},
+            ParamSpec{"value/bias", {NumHeads, ValueDim}, 2, Init::zeros, true},
+            ParamSpec{"attention_output/kernel", {NumHeads, ValueDim, Dq}, 3, Init::glorot_uniform, true},
+            ParamSpec{"attention_output/bias", {Dq}, 1, Init::zeros, true}};
+    }();
 
-    // Forward keeps q, k, v, the attention weights (and with dropout in training, the mask and
-    // the weights dropped) and the heads' outputs for backward, which uses as much again for
-    // their gradients.
-    template <class In>
-    static constexpr std::size_t kept_per_sample =
-        2 * steps<In> * HK + 2 * steps<In> * HV + 3 * NumHeads * steps<In> * steps<In>;
-    template <class In>
-    static constexpr std::size_t workspace_per_sample = 2 * kept_per_sample<In>;
-    template <class In>
-    static constexpr std::size_t flops_per_sample =
-        2 * steps<In> * features<In> * (2 * HK + 2 * HV) + 2 * NumHeads * steps<In> * steps<In> * (KeyDim + ValueDim);
+    // Forward keeps q, k, v, the attention weights (and with dropout the mask and the weights
+    // dropped) and the heads' outputs for backward, which uses as much again for their gradients.
+    template <class... In>
+    static constexpr std::size_t kept_per_sample = [] {
+        constexpr std::size_t Lq = detail::steps_of<typename roles<In...>::query>;
+        constexpr std::size_t Lk = detail::steps_of<typename roles<In...>::key>;
+        return Lq * HK + Lk * HK + Lk * HV + 3 * NumHeads * Lq * Lk + Lq * HV;
+    }();
+    template <class... In>
+    static constexpr std::size_t workspace_per_sample = 2 * kept_per_sample<In...>;
+    template <class... In>
+    static constexpr std::size_t workspace_fixed = 0;
+    template <class... In>
+    static constexpr std::size_t flops_per_sample = [] {
+        using R = roles<In...>;
+        constexpr std::size_t Lq = detail::steps_of<typename R::query>, Lk = detail::steps_of<typename R::key>;
+        return 2 * Lq * detail::features_of<typename R::query> * (HK + HV) +
+               2 * Lk * (detail::features_of<typename R::key> * HK + detail::features_of<typename R::value> * HV) +
+               2 * NumHeads * Lq * Lk * (KeyDim + ValueDim);
+    }();
 
+    // Self-attention: query, value and key are x.
     template <class In, backend_policy B, class T>
     void forward(const ForwardArgs<T>& a) const {
-        constexpr std::size_t L = steps<In>, D = features<In>;
-        const std::size_t rows = a.batch * L;
-        const Weights<const T, In> w(a.params);
-        const Kept<T, In> kept(a.workspace, a.batch);
-        ops::gemm<B>(false, false, rows, HK, D, T(1), a.x, D, w.query, HK, T(0), kept.q, HK);
-        ops::bias_add<B>(rows, HK, w.query_bias, kept.q);
-        ops::gemm<B>(false, false, rows, HK, D, T(1), a.x, D, w.key, HK, T(0), kept.k, HK);
-        ops::bias_add<B>(rows, HK, w.key_bias, kept.k);
-        ops::gemm<B>(false, false, rows, HV, D, T(1), a.x, D, w.value, HV, T(0), kept.v, HV);
-        ops::bias_add<B>(rows, HV, w.value_bias, kept.v);
-        // Keras scales the query by 1 / sqrt(KeyDim); here the product of q and k is.
-        const T scale = T(1) / std::sqrt(static_cast<T>(KeyDim));
-        for (std::size_t b = 0; b < a.batch; ++b)
-            for (std::size_t h = 0; h < NumHeads; ++h)
-                ops::gemm<B>(false, true, L, L, KeyDim, scale, kept.q_of(b, h), HK, kept.k_of(b, h), HK, T(0),
-                             kept.p_of(b, h), L);
-        if (causal_) ops::causal_mask<B>(a.batch * NumHeads, L, kept.p);
-        ops::softmax<B>(a.batch * NumHeads * L, L, kept.p, kept.p);
-        // What multiplies v: the attention weights, or with dropout them dropped (a mask of ones
-        // in inference, as Dropout's, so that backward reads the same arrays in either mode).
-        const T* weights = kept.p;
-        if (dropout_ > 0.0) {
-            const std::size_t n = a.batch * NumHeads * L * L;
-            T rate = T(0);
-            if (a.mode == Mode::train) {
-                if (!a.rng)
-                    throw value_error("latent.layers.dropout.rng",
-                                      "MultiHeadAttention's dropout in training mode needs a random generator");
-                ops::uniform<B>(n, kept.mask, *a.rng);
-                rate = static_cast<T>(dropout_);
-            } else {
-                ops::fill_zero<B>(n, kept.mask);  // every draw kept: the mask's multipliers become 1
-            }
-            const T keep_scale = a.mode == Mode::train ? static_cast<T>(1.0 / (1.0 - dropout_)) : T(1);
-            ops::elementwise<B>(n, detail::drop_with_mask<T>{rate, keep_scale}, kept.dropped, kept.mask, kept.p);
-            weights = kept.dropped;
-        }
-        for (std::size_t b = 0; b < a.batch; ++b)
-            for (std::size_t h = 0; h < NumHeads; ++h)
-                ops::gemm<B>(false, false, L, ValueDim, L, T(1), weights + (b * NumHeads + h) * L * L, L,
-                             kept.v_of(b, h), HV, T(0), kept.o_of(b, h), HV);
-        ops::gemm<B>(false, false, rows, D, HV, T(1), kept.o, HV, w.output, D, T(0), a.y, D);
-        ops::bias_add<B>(rows, D, w.output_bias, a.y);
+        attend<B, T, In, In, In>(Inputs<T>{a.x, a.x, a.x}, a.params, a.workspace, a.batch, a.mode, a.rng, a.y);
     }
-
     template <class In, backend_policy B, class T>
     void backward(const BackwardArgs<T>& a) const {
-        constexpr std::size_t L = steps<In>, D = features<In>;
-        const std::size_t rows = a.batch * L;
-        const Weights<const T, In> w(a.params);
-        const Kept<T, In> kept(a.workspace, a.batch);
-        // the gradients of what forward kept, laid out as it
-        const Kept<T, In> d(a.workspace + a.batch * kept_per_sample<In>, a.batch);
-        const Weights<T, In> dw(a.dparams);
-        if (a.dparams) {
-            ops::gemm<B>(true, false, HV, D, rows, T(1), kept.o, HV, a.dy, D, T(1), dw.output, D);
-            ops::column_sum<B>(rows, D, a.dy, dw.output_bias, true);
-        }
-        ops::gemm<B>(false, true, rows, HV, D, T(1), a.dy, D, w.output, D, T(0), d.o, HV);
-        const bool dropped = dropout_ > 0.0;
-        const T* weights = dropped ? kept.dropped : kept.p;
-        for (std::size_t b = 0; b < a.batch; ++b)
-            for (std::size_t h = 0; h < NumHeads; ++h) {
-                ops::gemm<B>(false, true, L, L, ValueDim, T(1), d.o_of(b, h), HV, kept.v_of(b, h), HV, T(0),
-                             d.p_of(b, h), L);
-                ops::gemm<B>(true, false, L, ValueDim, L, T(1), weights + (b * NumHeads + h) * L * L, L,
-                             d.o_of(b, h), HV, T(0), d.v_of(b, h), HV);
-            }
-        if (dropped)  // through the dropout: the weights' gradient times the mask's multipliers
-            ops::elementwise<B>(a.batch * NumHeads * L * L, detail::multiply_by<T>{}, d.p, kept.mask);
-        // the scores' gradient, in place (masked scores have weight 0, so theirs is 0)
-        ops::softmax_backward<B>(a.batch * NumHeads * L, L, kept.p, d.p, d.p);
-        const T scale = T(1) / std::sqrt(static_cast<T>(KeyDim));
-        for (std::size_t b = 0; b < a.batch; ++b)
-            for (std::size_t h = 0; h < NumHeads; ++h) {
-                ops::gemm<B>(false, false, L, KeyDim, L, scale, d.p_of(b, h), L, kept.k_of(b, h), HK, T(0),
-                             d.q_of(b, h), HK);
-                ops::gemm<B>(true, false, L, KeyDim, L, scale, d.p_of(b, h), L, kept.q_of(b, h), HK, T(0),
-                             d.k_of(b, h), HK);
-            }
-        if (a.dparams) {
-            ops::gemm<B>(true, false, D, HK, rows, T(1), a.x, D, d.q, HK, T(1), dw.query, HK);
-            ops::column_sum<B>(rows, HK, d.q, dw.query_bias, true);
-            ops::gemm<B>(true, false, D, HK, rows, T(1), a.x, D, d.k, HK, T(1), dw.key, HK);
-            ops::column_sum<B>(rows, HK, d.k, dw.key_bias, true);
-            ops::gemm<B>(true, false, D, HV, rows, T(1), a.x, D, d.v, HV, T(1), dw.value, HV);
-            ops::column_sum<B>(rows, HV, d.v, dw.value_bias, true);
-        }
-        if (a.dx) {
-            ops::gemm<B>(false, true, rows, D, HK, T(1), d.q, HK, w.query, HK, T(0), a.dx, D);
-            ops::gemm<B>(false, true, rows, D, HK, T(1), d.k, HK, w.key, HK, T(1), a.dx, D);
-            ops::gemm<B>(false, true, rows, D, HV, T(1), d.v, HV, w.value, HV, T(1), a.dx, D);
-        }
+        attend_backward<B, T, In, In, In>(Inputs<T>{a.x, a.x, a.x}, a.params, a.dparams, a.workspace, a.batch, a.dy,
+                                          a.dx, a.dx, a.dx);
+    }
+
+    // Cross-attention: xs = (query, value) or (query, value, key).
+    template <backend_policy B, class T, class... In>
+    void forward(const MergeForwardArgs<T>& a) const {
+        using R = roles<In...>;
+        attend<B, T, typename R::query, typename R::value, typename R::key>(inputs_of(a.xs, a.count), a.params,
+                                                                            a.workspace, a.batch, a.mode, a.rng, a.y);
+    }
+    template <backend_policy B, class T, class... In>
+    void backward(const MergeBackwardArgs<T>& a) const {
+        using R = roles<In...>;
+        attend_backward<B, T, typename R::query, typename R::value, typename R::key>(
+            inputs_of(a.xs, a.count), a.params, a.dparams, a.workspace, a.batch, a.dy, a.dxs[0], a.dxs[1],
+            a.count == 3 ? a.dxs[2] : a.dxs[1]);
     }
 
 private:
+    template <class T>
+    struct Inputs {
+        const T *query, *value, *key;
+    };
+    template <class T>
+    static Inputs<T> inputs_of(const T* const* xs, std::size_t count) {
+        return {xs[0], xs[1], count == 3 ? xs[2] : xs[1]};
+    }
+
     // The weights (or their gradients) in params' order; all null when p is.
-    template <class T, class In>
+    template <class T, class Q, class V, class K>
     struct Weights {
         T *query = nullptr, *query_bias = nullptr, *key = nullptr, *key_bias = nullptr;
         T *value = nullptr, *value_bias = nullptr, *output = nullptr, *output_bias = nullptr;
         explicit Weights(T* p) {
             if (!p) return;
-            constexpr std::size_t D = features<In>;
             query = p;
-            query_bias = query + D * HK;
+            query_bias = query + detail::features_of<Q> * HK;
             key = query_bias + HK;
-            key_bias = key + D * HK;
+            key_bias = key + detail::features_of<K> * HK;
             value = key_bias + HK;
-            value_bias = value + D * HV;
+            value_bias = value + detail::features_of<V> * HV;
             output = value_bias + HV;
-            output_bias = output + HV * D;
+            output_bias = output + HV * detail::features_of<Q>;
         }
     };
-    // forward's q, k, v (batch * steps rows, heads side by side), the attention weights p
-    // (batch, heads, steps, steps) and the heads' outputs o (as v), in the workspace.
-    template <class T, class In>
+    // Forward's q (batch * Lq rows, heads side by side), k and v (batch * Lk rows), the attention
+    // weights p (batch, heads, Lq, Lk), the heads' outputs o (as q, ValueDim wide), the dropout
+    // mask and the dropped weights, in the workspace.
+    template <class T, class Q, class K>
     struct Kept {
-        static constexpr std::size_t L = steps<In>;
+        static constexpr std::size_t Lq = detail::steps_of<Q>, Lk = detail::steps_of<K>;
         T *q, *k, *v, *p, *o, *mask, *dropped;
         Kept(T* base, std::size_t batch)
             : q(base),
-              k(q + batch * L * HK),
-              v(k + batch * L * HK),
-              p(v + batch * L * HV),
-              o(p + batch * NumHeads * L * L),
-              mask(o + batch * L * HV),
-              dropped(mask + batch * NumHeads * L * L) {}
-        T* q_of(std::size_t b, std::size_t h) const { return q + b * L * HK + h * KeyDim; }
-        T* k_of(std::size_t b, std::size_t h) const { return k + b * L * HK + h * KeyDim; }
-        T* v_of(std::size_t b, std::size_t h) const { return v + b * L * HV + h * ValueDim; }
-        T* p_of(std::size_t b, std::size_t h) const { return p + (b * NumHeads + h) * L * L; }
-        T* o_of(std::size_t b, std::size_t h) const { return o + b * L * HV + h * ValueDim; }
+              k(q + batch * Lq * HK),
+              v(k + batch * Lk * HK),
+              p(v + batch * Lk * HV),
+              o(p + batch * NumHeads * Lq * Lk),
+              mask(o + batch * Lq * HV),
+              dropped(mask + batch * NumHeads * Lq * Lk) {}
+        T* q_of(std::size_t b, std::size_t h) const { return q + b * Lq * HK + h * KeyDim; }
+        T* k_of(std::size_t b, std::size_t h) const { return k + b * Lk * HK + h * KeyDim; }
+        T* v_of(std::size_t b, std::size_t h) const { return v + b * Lk * HV + h * ValueDim; }
+        T* p_of(std::size_t b, std::size_t h) const { return p + (b * NumHeads + h) * Lq * Lk; }
+        T* o_of(std::size_t b, std::size_t h) const { return o + b * Lq * HV + h * ValueDim; }
     };
+
+    template <backend_policy B, class T, class Q, class V, class K>
+    void attend(Inputs<T> x, const T* params, T* workspace, std::size_t batch, Mode mode, Generator* rng, T* y) const {
+        constexpr std::size_t Lq = detail::steps_of<Q>, Lk = detail::steps_of<K>;
+        constexpr std::size_t Dq = detail::features_of<Q>, Dk = detail::features_of<K>, Dv = detail::features_of<V>;
+        const Weights<const T, Q, V, K> w(params);
+        const Kept<T, Q, K> kept(workspace, batch);
+        ops::gemm<B>(false, false, batch * Lq, HK, Dq, T(1), x.query, Dq, w.query, HK, T(0), kept.q, HK);
+        ops::bias_add<B>(batch * Lq, HK, w.query_bias, kept.q);
+        ops::gemm<B>(false, false, batch * Lk, HK, Dk, T(1), x.key, Dk, w.key, HK, T(0), kept.k, HK);
+        ops::bias_add<B>(batch * Lk, HK, w.key_bias, kept.k);
+        ops::gemm<B>(false, false, batch * Lk, HV, Dv, T(1), x.value, Dv, w.value, HV, T(0), kept.v, HV);
+        ops::bias_add<B>(batch * Lk, HV, w.value_bias, kept.v);
+        // Keras scales the query by 1 / sqrt(KeyDim); here the product of q and k is.
+        const T scale = T(1) / std::sqrt(static_cast<T>(KeyDim));
+        for (std::size_t b = 0; b < batch; ++b)
+            for (std::size_t h = 0; h < NumHeads; ++h)
+                ops::gemm<B>(false, true, Lq, Lk, KeyDim, scale, kept.q_of(b, h), HK, kept.k_of(b, h), HK, T(0),
+                             kept.p_of(b, h), Lk);
+        if (causal_) ops::causal_mask<B>(batch * NumHeads, Lq, Lk, kept.p);
+        ops::softmax<B>(batch * NumHeads * Lq, Lk, kept.p, kept.p);
+        // What multiplies v: the attention weights, or with dropout them dropped (a mask of ones
+        // in inference, as Dropout's, so that backward reads the same arrays in either mode).
+        const T* weights = kept.p;
+        if (dropout_ > 0.0) {
+            const std::size_t n = batch * NumHeads * Lq * Lk;
+            T rate = T(0);
+            if (mode == Mode::train) {
+                if (!rng)
+                    throw value_error("latent.layers.dropout.rng",
+                                      "MultiHeadAttention's dropout in training mode needs a random generator");
+                ops::uniform<B>(n, kept.mask, *rng);
+                rate = static_cast<T>(dropout_);
+            } else {
+                ops::fill_zero<B>(n, kept.mask);  // every draw kept: the mask's multipliers become 1
+            }
+            const T keep_scale = mode == Mode::train ? static_cast<T>(1.0 / (1.0 - dropout_)) : T(1);
+            ops::elementwise<B>(n, detail::drop_with_mask<T>{rate, keep_scale}, kept.dropped, kept.mask, kept.p);
+            weights = kept.dropped;
+        }
+        for (std::size_t b = 0; b < batch; ++b)
+            for (std::size_t h = 0; h < NumHeads; ++h)
+                ops::gemm<B>(false, false, Lq, ValueDim, Lk, T(1), weights + (b * NumHeads + h) * Lq * Lk, Lk,
+                             kept.v_of(b, h), HV, T(0), kept.o_of(b, h), HV);
+        ops::gemm<B>(false, false, batch * Lq, Dq, HV, T(1), kept.o, HV, w.output, Dq, T(0), y, Dq);
+        ops::bias_add<B>(batch * Lq, Dq, w.output_bias, y);
+    }
+
+    // dx_query, dx_value and dx_key may be one array (self-attention, or a value that is the key):
+    // the parts are then added there.
+    template <backend_policy B, class T, class Q, class V, class K>
+    void attend_backward(Inputs<T> x, const T* params, T* dparams, T* workspace, std::size_t batch, const T* dy,
+                         T* dx_query, T* dx_value, T* dx_key) const {
+        constexpr std::size_t Lq = detail::steps_of<Q>, Lk = detail::steps_of<K>;
+        constexpr std::size_t Dq = detail::features_of<Q>, Dk = detail::features_of<K>, Dv = detail::features_of<V>;
+        const Weights<const T, Q, V, K> w(params);
+        const Kept<T, Q, K> kept(workspace, batch);
+        // the gradients of what forward kept, laid out as it
+        const Kept<T, Q, K> d(workspace + batch * kept_per_sample<Q, V, K>, batch);
+        const Weights<T, Q, V, K> dw(dparams);
+        if (dparams) {
+            ops::gemm<B>(true, false, HV, Dq, batch * Lq, T(1), kept.o, HV, dy, Dq, T(1), dw.output, Dq);
+            ops::column_sum<B>(batch * Lq, Dq, dy, dw.output_bias, true);
+        }
+        ops::gemm<B>(false, true, batch * Lq, HV, Dq, T(1), dy, Dq, w.output, Dq, T(0), d.o, HV);
+        const bool dropped = dropout_ > 0.0;
+        const T* weights = dropped ? kept.dropped : kept.p;
+        for (std::size_t b = 0; b < batch; ++b)
+            for (std::size_t h = 0; h < NumHeads; ++h) {
+                ops::gemm<B>(false, true, Lq, Lk, ValueDim, T(1), d.o_of(b, h), HV, kept.v_of(b, h), HV, T(0),
+                             d.p_of(b, h), Lk);
+                ops::gemm<B>(true, false, Lk, ValueDim, Lq, T(1), weights + (b * NumHeads + h) * Lq * Lk, Lk,
+                             d.o_of(b, h), HV, T(0), d.v_of(b, h), HV);
+            }
+        if (dropped)  // through the dropout: the weights' gradient times the mask's multipliers
+            ops::elementwise<B>(batch * NumHeads * Lq * Lk, detail::multiply_by<T>{}, d.p, kept.mask);
+        // the scores' gradient, in place (masked scores have weight 0, so theirs is 0)
+        ops::softmax_backward<B>(batch * NumHeads * Lq, Lk, kept.p, d.p, d.p);
+        const T scale = T(1) / std::sqrt(static_cast<T>(KeyDim));
+        for (std::size_t b = 0; b < batch; ++b)
+            for (std::size_t h = 0; h < NumHeads; ++h) {
+                ops::gemm<B>(false, false, Lq, KeyDim, Lk, scale, d.p_of(b, h), Lk, kept.k_of(b, h), HK, T(0),
+                             d.q_of(b, h), HK);
+                ops::gemm<B>(true, false, Lk, KeyDim, Lq, scale, d.p_of(b, h), Lk, kept.q_of(b, h), HK, T(0),
+                             d.k_of(b, h), HK);
+            }
+        if (dparams) {
+            ops::gemm<B>(true, false, Dq, HK, batch * Lq, T(1), x.query, Dq, d.q, HK, T(1), dw.query, HK);
+            ops::column_sum<B>(batch * Lq, HK, d.q, dw.query_bias, true);
+            ops::gemm<B>(true, false, Dk, HK, batch * Lk, T(1), x.key, Dk, d.k, HK, T(1), dw.key, HK);
+            ops::column_sum<B>(batch * Lk, HK, d.k, dw.key_bias, true);
+            ops::gemm<B>(true, false, Dv, HV, batch * Lk, T(1), x.value, Dv, d.v, HV, T(1), dw.value, HV);
+            ops::column_sum<B>(batch * Lk, HV, d.v, dw.value_bias, true);
+        }
+        if (dx_query)
+            ops::gemm<B>(false, true, batch * Lq, Dq, HK, T(1), d.q, HK, w.query, HK, T(0), dx_query, Dq);
+        if (dx_key)
+            ops::gemm<B>(false, true, batch * Lk, Dk, HK, T(1), d.k, HK, w.key, HK,
+                         dx_key == dx_query ? T(1) : T(0), dx_key, Dk);
+        if (dx_value)
+            ops::gemm<B>(false, true, batch * Lk, Dv, HV, T(1), d.v, HV, w.value, HV,
+                         dx_value == dx_query || dx_value == dx_key ? T(1) : T(0), dx_value, Dv);
+    }
 
     bool causal_ = false;
     double dropout_ = 0.0;

@@ -21,7 +21,9 @@
        mistake gives one error
    template <class... In> static constexpr params, workspace_per_sample, workspace_fixed
        as for a layer; inherited empty from MergeLayerBase (no Keras merge layer has parameters
-       or keeps anything from forward to backward)
+       or keeps anything from forward to backward). A single-input layer may take several inputs
+       too, following this contract as well (MultiHeadAttention: mha(query, value, key)); forward
+       and backward then find params, workspace, mode and rng in the arguments as a layer does
    template <class... In> static constexpr std::size_t flops_per_sample
        floating-point operations of one forward pass over one sample
    template <backend_policy B, class T, class... In> void forward(const MergeForwardArgs<T>&) const
@@ -56,6 +58,12 @@ struct MergeForwardArgs {
     std::size_t count = 0;
     T* y = nullptr;                // (batch, Out)
     std::size_t batch = 0;
+    // As ForwardArgs' (layer.hpp), for the layers of several inputs that have weights or keep
+    // what backward needs (MultiHeadAttention's cross-attention); Keras' merges use none of them.
+    const T* params = nullptr;
+    T* workspace = nullptr;  // batch * workspace_per_sample<In...> + workspace_fixed<In...> elements
+    Mode mode = Mode::infer;
+    Generator* rng = nullptr;
 };
 
 template <class T>
@@ -66,6 +74,9 @@ struct MergeBackwardArgs {
     const T* dy = nullptr;         // (batch, Out)
     T* const* dxs = nullptr;       // count pointers, dxs[k] (batch, In_k), overwritten; null entries skipped
     std::size_t batch = 0;
+    const T* params = nullptr;     // as BackwardArgs'
+    T* dparams = nullptr;          // gradients are added here; null when frozen
+    T* workspace = nullptr;        // what forward left there
 };
 
 // Descriptions of what a merge layer needs, used only to spell compile-time diagnostics.

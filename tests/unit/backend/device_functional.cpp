@@ -41,6 +41,10 @@ TEST_CASE("a functional model with several outputs trains on a device backend as
     testing::check_functional_device_outputs<guarded_device>(tolerance);
 }
 
+TEST_CASE("self- and cross-attention (MultiHeadAttention on two inputs) train on a device backend as on the reference") {
+    testing::check_functional_device_attention<guarded_device>(tolerance);
+}
+
 TEST_CASE("a functional model on a device backend reports the CPU's errors") {
     testing::check_functional_device_errors<guarded_device>();
 }

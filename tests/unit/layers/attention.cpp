@@ -11,21 +11,26 @@
 
 using namespace latent;
 using latent::testing::check_layer_gradients;
+using latent::testing::check_merge_gradients;
 
 namespace {
-// Keras' MultiHeadAttention(num_heads=H, key_dim=K, value_dim=V)(x, x) for one sample, written
-// out with the weights in Keras' layout: q[t, h, k] = sum_d x[t, d] Wq[d, h, k] + bq[h, k], ...
-std::vector<double> attend(const std::vector<double>& x, const std::vector<double>& w, std::size_t L, std::size_t D,
-                           std::size_t H, std::size_t K, std::size_t V, bool causal) {
+// Keras' MultiHeadAttention(num_heads=H, key_dim=K, value_dim=V)(query, value, key) for one
+// sample, written out with the weights in Keras' layout: q[t, h, k] = sum_d x[t, d] Wq[d, h, k] +
+// bq[h, k], ...; query (Lq, Dq), value (Lk, Dv), key (Lk, Dk).
+std::vector<double> attend(const std::vector<double>& query, const std::vector<double>& value,
+                           const std::vector<double>& key, const std::vector<double>& w, std::size_t Lq,
+                           std::size_t Lk, std::size_t Dq, std::size_t Dv, std::size_t Dk, std::size_t H, std::size_t K,
+                           std::size_t V, bool causal) {
     const double* wq = w.data();
-    const double* bq = wq + D * H * K;
+    const double* bq = wq + Dq * H * K;
     const double* wk = bq + H * K;
-    const double* bk = wk + D * H * K;
+    const double* bk = wk + Dk * H * K;
     const double* wv = bk + H * K;
-    const double* bv = wv + D * H * V;
+    const double* bv = wv + Dv * H * V;
     const double* wo = bv + H * V;
-    const double* bo = wo + H * V * D;
-    auto project = [&](const double* kernel, const double* bias, std::size_t width) {
+    const double* bo = wo + H * V * Dq;
+    auto project = [&](const std::vector<double>& x, std::size_t L, std::size_t D, const double* kernel,
+                       const double* bias, std::size_t width) {
         std::vector<double> out(L * H * width);
         for (std::size_t t = 0; t < L; ++t)
             for (std::size_t j = 0; j < H * width; ++j) {
@@ -35,30 +40,37 @@ std::vector<double> attend(const std::vector<double>& x, const std::vector<doubl
             }
         return out;
     };
-    const auto q = project(wq, bq, K), k = project(wk, bk, K), v = project(wv, bv, V);
-    std::vector<double> heads(L * H * V, 0.0), y(L * D);
+    const auto q = project(query, Lq, Dq, wq, bq, K), k = project(key, Lk, Dk, wk, bk, K);
+    const auto v = project(value, Lk, Dv, wv, bv, V);
+    std::vector<double> heads(Lq * H * V, 0.0), y(Lq * Dq);
     for (std::size_t h = 0; h < H; ++h)
-        for (std::size_t i = 0; i < L; ++i) {
-            std::vector<double> score(L);
+        for (std::size_t i = 0; i < Lq; ++i) {
+            std::vector<double> score(Lk);
             double max = -1e300;
-            for (std::size_t j = 0; j < L; ++j) {
+            for (std::size_t j = 0; j < Lk; ++j) {
                 double s = 0;
-                for (std::size_t c = 0; c < K; ++c) s += q[(i * H + h) * K + c] / std::sqrt(double(K)) * k[(j * H + h) * K + c];
+                for (std::size_t c = 0; c < K; ++c)
+                    s += q[(i * H + h) * K + c] / std::sqrt(double(K)) * k[(j * H + h) * K + c];
                 score[j] = causal && j > i ? -1e9 : s;
                 max = std::max(max, score[j]);
             }
             double total = 0;
             for (auto& s : score) total += s = std::exp(s - max);
-            for (std::size_t j = 0; j < L; ++j)
-                for (std::size_t c = 0; c < V; ++c) heads[(i * H + h) * V + c] += score[j] / total * v[(j * H + h) * V + c];
+            for (std::size_t j = 0; j < Lk; ++j)
+                for (std::size_t c = 0; c < V; ++c)
+                    heads[(i * H + h) * V + c] += score[j] / total * v[(j * H + h) * V + c];
         }
-    for (std::size_t t = 0; t < L; ++t)
-        for (std::size_t d = 0; d < D; ++d) {
+    for (std::size_t t = 0; t < Lq; ++t)
+        for (std::size_t d = 0; d < Dq; ++d) {
             double s = bo[d];
-            for (std::size_t j = 0; j < H * V; ++j) s += heads[t * H * V + j] * wo[j * D + d];
-            y[t * D + d] = s;
+            for (std::size_t j = 0; j < H * V; ++j) s += heads[t * H * V + j] * wo[j * Dq + d];
+            y[t * Dq + d] = s;
         }
     return y;
+}
+std::vector<double> attend(const std::vector<double>& x, const std::vector<double>& w, std::size_t L, std::size_t D,
+                           std::size_t H, std::size_t K, std::size_t V, bool causal) {
+    return attend(x, x, x, w, L, L, D, D, D, H, K, V, causal);
 }
 
 template <class In, class L>
@@ -197,4 +209,86 @@ TEST_CASE("MultiHeadAttention's dropout drops attention weights in training only
     CHECK(check_layer_gradients<In>(Layer{}.dropout(0.3)) > 0);
     CHECK(check_layer_gradients<In>(Layer{true}.dropout(0.3)) > 0);
     CHECK(check_layer_gradients<In>(Layer{}.dropout(0.3), {.mode = Mode::infer}) > 0);  // no dropout there
+}
+
+TEST_CASE("MultiHeadAttention on several inputs is Keras' cross-attention mha(query, value) and mha(query, value, key)") {
+    constexpr std::size_t Lq = 3, Lk = 5, Dq = 4, Dv = 6, Dk = 2, H = 2, K = 3, V = 4, batch = 2;
+    using Q = Shape<Lq, Dq>;
+    using Val = Shape<Lk, Dv>;
+    using Key = Shape<Lk, Dk>;
+    using Layer = MultiHeadAttention<H, K, V>;
+    // Keras' shapes: each projection reads its own input's features; the output has the query's shape
+    constexpr auto specs = Layer::params<Q, Val, Key>;
+    CHECK(specs[0].dim_vector() == std::vector<std::size_t>{Dq, H, K});
+    CHECK(specs[2].dim_vector() == std::vector<std::size_t>{Dk, H, K});
+    CHECK(specs[4].dim_vector() == std::vector<std::size_t>{Dv, H, V});
+    CHECK(specs[6].dim_vector() == std::vector<std::size_t>{H, V, Dq});
+    static_assert(std::is_same_v<Layer::output_shape<Q, Val, Key>, Q>);
+    static_assert(Layer::accepts_inputs<Q, Val> && Layer::accepts_inputs<Q, Val, Key>);
+    static_assert(!Layer::accepts_inputs<Q, Val, Shape<4, Dk>>);  // the key needs the value's steps
+    static_assert(!Layer::accepts_inputs<Q, Shape<30>>);
+    static_assert(std::is_same_v<Layer::requirement_for<Q, Shape<30>>, query_value_key_sequences>);
+
+    std::size_t count = 0;
+    for (const auto& s : specs) count += s.size();
+    Generator g(17);
+    std::vector<double> q(batch * Lq * Dq), v(batch * Lk * Dv), k(batch * Lk * Dk), w(count);
+    for (auto* x : {&q, &v, &k})
+        for (auto& e : *x) e = g.uniform(-1.0, 1.0);
+    for (auto& e : w) e = g.normal() * 0.6;
+    for (const bool causal : {false, true}) {
+        CAPTURE(causal);
+        std::vector<double> y(batch * Lq * Dq), ws(batch * Layer::workspace_per_sample<Q, Val, Key> + 1);
+        const double* xs[3] = {q.data(), v.data(), k.data()};
+        Layer{causal}.forward<cpu::reference, double, Q, Val, Key>(
+            MergeForwardArgs<double>{xs, 3, y.data(), batch, w.data(), ws.data(), Mode::infer, nullptr});
+        for (std::size_t b = 0; b < batch; ++b) {
+            auto part = [&](const std::vector<double>& x, std::size_t n) {
+                return std::vector<double>(x.begin() + b * n, x.begin() + (b + 1) * n);
+            };
+            const auto want = attend(part(q, Lq * Dq), part(v, Lk * Dv), part(k, Lk * Dk), w, Lq, Lk, Dq, Dv, Dk, H,
+                                     K, V, causal);
+            for (std::size_t i = 0; i < Lq * Dq; ++i)
+                CHECK(y[b * Lq * Dq + i] == doctest::Approx(want[i]).epsilon(1e-12));
+        }
+    }
+    CHECK(check_merge_gradients<Q, Val, Key>(Layer{}) > 0);
+    CHECK(check_merge_gradients<Q, Val, Key>(Layer{true}.dropout(0.25)) > 0);
+    // two inputs: the value is the key too, and its gradient has both parts
+    CHECK(check_merge_gradients<Q, Shape<Lk, Dk>>(Layer{}) > 0);
+    CHECK(check_merge_gradients<Shape<4, 3>, Shape<4, 3>>(MultiHeadAttention<1, 2>{true}, {.batch = 2}) > 0);
+}
+
+TEST_CASE("MultiHeadAttention in a functional model learns to look a query's position up in another sequence") {
+    // value: 5 steps of (value, one-hot position); query: 2 steps naming a position each (one-hot).
+    // The target at each query step is the value at the position it names: a lookup across
+    // sequences, cross-attention's job.
+    constexpr std::size_t n = 1024, Lk = 5, Lq = 2;
+    Tensor<Shape<Lq, Lk>> queries(n);
+    Tensor<Shape<Lk, 1 + Lk>> values(n);
+    Tensor<Shape<Lq, 1>> targets(n);
+    Generator g(9);
+    for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t t = 0; t < Lk; ++t) {
+            values[(i * Lk + t) * (1 + Lk)] = static_cast<float>(g.uniform(-1.0, 1.0));
+            values[(i * Lk + t) * (1 + Lk) + 1 + t] = 1.0f;
+        }
+        for (std::size_t s = 0; s < Lq; ++s) {
+            const std::size_t at = g.below(Lk);
+            queries[(i * Lq + s) * Lk + at] = 1.0f;
+            targets[i * Lq + s] = values[(i * Lk + at) * (1 + Lk)];
+        }
+    }
+    auto query = input<Lq, Lk>("query");
+    auto value = input<Lk, 1 + Lk>("value");
+    auto attended = MultiHeadAttention<2, 8>{"cross"}(query, value);
+    auto out = TimeDistributed<Dense<1>>{}(attended);
+    Model model(std::tuple{query, value}, out);
+    // Keras: query (5, 2, 8) + (2, 8); key and value read the value's 6 features; output (2, 8, 5) + (5)
+    CHECK(model.get_layer("cross").param_count() == (5 * 16 + 16) + 2 * (6 * 16 + 16) + (16 * 5 + 5));
+    model.compile(optim::Adam{.lr = 0.01}, loss::MeanSquaredError{});
+    const auto history = model.fit(std::tuple{queries, values}, targets,
+                                   {.epochs = 40, .batch_size = 32, .seed = 1, .verbose = Verbosity::silent});
+    MESSAGE("cross-attention lookup MSE " << history["loss"].back() << " (the values' variance: 1/3)");
+    CHECK(history["loss"].back() < 0.02);
 }

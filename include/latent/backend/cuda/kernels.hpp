@@ -750,10 +750,11 @@ void permute_backward_kernel(const per_index_backend<E>&, std::size_t batch, con
 // ---- causal mask: one thread per score ---------------------------------------------------------
 
 template <class E, class T>
-void causal_mask_kernel(const per_index_backend<E>&, std::size_t matrices, std::size_t steps, T* scores) {
+void causal_mask_kernel(const per_index_backend<E>&, std::size_t matrices, std::size_t rows, std::size_t cols,
+                        T* scores) {
     E exec;
-    exec.for_each(matrices * steps * steps, [=] LATENT_HOST_DEVICE(std::size_t k) {
-        if (k % steps > (k / steps) % steps) scores[k] = T(-1e9);
+    exec.for_each(matrices * rows * cols, [=] LATENT_HOST_DEVICE(std::size_t k) {
+        if (k % cols > (k / cols) % rows) scores[k] = T(-1e9);
     });
 }
 

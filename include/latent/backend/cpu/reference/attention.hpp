@@ -9,10 +9,10 @@
 namespace latent::cpu {
 
 template <class T>
-void causal_mask_kernel(const reference&, std::size_t matrices, std::size_t steps, T* scores) {
+void causal_mask_kernel(const reference&, std::size_t matrices, std::size_t rows, std::size_t cols, T* scores) {
     for (std::size_t m = 0; m < matrices; ++m)
-        for (std::size_t i = 0; i < steps; ++i)
-            for (std::size_t j = i + 1; j < steps; ++j) scores[(m * steps + i) * steps + j] = T(-1e9);
+        for (std::size_t i = 0; i < rows; ++i)
+            for (std::size_t j = i + 1; j < cols; ++j) scores[(m * rows + i) * cols + j] = T(-1e9);
 }
 
 }  // namespace latent::cpu
