@@ -165,6 +165,8 @@ void check_device_optimizers(double tol) {
     // the weights' moving average: swapped in every 3 steps, and by fit at its end
     check(optim::Adam{.use_ema = true, .ema_momentum = 0.9, .ema_overwrite_frequency = 3});
     check(optim::SGD{.lr = 0.05, .use_ema = true});
+    // decay for the kernels only, by name
+    check(optim::AdamW{.weight_decay = 0.1, .exclude_from_weight_decay = {"bias", "batch_normalization"}});
 }
 
 // Losses outside the fused softmax path: probabilities through CategoricalCrossentropy after a

@@ -114,6 +114,13 @@ public:
             if (s.trainable && s.size != 0) ranges.push_back({s.offset, s.offset + s.size});
         return ranges;
     }
+    // Their names ("dense/kernel", ...), in the same order.
+    std::vector<std::string> trainable_names() const {
+        std::vector<std::string> names;
+        for (const auto& s : slots_)
+            if (s.trainable && s.size != 0) names.push_back(s.name);
+        return names;
+    }
 
     std::size_t trainable_count() const noexcept {
         std::size_t n = 0;

@@ -361,6 +361,14 @@ public:
         }
         return ranges;
     }
+    // The names of those ranges' weights, in the same order (what an optimizer's
+    // exclude_from_weight_decay matches).
+    std::vector<std::string> trainable_names() const {
+        std::vector<std::string> names;
+        for (const auto& slot : store_->params.slots())
+            if (slot.trainable && slot.size != 0 && in_model(slot.layer)) names.push_back(slot.name);
+        return names;
+    }
 
     // This model's parameters, named "<layer>/<weight>" as Sequential names them.
     void save_weights(const std::filesystem::path& path) const { io::save_safetensors(path, own_arena()); }

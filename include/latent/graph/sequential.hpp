@@ -551,6 +551,13 @@ public:
         pull_trainable();
         return params_.trainable_ranges();
     }
+    // The names of those ranges' weights, in the same order (what an optimizer's
+    // exclude_from_weight_decay matches).
+    std::vector<std::string> trainable_names() const {
+        pull_trainable();
+        sync_slot_names();
+        return params_.trainable_names();
+    }
 
     // Which layer's output first became non-finite in the last forward pass, in words.
     std::string describe_non_finite(std::size_t batch) const {

@@ -27,6 +27,7 @@ struct Adam {
     bool use_ema = false;
     double ema_momentum = 0.99;
     std::size_t ema_overwrite_frequency = 0;
+    std::vector<std::string> exclude_from_weight_decay{};  // weights whose name contains one: no decay
 
     void validate() const;
     template <backend_policy B>
@@ -48,6 +49,7 @@ struct AdamW {
     bool use_ema = false;
     double ema_momentum = 0.99;
     std::size_t ema_overwrite_frequency = 0;
+    std::vector<std::string> exclude_from_weight_decay{};  // weights whose name contains one: no decay
 
     void validate() const;
     template <backend_policy B>

@@ -23,6 +23,7 @@ struct Adamax {
     bool use_ema = false;
     double ema_momentum = 0.99;
     std::size_t ema_overwrite_frequency = 0;
+    std::vector<std::string> exclude_from_weight_decay{};  // weights whose name contains one: no decay
 
     void validate() const { detail::check_moment_settings(*this); }
     template <backend_policy B>

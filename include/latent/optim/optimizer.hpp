@@ -42,6 +42,11 @@ public:
     virtual void finalize_variable_values(float* params, std::size_t size, const std::vector<ArenaRange>& ranges) = 0;
     // Whether it keeps the weights' moving average (use_ema).
     virtual bool averages_weights() const = 0;
+    // Keras' exclude_from_weight_decay matches weights by name, and step sees only ranges: a
+    // training loop gives the names of the ranges it steps over whenever this says it needs
+    // them (settings that name weights, and ranges it has no names for).
+    virtual bool needs_variable_names(const std::vector<ArenaRange>& ranges) const = 0;
+    virtual void set_variable_names(const std::vector<ArenaRange>& ranges, const std::vector<std::string>& names) = 0;
 
 protected:
     std::size_t iterations_ = 0;
@@ -74,6 +79,11 @@ void check_common_settings(const Settings& s) {
     check_non_negative(s.clipnorm, "clipnorm", Settings::name);
     check_non_negative(s.clipvalue, "clipvalue", Settings::name);
     check_non_negative(s.global_clipnorm, "global_clipnorm", Settings::name);
+    for (const auto& name : s.exclude_from_weight_decay)
+        if (name.empty())
+            throw value_error("latent.optim.setting",
+                              std::string(Settings::name) +
+                                  ": exclude_from_weight_decay holds an empty name, which every weight's contains");
     if (s.use_ema && !(s.ema_momentum >= 0.0 && s.ema_momentum <= 1.0))
         throw value_error("latent.optim.setting", std::string(Settings::name) +
                                                       ": ema_momentum must be in [0, 1] with use_ema, got " +
@@ -242,6 +252,11 @@ public:
 
     void step(float* params, const float* grads, std::size_t size, const std::vector<ArenaRange>& ranges) final {
         auto& self = static_cast<Derived&>(*this);
+        if (needs_variable_names(ranges))
+            throw value_error("latent.optim.names",
+                              std::string(Settings::name) +
+                                  ": exclude_from_weight_decay matches weights by name, and this step's weights have "
+                                  "none: train through fit or train_on_batch, or call set_variable_names first");
         const double lr = s_.lr.checked_at(this->iterations_, Settings::name);
         self.before_step(size);
         if (s_.use_ema) average_.before_step(size);
@@ -273,6 +288,23 @@ public:
         return buffers;
     }
     bool averages_weights() const final { return s_.use_ema; }
+    bool needs_variable_names(const std::vector<ArenaRange>& ranges) const final {
+        return !s_.exclude_from_weight_decay.empty() && !same_places(ranges, named_);
+    }
+    void set_variable_names(const std::vector<ArenaRange>& ranges, const std::vector<std::string>& names) final {
+        if (names.size() != ranges.size())
+            throw value_error("latent.optim.names", std::string(Settings::name) + ": " + std::to_string(ranges.size()) +
+                                                        " weights but " + std::to_string(names.size()) + " names");
+        named_ = ranges;
+        undecayed_.clear();
+        for (std::size_t k = 0; k < ranges.size(); ++k)
+            for (const auto& part : s_.exclude_from_weight_decay)
+                if (names[k].find(part) != std::string::npos) {
+                    undecayed_.push_back(ranges[k]);
+                    break;
+                }
+        variables_.clear();  // merged ranges must not join a decayed and an undecayed weight
+    }
     void finalize_variable_values(float* params, std::size_t size, const std::vector<ArenaRange>& ranges) final {
         if (!s_.use_ema || this->iterations_ == 0) return;  // no average yet: the weights are their own
         average_.before_step(size);
@@ -293,7 +325,7 @@ public:
             return;
         }
         const auto decay = [&](const ArenaRange& r) {
-            return static_cast<float>(lr * s_.weight_decay * r.lr_scale);
+            return decays(r) ? static_cast<float>(lr * s_.weight_decay * r.lr_scale) : 0.0f;
         };
         if (clip_each || s_.global_clipnorm > 0) {
             const auto& summed = clip_each ? variables : ranges;
@@ -356,22 +388,39 @@ private:
 
     // Adjacent ranges with the same lr scale merged, kept between steps (no allocation per step).
     const std::vector<ArenaRange>& merged(const std::vector<ArenaRange>& variables) {
-        if (variables == variables_) return merged_;
+        if (variables == variables_ && !variables_.empty()) return merged_;
         variables_ = variables;
         merged_.clear();
+        bool last_decays = true;
         for (const auto& r : variables) {
-            if (!merged_.empty() && merged_.back().end == r.begin && merged_.back().lr_scale == r.lr_scale)
+            const bool d = decays(r);
+            if (!merged_.empty() && merged_.back().end == r.begin && merged_.back().lr_scale == r.lr_scale &&
+                last_decays == d)
                 merged_.back().end = r.end;
             else
                 merged_.push_back(r);
+            last_decays = d;
         }
         return merged_;
+    }
+    // Whether weight decay applies to the weight (range) r: not where exclude_from_weight_decay
+    // names it.
+    bool decays(const ArenaRange& r) const {
+        return std::none_of(undecayed_.begin(), undecayed_.end(),
+                            [&](const ArenaRange& u) { return u.begin == r.begin && u.end == r.end; });
+    }
+    static bool same_places(const std::vector<ArenaRange>& a, const std::vector<ArenaRange>& b) {
+        return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](const auto& x, const auto& y) {
+                   return x.begin == y.begin && x.end == y.end;
+               });
     }
 
     std::vector<ArenaRange> variables_, merged_;
     ScratchBuffer<B> scratch_;
     StateBuffer<B> average_;  // (arena size, with use_ema only) the weights' moving average
     std::vector<ArenaRange> averaged_;  // the weights (ranges) the average covers
+    std::vector<ArenaRange> named_;      // the ranges set_variable_names was last given
+    std::vector<ArenaRange> undecayed_;  // those exclude_from_weight_decay names
 };
 
 }  // namespace detail

@@ -24,6 +24,7 @@ struct RMSprop {
     bool use_ema = false;
     double ema_momentum = 0.99;
     std::size_t ema_overwrite_frequency = 0;
+    std::vector<std::string> exclude_from_weight_decay{};  // weights whose name contains one: no decay
 
     void validate() const {
         lr.validate(name);

@@ -116,6 +116,8 @@ public:
         if (!std::isfinite(value))
             throw value_error("latent.train.non_finite_loss",
                               "SimCLR: the loss is " + std::to_string(value) + "; lower the learning rate");
+        if (const auto ranges = model_.trainable_ranges(); optimizer_->needs_variable_names(ranges))
+            optimizer_->set_variable_names(ranges, model_.trainable_names());
         if constexpr (host_backend_v<policy>) {
             auto gradients = model_.gradients();
             std::fill(gradients.begin(), gradients.end(), 0.0f);

@@ -163,6 +163,7 @@ void zero_gradients(Net& net) {
 template <class Net, class HostParams>
 void optimizer_step(Net& net, optim::Optimizer& optimizer, HostParams host_params,
                     const std::vector<ArenaRange>& ranges) {
+    if (optimizer.needs_variable_names(ranges)) optimizer.set_variable_names(ranges, net.trainable_names());
     if constexpr (on_device_v<Net>) {
         optimizer.step(net.backend_parameters(), net.backend_gradients(), net.backend_param_count(), ranges);
     } else {

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include <latent/backend/cpu/reference.hpp>
@@ -14,6 +15,8 @@
 #include <latent/optim/nadam.hpp>
 #include <latent/optim/rmsprop.hpp>
 #include <latent/optim/sgd.hpp>
+
+#include "support/messages.hpp"
 
 using namespace latent;
 using B = cpu::reference;
@@ -453,4 +456,30 @@ TEST_CASE("use_ema: ema_momentum outside [0, 1] is refused, naming it") {
                          doctest::Contains("AdamW: ema_momentum must be in [0, 1] with use_ema, got 1.5"), value_error);
     CHECK_THROWS_AS((optim::Lion{.use_ema = true, .ema_momentum = -0.1}.build<B>()), value_error);
     CHECK_NOTHROW((optim::Lion{.ema_momentum = 1.5}.build<B>()));  // as Keras: checked only with use_ema
+}
+
+TEST_CASE("exclude_from_weight_decay leaves the weights whose name contains one of its strings undecayed, as Keras") {
+    // Two weights side by side: "dense/kernel" (w0) and "dense/bias" (w1, w2).
+    const std::vector<ArenaRange> weights{{0, 1}, {1, 3}};
+    const std::vector<std::string> names{"dense/kernel", "dense/bias"};
+    for (const bool clipped : {false, true}) {
+        CAPTURE(clipped);
+        Run r;
+        r.all = weights;
+        auto o = optim::SGD{.lr = 0.1, .weight_decay = 0.5, .clipvalue = clipped ? 10.0 : 0.0,
+                            .exclude_from_weight_decay = {"bias"}}
+                     .build<B>();
+        CHECK(o->needs_variable_names(weights));
+        LATENT_CHECK_ERROR(value_error, r.step(*o), "latent.optim.names",
+                           "SGD: exclude_from_weight_decay matches weights by name, and this step's weights have none");
+        o->set_variable_names(weights, names);
+        CHECK_FALSE(o->needs_variable_names(weights));
+        r.step(*o);
+        CHECK(r.w[0] == doctest::Approx(1.0 * (1 - 0.1 * 0.5) - 0.1 * 0.5));  // decayed, then the step
+        CHECK(r.w[1] == doctest::Approx(-2.0 + 0.1));                         // the step alone
+        CHECK(r.w[2] == doctest::Approx(0.5 - 0.2));
+    }
+    CHECK_FALSE(optim::SGD{.weight_decay = 0.5}.build<B>()->needs_variable_names(weights));
+    LATENT_CHECK_ERROR(value_error, (optim::AdamW{.exclude_from_weight_decay = {""}}.build<B>()), "latent.optim.setting",
+                       "AdamW: exclude_from_weight_decay holds an empty name");
 }

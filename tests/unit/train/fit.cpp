@@ -240,3 +240,36 @@ TEST_CASE("use_ema: training follows the weights; finalize_variable_values, and 
     LATENT_CHECK_ERROR(value_error, untouched.finalize_variable_values(), "latent.train.not_compiled",
                        "finalize_variable_values");
 }
+
+TEST_CASE("exclude_from_weight_decay: fit and train_on_batch give the optimizer the weights' names") {
+    using Lin = Sequential<Input<2>, Dense<1>>;
+    const Tensor<Shape<2>> x(4, {1, 0, 0, 1, 1, 1, -1, 2});
+    const Tensor<Shape<1>> y(4, {1, -1, 0.5f, 2});
+    auto trained = [&](const optim::SGD& sgd) {
+        Lin net(5);
+        net.layer("dense").set_weights({{0.5f, -0.25f}, {0.75f}});
+        net.compile(sgd, loss::MeanSquaredError{});
+        net.train_on_batch(x, y);
+        return net.layer("dense").get_weights();
+    };
+    const auto plain = trained(optim::SGD{.lr = 0.1});
+    const auto decayed = trained(optim::SGD{.lr = 0.1, .weight_decay = 1.0});
+    const auto excluded = trained(optim::SGD{.lr = 0.1, .weight_decay = 1.0, .exclude_from_weight_decay = {"bias"}});
+    // Keras 3: w -= lr * weight_decay * w before the update, here only for the kernel
+    CHECK(excluded[0][0] == doctest::Approx(plain[0][0] - 0.1 * 0.5));
+    CHECK(excluded[0][1] == doctest::Approx(plain[0][1] + 0.1 * 0.25));
+    CHECK(excluded[1][0] == doctest::Approx(plain[1][0]));
+    CHECK(decayed[1][0] == doctest::Approx(plain[1][0] - 0.1 * 0.75));
+
+    // a functional model's names ("head/kernel") reach the optimizer through fit
+    auto in = input<2>("in");
+    auto out = Dense<1>{"head"}(in);
+    Model model(in, out);
+    model.get_layer("head").set_weights({{0.5f, -0.25f}, {0.75f}});
+    model.compile(optim::SGD{.lr = 0.1, .weight_decay = 1.0, .exclude_from_weight_decay = {"head/kernel"}},
+                  loss::MeanSquaredError{});
+    model.fit(x, y, {.epochs = 1, .batch_size = 4, .shuffle = false, .verbose = Verbosity::silent});
+    const auto w = model.get_layer("head").get_weights();
+    CHECK(w[0][0] == doctest::Approx(plain[0][0]));  // the kernel excluded this time
+    CHECK(w[1][0] == doctest::Approx(plain[1][0] - 0.1 * 0.75));
+}
