@@ -51,7 +51,8 @@ int main(int argc, char** argv) try {
 
     transformer.compile(optim::Adam{.lr = 1e-3}, loss::CategoricalCrossentropy{}, metrics::Accuracy{});
     const auto start = std::chrono::steady_clock::now();
-    const auto history = transformer.fit(x_train, y_train, {.epochs = epochs, .batch_size = 64, .validation_split = 0.1});
+    const auto history =
+        transformer.fit(x_train, y_train, {.epochs = epochs, .batch_size = 64, .validation_split = 0.1});
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto test = transformer.evaluate(x_test, y_test);
     std::printf("Transformer encoder: test loss %.4f, test accuracy %.4f after %zu epochs (%.1f s of training, "

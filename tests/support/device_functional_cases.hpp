@@ -194,8 +194,8 @@ void check_functional_device_outputs(double tol) {
     }
 }
 
-// Cross-attention (MultiHeadAttention on two inputs) and self-attention with the causal mask and
-// positions, trained in one functional model: the multi-input layer contract's weights and
+// Cross-attention (MultiHeadAttention on two inputs), self-attention with the causal mask and
+// positions, and Keras' dot-product Attention, trained in one functional model: the multi-input layer contract's weights and
 // workspace on the device. (No dropout: a device draws its own random numbers.)
 template <class B>
 std::pair<History, std::vector<float>> train_attention() {
@@ -206,7 +206,8 @@ std::pair<History, std::vector<float>> train_attention() {
     auto self = MultiHeadAttention<2, 3>{true}(positioned);
     auto other = Reshape<2, 3>{}(inputs);
     auto cross = MultiHeadAttention<2, 4, 3>{"cross"}(self, other);
-    auto out = Softmax{}(Dense<3>{}(Flatten{}(cross)));
+    auto dot = Attention{true}(positioned, self);  // Keras' Attention: no weights of its own
+    auto out = Softmax{}(Dense<3>{}(Flatten{}(Add{}(cross, dot))));
     Model model(inputs, out);
     model.compile(optim::Adam{.lr = 1e-2}, loss::SparseCategoricalCrossentropy{}, metrics::Accuracy{});
     auto history = model.fit(d.x, d.y, {.epochs = 3, .batch_size = 16, .seed = 2, .verbose = Verbosity::silent});

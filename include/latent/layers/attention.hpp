@@ -18,6 +18,8 @@ namespace latent {
 // What MultiHeadAttention called on several inputs needs: a query, a value and optionally a key,
 // each a (steps, features) sequence, the key of as many steps as the value.
 struct query_value_key_sequences {};
+// What Attention needs: that, and a query and key of one width (their dot products are the scores).
+struct query_key_of_one_width {};
 
 namespace detail {
 // Inverted dropout by a mask of uniform draws: the mask becomes each element's multiplier (0, or
@@ -34,6 +36,90 @@ template <class T>
 struct multiply_by {
     LATENT_HOST_DEVICE void operator()(T& x, const T& by) const { x *= by; }
 };
+
+// Where scaled dot-product attention finds its operands: per sample and head, q (lq, key_dim),
+// k (lk, key_dim), v (lk, value_dim) and the output o (lq, value_dim) are blocks of row-major
+// arrays whose rows are *_stride apart (the heads side by side in one row), and the attention
+// weights p, the dropout mask and the dropped weights are (batch, heads, lq, lk).
+struct AttentionShape {
+    std::size_t batch = 0, heads = 1, lq = 0, lk = 0, key_dim = 0, value_dim = 0;
+    std::size_t q_stride = 0, k_stride = 0, v_stride = 0, o_stride = 0;
+    std::size_t weights() const { return batch * heads * lq * lk; }
+    std::size_t q_at(std::size_t b, std::size_t h) const { return b * lq * q_stride + h * key_dim; }
+    std::size_t k_at(std::size_t b, std::size_t h) const { return b * lk * k_stride + h * key_dim; }
+    std::size_t v_at(std::size_t b, std::size_t h) const { return b * lk * v_stride + h * value_dim; }
+    std::size_t o_at(std::size_t b, std::size_t h) const { return b * lq * o_stride + h * value_dim; }
+    std::size_t p_at(std::size_t b, std::size_t h) const { return (b * heads + h) * lq * lk; }
+};
+// What forward keeps for backward: the weights after the softmax, and with dropout the mask's
+// multipliers and the weights dropped.
+template <class T>
+struct AttentionWeights {
+    T *p, *mask, *dropped;
+};
+
+// o = dropout(softmax(scale * q k^T, masked causally)) v, as Keras' Attention and
+// MultiHeadAttention compute it (the dropout in training only; with dropout > 0 the mask is of
+// ones in inference, as Dropout's, so that backward reads the same arrays in either mode).
+template <backend_policy B, class T>
+void attention_forward(const AttentionShape& g, const T* q, const T* k, const T* v, T scale, bool causal,
+                       double dropout, Mode mode, Generator* rng, const AttentionWeights<T>& w, T* o) {
+    for (std::size_t b = 0; b < g.batch; ++b)
+        for (std::size_t h = 0; h < g.heads; ++h)
+            ops::gemm<B>(false, true, g.lq, g.lk, g.key_dim, scale, q + g.q_at(b, h), g.q_stride, k + g.k_at(b, h),
+                         g.k_stride, T(0), w.p + g.p_at(b, h), g.lk);
+    if (causal) ops::causal_mask<B>(g.batch * g.heads, g.lq, g.lk, w.p);
+    ops::softmax<B>(g.batch * g.heads * g.lq, g.lk, w.p, w.p);
+    const T* weights = w.p;
+    if (dropout > 0.0) {
+        T rate = T(0), keep_scale = T(1);
+        if (mode == Mode::train) {
+            if (!rng)
+                throw value_error("latent.layers.dropout.rng",
+                                  "attention dropout in training mode needs a random generator");
+            ops::uniform<B>(g.weights(), w.mask, *rng);
+            rate = static_cast<T>(dropout);
+            keep_scale = static_cast<T>(1.0 / (1.0 - dropout));
+        } else {
+            ops::fill_zero<B>(g.weights(), w.mask);  // every draw kept: the mask's multipliers become 1
+        }
+        ops::elementwise<B>(g.weights(), drop_with_mask<T>{rate, keep_scale}, w.dropped, w.mask, w.p);
+        weights = w.dropped;
+    }
+    for (std::size_t b = 0; b < g.batch; ++b)
+        for (std::size_t h = 0; h < g.heads; ++h)
+            ops::gemm<B>(false, false, g.lq, g.value_dim, g.lk, T(1), weights + g.p_at(b, h), g.lk, v + g.v_at(b, h),
+                         g.v_stride, T(0), o + g.o_at(b, h), g.o_stride);
+}
+
+// Given do, the gradients of q, k and v (each skipped where null) in their layouts; d_p is room
+// for the weights' gradient. dk and dv are overwritten, except that dv is added to dk where they
+// are one array (Keras' Attention called on [query, value]: the value is the key).
+template <backend_policy B, class T>
+void attention_backward(const AttentionShape& g, const T* q, const T* k, const T* v, T scale, bool dropped,
+                        const AttentionWeights<T>& w, const T* d_o, T* d_p, T* dq, T* dk, T* dv) {
+    const T* weights = dropped ? w.dropped : w.p;
+    for (std::size_t b = 0; b < g.batch; ++b)
+        for (std::size_t h = 0; h < g.heads; ++h)
+            ops::gemm<B>(false, true, g.lq, g.lk, g.value_dim, T(1), d_o + g.o_at(b, h), g.o_stride, v + g.v_at(b, h),
+                         g.v_stride, T(0), d_p + g.p_at(b, h), g.lk);
+    if (dropped)  // through the dropout: the weights' gradient times the mask's multipliers
+        ops::elementwise<B>(g.weights(), multiply_by<T>{}, d_p, w.mask);
+    // the scores' gradient, in place (masked scores have weight 0, so theirs is 0)
+    ops::softmax_backward<B>(g.batch * g.heads * g.lq, g.lk, w.p, d_p, d_p);
+    for (std::size_t b = 0; b < g.batch; ++b)
+        for (std::size_t h = 0; h < g.heads; ++h) {
+            if (dq)
+                ops::gemm<B>(false, false, g.lq, g.key_dim, g.lk, scale, d_p + g.p_at(b, h), g.lk, k + g.k_at(b, h),
+                             g.k_stride, T(0), dq + g.q_at(b, h), g.q_stride);
+            if (dk)
+                ops::gemm<B>(true, false, g.lk, g.key_dim, g.lq, scale, d_p + g.p_at(b, h), g.lk, q + g.q_at(b, h),
+                             g.q_stride, T(0), dk + g.k_at(b, h), g.k_stride);
+            if (dv)
+                ops::gemm<B>(true, false, g.lk, g.value_dim, g.lq, T(1), weights + g.p_at(b, h), g.lk,
+                             d_o + g.o_at(b, h), g.o_stride, dv == dk ? T(1) : T(0), dv + g.v_at(b, h), g.v_stride);
+        }
+}
 
 // The query, value and key shapes of a call: mha(x) is mha(x, x, x), mha(q, v) is mha(q, v, v).
 template <class... In>
@@ -236,12 +322,16 @@ private:
               o(p + batch * NumHeads * Lq * Lk),
               mask(o + batch * Lq * HV),
               dropped(mask + batch * NumHeads * Lq * Lk) {}
-        T* q_of(std::size_t b, std::size_t h) const { return q + b * Lq * HK + h * KeyDim; }
-        T* k_of(std::size_t b, std::size_t h) const { return k + b * Lk * HK + h * KeyDim; }
-        T* v_of(std::size_t b, std::size_t h) const { return v + b * Lk * HV + h * ValueDim; }
-        T* p_of(std::size_t b, std::size_t h) const { return p + (b * NumHeads + h) * Lq * Lk; }
-        T* o_of(std::size_t b, std::size_t h) const { return o + b * Lq * HV + h * ValueDim; }
     };
+
+    template <class Q, class K>
+    static detail::AttentionShape geometry(std::size_t batch) {
+        return {batch, NumHeads, detail::steps_of<Q>, detail::steps_of<K>, KeyDim, ValueDim, HK, HK, HV, HV};
+    }
+    template <class T>
+    static T key_scale() {
+        return T(1) / std::sqrt(static_cast<T>(KeyDim));
+    }
 
     template <backend_policy B, class T, class Q, class V, class K>
     void attend(Inputs<T> x, const T* params, T* workspace, std::size_t batch, Mode mode, Generator* rng, T* y) const {
@@ -256,36 +346,8 @@ private:
         ops::gemm<B>(false, false, batch * Lk, HV, Dv, T(1), x.value, Dv, w.value, HV, T(0), kept.v, HV);
         ops::bias_add<B>(batch * Lk, HV, w.value_bias, kept.v);
         // Keras scales the query by 1 / sqrt(KeyDim); here the product of q and k is.
-        const T scale = T(1) / std::sqrt(static_cast<T>(KeyDim));
-        for (std::size_t b = 0; b < batch; ++b)
-            for (std::size_t h = 0; h < NumHeads; ++h)
-                ops::gemm<B>(false, true, Lq, Lk, KeyDim, scale, kept.q_of(b, h), HK, kept.k_of(b, h), HK, T(0),
-                             kept.p_of(b, h), Lk);
-        if (causal_) ops::causal_mask<B>(batch * NumHeads, Lq, Lk, kept.p);
-        ops::softmax<B>(batch * NumHeads * Lq, Lk, kept.p, kept.p);
-        // What multiplies v: the attention weights, or with dropout them dropped (a mask of ones
-        // in inference, as Dropout's, so that backward reads the same arrays in either mode).
-        const T* weights = kept.p;
-        if (dropout_ > 0.0) {
-            const std::size_t n = batch * NumHeads * Lq * Lk;
-            T rate = T(0);
-            if (mode == Mode::train) {
-                if (!rng)
-                    throw value_error("latent.layers.dropout.rng",
-                                      "MultiHeadAttention's dropout in training mode needs a random generator");
-                ops::uniform<B>(n, kept.mask, *rng);
-                rate = static_cast<T>(dropout_);
-            } else {
-                ops::fill_zero<B>(n, kept.mask);  // every draw kept: the mask's multipliers become 1
-            }
-            const T keep_scale = mode == Mode::train ? static_cast<T>(1.0 / (1.0 - dropout_)) : T(1);
-            ops::elementwise<B>(n, detail::drop_with_mask<T>{rate, keep_scale}, kept.dropped, kept.mask, kept.p);
-            weights = kept.dropped;
-        }
-        for (std::size_t b = 0; b < batch; ++b)
-            for (std::size_t h = 0; h < NumHeads; ++h)
-                ops::gemm<B>(false, false, Lq, ValueDim, Lk, T(1), weights + (b * NumHeads + h) * Lq * Lk, Lk,
-                             kept.v_of(b, h), HV, T(0), kept.o_of(b, h), HV);
+        detail::attention_forward<B>(geometry<Q, K>(batch), kept.q, kept.k, kept.v, key_scale<T>(), causal_, dropout_,
+                                     mode, rng, detail::AttentionWeights<T>{kept.p, kept.mask, kept.dropped}, kept.o);
         ops::gemm<B>(false, false, batch * Lq, Dq, HV, T(1), kept.o, HV, w.output, Dq, T(0), y, Dq);
         ops::bias_add<B>(batch * Lq, Dq, w.output_bias, y);
     }
@@ -307,27 +369,9 @@ private:
             ops::column_sum<B>(batch * Lq, Dq, dy, dw.output_bias, true);
         }
         ops::gemm<B>(false, true, batch * Lq, HV, Dq, T(1), dy, Dq, w.output, Dq, T(0), d.o, HV);
-        const bool dropped = dropout_ > 0.0;
-        const T* weights = dropped ? kept.dropped : kept.p;
-        for (std::size_t b = 0; b < batch; ++b)
-            for (std::size_t h = 0; h < NumHeads; ++h) {
-                ops::gemm<B>(false, true, Lq, Lk, ValueDim, T(1), d.o_of(b, h), HV, kept.v_of(b, h), HV, T(0),
-                             d.p_of(b, h), Lk);
-                ops::gemm<B>(true, false, Lk, ValueDim, Lq, T(1), weights + (b * NumHeads + h) * Lq * Lk, Lk,
-                             d.o_of(b, h), HV, T(0), d.v_of(b, h), HV);
-            }
-        if (dropped)  // through the dropout: the weights' gradient times the mask's multipliers
-            ops::elementwise<B>(batch * NumHeads * Lq * Lk, detail::multiply_by<T>{}, d.p, kept.mask);
-        // the scores' gradient, in place (masked scores have weight 0, so theirs is 0)
-        ops::softmax_backward<B>(batch * NumHeads * Lq, Lk, kept.p, d.p, d.p);
-        const T scale = T(1) / std::sqrt(static_cast<T>(KeyDim));
-        for (std::size_t b = 0; b < batch; ++b)
-            for (std::size_t h = 0; h < NumHeads; ++h) {
-                ops::gemm<B>(false, false, Lq, KeyDim, Lk, scale, d.p_of(b, h), Lk, kept.k_of(b, h), HK, T(0),
-                             d.q_of(b, h), HK);
-                ops::gemm<B>(true, false, Lk, KeyDim, Lq, scale, d.p_of(b, h), Lk, kept.q_of(b, h), HK, T(0),
-                             d.k_of(b, h), HK);
-            }
+        detail::attention_backward<B>(geometry<Q, K>(batch), kept.q, kept.k, kept.v, key_scale<T>(), dropout_ > 0.0,
+                                      detail::AttentionWeights<T>{kept.p, kept.mask, kept.dropped}, d.o, d.p, d.q, d.k,
+                                      d.v);
         if (dparams) {
             ops::gemm<B>(true, false, Dq, HK, batch * Lq, T(1), x.query, Dq, d.q, HK, T(1), dw.query, HK);
             ops::column_sum<B>(batch * Lq, HK, d.q, dw.query_bias, true);
@@ -344,6 +388,92 @@ private:
         if (dx_value)
             ops::gemm<B>(false, true, batch * Lk, Dv, HV, T(1), d.v, HV, w.value, HV,
                          dx_value == dx_query || dx_value == dx_key ? T(1) : T(0), dx_value, Dv);
+    }
+
+    bool causal_ = false;
+    double dropout_ = 0.0;
+};
+
+// Keras' Attention(use_scale=False, score_mode="dot", dropout): dot-product attention between
+// sequences, with no weights of its own. Attention{}(query, value) or (query, value, key) in a
+// functional model: each query step gets softmax(query . key) over the key's steps (not scaled, as
+// Keras' dot score), those weights summing the value's steps; the output is (query steps, value
+// features). Keras' use_causal_mask and dropout (on the weights, in training) as in
+// MultiHeadAttention; its learned scale (use_scale) and "concat" score are not here.
+class Attention : public MergeLayerBase, public callable_layer<Attention> {
+public:
+    Attention() = default;
+    explicit Attention(bool use_causal_mask, std::string name = {})
+        : MergeLayerBase(std::move(name)), causal_(use_causal_mask) {}
+    explicit Attention(std::string name) : MergeLayerBase(std::move(name)) {}
+    explicit Attention(const char* name) : MergeLayerBase(std::string(name)) {}  // not Attention(bool)
+
+    static constexpr std::string_view type_name = "Attention";
+    static constexpr std::string_view default_name = "attention";
+    double dropout() const noexcept { return dropout_; }
+    Attention& dropout(double rate) {
+        dropout_ = detail::dropout_rate(rate, type_name, this->name(), "latent.layers.attention.dropout");
+        return *this;
+    }
+    bool use_causal_mask() const noexcept { return causal_; }
+    Attention& use_causal_mask(bool on) noexcept {
+        causal_ = on;
+        return *this;
+    }
+
+    template <class... In>
+    using roles = detail::attention_roles<In...>;
+    template <class... In>
+    static constexpr bool accepts_inputs = [] {
+        if constexpr ((sizeof...(In) == 2 || sizeof...(In) == 3) && ((In::rank == 2) && ...)) {
+            using R = roles<In...>;
+            return detail::steps_of<typename R::key> == detail::steps_of<typename R::value> &&
+                   detail::features_of<typename R::key> == detail::features_of<typename R::query>;
+        } else {
+            return false;
+        }
+    }();
+    template <class... In>
+    using requirement_for =
+        std::conditional_t<sizeof...(In) == 2 || sizeof...(In) == 3, query_key_of_one_width, exactly_inputs<2>>;
+    template <class... In>
+    using output_shape = Shape<detail::steps_of<typename roles<In...>::query>,
+                               detail::features_of<typename roles<In...>::value>>;
+
+    // the attention weights, the dropout mask and the weights dropped, then their gradient
+    template <class... In>
+    static constexpr std::size_t workspace_per_sample =
+        4 * detail::steps_of<typename roles<In...>::query> * detail::steps_of<typename roles<In...>::key>;
+    template <class... In>
+    static constexpr std::size_t flops_per_sample =
+        2 * detail::steps_of<typename roles<In...>::query> * detail::steps_of<typename roles<In...>::key> *
+        (detail::features_of<typename roles<In...>::key> + detail::features_of<typename roles<In...>::value>);
+
+    template <backend_policy B, class T, class... In>
+    void forward(const MergeForwardArgs<T>& a) const {
+        const auto g = shape<In...>(a.batch);
+        detail::attention_forward<B>(g, a.xs[0], a.xs[a.count == 3 ? 2 : 1], a.xs[1], T(1), causal_, dropout_, a.mode,
+                                     a.rng, weights(a.workspace, g), a.y);
+    }
+    template <backend_policy B, class T, class... In>
+    void backward(const MergeBackwardArgs<T>& a) const {
+        const auto g = shape<In...>(a.batch);
+        detail::attention_backward<B>(g, a.xs[0], a.xs[a.count == 3 ? 2 : 1], a.xs[1], T(1), dropout_ > 0.0,
+                                      weights(a.workspace, g), a.dy, a.workspace + 3 * g.weights(), a.dxs[0],
+                                      a.dxs[a.count == 3 ? 2 : 1], a.dxs[1]);
+    }
+
+private:
+    template <class... In>
+    static detail::AttentionShape shape(std::size_t batch) {
+        using R = roles<In...>;
+        constexpr std::size_t width = detail::features_of<typename R::key>, dv = detail::features_of<typename R::value>;
+        return {batch, 1, detail::steps_of<typename R::query>, detail::steps_of<typename R::key>, width, dv, width,
+                width, dv, dv};
+    }
+    template <class T>
+    static detail::AttentionWeights<T> weights(T* workspace, const detail::AttentionShape& g) {
+        return {workspace, workspace + g.weights(), workspace + 2 * g.weights()};
     }
 
     bool causal_ = false;

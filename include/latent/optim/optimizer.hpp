@@ -403,11 +403,11 @@ private:
         }
         return merged_;
     }
-    // Whether weight decay applies to the weight (range) r: not where exclude_from_weight_decay
-    // names it.
+    // Whether weight decay applies to range r (a weight, or neighbours merged): not where
+    // exclude_from_weight_decay names it (merged ranges are all one or all the other).
     bool decays(const ArenaRange& r) const {
         return std::none_of(undecayed_.begin(), undecayed_.end(),
-                            [&](const ArenaRange& u) { return u.begin == r.begin && u.end == r.end; });
+                            [&](const ArenaRange& u) { return u.begin <= r.begin && r.begin < u.end; });
     }
     static bool same_places(const std::vector<ArenaRange>& a, const std::vector<ArenaRange>& b) {
         return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](const auto& x, const auto& y) {

@@ -184,7 +184,8 @@ TEST_CASE("MultiHeadAttention's dropout drops attention weights in training only
     Layer layer;
     layer.dropout(0.5);
     CHECK(layer.dropout() == 0.5);
-    CHECK_THROWS_WITH_AS(Layer{"attn"}.dropout(1.0), doctest::Contains("MultiHeadAttention \"attn\": rate must be in [0, 1)"),
+    CHECK_THROWS_WITH_AS(Layer{"attn"}.dropout(1.0),
+                         doctest::Contains("MultiHeadAttention \"attn\": rate must be in [0, 1)"),
                          value_error);
     constexpr auto specs = Layer::params<In>;
     std::size_t count = 0;
@@ -211,7 +212,7 @@ TEST_CASE("MultiHeadAttention's dropout drops attention weights in training only
     CHECK(check_layer_gradients<In>(Layer{}.dropout(0.3), {.mode = Mode::infer}) > 0);  // no dropout there
 }
 
-TEST_CASE("MultiHeadAttention on several inputs is Keras' cross-attention mha(query, value) and mha(query, value, key)") {
+TEST_CASE("MultiHeadAttention on several inputs is Keras' cross-attention mha(query, value[, key])") {
     constexpr std::size_t Lq = 3, Lk = 5, Dq = 4, Dv = 6, Dk = 2, H = 2, K = 3, V = 4, batch = 2;
     using Q = Shape<Lq, Dq>;
     using Val = Shape<Lk, Dv>;
@@ -291,4 +292,52 @@ TEST_CASE("MultiHeadAttention in a functional model learns to look a query's pos
                                    {.epochs = 40, .batch_size = 32, .seed = 1, .verbose = Verbosity::silent});
     MESSAGE("cross-attention lookup MSE " << history["loss"].back() << " (the values' variance: 1/3)");
     CHECK(history["loss"].back() < 0.02);
+}
+
+TEST_CASE("Attention is Keras' dot-product Attention()([query, value, key]): softmax(query . key) weights the value") {
+    constexpr std::size_t Lq = 3, Lk = 4, D = 2, Dv = 5, batch = 2;
+    using Q = Shape<Lq, D>;
+    using Val = Shape<Lk, Dv>;
+    using Key = Shape<Lk, D>;
+    static_assert(std::is_same_v<Attention::output_shape<Q, Val, Key>, Shape<Lq, Dv>>);
+    static_assert(Attention::accepts_inputs<Q, Val, Key> && Attention::accepts_inputs<Q, Shape<Lk, D>>);
+    static_assert(!Attention::accepts_inputs<Q, Val>);          // the value is the key: widths differ
+    static_assert(!Attention::accepts_inputs<Q, Val, Shape<3, D>>);  // the key needs the value's steps
+    static_assert(std::is_same_v<Attention::requirement_for<Q, Val>, query_key_of_one_width>);
+    static_assert(Attention::params<Q, Val, Key>.empty());  // no weights (Keras' use_scale=False)
+    Generator g(4);
+    std::vector<double> q(batch * Lq * D), v(batch * Lk * Dv), k(batch * Lk * D);
+    for (auto* x : {&q, &v, &k})
+        for (auto& e : *x) e = g.uniform(-2.0, 2.0);
+    for (const bool causal : {false, true}) {
+        CAPTURE(causal);
+        std::vector<double> y(batch * Lq * Dv), ws(batch * Attention::workspace_per_sample<Q, Val, Key> + 1);
+        const double* xs[3] = {q.data(), v.data(), k.data()};
+        Attention{causal}.forward<cpu::reference, double, Q, Val, Key>(
+            MergeForwardArgs<double>{xs, 3, y.data(), batch, nullptr, ws.data(), Mode::infer, nullptr});
+        for (std::size_t b = 0; b < batch; ++b)
+            for (std::size_t i = 0; i < Lq; ++i) {
+                std::vector<double> w(Lk);
+                double total = 0;
+                for (std::size_t j = 0; j < Lk; ++j) {
+                    double s = 0;
+                    for (std::size_t c = 0; c < D; ++c) s += q[(b * Lq + i) * D + c] * k[(b * Lk + j) * D + c];
+                    w[j] = causal && j > i ? 0.0 : std::exp(s);
+                    total += w[j];
+                }
+                for (std::size_t c = 0; c < Dv; ++c) {
+                    double want = 0;
+                    for (std::size_t j = 0; j < Lk; ++j) want += w[j] / total * v[(b * Lk + j) * Dv + c];
+                    CHECK(y[(b * Lq + i) * Dv + c] == doctest::Approx(want).epsilon(1e-12));
+                }
+            }
+    }
+    CHECK(check_merge_gradients<Q, Val, Key>(Attention{}) > 0);
+    CHECK(check_merge_gradients<Q, Val, Key>(Attention{true}.dropout(0.3)) > 0);
+    CHECK(check_merge_gradients<Q, Shape<Lk, D>>(Attention{}) > 0);  // the value's gradient has the key's part
+    CHECK(check_merge_gradients<Shape<4, 3>, Shape<4, 3>>(Attention{true}, {.batch = 2}) > 0);
+    CHECK(Attention{}.dropout() == 0.0);
+    CHECK_FALSE(Attention{}.use_causal_mask());
+    CHECK(Attention{"attn"}.name() == "attn");
+    CHECK_THROWS_AS(Attention{}.dropout(1.5), value_error);
 }

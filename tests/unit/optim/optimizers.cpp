@@ -479,7 +479,17 @@ TEST_CASE("exclude_from_weight_decay leaves the weights whose name contains one 
         CHECK(r.w[1] == doctest::Approx(-2.0 + 0.1));                         // the step alone
         CHECK(r.w[2] == doctest::Approx(0.5 - 0.2));
     }
+    // neighbours both excluded (a LayerNormalization's gamma and beta) go as one range, undecayed
+    Run ln;
+    ln.all = {{0, 1}, {1, 2}, {2, 3}};
+    auto o = optim::SGD{.lr = 0.1, .weight_decay = 0.5, .exclude_from_weight_decay = {"layer_normalization"}}
+                 .build<B>();
+    o->set_variable_names(ln.all, {"dense/kernel", "layer_normalization/gamma", "layer_normalization/beta"});
+    ln.step(*o);
+    CHECK(ln.w[0] == doctest::Approx(1.0 * (1 - 0.1 * 0.5) - 0.1 * 0.5));
+    CHECK(ln.w[1] == doctest::Approx(-2.0 + 0.1));
+    CHECK(ln.w[2] == doctest::Approx(0.5 - 0.2));
     CHECK_FALSE(optim::SGD{.weight_decay = 0.5}.build<B>()->needs_variable_names(weights));
-    LATENT_CHECK_ERROR(value_error, (optim::AdamW{.exclude_from_weight_decay = {""}}.build<B>()), "latent.optim.setting",
-                       "AdamW: exclude_from_weight_decay holds an empty name");
+    LATENT_CHECK_ERROR(value_error, (optim::AdamW{.exclude_from_weight_decay = {""}}.build<B>()),
+                       "latent.optim.setting", "AdamW: exclude_from_weight_decay holds an empty name");
 }
