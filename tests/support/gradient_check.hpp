@@ -39,6 +39,37 @@ inline void check_close(double analytic, double numeric, double tolerance, const
     CHECK(std::abs(analytic - numeric) / scale < tolerance);
 }
 
+// d objective / d v[i] by central differences (v[i] restored after).
+template <class Objective>
+double central_difference(Objective& objective, std::vector<double>& v, std::size_t i, double step) {
+    const double keep = v[i];
+    v[i] = keep + step;
+    const double up = objective();
+    v[i] = keep - step;
+    const double down = objective();
+    v[i] = keep;
+    return (up - down) / (2 * step);
+}
+
+// The analytic gradients of the trainable parameters (specs' order) against central
+// differences; the others (BatchNormalization's moving statistics, Normalization's mean and
+// variance) are never given a gradient. Returns how many values were compared.
+template <class Specs, class Objective>
+std::size_t check_parameter_gradients(const Specs& specs, std::vector<double>& params,
+                                      const std::vector<double>& dparams, Objective& objective,
+                                      const GradientCheck& opt) {
+    std::size_t compared = 0, first = 0;
+    for (const auto& s : specs) {
+        if (s.trainable)
+            for (std::size_t i = first; i < first + s.size(); ++i)
+                check_close(dparams[i], central_difference(objective, params, i, opt.step), opt.tolerance,
+                            "dparams", i);
+        compared += s.trainable ? s.size() : 0;
+        first += s.size();
+    }
+    return compared;
+}
+
 // Returns how many gradient values were compared, so callers can assert the check ran.
 template <class In, class L>
 std::size_t check_layer_gradients(const L& layer, const GradientCheck& opt = {}) {
@@ -81,28 +112,10 @@ std::size_t check_layer_gradients(const L& layer, const GradientCheck& opt = {})
                            workspace.data(), opt.batch};
     layer.template backward<In, B, double>(b);
 
-    auto numeric = [&](std::vector<double>& v, std::size_t i) {
-        const double keep = v[i];
-        v[i] = keep + opt.step;
-        const double up = objective();
-        v[i] = keep - opt.step;
-        const double down = objective();
-        v[i] = keep;
-        return (up - down) / (2 * opt.step);
-    };
     if (opt.differentiate_inputs)
-        for (std::size_t i = 0; i < x.size(); ++i) check_close(dx[i], numeric(x, i), opt.tolerance, "dx", i);
-    // Trainable parameters only: the others (BatchNormalization's moving statistics,
-    // Normalization's mean and variance) are never given a gradient.
-    std::size_t compared = opt.differentiate_inputs ? x.size() : 0, first = 0;
-    for (const auto& s : specs) {
-        if (s.trainable)
-            for (std::size_t i = first; i < first + s.size(); ++i)
-                check_close(dparams[i], numeric(params, i), opt.tolerance, "dparams", i);
-        compared += s.trainable ? s.size() : 0;
-        first += s.size();
-    }
-    return compared;
+        for (std::size_t i = 0; i < x.size(); ++i)
+            check_close(dx[i], central_difference(objective, x, i, opt.step), opt.tolerance, "dx", i);
+    return (opt.differentiate_inputs ? x.size() : 0) + check_parameter_gradients(specs, params, dparams, objective, opt);
 }
 
 // The same check for a merge layer (latent/layers/merge.hpp), or a layer called on several
@@ -152,33 +165,15 @@ std::size_t check_merge_gradients(const L& layer, const GradientCheck& opt = {})
                                                                         dx_ptrs.data(), opt.batch, params.data(),
                                                                         dparams.data(), workspace.data()});
 
-    auto numeric = [&](std::vector<double>& v, std::size_t i) {
-        const double keep = v[i];
-        v[i] = keep + opt.step;
-        const double up = objective();
-        v[i] = keep - opt.step;
-        const double down = objective();
-        v[i] = keep;
-        return (up - down) / (2 * opt.step);
-    };
     std::size_t compared = 0;
     for (std::size_t k = 0; k < count; ++k) {
         INFO("input " << k);
         for (std::size_t i = 0; i < xs[k].size(); ++i) {
-            check_close(dxs[k][i], numeric(xs[k], i), opt.tolerance, "dx", i);
+            check_close(dxs[k][i], central_difference(objective, xs[k], i, opt.step), opt.tolerance, "dx", i);
             ++compared;
         }
     }
-    std::size_t first = 0;
-    for (const auto& s : specs) {
-        if (s.trainable)
-            for (std::size_t i = first; i < first + s.size(); ++i) {
-                check_close(dparams[i], numeric(params, i), opt.tolerance, "dparams", i);
-                ++compared;
-            }
-        first += s.size();
-    }
-    return compared;
+    return compared + check_parameter_gradients(specs, params, dparams, objective, opt);
 }
 
 }  // namespace latent::testing
