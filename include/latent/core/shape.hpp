@@ -57,6 +57,11 @@ inline std::string format_shape(const std::vector<std::size_t>& dims) {
     return Shape<1>::format_dims(dims);
 }
 
+// The length of a shape's last axis (channels, features; 1 for a rank-0 stand-in): what
+// layers that work along it (normalizations, channel dropout) use.
+template <class S>
+inline constexpr std::size_t last_axis_v = S::rank == 0 ? 1 : S::dims[S::rank - 1];
+
 // Descriptions of what a layer needs, used only to spell compile-time diagnostics:
 // expected<rank<1>> reads "needs a rank-1 input", expected<elements<784>> "needs 784 elements".
 template <std::size_t R>

@@ -103,7 +103,7 @@ public:
     template <class In>
     using output_shape = In;
     template <class In>
-    static constexpr std::size_t channels = In::rank == 0 ? 1 : In::dims[In::rank - 1];
+    static constexpr std::size_t channels = last_axis_v<In>;
     // The scale applied to each element, then each channel's draw.
     template <class In>
     static constexpr std::size_t workspace_per_sample = In::size + channels<In>;

@@ -118,16 +118,33 @@ struct BackwardArgs {
 };
 
 namespace detail {
+// A layer's description in messages: its type, and its name where it has one.
+template <class = void>
+std::string describe_layer(std::string_view type_name, const std::string& name) {
+    return std::string(type_name) + (name.empty() ? std::string{} : " \"" + name + "\"");
+}
+// A number as messages print it (%g).
+template <class = void>
+std::string number_text(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+}
 // A runtime setting that must be a finite number >= 0 (a noise stddev, a penalty weight):
 // returns it, or throws value_error `id` naming the layer, the setting and the value given.
 inline double non_negative_setting(double value, std::string_view type_name, const std::string& name,
                                    std::string_view setting, const std::string& id) {
-    if (!(value >= 0.0 && std::isfinite(value))) {
-        char got[32];
-        std::snprintf(got, sizeof got, "%g", value);
-        throw value_error(id, std::string(type_name) + (name.empty() ? std::string{} : " \"" + name + "\"") + ": " +
-                                  std::string(setting) + " must be a finite number >= 0, got " + got);
-    }
+    if (!(value >= 0.0 && std::isfinite(value)))
+        throw value_error(id, describe_layer(type_name, name) + ": " + std::string(setting) +
+                                  " must be a finite number >= 0, got " + number_text(value));
+    return value;
+}
+// The same for a setting that may be any finite number (Rescaling's scale and offset).
+inline double finite_setting(double value, std::string_view type_name, const std::string& name,
+                             std::string_view setting, const std::string& id) {
+    if (!std::isfinite(value))
+        throw value_error(id, describe_layer(type_name, name) + ": " + std::string(setting) +
+                                  " must be a finite number, got " + number_text(value));
     return value;
 }
 

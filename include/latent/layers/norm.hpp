@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cmath>
-#include <cstdio>
 #include <string>
 
 #include "../core/errors.hpp"
@@ -14,17 +13,6 @@
 namespace latent {
 
 namespace detail {
-// A normalization layer's description in messages: its type, and its name where it has one.
-template <class = void>
-std::string describe_layer(std::string_view type_name, const std::string& name) {
-    return std::string(type_name) + (name.empty() ? std::string{} : " \"" + name + "\"");
-}
-template <class = void>
-std::string number_text(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%g", v);
-    return buf;
-}
 // The epsilon of a normalization layer, checked: a positive finite number, else value_error `id`.
 template <class = void>
 double checked_epsilon(double e, const char* id, std::string_view type_name, const std::string& name) {
@@ -72,7 +60,7 @@ public:
 
     // The normalized axis is the last one: features of a vector, channels of an image.
     template <class In>
-    static constexpr std::size_t channels = In::rank == 0 ? 1 : In::dims[In::rank - 1];
+    static constexpr std::size_t channels = last_axis_v<In>;
 
     // Keras' order and initializers; the moving statistics are state, never touched by an optimizer.
     template <class In>
@@ -196,7 +184,7 @@ public:
     using output_shape = In;
 
     template <class In>
-    static constexpr std::size_t channels = In::rank == 0 ? 1 : In::dims[In::rank - 1];
+    static constexpr std::size_t channels = last_axis_v<In>;
 
     template <class In>
     static constexpr std::array<ParamSpec, 2> params{ParamSpec{"gamma", {channels<In>}, 1, Init::ones, true},
@@ -260,7 +248,7 @@ public:
     static constexpr std::size_t groups = Groups;
 
     template <class In>
-    static constexpr std::size_t channels = In::rank == 0 ? 1 : In::dims[In::rank - 1];
+    static constexpr std::size_t channels = last_axis_v<In>;
 
     using requirement = channels_divisible_by<Groups>;
     template <class In>
@@ -321,7 +309,7 @@ public:
     template <class In>
     using output_shape = In;
     template <class In>
-    static constexpr std::size_t channels = In::rank == 0 ? 1 : In::dims[In::rank - 1];
+    static constexpr std::size_t channels = last_axis_v<In>;
     // each row's 1 / norm
     template <class In>
     static constexpr std::size_t workspace_per_sample = In::size / channels<In>;

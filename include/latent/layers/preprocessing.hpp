@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cmath>
-#include <cstdio>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -62,12 +61,12 @@ public:
     // NaN until set.
     double scale() const noexcept { return scale_; }
     Rescaling& scale(double s) {
-        scale_ = finite(s, "scale");
+        scale_ = detail::finite_setting(s, type_name, name(), "scale", "latent.layers.rescaling.scale");
         return *this;
     }
     double offset() const noexcept { return offset_; }
     Rescaling& offset(double o) {
-        offset_ = finite(o, "offset");
+        offset_ = detail::finite_setting(o, type_name, name(), "offset", "latent.layers.rescaling.offset");
         return *this;
     }
 
@@ -75,7 +74,8 @@ public:
     void forward(const ForwardArgs<T>& a) const {
         if (std::isnan(scale_))
             throw value_error("latent.layers.rescaling.scale",
-                              describe() + ": scale was never set; give it, e.g. layer<I>().scale(1.0 / 255)");
+                              detail::describe_layer(type_name, name()) +
+                                  ": scale was never set; give it, e.g. layer<I>().scale(1.0 / 255)");
         ops::elementwise<B>(a.batch * In::size,
                             detail::scale_and_shift<T>{static_cast<T>(scale_), static_cast<T>(offset_)}, a.y, a.x);
     }
@@ -88,17 +88,6 @@ public:
     }
 
 private:
-    std::string describe() const { return "Rescaling" + (name().empty() ? std::string{} : " \"" + name() + "\""); }
-    double finite(double v, const char* setting) const {
-        if (!std::isfinite(v)) {
-            char got[32];
-            std::snprintf(got, sizeof got, "%g", v);
-            throw value_error("latent.layers.rescaling." + std::string(setting),
-                              describe() + ": " + setting + " must be a finite number, got " + got);
-        }
-        return v;
-    }
-
     double scale_ = std::nan("");
     double offset_ = 0.0;
 };
@@ -128,7 +117,7 @@ public:
     template <class In>
     using output_shape = In;
     template <class In>
-    static constexpr std::size_t features = In::rank == 0 ? 1 : In::dims[In::rank - 1];
+    static constexpr std::size_t features = last_axis_v<In>;
 
     template <class In>
     static constexpr std::array<ParamSpec, 2> params{ParamSpec{"mean", {features<In>}, 1, Init::zeros, false},
