@@ -1,12 +1,14 @@
 // SimCLR on Fashion-MNIST (Chen et al. 2020), small enough for a laptop: a convolutional encoder
 // and a projection head learn, without labels, to match two random views (crop and resize,
 // flip, brightness/contrast, noise) of each image against the other images of the batch. The
-// representation is then judged by a linear probe (a softmax classifier on the frozen codes)
+// representation is then judged by a linear probe (a softmax classifier on the frozen codes) and a
+// kNN probe (the weighted vote of the 20 most similar labelled images)
 // against the same encoder left at its random initialization, and against raw pixels. Writes
 // views.png (augmented views) and training_curves.png.
 #include <latent/latent.hpp>
 #include <latent/io/plot.hpp>
 #include <latent/repr/linear_probe.hpp>
+#include <latent/repr/nearest_neighbors.hpp>
 #include <latent/repr/simclr.hpp>
 
 #include <algorithm>
@@ -74,13 +76,18 @@ int main(int argc, char** argv) try {
 
     // The baselines: the same encoder at its random initialization, and the pixels themselves.
     const repr::ProbeOptions probe{.epochs = 60, .batch_size = 128, .lr = 1e-3, .standardize = true, .seed = 5};
+    // Beside it the kNN probe: the weighted vote of the 20 most similar labelled images (cosine,
+    // exp(cosine / 0.07)), which trains nothing.
+    const repr::KnnOptions knn{.k = 20, .temperature = 0.07, .similarity = repr::Similarity::cosine};
     const auto pixels = repr::linear_probe<10>(x_probe, y_probe, x_test, data.test_labels, probe);
-    std::printf("linear probe on raw pixels: test accuracy %.4f (%.0f s so far)\n", pixels.validation_accuracy,
-                seconds());
+    const auto pixels_knn = repr::knn_probe<10>(x_probe, y_probe, x_test, data.test_labels, knn);
+    std::printf("raw pixels: linear probe %.4f, kNN probe %.4f (%.0f s so far)\n", pixels.validation_accuracy,
+                pixels_knn.accuracy, seconds());
     Encoder random_encoder(1);
     const auto random = repr::linear_probe<10>(random_encoder, x_probe, y_probe, x_test, data.test_labels, probe);
-    std::printf("linear probe on a random encoder: test accuracy %.4f (%.0f s so far)\n", random.validation_accuracy,
-                seconds());
+    const auto random_knn = repr::knn_probe<10>(random_encoder, x_probe, y_probe, x_test, data.test_labels, knn);
+    std::printf("a random encoder: linear probe %.4f, kNN probe %.4f (%.0f s so far)\n", random.validation_accuracy,
+                random_knn.accuracy, seconds());
 
     repr::SimCLR<Encoder, Head> simclr(Encoder(1), Head(2));  // the same initial encoder
     const std::size_t steps_per_epoch = (pool + 255) / 256, warmup_epochs = std::min<std::size_t>(2, epochs / 4);
@@ -95,17 +102,19 @@ int main(int argc, char** argv) try {
     const auto history = simclr.fit(x_pool, {.epochs = epochs, .batch_size = 256, .temperature = 0.5,
                                              .augmentation = augmentation, .seed = 3});
     const auto learned = repr::linear_probe<10>(simclr.encoder(), x_probe, y_probe, x_test, data.test_labels, probe);
-    std::printf("linear probe on the SimCLR encoder: test accuracy %.4f (%.0f s so far)\n",
-                learned.validation_accuracy, seconds());
+    const auto learned_knn = repr::knn_probe<10>(simclr.encoder(), x_probe, y_probe, x_test, data.test_labels, knn);
+    std::printf("the SimCLR encoder: linear probe %.4f, kNN probe %.4f (%.0f s so far)\n",
+                learned.validation_accuracy, learned_knn.accuracy, seconds());
 
     io::write_png(out_dir / "training_curves.png",
                   io::line_plot({.title = "SimCLR training (batch of 256 images, 512 views)", .y_label = "per epoch"},
                                 {{"NT-Xent loss", history.at("loss")},
                                  {"contrastive accuracy", history.at("contrastive_accuracy")}}));
-    std::printf("| representation | linear-probe test accuracy |\n|---|---|\n| raw pixels (784) | %.4f |\n"
-                "| random encoder (128) | %.4f |\n| SimCLR encoder (128), %zu epochs, %s learning rate | %.4f |\n",
-                pixels.validation_accuracy, random.validation_accuracy, epochs, schedule.c_str(),
-                learned.validation_accuracy);
+    std::printf("| representation | linear-probe test accuracy | 20-NN test accuracy |\n|---|---|---|\n"
+                "| raw pixels (784) | %.4f | %.4f |\n| random encoder (128) | %.4f | %.4f |\n"
+                "| SimCLR encoder (128), %zu epochs, %s learning rate | %.4f | %.4f |\n",
+                pixels.validation_accuracy, pixels_knn.accuracy, random.validation_accuracy, random_knn.accuracy,
+                epochs, schedule.c_str(), learned.validation_accuracy, learned_knn.accuracy);
     std::printf("wrote views.png, training_curves.png to %s (%.1f s in all)\n", out_dir.c_str(), seconds());
     return 0;
 } catch (const std::exception& e) {
