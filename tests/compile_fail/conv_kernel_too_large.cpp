@@ -1,6 +1,6 @@
 // A valid-padded Conv2D whose kernel is larger than the image it gets (after two poolings the
 // 8x8 image is 2x2; a 3x3 kernel does not fit).
-// EXPECT: input_shape_mismatch<latent::Conv2D<4, 3(, latent::Padding::valid, 1)?>, latent::at_layer<3>, latent::got<latent::Shape<2, 2, 8> ?>, latent::expected<latent::image_at_least<3, 3> ?> ?>
+// EXPECT: input_shape_mismatch<latent::Conv2D<4, 3(, latent::Padding::valid, 1, 1)?>, latent::at_layer<3>, latent::got<latent::Shape<2, 2, 8> ?>, latent::expected<latent::image_at_least<3, 3> ?> ?>
 #include <latent/latent.hpp>
 using namespace latent;
 #ifdef LATENT_EXPECT_FAIL

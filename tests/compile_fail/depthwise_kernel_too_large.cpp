@@ -1,6 +1,6 @@
 // A valid-padded DepthwiseConv2D whose kernel is larger than the image it gets (after a pooling
 // the 6x6 image is 3x3; a 5x5 kernel does not fit).
-// EXPECT: input_shape_mismatch<latent::DepthwiseConv2D<5(, latent::Padding::valid, 1, 1)?>, latent::at_layer<2>, latent::got<latent::Shape<3, 3, 4> ?>, latent::expected<latent::image_at_least<5, 5> ?> ?>
+// EXPECT: input_shape_mismatch<latent::DepthwiseConv2D<5(, latent::Padding::valid, 1, 1, 1)?>, latent::at_layer<2>, latent::got<latent::Shape<3, 3, 4> ?>, latent::expected<latent::image_at_least<5, 5> ?> ?>
 #include <latent/latent.hpp>
 using namespace latent;
 #ifdef LATENT_EXPECT_FAIL

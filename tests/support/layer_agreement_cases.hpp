@@ -104,6 +104,15 @@ void check_convolutions(double tol) {
     check_layer_agreement<B, Memory, Shape<7, 6, 4>>(DepthwiseConv2D<3>{}, tol);
     check_layer_agreement<B, Memory, Shape<7, 6, 3>>(DepthwiseConv2D<3, Padding::same, 2, 2>{}, tol, 3);
     check_layer_agreement<B, Memory, Shape<7, 6, 3>>(SeparableConv2D<5, 3, Padding::same, 1, 2>{}, tol, 3);
+    // Dilated windows: through im2col, cpu::simd's implicit forward, narrow kernel and input
+    // gradient (valid, and same padding that a symmetric library takes), and the depthwise op.
+    check_layer_agreement<B, Memory, Shape<9, 8, 3>>(Conv2D<6, 3, Padding::valid, 1, 2>{}, tol);
+    check_layer_agreement<B, Memory, Shape<9, 8, 32>>(Conv2D<40, 3, Padding::valid, 1, 2>{}, tol, 3);
+    check_layer_agreement<B, Memory, Shape<7, 9, 64>>(Conv2D<20, 3, Padding::same, 1, Size2<2, 3>>{}, tol, 3);
+    check_layer_agreement<B, Memory, Shape<7, 6, 32>>(Conv2D<1, 3, Padding::same, 1, 2>{}, tol);
+    check_layer_agreement<B, Memory, Shape<20, 3>>(Conv1D<6, 3, Padding::same, 1, 4>{}, tol);
+    check_layer_agreement<B, Memory, Shape<7, 6, 3>>(DepthwiseConv2D<3, Padding::same, 1, 2, 2>{}, tol, 3);
+    check_layer_agreement<B, Memory, Shape<8, 6, 3>>(SeparableConv2D<5, 3, Padding::valid, 1, 1, Size2<2, 1>>{}, tol);
 }
 
 template <class B, class Memory>
@@ -124,6 +133,8 @@ void check_pooling_and_resampling(double tol) {
     check_layer_agreement<B, Memory, Shape<5, 4, 3>>(GlobalAveragePooling2D{}, tol);
     check_layer_agreement<B, Memory, Shape<4, 3, 2>>(UpSampling2D<2>{}, tol);
     check_layer_agreement<B, Memory, Shape<4, 3, 2>>(UpSampling2D<Size2<3, 2>>{}, tol);
+    check_layer_agreement<B, Memory, Shape<4, 3, 2>>(UpSampling2D<2, Interpolation::bilinear>{}, tol);
+    check_layer_agreement<B, Memory, Shape<3, 5, 3>>(UpSampling2D<Size2<4, 3>, Interpolation::bilinear>{}, tol);
     check_layer_agreement<B, Memory, Shape<4, 3, 2>>(ZeroPadding2D<1>{}, tol);
     check_layer_agreement<B, Memory, Shape<6, 5, 2>>(Cropping2D<1>{}, tol);
 }

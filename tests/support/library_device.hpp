@@ -118,10 +118,12 @@ private:
                     for (std::size_t f = 0; f < p.filters; ++f)
                         for (std::size_t ky = 0; ky < w.kernel_h; ++ky)
                             for (std::size_t kx = 0; kx < w.kernel_w; ++kx) {
-                                const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * w.stride_h + ky) -
-                                                          static_cast<std::ptrdiff_t>(w.pad_top);
-                                const std::ptrdiff_t ix = static_cast<std::ptrdiff_t>(ox * w.stride_w + kx) -
-                                                          static_cast<std::ptrdiff_t>(w.pad_left);
+                                const std::ptrdiff_t iy =
+                                    static_cast<std::ptrdiff_t>(oy * w.stride_h + ky * w.dilation_h) -
+                                    static_cast<std::ptrdiff_t>(w.pad_top);
+                                const std::ptrdiff_t ix =
+                                    static_cast<std::ptrdiff_t>(ox * w.stride_w + kx * w.dilation_w) -
+                                    static_cast<std::ptrdiff_t>(w.pad_left);
                                 if (iy < 0 || ix < 0 || iy >= static_cast<std::ptrdiff_t>(w.in_h) ||
                                     ix >= static_cast<std::ptrdiff_t>(w.in_w))
                                     continue;  // padding: zeros

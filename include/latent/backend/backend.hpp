@@ -97,6 +97,11 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
                                              y (batch, h*factor_h, w*factor_w, channels) repeats each pixel
    upsample_nearest2d_backward(batch, h, w, channels, factor_h, factor_w, dy, dx)
                                              dx (batch, h, w, channels) = sum of dy over each block
+   upsample_bilinear2d(batch, h, w, channels, factor_h, factor_w, x, y)
+                                             y (batch, h*factor_h, w*factor_w, channels) interpolates x
+                                             bilinearly at half-pixel centres (backend/resize.hpp)
+   upsample_bilinear2d_backward(batch, h, w, channels, factor_h, factor_w, dy, dx)
+                                             dx = its adjoint applied to dy (overwrites dx)
    pad2d(batch, h, w, channels, top, bottom, left, right, x, y)
                                              y (batch, h+top+bottom, w+left+right, channels): zeros with x
                                              placed at (top, left)

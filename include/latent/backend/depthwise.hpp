@@ -21,10 +21,10 @@ LATENT_HOST_DEVICE T depthwise_output_at(const Window2D& g, std::size_t m, const
     const T* image = x + n * g.in_size();
     T sum = T(0);
     for (std::size_t a = 0; a < g.kernel_h; ++a) {
-        const std::size_t ih = oh * g.stride_h + a;  // plus pad_top: compared shifted to stay unsigned
+        const std::size_t ih = oh * g.stride_h + a * g.dilation_h;  // plus pad_top: compared shifted to stay unsigned
         if (ih < g.pad_top || ih - g.pad_top >= g.in_h) continue;
         for (std::size_t b = 0; b < g.kernel_w; ++b) {
-            const std::size_t iw = ow * g.stride_w + b;
+            const std::size_t iw = ow * g.stride_w + b * g.dilation_w;
             if (iw < g.pad_left || iw - g.pad_left >= g.in_w) continue;
             sum += image[((ih - g.pad_top) * g.in_w + (iw - g.pad_left)) * g.channels + c] *
                    kernel[((a * g.kernel_w + b) * g.channels + c) * m + k];
@@ -44,14 +44,14 @@ LATENT_HOST_DEVICE T depthwise_input_gradient_at(const Window2D& g, std::size_t 
     const T* grad = dy + n * g.positions() * out_c;
     T sum = T(0);
     for (std::size_t a = 0; a < g.kernel_h; ++a) {
-        const std::size_t top = ih + g.pad_top;  // = oh * stride_h + a
-        if (top < a || (top - a) % g.stride_h != 0) continue;
-        const std::size_t oh = (top - a) / g.stride_h;
+        const std::size_t top = ih + g.pad_top, tap = a * g.dilation_h;  // top = oh * stride_h + tap
+        if (top < tap || (top - tap) % g.stride_h != 0) continue;
+        const std::size_t oh = (top - tap) / g.stride_h;
         if (oh >= g.out_h) continue;
         for (std::size_t b = 0; b < g.kernel_w; ++b) {
-            const std::size_t left = iw + g.pad_left;
-            if (left < b || (left - b) % g.stride_w != 0) continue;
-            const std::size_t ow = (left - b) / g.stride_w;
+            const std::size_t left = iw + g.pad_left, tap_w = b * g.dilation_w;
+            if (left < tap_w || (left - tap_w) % g.stride_w != 0) continue;
+            const std::size_t ow = (left - tap_w) / g.stride_w;
             if (ow >= g.out_w) continue;
             for (std::size_t k = 0; k < m; ++k)
                 sum += grad[(oh * g.out_w + ow) * out_c + c * m + k] *
@@ -72,10 +72,10 @@ LATENT_HOST_DEVICE T depthwise_kernel_gradient_at(const Window2D& g, std::size_t
     T sum = T(0);
     for (std::size_t n = 0; n < batch; ++n)
         for (std::size_t oh = 0; oh < g.out_h; ++oh) {
-            const std::size_t ih = oh * g.stride_h + a;
+            const std::size_t ih = oh * g.stride_h + a * g.dilation_h;
             if (ih < g.pad_top || ih - g.pad_top >= g.in_h) continue;
             for (std::size_t ow = 0; ow < g.out_w; ++ow) {
-                const std::size_t iw = ow * g.stride_w + b;
+                const std::size_t iw = ow * g.stride_w + b * g.dilation_w;
                 if (iw < g.pad_left || iw - g.pad_left >= g.in_w) continue;
                 sum += x[n * g.in_size() + ((ih - g.pad_top) * g.in_w + (iw - g.pad_left)) * g.channels + c] *
                        dy[(n * g.positions() + oh * g.out_w + ow) * out_c + c * m + k];

@@ -40,6 +40,8 @@ struct average_pool2d {};
 struct average_pool2d_backward {};
 struct upsample_nearest2d {};
 struct upsample_nearest2d_backward {};
+struct upsample_bilinear2d {};
+struct upsample_bilinear2d_backward {};
 struct pad2d {};
 struct crop2d {};
 struct channel_moments {};
@@ -369,6 +371,29 @@ void upsample_nearest2d_backward(std::size_t batch, std::size_t h, std::size_t w
         upsample_nearest2d_backward_kernel(B{}, batch, h, w, channels, factor_h, factor_w, dy, dx);
     else
         (void)sizeof(missing_kernel<B, op::upsample_nearest2d_backward>);
+}
+
+// y (batch, h * factor_h, w * factor_w, channels) = x interpolated bilinearly at half-pixel
+// centres (detail::upsample_bilinear_output_at).
+template <backend_policy B, class T>
+void upsample_bilinear2d(std::size_t batch, std::size_t h, std::size_t w, std::size_t channels, std::size_t factor_h,
+                         std::size_t factor_w, const T* x, T* y) {
+    if constexpr (requires { upsample_bilinear2d_kernel(B{}, batch, h, w, channels, factor_h, factor_w, x, y); })
+        upsample_bilinear2d_kernel(B{}, batch, h, w, channels, factor_h, factor_w, x, y);
+    else
+        (void)sizeof(missing_kernel<B, op::upsample_bilinear2d>);
+}
+
+// dx (batch, h, w, channels, overwritten) = the adjoint of upsample_bilinear2d applied to dy.
+template <backend_policy B, class T>
+void upsample_bilinear2d_backward(std::size_t batch, std::size_t h, std::size_t w, std::size_t channels,
+                                  std::size_t factor_h, std::size_t factor_w, const T* dy, T* dx) {
+    if constexpr (requires {
+                      upsample_bilinear2d_backward_kernel(B{}, batch, h, w, channels, factor_h, factor_w, dy, dx);
+                  })
+        upsample_bilinear2d_backward_kernel(B{}, batch, h, w, channels, factor_h, factor_w, dy, dx);
+    else
+        (void)sizeof(missing_kernel<B, op::upsample_bilinear2d_backward>);
 }
 
 template <backend_policy B, class T>

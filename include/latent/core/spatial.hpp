@@ -12,6 +12,9 @@ namespace latent {
 
 enum class Padding { valid, same };
 
+// How UpSampling2D fills the pixels between its input's (Keras' `interpolation`).
+enum class Interpolation { nearest, bilinear };
+
 // Two extents (height, width). Written Size2<h, w> in template arguments, where a single
 // number n means Size2<n, n>.
 struct Extent2 {
@@ -78,22 +81,30 @@ constexpr std::size_t zero_as_one(std::size_t n) { return n == 0 ? 1 : n; }
 // A kernel_h x kernel_w window sliding with stride over an in_h x in_w x channels image that
 // is padded by pad_top / pad_left (and whatever the bottom / right need); out_h x out_w
 // positions. Images are channels-last and a batch is contiguous: (batch, h, w, channels).
+// A dilated window (Keras' dilation_rate) reads every dilation-th row and column: tap (ky, kx)
+// of output (oy, ox) is image row oy * stride_h + ky * dilation_h - pad_top, and so on.
 struct Window2D {
     std::size_t in_h = 0, in_w = 0, channels = 0;
     std::size_t kernel_h = 0, kernel_w = 0;
     std::size_t stride_h = 1, stride_w = 1;
     std::size_t pad_top = 0, pad_left = 0;
     std::size_t out_h = 0, out_w = 0;
+    std::size_t dilation_h = 1, dilation_w = 1;
 
+    // The rows (columns) one window spans, its gaps included.
+    constexpr std::size_t span_h() const { return kernel_h == 0 ? 0 : (kernel_h - 1) * dilation_h + 1; }
+    constexpr std::size_t span_w() const { return kernel_w == 0 ? 0 : (kernel_w - 1) * dilation_w + 1; }
+    constexpr bool dilated() const { return dilation_h != 1 || dilation_w != 1; }
     constexpr std::size_t in_size() const { return in_h * in_w * channels; }
     constexpr std::size_t positions() const { return out_h * out_w; }
     constexpr std::size_t patch_size() const { return kernel_h * kernel_w * channels; }
     friend constexpr bool operator==(const Window2D&, const Window2D&) = default;
 };
 
-// The window of a Keras layer with this kernel, stride and padding over an (h, w, c) input.
+// The window of a Keras layer with this kernel, stride, padding and dilation over an (h, w, c)
+// input; the output sizes and padding are those of the kernel's dilated span, as Keras'.
 constexpr Window2D make_window(std::size_t in_h, std::size_t in_w, std::size_t channels, Extent2 kernel,
-                               Extent2 stride, Padding padding) {
+                               Extent2 stride, Padding padding, Extent2 dilation = Extent2{1, 1}) {
     Window2D g;
     g.in_h = in_h;
     g.in_w = in_w;
@@ -102,10 +113,12 @@ constexpr Window2D make_window(std::size_t in_h, std::size_t in_w, std::size_t c
     g.kernel_w = kernel.w;
     g.stride_h = stride.h;
     g.stride_w = stride.w;
-    g.out_h = detail::window_output_length(in_h, kernel.h, stride.h, padding);
-    g.out_w = detail::window_output_length(in_w, kernel.w, stride.w, padding);
-    g.pad_top = detail::window_padding_before(in_h, kernel.h, stride.h, padding);
-    g.pad_left = detail::window_padding_before(in_w, kernel.w, stride.w, padding);
+    g.dilation_h = dilation.h;
+    g.dilation_w = dilation.w;
+    g.out_h = detail::window_output_length(in_h, g.span_h(), stride.h, padding);
+    g.out_w = detail::window_output_length(in_w, g.span_w(), stride.w, padding);
+    g.pad_top = detail::window_padding_before(in_h, g.span_h(), stride.h, padding);
+    g.pad_left = detail::window_padding_before(in_w, g.span_w(), stride.w, padding);
     return g;
 }
 
@@ -118,8 +131,8 @@ constexpr bool symmetric_padding_suffices(const Window2D& g) {
                                 std::size_t out) {
         return kernel > 0 && stride > 0 && in + 2 * pad >= kernel && (in + 2 * pad - kernel) / stride + 1 == out;
     };
-    return g.channels > 0 && same_extent(g.in_h, g.kernel_h, g.stride_h, g.pad_top, g.out_h) &&
-           same_extent(g.in_w, g.kernel_w, g.stride_w, g.pad_left, g.out_w);
+    return g.channels > 0 && same_extent(g.in_h, g.span_h(), g.stride_h, g.pad_top, g.out_h) &&
+           same_extent(g.in_w, g.span_w(), g.stride_w, g.pad_left, g.out_w);
 }
 
 }  // namespace latent

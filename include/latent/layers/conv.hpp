@@ -12,37 +12,54 @@ namespace latent {
 namespace detail {
 // The window of a layer over image In (a 1x1 stand-in when In is not an image).
 template <class In>
-constexpr Window2D window_over(Extent2 kernel, Extent2 stride, Padding padding) {
-    return make_window(image_dims<In>.h, image_dims<In>.w, image_dims<In>.channels, kernel, stride, padding);
+constexpr Window2D window_over(Extent2 kernel, Extent2 stride, Padding padding, Extent2 dilation = Extent2{1, 1}) {
+    return make_window(image_dims<In>.h, image_dims<In>.w, image_dims<In>.channels, kernel, stride, padding, dilation);
+}
+// The rows (columns) a kernel of `taps` spans at this dilation: what a valid window needs.
+constexpr std::size_t dilated_span(std::size_t taps, std::size_t dilation) {
+    return taps == 0 ? 0 : (taps - 1) * dilation + 1;
+}
+// Keras refuses a dilated window that also strides (its base convolution's check).
+constexpr bool strides_or_dilates(Extent2 strides, Extent2 dilation) {
+    return (strides.h == 1 && strides.w == 1) || (dilation.h == 1 && dilation.w == 1);
 }
 }  // namespace detail
 
-// Conv2D<Filters, Kernel, Padding = valid, Stride = 1>: Kernel and Stride are a number or
+// Conv2D<Filters, Kernel, Padding = valid, Stride = 1, Dilation = 1>: Kernel, Stride and Dilation
+// (Keras' dilation_rate: the kernel's taps that many rows and columns apart) are a number or
 // Size2<h, w>. Kernel of shape (kh, kw, in_channels, filters), as Keras stores it.
-template <std::size_t Filters, auto Kernel, Padding P = Padding::valid, auto Stride = 1>
-class Conv2D : public Layer<Conv2D<Filters, Kernel, P, Stride>> {
-    static_assert(detail::is_extent_argument_v<decltype(Kernel)> && detail::is_extent_argument_v<decltype(Stride)>,
-                  "latent: Conv2D's kernel size and stride are a number or Size2<h, w>");
+template <std::size_t Filters, auto Kernel, Padding P = Padding::valid, auto Stride = 1, auto Dilation = 1>
+class Conv2D : public Layer<Conv2D<Filters, Kernel, P, Stride, Dilation>> {
+    static_assert(detail::is_extent_argument_v<decltype(Kernel)> && detail::is_extent_argument_v<decltype(Stride)> &&
+                      detail::is_extent_argument_v<decltype(Dilation)>,
+                  "latent: Conv2D's kernel size, stride and dilation are a number or Size2<h, w>");
     static constexpr Extent2 kernel_size = detail::to_extent2(Kernel);
     static constexpr Extent2 strides = detail::to_extent2(Stride);
+    static constexpr Extent2 dilation_rate = detail::to_extent2(Dilation);
     static_assert(Filters > 0, "latent: Conv2D needs at least one filter");
     static_assert(kernel_size.h > 0 && kernel_size.w > 0, "latent: Conv2D's kernel size must be positive");
     static_assert(strides.h > 0 && strides.w > 0, "latent: Conv2D's stride must be positive");
+    static_assert(dilation_rate.h > 0 && dilation_rate.w > 0, "latent: Conv2D's dilation must be positive");
+    static_assert(detail::strides_or_dilates(strides, dilation_rate),
+                  "latent: Conv2D cannot both stride and dilate (as in Keras): give a stride of 1 or a dilation of 1");
 
 public:
-    using Layer<Conv2D<Filters, Kernel, P, Stride>>::Layer;
+    using Layer<Conv2D<Filters, Kernel, P, Stride, Dilation>>::Layer;
     static constexpr std::string_view type_name = "Conv2D";
     static constexpr std::string_view default_name = "conv2d";
     static constexpr std::size_t filters = Filters;
     static constexpr Extent2 kernel = kernel_size;
     static constexpr Extent2 stride = strides;
+    static constexpr Extent2 dilation = dilation_rate;
     static constexpr Padding padding = P;
 
-    // Valid padding needs the image to hold the kernel; same padding fits any image.
-    using requirement =
-        std::conditional_t<P == Padding::valid, image_at_least<kernel_size.h, kernel_size.w>, rank<3>>;
+    // Valid padding needs the image to hold the kernel's (dilated) span; same padding fits any image.
+    using requirement = std::conditional_t<P == Padding::valid,
+                                           image_at_least<detail::dilated_span(kernel_size.h, dilation_rate.h),
+                                                          detail::dilated_span(kernel_size.w, dilation_rate.w)>,
+                                           rank<3>>;
     template <class In>
-    static constexpr Window2D window = detail::window_over<In>(kernel_size, strides, P);
+    static constexpr Window2D window = detail::window_over<In>(kernel_size, strides, P, dilation_rate);
     template <class In>
     static constexpr bool accepts = In::rank == 3 && window<In>.out_h > 0 && window<In>.out_w > 0;
     template <class In>
@@ -168,34 +185,45 @@ public:
     }
 };
 
-// DepthwiseConv2D<Kernel, Padding = valid, Stride = 1, DepthMultiplier = 1>: each input channel
-// convolved with its own DepthMultiplier filters, (h, w, c) -> (h', w', c * DepthMultiplier),
-// output channel c * DepthMultiplier + k from input channel c, as Keras' DepthwiseConv2D (the
-// first half of a separable convolution, MobileNet's building block). Kernel of shape
-// (kh, kw, c, DepthMultiplier), Glorot-uniform as Keras' (fans from that shape); bias zeros.
-template <auto Kernel, Padding P = Padding::valid, auto Stride = 1, std::size_t DepthMultiplier = 1>
-class DepthwiseConv2D : public Layer<DepthwiseConv2D<Kernel, P, Stride, DepthMultiplier>> {
-    static_assert(detail::is_extent_argument_v<decltype(Kernel)> && detail::is_extent_argument_v<decltype(Stride)>,
-                  "latent: DepthwiseConv2D's kernel size and stride are a number or Size2<h, w>");
+// DepthwiseConv2D<Kernel, Padding = valid, Stride = 1, DepthMultiplier = 1, Dilation = 1>: each
+// input channel convolved with its own DepthMultiplier filters, (h, w, c) -> (h', w', c *
+// DepthMultiplier), output channel c * DepthMultiplier + k from input channel c, as Keras'
+// DepthwiseConv2D (the first half of a separable convolution, MobileNet's building block).
+// Kernel of shape (kh, kw, c, DepthMultiplier), Glorot-uniform as Keras' (fans from that
+// shape); bias zeros. Dilation as Conv2D's.
+template <auto Kernel, Padding P = Padding::valid, auto Stride = 1, std::size_t DepthMultiplier = 1,
+          auto Dilation = 1>
+class DepthwiseConv2D : public Layer<DepthwiseConv2D<Kernel, P, Stride, DepthMultiplier, Dilation>> {
+    static_assert(detail::is_extent_argument_v<decltype(Kernel)> && detail::is_extent_argument_v<decltype(Stride)> &&
+                      detail::is_extent_argument_v<decltype(Dilation)>,
+                  "latent: DepthwiseConv2D's kernel size, stride and dilation are a number or Size2<h, w>");
     static constexpr Extent2 kernel_size = detail::to_extent2(Kernel);
     static constexpr Extent2 strides = detail::to_extent2(Stride);
+    static constexpr Extent2 dilation_rate = detail::to_extent2(Dilation);
     static_assert(kernel_size.h > 0 && kernel_size.w > 0, "latent: DepthwiseConv2D's kernel size must be positive");
     static_assert(strides.h > 0 && strides.w > 0, "latent: DepthwiseConv2D's stride must be positive");
     static_assert(DepthMultiplier > 0, "latent: DepthwiseConv2D's depth multiplier must be positive");
+    static_assert(dilation_rate.h > 0 && dilation_rate.w > 0, "latent: DepthwiseConv2D's dilation must be positive");
+    static_assert(detail::strides_or_dilates(strides, dilation_rate),
+                  "latent: DepthwiseConv2D cannot both stride and dilate (as in Keras): give a stride of 1 or a "
+                  "dilation of 1");
 
 public:
-    using Layer<DepthwiseConv2D<Kernel, P, Stride, DepthMultiplier>>::Layer;
+    using Layer<DepthwiseConv2D<Kernel, P, Stride, DepthMultiplier, Dilation>>::Layer;
     static constexpr std::string_view type_name = "DepthwiseConv2D";
     static constexpr std::string_view default_name = "depthwise_conv2d";
     static constexpr Extent2 kernel = kernel_size;
     static constexpr Extent2 stride = strides;
+    static constexpr Extent2 dilation = dilation_rate;
     static constexpr Padding padding = P;
     static constexpr std::size_t depth_multiplier = DepthMultiplier;
 
-    using requirement =
-        std::conditional_t<P == Padding::valid, image_at_least<kernel_size.h, kernel_size.w>, rank<3>>;
+    using requirement = std::conditional_t<P == Padding::valid,
+                                           image_at_least<detail::dilated_span(kernel_size.h, dilation_rate.h),
+                                                          detail::dilated_span(kernel_size.w, dilation_rate.w)>,
+                                           rank<3>>;
     template <class In>
-    static constexpr Window2D window = detail::window_over<In>(kernel_size, strides, P);
+    static constexpr Window2D window = detail::window_over<In>(kernel_size, strides, P, dilation_rate);
     template <class In>
     static constexpr bool accepts = In::rank == 3 && window<In>.out_h > 0 && window<In>.out_w > 0;
     template <class In>
@@ -233,28 +261,30 @@ public:
     }
 };
 
-// SeparableConv2D<Filters, Kernel, Padding = valid, Stride = 1, DepthMultiplier = 1>: a
-// DepthwiseConv2D (no bias) then a 1x1 convolution to Filters channels, and the bias, as Keras'
+// SeparableConv2D<Filters, Kernel, Padding = valid, Stride = 1, DepthMultiplier = 1, Dilation = 1>:
+// a DepthwiseConv2D (no bias) then a 1x1 convolution to Filters channels, and the bias, as Keras'
 // SeparableConv2D: far fewer weights than a Conv2D of the same kernel. Weights as Keras names and
 // shapes them: depthwise_kernel (kh, kw, in, multiplier), pointwise_kernel (1, 1, in *
-// multiplier, Filters), both Glorot-uniform, bias (Filters) zeros.
+// multiplier, Filters), both Glorot-uniform, bias (Filters) zeros. Dilation as Conv2D's.
 template <std::size_t Filters, auto Kernel, Padding P = Padding::valid, auto Stride = 1,
-          std::size_t DepthMultiplier = 1>
-class SeparableConv2D : public Layer<SeparableConv2D<Filters, Kernel, P, Stride, DepthMultiplier>> {
-    using Depthwise = DepthwiseConv2D<Kernel, P, Stride, DepthMultiplier>;
+          std::size_t DepthMultiplier = 1, auto Dilation = 1>
+class SeparableConv2D : public Layer<SeparableConv2D<Filters, Kernel, P, Stride, DepthMultiplier, Dilation>> {
+    using Depthwise = DepthwiseConv2D<Kernel, P, Stride, DepthMultiplier, Dilation>;
     static_assert(Filters > 0, "latent: SeparableConv2D needs at least one filter");
 
 public:
-    using Layer<SeparableConv2D<Filters, Kernel, P, Stride, DepthMultiplier>>::Layer;
+    using Layer<SeparableConv2D<Filters, Kernel, P, Stride, DepthMultiplier, Dilation>>::Layer;
     static constexpr std::string_view type_name = "SeparableConv2D";
     static constexpr std::string_view default_name = "separable_conv2d";
     static constexpr std::size_t filters = Filters;
     static constexpr Extent2 kernel = Depthwise::kernel;
     static constexpr Extent2 stride = Depthwise::stride;
+    static constexpr Extent2 dilation = Depthwise::dilation;
     static constexpr Padding padding = P;
     static constexpr std::size_t depth_multiplier = DepthMultiplier;
     static constexpr auto kernel_argument = Kernel;  // as given: a number or Size2<h, w>
     static constexpr auto stride_argument = Stride;
+    static constexpr auto dilation_argument = Dilation;
 
     using requirement = typename Depthwise::requirement;
     template <class In>

@@ -87,23 +87,37 @@ private:
 };
 }  // namespace detail
 
-// Conv1D<Filters, Kernel, Padding = valid, Stride = 1>: (steps, in) -> (steps', Filters) with
-// Keras' output lengths; kernel (Kernel, in, Filters), bias (Filters).
-template <std::size_t Filters, std::size_t Kernel, Padding P = Padding::valid, std::size_t Stride = 1>
-class Conv1D : public detail::along_steps<Conv1D<Filters, Kernel, P, Stride>,
-                                          Conv2D<Filters, Size2<1, Kernel>, P, Size2<1, Stride>>> {
-    static_assert(Filters > 0 && Kernel > 0 && Stride > 0,
-                  "latent: Conv1D needs at least one filter, and a positive kernel size and stride");
+namespace detail {
+// Conv1D's row-image convolution. Its dilation is 1 where Conv1D itself refuses the dilation
+// (zero, or beside a stride), so that mistake is reported once, naming Conv1D.
+template <std::size_t Filters, std::size_t Kernel, Padding P, std::size_t Stride, std::size_t Dilation>
+using conv1d_image =
+    Conv2D<Filters, Size2<1, Kernel>, P, Size2<1, Stride>, Size2<1, (Dilation == 0 || Stride > 1 ? 1 : Dilation)>>;
+}  // namespace detail
+
+// Conv1D<Filters, Kernel, Padding = valid, Stride = 1, Dilation = 1>: (steps, in) -> (steps',
+// Filters) with Keras' output lengths; kernel (Kernel, in, Filters), bias (Filters). Dilation is
+// Keras' dilation_rate: the kernel's taps that many steps apart (WaveNet's and TCNs' stacks).
+template <std::size_t Filters, std::size_t Kernel, Padding P = Padding::valid, std::size_t Stride = 1,
+          std::size_t Dilation = 1>
+class Conv1D : public detail::along_steps<Conv1D<Filters, Kernel, P, Stride, Dilation>,
+                                          detail::conv1d_image<Filters, Kernel, P, Stride, Dilation>> {
+    static_assert(Filters > 0 && Kernel > 0 && Stride > 0 && Dilation > 0,
+                  "latent: Conv1D needs at least one filter, and a positive kernel size, stride and dilation");
+    static_assert(Stride == 1 || Dilation <= 1,
+                  "latent: Conv1D cannot both stride and dilate (as in Keras): give a stride of 1 or a dilation of 1");
 
 public:
-    using detail::along_steps<Conv1D, Conv2D<Filters, Size2<1, Kernel>, P, Size2<1, Stride>>>::along_steps;
+    using detail::along_steps<Conv1D, detail::conv1d_image<Filters, Kernel, P, Stride, Dilation>>::along_steps;
     static constexpr std::string_view type_name = "Conv1D";
     static constexpr std::string_view default_name = "conv1d";
     static constexpr std::size_t filters = Filters;
     static constexpr std::size_t kernel_size = Kernel;
     static constexpr std::size_t stride = Stride;
+    static constexpr std::size_t dilation = Dilation;
     static constexpr Padding padding = P;
-    using requirement = std::conditional_t<P == Padding::valid, sequence_at_least<Kernel>, rank<2>>;
+    using requirement =
+        std::conditional_t<P == Padding::valid, sequence_at_least<detail::dilated_span(Kernel, Dilation)>, rank<2>>;
 };
 
 // Conv1DTranspose<Filters, Kernel, Padding = valid, Stride = 1>: the adjoint of a Conv1D

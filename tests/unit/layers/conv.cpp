@@ -1,6 +1,6 @@
 // Conv2D, Conv2DTranspose and DepthwiseConv2D: Keras' output sizes, values against a direct
-// convolution written from the definition, the adjoint relation between the first two, and
-// gradient checks.
+// convolution written from the definition (dilated windows too), the adjoint relation between the
+// first two, and gradient checks.
 #include <doctest/doctest.h>
 
 #include <type_traits>
@@ -57,16 +57,31 @@ static_assert(SeparableConv2D<8, 3>::params<Shape<8, 8, 3>>[1].dims == std::arra
 static_assert(std::is_same_v<out_t<SeparableConv2D<8, 3, Padding::same, 2>, Shape<7, 7, 3>>, Shape<4, 4, 8>>);
 static_assert(!accepts_v<DepthwiseConv2D<3>, Shape<2, 5, 1>>);
 static_assert(accepts_v<DepthwiseConv2D<3, Padding::same>, Shape<2, 2, 1>>);
+// Dilation (Keras' dilation_rate): the output sizes of the kernel's span, (k - 1) * d + 1, as
+// Keras' conv_output_length; same padding keeps the size; the weights are the undilated kernel's.
+static_assert(std::is_same_v<out_t<Conv2D<4, 3, Padding::valid, 1, 2>, Shape<28, 28, 1>>, Shape<24, 24, 4>>);
+static_assert(std::is_same_v<out_t<Conv2D<4, 3, Padding::same, 1, 3>, Shape<28, 28, 1>>, Shape<28, 28, 4>>);
+static_assert(std::is_same_v<out_t<Conv2D<4, Size2<2, 3>, Padding::valid, 1, Size2<3, 2>>, Shape<9, 9, 1>>,
+                             Shape<6, 5, 4>>);
+static_assert(std::is_same_v<out_t<DepthwiseConv2D<3, Padding::valid, 1, 2, 2>, Shape<8, 8, 3>>, Shape<4, 4, 6>>);
+static_assert(std::is_same_v<out_t<SeparableConv2D<8, 3, Padding::valid, 1, 1, 3>, Shape<8, 8, 3>>, Shape<2, 2, 8>>);
+static_assert(layer_param_count<Conv2D<32, 3, Padding::same, 1, 2>, Shape<28, 28, 1>>() == 320);
+static_assert(accepts_v<Conv2D<8, 3, Padding::valid, 1, 2>, Shape<5, 5, 1>>);
+static_assert(!accepts_v<Conv2D<8, 3, Padding::valid, 1, 2>, Shape<4, 5, 1>>);  // the span (5) is taller
+static_assert(accepts_v<Conv2D<8, 3, Padding::same, 1, 4>, Shape<2, 2, 1>>);
+static_assert(!accepts_v<DepthwiseConv2D<3, Padding::valid, 1, 1, 3>, Shape<7, 6, 1>>);
 
-// A direct convolution from the definition (TensorFlow's padding: the smaller half first).
+// A direct convolution from the definition (TensorFlow's padding: the smaller half first), the
+// taps dh rows and dw columns apart.
 std::vector<double> direct_conv(const std::vector<double>& x, std::size_t batch, std::size_t h, std::size_t w,
                                 std::size_t c, const std::vector<double>& kernel, const std::vector<double>& bias,
                                 std::size_t f, std::size_t kh, std::size_t kw, std::size_t sh, std::size_t sw,
-                                bool same, std::size_t& oh, std::size_t& ow) {
-    oh = same ? (h + sh - 1) / sh : (h - kh) / sh + 1;
-    ow = same ? (w + sw - 1) / sw : (w - kw) / sw + 1;
-    const long pt = same ? std::max<long>(0, long((oh - 1) * sh + kh) - long(h)) / 2 : 0;
-    const long pl = same ? std::max<long>(0, long((ow - 1) * sw + kw) - long(w)) / 2 : 0;
+                                bool same, std::size_t& oh, std::size_t& ow, std::size_t dh = 1, std::size_t dw = 1) {
+    const std::size_t span_h = (kh - 1) * dh + 1, span_w = (kw - 1) * dw + 1;
+    oh = same ? (h + sh - 1) / sh : (h - span_h) / sh + 1;
+    ow = same ? (w + sw - 1) / sw : (w - span_w) / sw + 1;
+    const long pt = same ? std::max<long>(0, long((oh - 1) * sh + span_h) - long(h)) / 2 : 0;
+    const long pl = same ? std::max<long>(0, long((ow - 1) * sw + span_w) - long(w)) / 2 : 0;
     std::vector<double> y(batch * oh * ow * f);
     for (std::size_t n = 0; n < batch; ++n)
         for (std::size_t i = 0; i < oh; ++i)
@@ -75,7 +90,7 @@ std::vector<double> direct_conv(const std::vector<double>& x, std::size_t batch,
                     double acc = bias[o];
                     for (std::size_t a = 0; a < kh; ++a)
                         for (std::size_t b = 0; b < kw; ++b) {
-                            const long yi = long(i * sh + a) - pt, xj = long(j * sw + b) - pl;
+                            const long yi = long(i * sh + a * dh) - pt, xj = long(j * sw + b * dw) - pl;
                             if (yi < 0 || xj < 0 || yi >= long(h) || xj >= long(w)) continue;
                             for (std::size_t ch = 0; ch < c; ++ch)
                                 acc += x[((n * h + std::size_t(yi)) * w + std::size_t(xj)) * c + ch] *
@@ -109,7 +124,7 @@ void check_against_direct(const L& layer, std::size_t batch) {
     std::size_t oh = 0, ow = 0;
     const auto expected = direct_conv(x, batch, dim_v<In, 0>, dim_v<In, 1>, dim_v<In, 2>, kernel, bias, L::filters,
                                       L::kernel.h, L::kernel.w, L::stride.h, L::stride.w, L::padding == Padding::same,
-                                      oh, ow);
+                                      oh, ow, L::dilation.h, L::dilation.w);
     using Out = out_t<L, In>;
     REQUIRE(oh == dim_v<Out, 0>);
     REQUIRE(ow == dim_v<Out, 1>);
@@ -135,6 +150,17 @@ TEST_CASE("Conv2D agrees with a direct convolution") {
     check_against_direct<Shape<6, 6, 2>>(Conv2D<2, 1>{}, 1);
 }
 
+TEST_CASE("a dilated Conv2D reads every d-th row and column, as a direct convolution does") {
+    // By hand: a 2x2 kernel at dilation 2 on a 3x3 image sums its four corners.
+    const std::vector<double> x{1, 2, 3, 4, 5, 6, 7, 8, 9};
+    CHECK(run<Shape<3, 3, 1>>(Conv2D<1, 2, Padding::valid, 1, 2>{}, x, 1, {1, 10, 100, 1000, 0.5}) ==
+          std::vector<double>{1 + 30 + 700 + 9000 + 0.5});
+    check_against_direct<Shape<9, 8, 2>>(Conv2D<3, 3, Padding::valid, 1, 2>{}, 2);
+    check_against_direct<Shape<9, 8, 2>>(Conv2D<3, 3, Padding::same, 1, 2>{}, 2);
+    check_against_direct<Shape<10, 9, 3>>(Conv2D<2, Size2<2, 3>, Padding::same, 1, Size2<3, 2>>{}, 1);
+    check_against_direct<Shape<6, 7, 1>>(Conv2D<2, 3, Padding::same, 1, 4>{}, 2);  // taps beyond the image
+}
+
 TEST_CASE("DepthwiseConv2D is a Conv2D whose kernel joins each input channel to its own outputs only") {
     // The depthwise kernel D (kh, kw, c, m) spread into a full one, K[a, b, ch, c * m + k] =
     // D[a, b, c, k] where ch == c and 0 elsewhere, then the direct convolution.
@@ -154,7 +180,8 @@ TEST_CASE("DepthwiseConv2D is a Conv2D whose kernel joins each input channel to 
         const std::vector<double> bias(params.begin() + long(specs[0].size()), params.end());
         std::size_t oh = 0, ow = 0;
         const auto expected = direct_conv(x, batch, dim_v<In, 0>, dim_v<In, 1>, c, full, bias, f, L::kernel.h,
-                                          L::kernel.w, L::stride.h, L::stride.w, L::padding == Padding::same, oh, ow);
+                                          L::kernel.w, L::stride.h, L::stride.w, L::padding == Padding::same, oh, ow,
+                                          L::dilation.h, L::dilation.w);
         const auto y = run<In>(layer, x, batch, params);
         REQUIRE(y.size() == expected.size());
         for (std::size_t i = 0; i < y.size(); ++i) CHECK(y[i] == doctest::Approx(expected[i]).epsilon(1e-12));
@@ -163,11 +190,14 @@ TEST_CASE("DepthwiseConv2D is a Conv2D whose kernel joins each input channel to 
     check(DepthwiseConv2D<3, Padding::same, 1, 3>{}, Shape<5, 6, 2>{}, 2);
     check(DepthwiseConv2D<3, Padding::same, 2, 2>{}, Shape<7, 7, 3>{}, 1);
     check(DepthwiseConv2D<Size2<2, 4>, Padding::same, Size2<3, 2>>{}, Shape<8, 7, 2>{}, 2);
+    check(DepthwiseConv2D<3, Padding::valid, 1, 2, 2>{}, Shape<7, 8, 2>{}, 2);
+    check(DepthwiseConv2D<Size2<3, 2>, Padding::same, 1, 1, Size2<2, 3>>{}, Shape<6, 7, 3>{}, 1);
 }
 
 TEST_CASE("SeparableConv2D is a DepthwiseConv2D without bias, then a 1x1 Conv2D") {
     auto check = []<class L, class In>(L layer, In, std::size_t batch) {
-        using Depthwise = DepthwiseConv2D<L::kernel_argument, L::padding, L::stride_argument, L::depth_multiplier>;
+        using Depthwise = DepthwiseConv2D<L::kernel_argument, L::padding, L::stride_argument, L::depth_multiplier,
+                                          L::dilation_argument>;
         using Mid = out_t<Depthwise, In>;
         constexpr auto specs = L::template params<In>;
         Generator gen(17);
@@ -186,6 +216,7 @@ TEST_CASE("SeparableConv2D is a DepthwiseConv2D without bias, then a 1x1 Conv2D"
     };
     check(SeparableConv2D<4, 3>{}, Shape<5, 6, 2>{}, 2);
     check(SeparableConv2D<5, 3, Padding::same, 2, 3>{}, Shape<7, 7, 3>{}, 2);
+    check(SeparableConv2D<3, 3, Padding::same, 1, 2, 2>{}, Shape<6, 7, 2>{}, 2);
 }
 
 TEST_CASE("Conv2DTranspose is the adjoint of Conv2D with the same kernel") {
@@ -231,6 +262,8 @@ TEST_CASE("Conv2D gradients") {
     CHECK(check_layer_gradients<Shape<5, 4, 2>>(Conv2D<2, 3, Padding::same>{}, {.batch = 2}) > 0);
     CHECK(check_layer_gradients<Shape<7, 6, 1>>(Conv2D<2, 3, Padding::same, 2>{}) > 0);
     CHECK(check_layer_gradients<Shape<6, 7, 2>>(Conv2D<2, Size2<2, 3>, Padding::valid, Size2<2, 1>>{}) > 0);
+    CHECK(check_layer_gradients<Shape<7, 6, 2>>(Conv2D<2, 3, Padding::valid, 1, 2>{}, {.batch = 2}) > 0);
+    CHECK(check_layer_gradients<Shape<6, 7, 2>>(Conv2D<2, 3, Padding::same, 1, Size2<2, 3>>{}) > 0);
 }
 
 TEST_CASE("DepthwiseConv2D gradients") {
@@ -239,11 +272,14 @@ TEST_CASE("DepthwiseConv2D gradients") {
     CHECK(check_layer_gradients<Shape<7, 6, 3>>(DepthwiseConv2D<3, Padding::same, 2, 2>{}) > 0);
     CHECK(check_layer_gradients<Shape<6, 7, 2>>(DepthwiseConv2D<Size2<2, 3>, Padding::valid, Size2<2, 1>>{}) >
           0);
+    CHECK(check_layer_gradients<Shape<7, 6, 2>>(DepthwiseConv2D<3, Padding::valid, 1, 2, 2>{}, {.batch = 2}) > 0);
+    CHECK(check_layer_gradients<Shape<6, 7, 3>>(DepthwiseConv2D<3, Padding::same, 1, 1, Size2<3, 2>>{}) > 0);
 }
 
 TEST_CASE("SeparableConv2D gradients") {
     CHECK(check_layer_gradients<Shape<5, 5, 2>>(SeparableConv2D<3, 3>{}, {.batch = 2}) > 0);
     CHECK(check_layer_gradients<Shape<6, 5, 2>>(SeparableConv2D<2, 3, Padding::same, 2, 2>{}, {.batch = 2}) > 0);
+    CHECK(check_layer_gradients<Shape<6, 7, 2>>(SeparableConv2D<2, 3, Padding::same, 1, 1, 2>{}) > 0);
 }
 
 TEST_CASE("Conv2DTranspose gradients") {

@@ -185,6 +185,37 @@ TEST_CASE("UpSampling2D repeats each pixel factor_h times down and factor_w time
                   1, -1, 1, -1, 2, -2, 2, -2});
 }
 
+TEST_CASE("UpSampling2D's bilinear interpolation gives PyTorch's align_corners=False values (Keras' half-pixel)") {
+    // torch.nn.functional.interpolate(x, scale_factor=(2, 2), mode="bilinear", align_corners=False)
+    // on [[1, 2, 4], [8, 16, 32]]: sources at (o + 0.5) / 2 - 0.5, held at the edges.
+    using Bilinear = UpSampling2D<2, Interpolation::bilinear>;
+    static_assert(std::is_same_v<Bilinear::output_shape<Shape<2, 3, 1>>, Shape<4, 6, 1>>);
+    static_assert(Bilinear::interpolation == Interpolation::bilinear && UpSampling2D<>::interpolation ==
+                                                                            Interpolation::nearest);
+    const std::vector<double> torch_2x2{1.0,  1.25,    1.75,    2.5,    3.5,    4.0,   //
+                                        2.75, 3.4375,  4.8125,  6.875,  9.625,  11.0,  //
+                                        6.25, 7.8125,  10.9375, 15.625, 21.875, 25.0,  //
+                                        8.0,  10.0,    14.0,    20.0,   28.0,   32.0};
+    const auto y = run<Shape<2, 3, 1>>(Bilinear{}, {1, 2, 4, 8, 16, 32});
+    CHECK(y == torch_2x2);  // every weight a multiple of 1/4: exact
+    // scale_factor=(3, 2) on [[1, 2], [3, 5]] (PyTorch in double).
+    check_values(run<Shape<2, 2, 1>>(UpSampling2D<Size2<3, 2>, Interpolation::bilinear>{}, {1, 2, 3, 5}),
+                 {1.0, 1.25, 1.75, 2.0, 1.0, 1.25, 1.75, 2.0, 1.6666666666666665, 1.9999999999999998,
+                  2.6666666666666665, 2.9999999999999996, 2.333333333333333, 2.75, 3.583333333333333, 4.0, 3.0, 3.5,
+                  4.5, 4.999999999999999, 3.0, 3.5, 4.5, 5.0});
+    // Channels and samples apart: the second channel is the first times -1, the second sample 2x.
+    std::vector<double> two(2 * 2 * 3 * 2);
+    for (std::size_t n = 0; n < 2; ++n)
+        for (std::size_t p = 0; p < 6; ++p)
+            for (std::size_t c = 0; c < 2; ++c)
+                two[(n * 6 + p) * 2 + c] = std::vector<double>{1, 2, 4, 8, 16, 32}[p] * (c ? -1.0 : 1.0) * (n + 1.0);
+    const auto y2 = run<Shape<2, 3, 2>>(UpSampling2D<2, Interpolation::bilinear>{}, two, 2);
+    for (std::size_t n = 0; n < 2; ++n)
+        for (std::size_t p = 0; p < 24; ++p)
+            for (std::size_t c = 0; c < 2; ++c)
+                CHECK(y2[(n * 24 + p) * 2 + c] == torch_2x2[p] * (c ? -1.0 : 1.0) * (n + 1.0));
+}
+
 TEST_CASE("ZeroPadding2D puts zeros around the image") {
     // [[1 2], [3 4]] with one row on top and two columns left, one right.
     check_values(run<Shape<2, 2, 1>>(ZeroPadding2D<Edges<1, 0, 2, 1>>{}, {1, 2, 3, 4}),
@@ -244,6 +275,10 @@ TEST_CASE("GlobalAveragePooling2D gradients") {
 TEST_CASE("UpSampling2D gradients") {
     CHECK(check_layer_gradients<Shape<2, 3, 2>>(UpSampling2D<>{}) > 0);
     CHECK(check_layer_gradients<Shape<2, 3, 1>>(UpSampling2D<Size2<2, 3>>{}) > 0);
+    CHECK(check_layer_gradients<Shape<3, 4, 2>>(UpSampling2D<2, Interpolation::bilinear>{}) > 0);
+    CHECK(check_layer_gradients<Shape<4, 3, 1>>(UpSampling2D<Size2<3, 4>, Interpolation::bilinear>{}, {.batch = 2}) >
+          0);
+    CHECK(check_layer_gradients<Shape<1, 5, 1>>(UpSampling2D<Size2<1, 5>, Interpolation::bilinear>{}) > 0);
 }
 
 TEST_CASE("ZeroPadding2D and Cropping2D gradients") {

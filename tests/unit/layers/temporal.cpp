@@ -23,6 +23,8 @@ static_assert(std::is_same_v<out_t<Conv1D<4, 3>, Shape<10, 2>>, Shape<8, 4>>);
 static_assert(std::is_same_v<out_t<Conv1D<4, 3, Padding::same>, Shape<10, 2>>, Shape<10, 4>>);
 static_assert(std::is_same_v<out_t<Conv1D<4, 3, Padding::valid, 2>, Shape<10, 2>>, Shape<4, 4>>);
 static_assert(std::is_same_v<out_t<Conv1D<4, 7, Padding::same, 2>, Shape<288, 1>>, Shape<144, 4>>);
+static_assert(std::is_same_v<out_t<Conv1D<4, 3, Padding::valid, 1, 4>, Shape<20, 2>>, Shape<12, 4>>);  // span 9
+static_assert(std::is_same_v<out_t<Conv1D<4, 3, Padding::same, 1, 4>, Shape<20, 2>>, Shape<20, 4>>);
 static_assert(std::is_same_v<out_t<Conv1DTranspose<2, 3, Padding::valid, 2>, Shape<3, 4>>, Shape<7, 2>>);
 static_assert(std::is_same_v<out_t<Conv1DTranspose<2, 7, Padding::same, 2>, Shape<72, 16>>, Shape<144, 2>>);
 static_assert(std::is_same_v<out_t<MaxPooling1D<>, Shape<9, 3>>, Shape<4, 3>>);
@@ -40,6 +42,8 @@ static_assert(accepts_v<Conv1D<8, 3>, Shape<3, 1>>);
 static_assert(!accepts_v<Conv1D<8, 3>, Shape<2, 1>>);  // the kernel is longer than the sequence
 static_assert(accepts_v<Conv1D<8, 3, Padding::same>, Shape<2, 1>>);
 static_assert(!accepts_v<Conv1D<8, 3>, Shape<28, 28, 1>>);
+static_assert(accepts_v<Conv1D<8, 3, Padding::valid, 1, 2>, Shape<5, 1>>);
+static_assert(!accepts_v<Conv1D<8, 3, Padding::valid, 1, 2>, Shape<4, 1>>);  // the dilated span is 5 steps
 static_assert(!accepts_v<MaxPooling1D<>, Shape<8>>);
 static_assert(!accepts_v<Cropping1D<2>, Shape<4, 1>> && accepts_v<Cropping1D<2, 1>, Shape<4, 1>>);  // a step is left
 static_assert(std::is_same_v<Cropping1D<2>::requirement, sequence_at_least<5>>);
@@ -65,12 +69,13 @@ TEST_CASE("Conv1D and Conv1DTranspose keep Keras' kernel shapes: (k, in, filters
     CHECK(net.parameters().slots()[0].name == "conv1d/kernel");
 }
 
-TEST_CASE("Conv1D agrees with a convolution written from the definition, in every padding and stride") {
+TEST_CASE("Conv1D agrees with a convolution written from the definition, in every padding, stride and dilation") {
     const auto check = [](auto layer, std::size_t pad_left) {
         using L = decltype(layer);
         using In = Shape<9, 3>;
         using Out = out_t<L, In>;
-        constexpr std::size_t steps = 9, in = 3, filters = L::filters, k = L::kernel_size, s = L::stride;
+        constexpr std::size_t steps = 9, in = 3, filters = L::filters, k = L::kernel_size, s = L::stride,
+                              d = L::dilation;
         Sequential<Input<9, 3>, L> net(4);
         auto w = net.parameters().values();
         Generator g(2);
@@ -83,7 +88,7 @@ TEST_CASE("Conv1D agrees with a convolution written from the definition, in ever
                 for (std::size_t f = 0; f < filters; ++f) {
                     double want = w[k * in * filters + f];  // bias
                     for (std::size_t j = 0; j < k; ++j) {
-                        const long step = static_cast<long>(t * s + j) - static_cast<long>(pad_left);
+                        const long step = static_cast<long>(t * s + j * d) - static_cast<long>(pad_left);
                         if (step < 0 || step >= static_cast<long>(steps)) continue;
                         for (std::size_t c = 0; c < in; ++c)
                             want += double(x[b * steps * in + static_cast<std::size_t>(step) * in + c]) *
@@ -96,6 +101,9 @@ TEST_CASE("Conv1D agrees with a convolution written from the definition, in ever
     check(Conv1D<2, 3, Padding::valid, 2>{}, 0);
     check(Conv1D<3, 3, Padding::same>{}, 1);
     check(Conv1D<2, 4, Padding::same, 2>{}, 1);  // Keras/TensorFlow put the odd padding at the end
+    check(Conv1D<3, 3, Padding::valid, 1, 3>{}, 0);
+    check(Conv1D<2, 3, Padding::same, 1, 2>{}, 2);  // span 5
+    check(Conv1D<2, 2, Padding::same, 1, 3>{}, 1);  // span 4: padding 1 before, 2 after
 }
 
 TEST_CASE("the 1-D layers compute what their 2-D forms compute on a one-row image") {
@@ -119,6 +127,7 @@ TEST_CASE("the 1-D layers compute what their 2-D forms compute on a one-row imag
         CHECK(std::equal(ya.data(), ya.data() + ya.size(), yb.data()));
     };
     same_bits(Conv1D<4, 3, Padding::same, 2>{}, Conv2D<4, Size2<1, 3>, Padding::same, Size2<1, 2>>{});
+    same_bits(Conv1D<4, 3, Padding::same, 1, 2>{}, Conv2D<4, Size2<1, 3>, Padding::same, 1, Size2<1, 2>>{});
     same_bits(Conv1DTranspose<2, 3, Padding::valid, 2>{}, Conv2DTranspose<2, Size2<1, 3>, Padding::valid, Size2<1, 2>>{});
     same_bits(MaxPooling1D<3, 2>{}, MaxPooling2D<Size2<1, 3>, Size2<1, 2>>{});
     same_bits(AveragePooling1D<3, 1, Padding::same>{}, AveragePooling2D<Size2<1, 3>, Size2<1, 1>, Padding::same>{});
@@ -143,6 +152,7 @@ TEST_CASE("ZeroPadding1D and Cropping1D: zero steps added at the ends, and steps
 TEST_CASE("the 1-D layers' gradients") {
     CHECK(check_layer_gradients<Shape<7, 2>>(Conv1D<3, 3>{}) > 0);
     CHECK(check_layer_gradients<Shape<7, 2>>(Conv1D<2, 4, Padding::same, 2>{}) > 0);
+    CHECK(check_layer_gradients<Shape<9, 2>>(Conv1D<2, 3, Padding::same, 1, 3>{}) > 0);
     CHECK(check_layer_gradients<Shape<4, 3>>(Conv1DTranspose<2, 3, Padding::same, 2>{}) > 0);
     CHECK(check_layer_gradients<Shape<8, 2>>(MaxPooling1D<2>{}) > 0);
     CHECK(check_layer_gradients<Shape<8, 2>>(AveragePooling1D<3, 2, Padding::same>{}) > 0);

@@ -24,9 +24,11 @@ inline void window_taps(const Window2D& g, const float* x, std::size_t r, const 
     const float* image = x + r / g.positions() * g.in_size();
     for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
         // Signed arithmetic: the window may start above or left of the image.
-        const auto iy = static_cast<std::ptrdiff_t>(oy * g.stride_h + ky) - static_cast<std::ptrdiff_t>(g.pad_top);
+        const auto iy = static_cast<std::ptrdiff_t>(oy * g.stride_h + ky * g.dilation_h) -
+                             static_cast<std::ptrdiff_t>(g.pad_top);
         for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-            const auto ix = static_cast<std::ptrdiff_t>(ox * g.stride_w + kx) - static_cast<std::ptrdiff_t>(g.pad_left);
+            const auto ix = static_cast<std::ptrdiff_t>(ox * g.stride_w + kx * g.dilation_w) -
+                                 static_cast<std::ptrdiff_t>(g.pad_left);
             const bool inside = iy >= 0 && ix >= 0 && iy < static_cast<std::ptrdiff_t>(g.in_h) &&
                                 ix < static_cast<std::ptrdiff_t>(g.in_w);
             taps[ky * g.kernel_w + kx] =
@@ -237,8 +239,10 @@ inline void conv2d_input_gradient_implicit(const Window2D& g, std::size_t batch,
     t.channels = N;
     t.kernel_h = g.kernel_h;
     t.kernel_w = g.kernel_w;
-    t.pad_top = g.kernel_h - 1 - g.pad_top;
-    t.pad_left = g.kernel_w - 1 - g.pad_left;
+    t.dilation_h = g.dilation_h;
+    t.dilation_w = g.dilation_w;
+    t.pad_top = g.span_h() - 1 - g.pad_top;
+    t.pad_left = g.span_w() - 1 - g.pad_left;
     t.out_h = g.in_h;
     t.out_w = g.in_w;
     const std::size_t T = g.kernel_h * g.kernel_w, C = g.channels, K = T * N;
@@ -318,7 +322,7 @@ constexpr bool conv2d_implicit_fits(const Window2D& g, std::size_t filters) {
 }
 constexpr bool conv2d_input_gradient_implicit_fits(const Window2D& g, std::size_t filters) {
     return g.stride_h == 1 && g.stride_w == 1 && g.kernel_h * g.kernel_w <= conv_max_taps &&
-           g.channels >= gemm_nr && filters > 0 && g.pad_top < g.kernel_h && g.pad_left < g.kernel_w;
+           g.channels >= gemm_nr && filters > 0 && g.pad_top < g.span_h() && g.pad_left < g.span_w();
 }
 
 }  // namespace latent::cpu::detail

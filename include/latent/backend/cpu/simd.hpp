@@ -374,6 +374,33 @@ void upsample_nearest2d_backward_kernel(const simd&, std::size_t batch, std::siz
         detail::samples_per_thread(out));
 }
 
+template <class T>
+void upsample_bilinear2d_kernel(const simd&, std::size_t batch, std::size_t h, std::size_t w, std::size_t channels,
+                                std::size_t factor_h, std::size_t factor_w, const T* x, T* y) {
+    const std::size_t in = h * w * channels, out = in * factor_h * factor_w;
+    detail::parallel_chunks(
+        batch,
+        [&](std::size_t b0, std::size_t b1) {
+            upsample_bilinear2d_kernel(reference{}, b1 - b0, h, w, channels, factor_h, factor_w, x + b0 * in,
+                                       y + b0 * out);
+        },
+        detail::samples_per_thread(4 * out));
+}
+
+template <class T>
+void upsample_bilinear2d_backward_kernel(const simd&, std::size_t batch, std::size_t h, std::size_t w,
+                                         std::size_t channels, std::size_t factor_h, std::size_t factor_w, const T* dy,
+                                         T* dx) {
+    const std::size_t in = h * w * channels, out = in * factor_h * factor_w;
+    detail::parallel_chunks(
+        batch,
+        [&](std::size_t b0, std::size_t b1) {
+            upsample_bilinear2d_backward_kernel(reference{}, b1 - b0, h, w, channels, factor_h, factor_w,
+                                                dy + b0 * out, dx + b0 * in);
+        },
+        detail::samples_per_thread(9 * out));
+}
+
 }  // namespace latent::cpu
 
 // The recurrent cells, vectorized (their own header: they need the rest of this one).

@@ -69,8 +69,9 @@ public:
                                                          cudnn_dimension(w.kernel_w, "S")));
             LATENT_CUDA_CHECK(cudnnSetConvolution2dDescriptor(
                 conv_, cudnn_dimension(w.pad_top, "pad"), cudnn_dimension(w.pad_left, "pad"),
-                cudnn_dimension(w.stride_h, "stride"), cudnn_dimension(w.stride_w, "stride"), 1, 1, CUDNN_CROSS_CORRELATION,
-                type));
+                cudnn_dimension(w.stride_h, "stride"), cudnn_dimension(w.stride_w, "stride"),
+                cudnn_dimension(w.dilation_h, "dilation"), cudnn_dimension(w.dilation_w, "dilation"),
+                CUDNN_CROSS_CORRELATION, type));
             // Full float32 (FMA) unless TF32 is allowed: results must agree with the CPU.
             LATENT_CUDA_CHECK(cudnnSetConvolutionMathType(conv_, tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
             int n_out = 0, c_out = 0, h_out = 0, w_out = 0;
@@ -137,7 +138,9 @@ public:
         const Window2D& w = window_;
         return "in " + std::to_string(w.in_h) + "x" + std::to_string(w.in_w) + "x" + std::to_string(w.channels) +
                ", kernel " + std::to_string(w.kernel_h) + "x" + std::to_string(w.kernel_w) + ", stride " +
-               std::to_string(w.stride_h) + "x" + std::to_string(w.stride_w) + ", pad " + std::to_string(w.pad_top) + "x" +
+               std::to_string(w.stride_h) + "x" + std::to_string(w.stride_w) +
+               (w.dilated() ? ", dilation " + std::to_string(w.dilation_h) + "x" + std::to_string(w.dilation_w) : "") +
+               ", pad " + std::to_string(w.pad_top) + "x" +
                std::to_string(w.pad_left) + ", " + std::to_string(filters_) + " filters, batch " + std::to_string(batch_) +
                (tf32_ ? ", TF32" : "") + ": " + pass("forward algorithm", forward_, forward_bytes_) + ", " +
                pass("input gradient", data_, data_bytes_) + ", " + pass("kernel gradient", filter_, filter_bytes_);

@@ -15,6 +15,7 @@
 #include "../backend.hpp"
 #include "../depthwise.hpp"
 #include "../prelu.hpp"
+#include "../resize.hpp"
 #include "../recurrent_cells.hpp"
 #include "../row_norms.hpp"
 
@@ -157,14 +158,21 @@ struct nhwc_position {
 LATENT_HOST_DEVICE inline nhwc_position nhwc_at(std::size_t i, std::size_t h, std::size_t w, std::size_t channels) {
     return {i / (h * w * channels), (i / (channels * w)) % h, (i / channels) % w, i % channels};
 }
-// Calls f(oy, ox) for every output position whose window covers input (iy, ix), in the
-// reference's order (rows, then columns, ascending): the gathers that replace its scatters.
+// Calls f(oy, ox, ky, kx) for every output position whose window has input (iy, ix) under its
+// tap (ky, kx), in the reference's order (rows, then columns, ascending): the gathers that
+// replace its scatters. A dilated window covers only the rows and columns its taps land on.
 template <class F>
 LATENT_HOST_DEVICE void for_each_covering_window(const Window2D& g, std::size_t iy, std::size_t ix, F&& f) {
-    const axis_span ys = covering_outputs(iy, g.stride_h, g.kernel_h, g.pad_top, g.out_h);
-    const axis_span xs = covering_outputs(ix, g.stride_w, g.kernel_w, g.pad_left, g.out_w);
-    for (std::size_t oy = ys.first; oy < ys.last; ++oy)
-        for (std::size_t ox = xs.first; ox < xs.last; ++ox) f(oy, ox);
+    const axis_span ys = covering_outputs(iy, g.stride_h, g.span_h(), g.pad_top, g.out_h);
+    const axis_span xs = covering_outputs(ix, g.stride_w, g.span_w(), g.pad_left, g.out_w);
+    for (std::size_t oy = ys.first; oy < ys.last; ++oy) {
+        const std::size_t dy = iy + g.pad_top - oy * g.stride_h;  // within the span: covering_outputs
+        if (dy % g.dilation_h != 0) continue;
+        for (std::size_t ox = xs.first; ox < xs.last; ++ox) {
+            const std::size_t dx = ix + g.pad_left - ox * g.stride_w;
+            if (dx % g.dilation_w == 0) f(oy, ox, dy / g.dilation_h, dx / g.dilation_w);
+        }
+    }
 }
 
 // ---- dense algebra -----------------------------------------------------------------------
@@ -369,8 +377,10 @@ void im2col_kernel(const per_index_backend<E>&, const Window2D& g, std::size_t b
         const std::size_t row = i / patch, k = i % patch;  // row = (n, oy, ox); k = (ky, kx, ch)
         const std::size_t ch = k % g.channels, kx = (k / g.channels) % g.kernel_w, ky = k / (g.channels * g.kernel_w);
         const std::size_t ox = row % g.out_w, oy = (row / g.out_w) % g.out_h, n = row / g.positions();
-        const std::ptrdiff_t iy = window_start(oy, g.stride_h, g.pad_top) + static_cast<std::ptrdiff_t>(ky);
-        const std::ptrdiff_t ix = window_start(ox, g.stride_w, g.pad_left) + static_cast<std::ptrdiff_t>(kx);
+        const std::ptrdiff_t iy =
+            window_start(oy, g.stride_h, g.pad_top) + static_cast<std::ptrdiff_t>(ky * g.dilation_h);
+        const std::ptrdiff_t ix =
+            window_start(ox, g.stride_w, g.pad_left) + static_cast<std::ptrdiff_t>(kx * g.dilation_w);
         const bool inside = iy >= 0 && ix >= 0 && iy < static_cast<std::ptrdiff_t>(g.in_h) &&
                             ix < static_cast<std::ptrdiff_t>(g.in_w);
         cols[i] = inside ? x[n * g.in_size() + (static_cast<std::size_t>(iy) * g.in_w + static_cast<std::size_t>(ix)) *
@@ -387,8 +397,7 @@ void col2im_kernel(const per_index_backend<E>&, const Window2D& g, std::size_t b
     exec.for_each(batch * g.in_size(), [=] LATENT_HOST_DEVICE(std::size_t i) {
         const nhwc_position p = nhwc_at(i, g.in_h, g.in_w, g.channels);
         T acc = T(0);
-        for_each_covering_window(g, p.y, p.x, [&](std::size_t oy, std::size_t ox) {
-            const std::size_t ky = p.y + g.pad_top - oy * g.stride_h, kx = p.x + g.pad_left - ox * g.stride_w;
+        for_each_covering_window(g, p.y, p.x, [&](std::size_t oy, std::size_t ox, std::size_t ky, std::size_t kx) {
             acc += cols[((p.n * g.out_h + oy) * g.out_w + ox) * g.patch_size() + (ky * g.kernel_w + kx) * g.channels +
                         p.ch];
         });
@@ -426,7 +435,7 @@ void max_pool2d_backward_kernel(const per_index_backend<E>&, const Window2D& g, 
         const nhwc_position p = nhwc_at(i, g.in_h, g.in_w, g.channels);
         const T* image = x + p.n * g.in_size();
         T acc = T(0);
-        for_each_covering_window(g, p.y, p.x, [&](std::size_t oy, std::size_t ox) {
+        for_each_covering_window(g, p.y, p.x, [&](std::size_t oy, std::size_t ox, std::size_t, std::size_t) {
             const axis_span rows = image_axis_span(oy, g.stride_h, g.kernel_h, g.pad_top, g.in_h);
             const axis_span cols = image_axis_span(ox, g.stride_w, g.kernel_w, g.pad_left, g.in_w);
             const std::size_t at = ((p.n * g.out_h + oy) * g.out_w + ox) * g.channels + p.ch;
@@ -466,7 +475,7 @@ void average_pool2d_backward_kernel(const per_index_backend<E>&, const Window2D&
     exec.for_each(batch * g.in_size(), [=] LATENT_HOST_DEVICE(std::size_t i) {
         const nhwc_position p = nhwc_at(i, g.in_h, g.in_w, g.channels);
         T acc = T(0);
-        for_each_covering_window(g, p.y, p.x, [&](std::size_t oy, std::size_t ox) {
+        for_each_covering_window(g, p.y, p.x, [&](std::size_t oy, std::size_t ox, std::size_t, std::size_t) {
             const axis_span rows = image_axis_span(oy, g.stride_h, g.kernel_h, g.pad_top, g.in_h);
             const axis_span cols = image_axis_span(ox, g.stride_w, g.kernel_w, g.pad_left, g.in_w);
             const std::size_t count = (rows.last - rows.first) * (cols.last - cols.first);
@@ -500,6 +509,26 @@ void upsample_nearest2d_backward_kernel(const per_index_backend<E>&, std::size_t
             for (std::size_t fx = 0; fx < factor_w; ++fx)
                 acc += dy[((n * out_h + iy * factor_h + fy) * out_w + ix * factor_w + fx) * channels + ch];
         dx[i] = acc;
+    });
+}
+
+template <class E, class T>
+void upsample_bilinear2d_kernel(const per_index_backend<E>&, std::size_t batch, std::size_t h, std::size_t w,
+                                std::size_t channels, std::size_t factor_h, std::size_t factor_w, const T* x, T* y) {
+    E exec;
+    exec.for_each(batch * h * factor_h * w * factor_w * channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        y[i] = upsample_bilinear_output_at(h, w, channels, factor_h, factor_w, x, i);
+    });
+}
+
+// A gather per input element (backend/resize.hpp), so no two threads write one element.
+template <class E, class T>
+void upsample_bilinear2d_backward_kernel(const per_index_backend<E>&, std::size_t batch, std::size_t h, std::size_t w,
+                                         std::size_t channels, std::size_t factor_h, std::size_t factor_w, const T* dy,
+                                         T* dx) {
+    E exec;
+    exec.for_each(batch * h * w * channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        dx[i] = upsample_bilinear_input_gradient_at(h, w, channels, factor_h, factor_w, dy, i);
     });
 }
 
