@@ -111,6 +111,9 @@ void check_convolutions(double tol) {
     check_layer_agreement<B, Memory, Shape<7, 9, 64>>(Conv2D<20, 3, Padding::same, 1, Size2<2, 3>>{}, tol, 3);
     check_layer_agreement<B, Memory, Shape<7, 6, 32>>(Conv2D<1, 3, Padding::same, 1, 2>{}, tol);
     check_layer_agreement<B, Memory, Shape<20, 3>>(Conv1D<6, 3, Padding::same, 1, 4>{}, tol);
+    check_layer_agreement<B, Memory, Shape<20, 3>>(Conv1D<6, 3, Padding::causal, 1, 2>{}, tol);
+    check_layer_agreement<B, Memory, Shape<24, 32>>(Conv1D<32, 3, Padding::causal, 1, 4>{}, tol, 3);
+    check_layer_agreement<B, Memory, Shape<15, 4>>(Conv1D<5, 4, Padding::causal, 2>{}, tol);
     check_layer_agreement<B, Memory, Shape<7, 6, 3>>(DepthwiseConv2D<3, Padding::same, 1, 2, 2>{}, tol, 3);
     check_layer_agreement<B, Memory, Shape<8, 6, 3>>(SeparableConv2D<5, 3, Padding::valid, 1, 1, Size2<2, 1>>{}, tol);
 }

@@ -10,7 +10,10 @@
 
 namespace latent {
 
-enum class Padding { valid, same };
+// valid: no padding, every window inside the image. same: Keras' "same", an output of
+// ceil(in / stride), padded evenly (an odd row or column at the end). causal: Keras' Conv1D
+// "causal", the same length with all the padding before, so no output reads a later step.
+enum class Padding { valid, same, causal };
 
 // How UpSampling2D fills the pixels between its input's (Keras' `interpolation`).
 enum class Interpolation { nearest, bilinear };
@@ -46,13 +49,15 @@ constexpr Extent2 to_extent2(V v) {
 // window does not fit.
 constexpr std::size_t window_output_length(std::size_t in, std::size_t kernel, std::size_t stride, Padding p) {
     if (stride == 0) return 0;
-    if (p == Padding::same) return (in + stride - 1) / stride;
+    if (p != Padding::valid) return (in + stride - 1) / stride;
     return in >= kernel ? (in - kernel) / stride + 1 : 0;
 }
 
-// TensorFlow's padding before the first element for `same` (the smaller half of the total).
+// TensorFlow's padding before the first element for `same` (the smaller half of the total);
+// for `causal` all of a window but its last element, as Keras' Conv1D pads.
 constexpr std::size_t window_padding_before(std::size_t in, std::size_t kernel, std::size_t stride, Padding p) {
     if (p == Padding::valid) return 0;
+    if (p == Padding::causal) return kernel > 0 ? kernel - 1 : 0;
     const std::size_t out = window_output_length(in, kernel, stride, p);
     const std::size_t needed = out == 0 ? 0 : (out - 1) * stride + kernel;
     return needed > in ? (needed - in) / 2 : 0;

@@ -4,6 +4,9 @@
 // it has no convolution kernel); a depthwise convolution is its own op.
 #pragma once
 
+#include <string>
+#include <utility>
+
 #include "../core/spatial.hpp"
 #include "layer.hpp"
 
@@ -23,6 +26,9 @@ constexpr std::size_t dilated_span(std::size_t taps, std::size_t dilation) {
 constexpr bool strides_or_dilates(Extent2 strides, Extent2 dilation) {
     return (strides.h == 1 && strides.w == 1) || (dilation.h == 1 && dilation.w == 1);
 }
+// The padding a layer that refuses Padding::causal computes with after reporting it, so that the
+// mistake stays one error.
+constexpr Padding valid_if_causal(Padding p) { return p == Padding::causal ? Padding::valid : p; }
 }  // namespace detail
 
 // Conv2D<Filters, Kernel, Padding = valid, Stride = 1, Dilation = 1>: Kernel, Stride and Dilation
@@ -40,11 +46,18 @@ class Conv2D : public Layer<Conv2D<Filters, Kernel, P, Stride, Dilation>> {
     static_assert(kernel_size.h > 0 && kernel_size.w > 0, "latent: Conv2D's kernel size must be positive");
     static_assert(strides.h > 0 && strides.w > 0, "latent: Conv2D's stride must be positive");
     static_assert(dilation_rate.h > 0 && dilation_rate.w > 0, "latent: Conv2D's dilation must be positive");
-    static_assert(detail::strides_or_dilates(strides, dilation_rate),
-                  "latent: Conv2D cannot both stride and dilate (as in Keras): give a stride of 1 or a dilation of 1");
 
 public:
-    using Layer<Conv2D<Filters, Kernel, P, Stride, Dilation>>::Layer;
+    // The settings' rules are checked here rather than in the class, so that clang, which gives up
+    // on a class whose own static_assert fails, reports only the rule.
+    explicit Conv2D(std::string name = {}) : Layer<Conv2D>(std::move(name)) {
+        static_assert(detail::strides_or_dilates(strides, dilation_rate),
+                      "latent: Conv2D cannot both stride and dilate (as in Keras): give a stride of 1 or a dilation "
+                      "of 1");
+        static_assert(P != Padding::causal || kernel_size.h == 1,
+                      "latent: Padding::causal is Conv1D's, as in Keras: a Conv2D takes it only with a kernel one "
+                      "row high (the form Conv1D runs on); use Padding::valid or Padding::same");
+    }
     static constexpr std::string_view type_name = "Conv2D";
     static constexpr std::string_view default_name = "conv2d";
     static constexpr std::size_t filters = Filters;
@@ -115,13 +128,18 @@ class Conv2DTranspose : public Layer<Conv2DTranspose<Filters, Kernel, P, Stride>
     static_assert(Filters > 0, "latent: Conv2DTranspose needs at least one filter");
     static_assert(kernel_size.h > 0 && kernel_size.w > 0, "latent: Conv2DTranspose's kernel size must be positive");
     static_assert(strides.h > 0 && strides.w > 0, "latent: Conv2DTranspose's stride must be positive");
+    static constexpr Padding padding_used = detail::valid_if_causal(P);
 
     static constexpr std::size_t output_length(std::size_t in, std::size_t k, std::size_t s) {
-        return P == Padding::same ? in * s : in * s + (k > s ? k - s : 0);
+        return padding_used == Padding::same ? in * s : in * s + (k > s ? k - s : 0);
     }
 
 public:
-    using Layer<Conv2DTranspose<Filters, Kernel, P, Stride>>::Layer;
+    explicit Conv2DTranspose(std::string name = {}) : Layer<Conv2DTranspose>(std::move(name)) {
+        static_assert(P != Padding::causal,
+                      "latent: Padding::causal is Conv1D's alone, as in Keras: a transposed convolution takes "
+                      "Padding::valid or Padding::same");
+    }
     static constexpr std::string_view type_name = "Conv2DTranspose";
     static constexpr std::string_view default_name = "conv2d_transpose";
     static constexpr std::size_t filters = Filters;
@@ -138,8 +156,8 @@ public:
     // The convolution this layer is the transpose of runs over the output image and has the
     // input's extent as its positions.
     template <class In>
-    static constexpr Window2D window =
-        make_window(dim_v<output_shape<In>, 0>, dim_v<output_shape<In>, 1>, Filters, kernel_size, strides, P);
+    static constexpr Window2D window = make_window(dim_v<output_shape<In>, 0>, dim_v<output_shape<In>, 1>, Filters,
+                                                   kernel_size, strides, padding_used);
 
     template <class In>
     static constexpr std::array<ParamSpec, 2> params{
@@ -204,12 +222,16 @@ class DepthwiseConv2D : public Layer<DepthwiseConv2D<Kernel, P, Stride, DepthMul
     static_assert(strides.h > 0 && strides.w > 0, "latent: DepthwiseConv2D's stride must be positive");
     static_assert(DepthMultiplier > 0, "latent: DepthwiseConv2D's depth multiplier must be positive");
     static_assert(dilation_rate.h > 0 && dilation_rate.w > 0, "latent: DepthwiseConv2D's dilation must be positive");
-    static_assert(detail::strides_or_dilates(strides, dilation_rate),
-                  "latent: DepthwiseConv2D cannot both stride and dilate (as in Keras): give a stride of 1 or a "
-                  "dilation of 1");
 
 public:
-    using Layer<DepthwiseConv2D<Kernel, P, Stride, DepthMultiplier, Dilation>>::Layer;
+    explicit DepthwiseConv2D(std::string name = {}) : Layer<DepthwiseConv2D>(std::move(name)) {
+        static_assert(detail::strides_or_dilates(strides, dilation_rate),
+                      "latent: DepthwiseConv2D cannot both stride and dilate (as in Keras): give a stride of 1 or a "
+                      "dilation of 1");
+        static_assert(P != Padding::causal,
+                      "latent: Padding::causal is Conv1D's alone, as in Keras: a depthwise or separable "
+                      "convolution takes Padding::valid or Padding::same");
+    }
     static constexpr std::string_view type_name = "DepthwiseConv2D";
     static constexpr std::string_view default_name = "depthwise_conv2d";
     static constexpr Extent2 kernel = kernel_size;

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <type_traits>
+#include <utility>
 
 #include "../core/spatial.hpp"
 #include "layer.hpp"
@@ -23,6 +25,13 @@ struct sliding_pool {
     static constexpr Extent2 stride = to_extent2(Stride);
     static_assert(pool.h > 0 && pool.w > 0, "latent: a pooling layer's pool size must be positive");
     static_assert(stride.h > 0 && stride.w > 0, "latent: a pooling layer's stride must be positive");
+
+    // Checked from the layers' constructors, so that the mistake is one error on clang too.
+    static constexpr void check_padding() {
+        static_assert(P != Padding::causal,
+                      "latent: Padding::causal is Conv1D's alone, as in Keras: a pooling layer takes Padding::valid "
+                      "or Padding::same");
+    }
 
     // A valid pool must fit in the image; a same-padded one fits any image.
     using requirement = std::conditional_t<P == Padding::valid, image_at_least<pool.h, pool.w>, rank<3>>;
@@ -43,7 +52,7 @@ class MaxPooling2D : public Layer<MaxPooling2D<Pool, Stride, P>> {
     using rule = detail::sliding_pool<Pool, Stride, P>;
 
 public:
-    using Layer<MaxPooling2D<Pool, Stride, P>>::Layer;
+    explicit MaxPooling2D(std::string name = {}) : Layer<MaxPooling2D>(std::move(name)) { rule::check_padding(); }
     static constexpr std::string_view type_name = "MaxPooling2D";
     static constexpr std::string_view default_name = "max_pooling2d";
     static constexpr Extent2 pool_size = rule::pool;
@@ -82,7 +91,9 @@ class AveragePooling2D : public Layer<AveragePooling2D<Pool, Stride, P>> {
     using rule = detail::sliding_pool<Pool, Stride, P>;
 
 public:
-    using Layer<AveragePooling2D<Pool, Stride, P>>::Layer;
+    explicit AveragePooling2D(std::string name = {}) : Layer<AveragePooling2D>(std::move(name)) {
+        rule::check_padding();
+    }
     static constexpr std::string_view type_name = "AveragePooling2D";
     static constexpr std::string_view default_name = "average_pooling2d";
     static constexpr Extent2 pool_size = rule::pool;

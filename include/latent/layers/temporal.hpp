@@ -6,6 +6,8 @@
 
 #include <array>
 #include <cstddef>
+#include <string>
+#include <utility>
 
 #include "../core/spatial.hpp"
 #include "conv.hpp"
@@ -97,18 +99,23 @@ using conv1d_image =
 
 // Conv1D<Filters, Kernel, Padding = valid, Stride = 1, Dilation = 1>: (steps, in) -> (steps',
 // Filters) with Keras' output lengths; kernel (Kernel, in, Filters), bias (Filters). Dilation is
-// Keras' dilation_rate: the kernel's taps that many steps apart (WaveNet's and TCNs' stacks).
+// Keras' dilation_rate: the kernel's taps that many steps apart. Padding::causal (Keras'
+// "causal") pads only before the first step, so output t reads steps t and earlier: stacked with
+// growing dilations, the causal convolutions of WaveNet and temporal convolutional networks.
 template <std::size_t Filters, std::size_t Kernel, Padding P = Padding::valid, std::size_t Stride = 1,
           std::size_t Dilation = 1>
 class Conv1D : public detail::along_steps<Conv1D<Filters, Kernel, P, Stride, Dilation>,
                                           detail::conv1d_image<Filters, Kernel, P, Stride, Dilation>> {
     static_assert(Filters > 0 && Kernel > 0 && Stride > 0 && Dilation > 0,
                   "latent: Conv1D needs at least one filter, and a positive kernel size, stride and dilation");
-    static_assert(Stride == 1 || Dilation <= 1,
-                  "latent: Conv1D cannot both stride and dilate (as in Keras): give a stride of 1 or a dilation of 1");
+    using Base = detail::along_steps<Conv1D, detail::conv1d_image<Filters, Kernel, P, Stride, Dilation>>;
 
 public:
-    using detail::along_steps<Conv1D, detail::conv1d_image<Filters, Kernel, P, Stride, Dilation>>::along_steps;
+    explicit Conv1D(std::string name = {}) : Base(std::move(name)) {
+        static_assert(Stride == 1 || Dilation <= 1,
+                      "latent: Conv1D cannot both stride and dilate (as in Keras): give a stride of 1 or a dilation "
+                      "of 1");
+    }
     static constexpr std::string_view type_name = "Conv1D";
     static constexpr std::string_view default_name = "conv1d";
     static constexpr std::size_t filters = Filters;

@@ -25,6 +25,12 @@ static_assert(std::is_same_v<out_t<Conv1D<4, 3, Padding::valid, 2>, Shape<10, 2>
 static_assert(std::is_same_v<out_t<Conv1D<4, 7, Padding::same, 2>, Shape<288, 1>>, Shape<144, 4>>);
 static_assert(std::is_same_v<out_t<Conv1D<4, 3, Padding::valid, 1, 4>, Shape<20, 2>>, Shape<12, 4>>);  // span 9
 static_assert(std::is_same_v<out_t<Conv1D<4, 3, Padding::same, 1, 4>, Shape<20, 2>>, Shape<20, 4>>);
+// causal: Keras' lengths, those of same (ceil(steps / stride)), with every padded step before.
+static_assert(std::is_same_v<out_t<Conv1D<4, 3, Padding::causal>, Shape<10, 2>>, Shape<10, 4>>);
+static_assert(std::is_same_v<out_t<Conv1D<4, 3, Padding::causal, 2>, Shape<10, 2>>, Shape<5, 4>>);
+static_assert(std::is_same_v<out_t<Conv1D<4, 3, Padding::causal, 3>, Shape<10, 2>>, Shape<4, 4>>);
+static_assert(std::is_same_v<out_t<Conv1D<4, 5, Padding::causal, 1, 8>, Shape<6, 2>>, Shape<6, 4>>);
+static_assert(accepts_v<Conv1D<4, 5, Padding::causal>, Shape<1, 2>>);
 static_assert(std::is_same_v<out_t<Conv1DTranspose<2, 3, Padding::valid, 2>, Shape<3, 4>>, Shape<7, 2>>);
 static_assert(std::is_same_v<out_t<Conv1DTranspose<2, 7, Padding::same, 2>, Shape<72, 16>>, Shape<144, 2>>);
 static_assert(std::is_same_v<out_t<MaxPooling1D<>, Shape<9, 3>>, Shape<4, 3>>);
@@ -104,6 +110,37 @@ TEST_CASE("Conv1D agrees with a convolution written from the definition, in ever
     check(Conv1D<3, 3, Padding::valid, 1, 3>{}, 0);
     check(Conv1D<2, 3, Padding::same, 1, 2>{}, 2);  // span 5
     check(Conv1D<2, 2, Padding::same, 1, 3>{}, 1);  // span 4: padding 1 before, 2 after
+    check(Conv1D<3, 3, Padding::causal>{}, 2);       // all the padding before
+    check(Conv1D<2, 3, Padding::causal, 2>{}, 2);
+    check(Conv1D<2, 3, Padding::causal, 1, 3>{}, 6);
+}
+
+TEST_CASE("causal Conv1D: no output reads a later step, and a dilated stack sees exactly its receptive field") {
+    // A temporal convolutional network: kernels of 2 at dilations 1, 2, 4 see 1 + 1 + 2 + 4 = 8 steps.
+    using Tcn = Sequential<Input<16, 2>, Conv1D<4, 2, Padding::causal>, ReLU, Conv1D<4, 2, Padding::causal, 1, 2>, ReLU,
+                           Conv1D<3, 2, Padding::causal, 1, 4>>;
+    static_assert(std::is_same_v<Tcn::output_shape, Shape<16, 3>>);
+    Tcn net(3);
+    Generator g(5);
+    for (auto& v : net.parameters().values()) v = static_cast<float>(g.uniform(0.1, 1.0));  // every path positive
+    Tensor<Shape<16, 2>> x(1);
+    for (auto& v : x.values()) v = static_cast<float>(g.uniform(0.5, 1.0));
+    const auto y = net.predict(x);
+    for (const std::size_t step : {0, 7, 9, 15}) {
+        CAPTURE(step);
+        Tensor<Shape<16, 2>> changed = x;
+        changed.sample(0)[step * 2] += 1.0f;
+        const auto z = net.predict(changed);
+        for (std::size_t t = 0; t < 16; ++t)
+            for (std::size_t f = 0; f < 3; ++f) {
+                CAPTURE(t);
+                const bool sees = t >= step && t < step + 8;  // steps t - 7 ... t
+                if (sees)
+                    CHECK(z[t * 3 + f] != y[t * 3 + f]);
+                else
+                    CHECK(z[t * 3 + f] == y[t * 3 + f]);
+            }
+    }
 }
 
 TEST_CASE("the 1-D layers compute what their 2-D forms compute on a one-row image") {
@@ -153,6 +190,8 @@ TEST_CASE("the 1-D layers' gradients") {
     CHECK(check_layer_gradients<Shape<7, 2>>(Conv1D<3, 3>{}) > 0);
     CHECK(check_layer_gradients<Shape<7, 2>>(Conv1D<2, 4, Padding::same, 2>{}) > 0);
     CHECK(check_layer_gradients<Shape<9, 2>>(Conv1D<2, 3, Padding::same, 1, 3>{}) > 0);
+    CHECK(check_layer_gradients<Shape<9, 2>>(Conv1D<2, 3, Padding::causal, 1, 2>{}) > 0);
+    CHECK(check_layer_gradients<Shape<8, 3>>(Conv1D<2, 3, Padding::causal, 2>{}) > 0);
     CHECK(check_layer_gradients<Shape<4, 3>>(Conv1DTranspose<2, 3, Padding::same, 2>{}) > 0);
     CHECK(check_layer_gradients<Shape<8, 2>>(MaxPooling1D<2>{}) > 0);
     CHECK(check_layer_gradients<Shape<8, 2>>(AveragePooling1D<3, 2, Padding::same>{}) > 0);
