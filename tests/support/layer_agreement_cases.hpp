@@ -116,6 +116,9 @@ void check_convolutions(double tol) {
     check_layer_agreement<B, Memory, Shape<15, 4>>(Conv1D<5, 4, Padding::causal, 2>{}, tol);
     check_layer_agreement<B, Memory, Shape<7, 6, 3>>(DepthwiseConv2D<3, Padding::same, 1, 2, 2>{}, tol, 3);
     check_layer_agreement<B, Memory, Shape<8, 6, 3>>(SeparableConv2D<5, 3, Padding::valid, 1, 1, Size2<2, 1>>{}, tol);
+    check_layer_agreement<B, Memory, Shape<5, 4, 3>>(Conv2DTranspose<4, 3, Padding::valid, 1, 2>{}, tol);
+    check_layer_agreement<B, Memory, Shape<5, 4, 8>>(Conv2DTranspose<32, 3, Padding::same, 1, 2>{}, tol, 3);
+    check_layer_agreement<B, Memory, Shape<10, 4>>(Conv1DTranspose<3, 3, Padding::same, 1, 3>{}, tol);
 }
 
 template <class B, class Memory>

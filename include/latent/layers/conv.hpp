@@ -116,22 +116,26 @@ public:
     }
 };
 
-// Conv2DTranspose<Filters, Kernel, Padding = valid, Stride = 1>: the adjoint of a Conv2D
-// (learned upsampling). Output size as Keras: valid h*s + max(k - s, 0), same h*s. Kernel of
-// shape (kh, kw, filters, in_channels), as Keras stores it.
-template <std::size_t Filters, auto Kernel, Padding P = Padding::valid, auto Stride = 1>
-class Conv2DTranspose : public Layer<Conv2DTranspose<Filters, Kernel, P, Stride>> {
-    static_assert(detail::is_extent_argument_v<decltype(Kernel)> && detail::is_extent_argument_v<decltype(Stride)>,
-                  "latent: Conv2DTranspose's kernel size and stride are a number or Size2<h, w>");
+// Conv2DTranspose<Filters, Kernel, Padding = valid, Stride = 1, Dilation = 1>: the adjoint of a
+// Conv2D (learned upsampling). Output size as Keras, from the kernel's dilated span k': valid
+// h*s + max(k' - s, 0), same h*s. Kernel of shape (kh, kw, filters, in_channels), as Keras stores it.
+template <std::size_t Filters, auto Kernel, Padding P = Padding::valid, auto Stride = 1, auto Dilation = 1>
+class Conv2DTranspose : public Layer<Conv2DTranspose<Filters, Kernel, P, Stride, Dilation>> {
+    static_assert(detail::is_extent_argument_v<decltype(Kernel)> && detail::is_extent_argument_v<decltype(Stride)> &&
+                      detail::is_extent_argument_v<decltype(Dilation)>,
+                  "latent: Conv2DTranspose's kernel size, stride and dilation are a number or Size2<h, w>");
     static constexpr Extent2 kernel_size = detail::to_extent2(Kernel);
     static constexpr Extent2 strides = detail::to_extent2(Stride);
+    static constexpr Extent2 dilation_rate = detail::to_extent2(Dilation);
     static_assert(Filters > 0, "latent: Conv2DTranspose needs at least one filter");
     static_assert(kernel_size.h > 0 && kernel_size.w > 0, "latent: Conv2DTranspose's kernel size must be positive");
     static_assert(strides.h > 0 && strides.w > 0, "latent: Conv2DTranspose's stride must be positive");
+    static_assert(dilation_rate.h > 0 && dilation_rate.w > 0, "latent: Conv2DTranspose's dilation must be positive");
     static constexpr Padding padding_used = detail::valid_if_causal(P);
 
-    static constexpr std::size_t output_length(std::size_t in, std::size_t k, std::size_t s) {
-        return padding_used == Padding::same ? in * s : in * s + (k > s ? k - s : 0);
+    static constexpr std::size_t output_length(std::size_t in, std::size_t k, std::size_t s, std::size_t d) {
+        const std::size_t span = detail::dilated_span(k, d);
+        return padding_used == Padding::same ? in * s : in * s + (span > s ? span - s : 0);
     }
 
 public:
@@ -139,25 +143,29 @@ public:
         static_assert(P != Padding::causal,
                       "latent: Padding::causal is Conv1D's alone, as in Keras: a transposed convolution takes "
                       "Padding::valid or Padding::same");
+        static_assert(detail::strides_or_dilates(strides, dilation_rate),
+                      "latent: Conv2DTranspose cannot both stride and dilate: give a stride of 1 or a dilation of 1");
     }
     static constexpr std::string_view type_name = "Conv2DTranspose";
     static constexpr std::string_view default_name = "conv2d_transpose";
     static constexpr std::size_t filters = Filters;
     static constexpr Extent2 kernel = kernel_size;
     static constexpr Extent2 stride = strides;
+    static constexpr Extent2 dilation = dilation_rate;
     static constexpr Padding padding = P;
 
     using requirement = rank<3>;
     template <class In>
     static constexpr bool accepts = In::rank == 3;
     template <class In>
-    using output_shape = Shape<output_length(detail::image_dims<In>.h, kernel_size.h, strides.h),
-                               output_length(detail::image_dims<In>.w, kernel_size.w, strides.w), Filters>;
+    using output_shape = Shape<output_length(detail::image_dims<In>.h, kernel_size.h, strides.h, dilation_rate.h),
+                               output_length(detail::image_dims<In>.w, kernel_size.w, strides.w, dilation_rate.w),
+                               Filters>;
     // The convolution this layer is the transpose of runs over the output image and has the
     // input's extent as its positions.
     template <class In>
     static constexpr Window2D window = make_window(dim_v<output_shape<In>, 0>, dim_v<output_shape<In>, 1>, Filters,
-                                                   kernel_size, strides, padding_used);
+                                                   kernel_size, strides, padding_used, dilation_rate);
 
     template <class In>
     static constexpr std::array<ParamSpec, 2> params{

@@ -127,22 +127,37 @@ public:
         std::conditional_t<P == Padding::valid, sequence_at_least<detail::dilated_span(Kernel, Dilation)>, rank<2>>;
 };
 
-// Conv1DTranspose<Filters, Kernel, Padding = valid, Stride = 1>: the adjoint of a Conv1D
-// (learned upsampling of a sequence); kernel (Kernel, Filters, in), as Keras stores it.
-template <std::size_t Filters, std::size_t Kernel, Padding P = Padding::valid, std::size_t Stride = 1>
-class Conv1DTranspose : public detail::along_steps<Conv1DTranspose<Filters, Kernel, P, Stride>,
-                                                   Conv2DTranspose<Filters, Size2<1, Kernel>, P, Size2<1, Stride>>> {
-    static_assert(Filters > 0 && Kernel > 0 && Stride > 0,
-                  "latent: Conv1DTranspose needs at least one filter, and a positive kernel size and stride");
+namespace detail {
+// Conv1DTranspose's row-image layer, its dilation 1 where Conv1DTranspose refuses it (as Conv1D's).
+template <std::size_t Filters, std::size_t Kernel, Padding P, std::size_t Stride, std::size_t Dilation>
+using conv1d_transpose_image = Conv2DTranspose<Filters, Size2<1, Kernel>, P, Size2<1, Stride>,
+                                               Size2<1, (Dilation == 0 || Stride > 1 ? 1 : Dilation)>>;
+}  // namespace detail
+
+// Conv1DTranspose<Filters, Kernel, Padding = valid, Stride = 1, Dilation = 1>: the adjoint of a
+// Conv1D (learned upsampling of a sequence); kernel (Kernel, Filters, in), as Keras stores it.
+template <std::size_t Filters, std::size_t Kernel, Padding P = Padding::valid, std::size_t Stride = 1,
+          std::size_t Dilation = 1>
+class Conv1DTranspose
+    : public detail::along_steps<Conv1DTranspose<Filters, Kernel, P, Stride, Dilation>,
+                                 detail::conv1d_transpose_image<Filters, Kernel, P, Stride, Dilation>> {
+    static_assert(Filters > 0 && Kernel > 0 && Stride > 0 && Dilation > 0,
+                  "latent: Conv1DTranspose needs at least one filter, and a positive kernel size, stride and "
+                  "dilation");
+    using Base =
+        detail::along_steps<Conv1DTranspose, detail::conv1d_transpose_image<Filters, Kernel, P, Stride, Dilation>>;
 
 public:
-    using detail::along_steps<Conv1DTranspose,
-                              Conv2DTranspose<Filters, Size2<1, Kernel>, P, Size2<1, Stride>>>::along_steps;
+    explicit Conv1DTranspose(std::string name = {}) : Base(std::move(name)) {
+        static_assert(Stride == 1 || Dilation <= 1,
+                      "latent: Conv1DTranspose cannot both stride and dilate: give a stride of 1 or a dilation of 1");
+    }
     static constexpr std::string_view type_name = "Conv1DTranspose";
     static constexpr std::string_view default_name = "conv1d_transpose";
     static constexpr std::size_t filters = Filters;
     static constexpr std::size_t kernel_size = Kernel;
     static constexpr std::size_t stride = Stride;
+    static constexpr std::size_t dilation = Dilation;
     static constexpr Padding padding = P;
     using requirement = rank<2>;
 };

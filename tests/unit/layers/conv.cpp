@@ -30,6 +30,9 @@ static_assert(std::is_same_v<out_t<Conv2DTranspose<2, 3, Padding::valid, 2>, Sha
 static_assert(std::is_same_v<out_t<Conv2DTranspose<2, 3, Padding::same, 2>, Shape<3, 3, 4>>, Shape<6, 6, 2>>);
 static_assert(std::is_same_v<out_t<Conv2DTranspose<2, 2, Padding::valid, 3>, Shape<3, 3, 1>>, Shape<9, 9, 2>>);
 static_assert(std::is_same_v<out_t<Conv2DTranspose<1, 3>, Shape<5, 4, 2>>, Shape<7, 6, 1>>);
+// Keras' Conv2DTranspose(2, 3, dilation_rate=2): the span 5, valid h + 5 - 1, same h.
+static_assert(std::is_same_v<out_t<Conv2DTranspose<2, 3, Padding::valid, 1, 2>, Shape<4, 4, 3>>, Shape<8, 8, 2>>);
+static_assert(std::is_same_v<out_t<Conv2DTranspose<2, 3, Padding::same, 1, 2>, Shape<4, 4, 3>>, Shape<4, 4, 2>>);
 
 // The shape rules as predicates.
 static_assert(accepts_v<Conv2D<8, 3>, Shape<3, 3, 1>>);
@@ -249,6 +252,10 @@ TEST_CASE("Conv2DTranspose is the adjoint of Conv2D with the same kernel") {
     check(Conv2D<2, 3, Padding::same, 2>{}, Conv2DTranspose<2, 3, Padding::same, 2>{}, Shape<6, 8, 2>{});
     check(Conv2D<2, Size2<2, 3>, Padding::valid, Size2<2, 3>>{}, Conv2DTranspose<1, Size2<2, 3>, Padding::valid, Size2<2, 3>>{},
           Shape<4, 6, 1>{});
+    // Dilated: the transpose of the dilated convolution, sized by Keras' rule for the span.
+    check(Conv2D<3, 3, Padding::valid, 1, 2>{}, Conv2DTranspose<2, 3, Padding::valid, 1, 2>{}, Shape<8, 7, 2>{});
+    check(Conv2D<2, 3, Padding::same, 1, Size2<2, 3>>{}, Conv2DTranspose<2, 3, Padding::same, 1, Size2<2, 3>>{},
+          Shape<6, 8, 2>{});
 }
 
 TEST_CASE("Conv2DTranspose adds its bias everywhere, also where no input reaches") {
@@ -286,6 +293,8 @@ TEST_CASE("Conv2DTranspose gradients") {
     CHECK(check_layer_gradients<Shape<3, 3, 2>>(Conv2DTranspose<2, 3>{}, {.batch = 2}) > 0);
     CHECK(check_layer_gradients<Shape<3, 4, 2>>(Conv2DTranspose<2, 3, Padding::same, 2>{}) > 0);
     CHECK(check_layer_gradients<Shape<3, 2, 1>>(Conv2DTranspose<2, Size2<2, 3>, Padding::valid, Size2<3, 2>>{}) > 0);
+    CHECK(check_layer_gradients<Shape<3, 4, 2>>(Conv2DTranspose<2, 3, Padding::valid, 1, 2>{}, {.batch = 2}) > 0);
+    CHECK(check_layer_gradients<Shape<4, 3, 1>>(Conv2DTranspose<2, 3, Padding::same, 1, Size2<2, 1>>{}) > 0);
 }
 
 // What the CUDA backend's cuDNN path relies on: where symmetric_padding_suffices, the window's

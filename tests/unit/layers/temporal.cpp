@@ -33,6 +33,7 @@ static_assert(std::is_same_v<out_t<Conv1D<4, 5, Padding::causal, 1, 8>, Shape<6,
 static_assert(accepts_v<Conv1D<4, 5, Padding::causal>, Shape<1, 2>>);
 static_assert(std::is_same_v<out_t<Conv1DTranspose<2, 3, Padding::valid, 2>, Shape<3, 4>>, Shape<7, 2>>);
 static_assert(std::is_same_v<out_t<Conv1DTranspose<2, 7, Padding::same, 2>, Shape<72, 16>>, Shape<144, 2>>);
+static_assert(std::is_same_v<out_t<Conv1DTranspose<2, 3, Padding::valid, 1, 3>, Shape<5, 4>>, Shape<11, 2>>);
 static_assert(std::is_same_v<out_t<MaxPooling1D<>, Shape<9, 3>>, Shape<4, 3>>);
 static_assert(std::is_same_v<out_t<MaxPool1D<2, 1, Padding::same>, Shape<9, 3>>, Shape<9, 3>>);
 static_assert(std::is_same_v<out_t<AveragePooling1D<3>, Shape<9, 3>>, Shape<3, 3>>);
@@ -166,6 +167,8 @@ TEST_CASE("the 1-D layers compute what their 2-D forms compute on a one-row imag
     same_bits(Conv1D<4, 3, Padding::same, 2>{}, Conv2D<4, Size2<1, 3>, Padding::same, Size2<1, 2>>{});
     same_bits(Conv1D<4, 3, Padding::same, 1, 2>{}, Conv2D<4, Size2<1, 3>, Padding::same, 1, Size2<1, 2>>{});
     same_bits(Conv1DTranspose<2, 3, Padding::valid, 2>{}, Conv2DTranspose<2, Size2<1, 3>, Padding::valid, Size2<1, 2>>{});
+    same_bits(Conv1DTranspose<2, 3, Padding::same, 1, 2>{},
+              Conv2DTranspose<2, Size2<1, 3>, Padding::same, 1, Size2<1, 2>>{});
     same_bits(MaxPooling1D<3, 2>{}, MaxPooling2D<Size2<1, 3>, Size2<1, 2>>{});
     same_bits(AveragePooling1D<3, 1, Padding::same>{}, AveragePooling2D<Size2<1, 3>, Size2<1, 1>, Padding::same>{});
     same_bits(UpSampling1D<2>{}, UpSampling2D<Size2<1, 2>>{});

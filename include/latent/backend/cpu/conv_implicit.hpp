@@ -24,11 +24,11 @@ inline void window_taps(const Window2D& g, const float* x, std::size_t r, const 
     const float* image = x + r / g.positions() * g.in_size();
     for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
         // Signed arithmetic: the window may start above or left of the image.
-        const auto iy = static_cast<std::ptrdiff_t>(oy * g.stride_h + ky * g.dilation_h) -
-                             static_cast<std::ptrdiff_t>(g.pad_top);
+        const auto iy =
+            static_cast<std::ptrdiff_t>(oy * g.stride_h + ky * g.dilation_h) - static_cast<std::ptrdiff_t>(g.pad_top);
         for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
             const auto ix = static_cast<std::ptrdiff_t>(ox * g.stride_w + kx * g.dilation_w) -
-                                 static_cast<std::ptrdiff_t>(g.pad_left);
+                            static_cast<std::ptrdiff_t>(g.pad_left);
             const bool inside = iy >= 0 && ix >= 0 && iy < static_cast<std::ptrdiff_t>(g.in_h) &&
                                 ix < static_cast<std::ptrdiff_t>(g.in_w);
             taps[ky * g.kernel_w + kx] =

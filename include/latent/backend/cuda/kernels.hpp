@@ -166,11 +166,11 @@ LATENT_HOST_DEVICE void for_each_covering_window(const Window2D& g, std::size_t 
     const axis_span ys = covering_outputs(iy, g.stride_h, g.span_h(), g.pad_top, g.out_h);
     const axis_span xs = covering_outputs(ix, g.stride_w, g.span_w(), g.pad_left, g.out_w);
     for (std::size_t oy = ys.first; oy < ys.last; ++oy) {
-        const std::size_t dy = iy + g.pad_top - oy * g.stride_h;  // within the span: covering_outputs
-        if (dy % g.dilation_h != 0) continue;
+        const std::size_t row_offset = iy + g.pad_top - oy * g.stride_h;  // inside the span: covering_outputs
+        if (row_offset % g.dilation_h != 0) continue;
         for (std::size_t ox = xs.first; ox < xs.last; ++ox) {
-            const std::size_t dx = ix + g.pad_left - ox * g.stride_w;
-            if (dx % g.dilation_w == 0) f(oy, ox, dy / g.dilation_h, dx / g.dilation_w);
+            const std::size_t column_offset = ix + g.pad_left - ox * g.stride_w;
+            if (column_offset % g.dilation_w == 0) f(oy, ox, row_offset / g.dilation_h, column_offset / g.dilation_w);
         }
     }
 }

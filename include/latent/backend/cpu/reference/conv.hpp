@@ -20,7 +20,7 @@ void im2col_kernel(const reference&, const Window2D& g, std::size_t batch, const
                 for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
                     // Signed arithmetic: the window may start above or left of the image.
                     const auto iy = static_cast<std::ptrdiff_t>(oy * g.stride_h + ky * g.dilation_h) -
-                                         static_cast<std::ptrdiff_t>(g.pad_top);
+                                    static_cast<std::ptrdiff_t>(g.pad_top);
                     for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
                         const auto ix =
                             static_cast<std::ptrdiff_t>(ox * g.stride_w + kx * g.dilation_w) -
@@ -50,7 +50,7 @@ void col2im_kernel(const reference&, const Window2D& g, std::size_t batch, const
                 const T* row = cols + ((n * g.out_h + oy) * g.out_w + ox) * g.patch_size();
                 for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
                     const auto iy = static_cast<std::ptrdiff_t>(oy * g.stride_h + ky * g.dilation_h) -
-                                         static_cast<std::ptrdiff_t>(g.pad_top);
+                                    static_cast<std::ptrdiff_t>(g.pad_top);
                     if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.in_h)) continue;
                     for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
                         const auto ix =
