@@ -54,6 +54,7 @@
 #include "loss/binary_focal_crossentropy.hpp"
 #include "loss/categorical_crossentropy.hpp"
 #include "loss/categorical_focal_crossentropy.hpp"
+#include "loss/contrastive.hpp"
 #include "loss/cosine_similarity.hpp"
 #include "loss/hinge.hpp"
 #include "loss/huber.hpp"

@@ -157,6 +157,7 @@ void check_losses(double tol) {
         };
         check(loss::MeanAbsoluteError{}, "MeanAbsoluteError");
         check(loss::Huber{}, "Huber");
+        check(loss::Contrastive{.margin = 0.7}, "Contrastive");
         check(loss::LogCosh{}, "LogCosh");
         check(loss::Hinge{}, "Hinge");
         check(loss::SquaredHinge{}, "SquaredHinge");

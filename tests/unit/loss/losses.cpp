@@ -12,6 +12,7 @@
 #include <latent/loss/binary_focal_crossentropy.hpp>
 #include <latent/loss/categorical_crossentropy.hpp>
 #include <latent/loss/categorical_focal_crossentropy.hpp>
+#include <latent/loss/contrastive.hpp>
 #include <latent/loss/cosine_similarity.hpp>
 #include <latent/loss/hinge.hpp>
 #include <latent/loss/huber.hpp>
@@ -408,6 +409,28 @@ TEST_CASE("CosineSimilarity: minus the cosine along the last axis, averaged over
     CHECK(value(loss::CosineSimilarity{}, {3, 4}, {6, 8}, 1, 2) == doctest::Approx(-1.0));
     check_loss_gradient(loss::CosineSimilarity{}, random_values(12, -2, 2, 8), random_values(12, -2, 2, 9), 4, 3);
     check_loss_gradient(loss::CosineSimilarity{}, random_values(12, -2, 2, 10), random_values(12, -2, 2, 11), 2, 2);
+}
+
+TEST_CASE("Contrastive: y d^2 for similar pairs, max(margin - d, 0)^2 for dissimilar ones (TensorFlow Addons')") {
+    // distances 0.2, 1.5 (similar pairs), 0.4, 0.0 (dissimilar): 0.04 + 2.25 + 0.36 + 1 over 4
+    const std::vector<double> d{0.2, 1.5, 0.4, 0.0}, y{1, 1, 0, 0};
+    CHECK(value(loss::Contrastive{}, d, y, 4, 1) == doctest::Approx(0.9125));
+    CHECK(value(loss::Contrastive{.margin = 0.5}, d, y, 2, 2) == doctest::Approx((0.04 + 2.25 + 0.01 + 0.25) / 4));
+    // a dissimilar pair beyond the margin costs nothing and gets no gradient
+    std::vector<double> grad(2);
+    const std::vector<double> far{1.5, 0.5}, dissimilar{0, 0};
+    CHECK(loss::Contrastive{}.compute<B>(far.data(), dissimilar.data(), 1, 2, 2, grad.data()) ==
+          doctest::Approx(0.125));
+    CHECK(grad[0] == 0.0);
+    CHECK(grad[1] == doctest::Approx(-0.5));  // 2 * -(1 - 0.5) / 2
+    auto labels = random_values(12, 0, 1, 13);
+    for (auto& v : labels) v = v < 0.5 ? 0.0 : 1.0;
+    check_loss_gradient(loss::Contrastive{}, random_values(12, 0.05, 0.95, 14), labels, 4, 3);
+    check_loss_gradient(loss::Contrastive{.margin = 2.0}, random_values(12, 0.1, 1.9, 15), labels, 6, 2);
+    CHECK_THROWS_WITH_AS(loss::Contrastive{.margin = 0.0}.validate(), doctest::Contains("Contrastive: margin"),
+                         value_error);
+    CHECK_THROWS_AS(loss::Contrastive{.margin = std::nan("")}.validate(), value_error);
+    CHECK_NOTHROW(loss::Contrastive{.margin = 0.5}.validate());
 }
 
 TEST_CASE("Huber's delta must be positive: compile refuses it, naming it") {
