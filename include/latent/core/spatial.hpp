@@ -79,6 +79,12 @@ inline constexpr ImageDims image_dims = [] {
         return ImageDims{};
 }();
 
+// The rows (columns) a kernel of `taps` spans at this dilation, its gaps included: what a valid
+// window needs, and what its output size and padding follow.
+constexpr std::size_t dilated_span(std::size_t taps, std::size_t dilation) {
+    return taps == 0 ? 0 : (taps - 1) * dilation + 1;
+}
+
 // A length that a mistake made zero, as 1, so that Shape<...> (which forbids 0) stays valid.
 constexpr std::size_t zero_as_one(std::size_t n) { return n == 0 ? 1 : n; }
 }  // namespace detail
@@ -97,8 +103,8 @@ struct Window2D {
     std::size_t dilation_h = 1, dilation_w = 1;
 
     // The rows (columns) one window spans, its gaps included.
-    constexpr std::size_t span_h() const { return kernel_h == 0 ? 0 : (kernel_h - 1) * dilation_h + 1; }
-    constexpr std::size_t span_w() const { return kernel_w == 0 ? 0 : (kernel_w - 1) * dilation_w + 1; }
+    constexpr std::size_t span_h() const { return detail::dilated_span(kernel_h, dilation_h); }
+    constexpr std::size_t span_w() const { return detail::dilated_span(kernel_w, dilation_w); }
     constexpr bool dilated() const { return dilation_h != 1 || dilation_w != 1; }
     constexpr std::size_t in_size() const { return in_h * in_w * channels; }
     constexpr std::size_t positions() const { return out_h * out_w; }

@@ -18,10 +18,6 @@ template <class In>
 constexpr Window2D window_over(Extent2 kernel, Extent2 stride, Padding padding, Extent2 dilation = Extent2{1, 1}) {
     return make_window(image_dims<In>.h, image_dims<In>.w, image_dims<In>.channels, kernel, stride, padding, dilation);
 }
-// The rows (columns) a kernel of `taps` spans at this dilation: what a valid window needs.
-constexpr std::size_t dilated_span(std::size_t taps, std::size_t dilation) {
-    return taps == 0 ? 0 : (taps - 1) * dilation + 1;
-}
 // Keras refuses a dilated window that also strides (its base convolution's check).
 constexpr bool strides_or_dilates(Extent2 strides, Extent2 dilation) {
     return (strides.h == 1 && strides.w == 1) || (dilation.h == 1 && dilation.w == 1);

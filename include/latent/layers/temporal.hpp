@@ -90,11 +90,15 @@ private:
 }  // namespace detail
 
 namespace detail {
-// Conv1D's row-image convolution. Its dilation is 1 where Conv1D itself refuses the dilation
-// (zero, or beside a stride), so that mistake is reported once, naming Conv1D.
+// The dilation a 1-D convolution gives its row-image layer: 1 where the 1-D layer itself refuses
+// the dilation (zero, or beside a stride), so that mistake is reported once, naming it.
+constexpr std::size_t row_dilation(std::size_t stride, std::size_t dilation) {
+    return dilation == 0 || stride > 1 ? 1 : dilation;
+}
+// Conv1D's row-image convolution.
 template <std::size_t Filters, std::size_t Kernel, Padding P, std::size_t Stride, std::size_t Dilation>
 using conv1d_image =
-    Conv2D<Filters, Size2<1, Kernel>, P, Size2<1, Stride>, Size2<1, (Dilation == 0 || Stride > 1 ? 1 : Dilation)>>;
+    Conv2D<Filters, Size2<1, Kernel>, P, Size2<1, Stride>, Size2<1, row_dilation(Stride, Dilation)>>;
 }  // namespace detail
 
 // Conv1D<Filters, Kernel, Padding = valid, Stride = 1, Dilation = 1>: (steps, in) -> (steps',
@@ -128,10 +132,10 @@ public:
 };
 
 namespace detail {
-// Conv1DTranspose's row-image layer, its dilation 1 where Conv1DTranspose refuses it (as Conv1D's).
+// Conv1DTranspose's row-image layer.
 template <std::size_t Filters, std::size_t Kernel, Padding P, std::size_t Stride, std::size_t Dilation>
-using conv1d_transpose_image = Conv2DTranspose<Filters, Size2<1, Kernel>, P, Size2<1, Stride>,
-                                               Size2<1, (Dilation == 0 || Stride > 1 ? 1 : Dilation)>>;
+using conv1d_transpose_image =
+    Conv2DTranspose<Filters, Size2<1, Kernel>, P, Size2<1, Stride>, Size2<1, row_dilation(Stride, Dilation)>>;
 }  // namespace detail
 
 // Conv1DTranspose<Filters, Kernel, Padding = valid, Stride = 1, Dilation = 1>: the adjoint of a

@@ -112,8 +112,9 @@ Neighbors nearest_neighbors(const Tensor<S>& references, const Tensor<S>& querie
                               " references: k must be at least 1 and at most the number of references");
     const std::vector<float> refs = detail::neighbor_rows(references, similarity, "references");
     const std::vector<float> qs = detail::neighbor_rows(queries, similarity, "queries");
-    const std::vector<double> ref_norms =
-        similarity == Similarity::euclidean ? detail::squared_norms(refs, width) : std::vector<double>{};
+    const bool euclidean = similarity == Similarity::euclidean;
+    const std::vector<double> ref_norms = euclidean ? detail::squared_norms(refs, width) : std::vector<double>{};
+    const std::vector<double> query_norms = euclidean ? detail::squared_norms(qs, width) : std::vector<double>{};
 
     Neighbors out;
     out.queries = queries.batch();
@@ -135,15 +136,10 @@ Neighbors nearest_neighbors(const Tensor<S>& references, const Tensor<S>& querie
                              0.0f, scores.data(), n);
         for (std::size_t r = 0; r < rows; ++r) {
             const float* s = scores.data() + r * n;
-            double query_norm = 0;
-            if (similarity == Similarity::euclidean)
-                for (std::size_t c = 0; c < width; ++c)
-                    query_norm += double(qs[(q0 + r) * width + c]) * qs[(q0 + r) * width + c];
             const auto score_of = [&](std::size_t i) {
                 // -|q - r|^2 = 2 q.r - |q|^2 - |r|^2, floored at 0 distance against rounding
-                return similarity == Similarity::euclidean
-                           ? static_cast<float>(std::min(0.0, 2.0 * s[i] - query_norm - ref_norms[i]))
-                           : s[i];
+                return euclidean ? static_cast<float>(std::min(0.0, 2.0 * s[i] - query_norms[q0 + r] - ref_norms[i]))
+                                 : s[i];
             };
             heap.clear();
             for (std::size_t i = 0; i < n; ++i) {
