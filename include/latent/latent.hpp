@@ -21,6 +21,7 @@
 #include "backend/ops.hpp"
 
 #include "layers/activation.hpp"
+#include "layers/augmentation.hpp"
 #include "layers/attention.hpp"
 #include "layers/bidirectional.hpp"
 #include "layers/contractive.hpp"

@@ -46,6 +46,7 @@ TEST_CASE("cuda: cuBLAS GEMM in every transpose and scale") { testing::check_gem
 TEST_CASE("cuda: reductions over several chunks") { testing::check_reductions<cuda, device_arrays>(tolerance); }
 TEST_CASE("cuda: fused losses") { testing::check_losses<cuda, device_arrays>(tolerance); }
 TEST_CASE("cuda: batch norm backward") { testing::check_batch_norm_backward<cuda, device_arrays>(tolerance); }
+TEST_CASE("cuda: affine warp") { testing::check_affine_warp<cuda, device_arrays>(tolerance); }
 TEST_CASE("cuda: copy2d") { testing::check_copy2d<cuda, device_arrays>(); }
 TEST_CASE("cuda: gather_rows") { testing::check_gather_rows<cuda, device_arrays>(); }
 TEST_CASE("cuda: Dense's bias and activation in one kernel") {

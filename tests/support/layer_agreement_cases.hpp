@@ -77,6 +77,19 @@ void check_dense_and_activations(double tol, agreement_modes random_layers = agr
     check_layer_agreement<B, Memory, Shape<7, 6>>(SpatialDropout1D{0.3}, tol, 5, false, random_layers);
     check_layer_agreement<B, Memory, Shape<7, 12>>(MultiHeadAttention<3, 4>{}.dropout(0.2), tol, 4, false,
                                                    random_layers);
+    // The augmentation layers: each fill mode, both interpolations, the clipped colour jitters.
+    using In = Shape<7, 6, 3>;
+    check_layer_agreement<B, Memory, In>(RandomFlip<>{}, tol, 5, false, random_layers);
+    check_layer_agreement<B, Memory, In>(RandomRotation{0.2}, tol, 5, false, random_layers);
+    check_layer_agreement<B, Memory, In>(RandomTranslation{0.4, 0.4, {Interpolation::bilinear, FillMode::wrap, 0.0}},
+                                         tol, 5, false, random_layers);
+    check_layer_agreement<B, Memory, In>(RandomZoom{0.5, FactorRange{-0.2, 0.4},
+                                                    {Interpolation::nearest, FillMode::constant, 0.5}},
+                                         tol, 5, false, random_layers);
+    check_layer_agreement<B, Memory, In>(
+        RandomZoom{0.5, std::nullopt, {Interpolation::bilinear, FillMode::nearest, 0.0}}, tol, 5, false, random_layers);
+    check_layer_agreement<B, Memory, In>(RandomContrast{0.5, {-0.8, 0.8}}, tol, 5, false, random_layers);
+    check_layer_agreement<B, Memory, In>(RandomBrightness{0.3, {-1.0, 1.0}}, tol, 5, false, random_layers);
 }
 
 template <class B, class Memory>

@@ -245,6 +245,37 @@ void check_batch_norm_backward(double tol) {
     }
 }
 
+// affine_warp2d and its adjoint: transforms near the identity (turned, scaled, shifted beyond
+// the edges), every fill mode and both interpolations.
+template <class B, class Memory>
+void check_affine_warp(double tol) {
+    const std::size_t batch = 5, h = 7, w = 9, channels = 3, n = batch * h * w * channels;
+    std::vector<float> transforms(6 * batch);
+    Generator g(14);
+    for (std::size_t b = 0; b < batch; ++b) {
+        const double turn = g.uniform(-1.0, 1.0), zoom = g.uniform(0.6, 1.5);
+        const double coefficients[6] = {zoom * std::cos(turn), -std::sin(turn), g.uniform(-6.0, 6.0),
+                                        std::sin(turn),        zoom * std::cos(turn), g.uniform(-5.0, 5.0)};
+        for (std::size_t k = 0; k < 6; ++k) transforms[k * batch + b] = static_cast<float>(coefficients[k]);
+    }
+    const auto x = random_vector(n, 15), dy = random_vector(n, 16);
+    const auto d_t = Memory::upload(transforms), d_x = Memory::upload(x), d_dy = Memory::upload(dy);
+    for (const Interpolation interpolation : {Interpolation::bilinear, Interpolation::nearest})
+        for (const FillMode mode : {FillMode::reflect, FillMode::wrap, FillMode::constant, FillMode::nearest}) {
+            INFO("interpolation " << static_cast<int>(interpolation) << ", fill mode " << static_cast<int>(mode));
+            const ImageSampling sampling{interpolation, mode, 0.75};
+            std::vector<float> y0(n, -1.0f), dx0(n, -1.0f);
+            auto y1 = Memory::upload(y0), dx1 = Memory::upload(dx0);
+            ops::affine_warp2d<cpu::reference>(batch, h, w, channels, transforms.data(), sampling, x.data(), y0.data());
+            ops::affine_warp2d<B>(batch, h, w, channels, d_t.data(), sampling, d_x.data(), y1.data());
+            CHECK(relative_error(Memory::download(y1), y0) < tol);
+            ops::affine_warp2d_backward<cpu::reference>(batch, h, w, channels, transforms.data(), sampling, dy.data(),
+                                                        dx0.data());
+            ops::affine_warp2d_backward<B>(batch, h, w, channels, d_t.data(), sampling, d_dy.data(), dx1.data());
+            CHECK(relative_error(Memory::download(dx1), dx0) < tol);
+        }
+}
+
 template <class B, class Memory>
 void check_copy2d() {
     const auto src = random_vector(4 * 9, 12);

@@ -42,6 +42,8 @@ struct upsample_nearest2d {};
 struct upsample_nearest2d_backward {};
 struct upsample_bilinear2d {};
 struct upsample_bilinear2d_backward {};
+struct affine_warp2d {};
+struct affine_warp2d_backward {};
 struct pad2d {};
 struct crop2d {};
 struct channel_moments {};
@@ -394,6 +396,27 @@ void upsample_bilinear2d_backward(std::size_t batch, std::size_t h, std::size_t 
         upsample_bilinear2d_backward_kernel(B{}, batch, h, w, channels, factor_h, factor_w, dy, dx);
     else
         (void)sizeof(missing_kernel<B, op::upsample_bilinear2d_backward>);
+}
+
+// y (batch, h, w, channels) = x sampled where each sample's affine transform sends each pixel
+// (transforms: 6 * batch coefficients, detail::affine_warp_output_at), by `sampling`.
+template <backend_policy B, class T>
+void affine_warp2d(std::size_t batch, std::size_t h, std::size_t w, std::size_t channels, const T* transforms,
+                   const ImageSampling& sampling, const T* x, T* y) {
+    if constexpr (requires { affine_warp2d_kernel(B{}, batch, h, w, channels, transforms, sampling, x, y); })
+        affine_warp2d_kernel(B{}, batch, h, w, channels, transforms, sampling, x, y);
+    else
+        (void)sizeof(missing_kernel<B, op::affine_warp2d>);
+}
+
+// dx (batch, h, w, channels, overwritten) = the adjoint of affine_warp2d applied to dy.
+template <backend_policy B, class T>
+void affine_warp2d_backward(std::size_t batch, std::size_t h, std::size_t w, std::size_t channels,
+                            const T* transforms, const ImageSampling& sampling, const T* dy, T* dx) {
+    if constexpr (requires { affine_warp2d_backward_kernel(B{}, batch, h, w, channels, transforms, sampling, dy, dx); })
+        affine_warp2d_backward_kernel(B{}, batch, h, w, channels, transforms, sampling, dy, dx);
+    else
+        (void)sizeof(missing_kernel<B, op::affine_warp2d_backward>);
 }
 
 template <backend_policy B, class T>

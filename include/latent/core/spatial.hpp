@@ -15,8 +15,22 @@ namespace latent {
 // "causal", the same length with all the padding before, so no output reads a later step.
 enum class Padding { valid, same, causal };
 
-// How UpSampling2D fills the pixels between its input's (Keras' `interpolation`).
+// How UpSampling2D fills the pixels between its input's, and how the random image transforms
+// read their input between pixels (Keras' `interpolation`).
 enum class Interpolation { nearest, bilinear };
+
+// Where a transformed image reads beyond its input's edges (Keras' `fill_mode`): reflect
+// (d c b a | a b c d | d c b a), wrap (a b c d | a b c d | a b c d), constant (the fill value)
+// or nearest (a a a a | a b c d | d d d d).
+enum class FillMode { reflect, wrap, constant, nearest };
+
+// How an image transform samples its input: the interpolation, the fill mode and, for
+// FillMode::constant, the value outside the image.
+struct ImageSampling {
+    Interpolation interpolation = Interpolation::bilinear;
+    FillMode fill_mode = FillMode::reflect;
+    double fill_value = 0.0;
+};
 
 // Two extents (height, width). Written Size2<h, w> in template arguments, where a single
 // number n means Size2<n, n>.

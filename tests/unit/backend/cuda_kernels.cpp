@@ -63,6 +63,9 @@ TEST_CASE("cuda kernels on the host: fused losses give the reference's value and
 TEST_CASE("cuda kernels on the host: batch norm backward, through batch or fixed statistics") {
     testing::check_batch_norm_backward<per_index_emulation, host_arrays>(tolerance);
 }
+TEST_CASE("cuda kernels on the host: affine_warp2d and its adjoint, every fill mode and interpolation") {
+    testing::check_affine_warp<per_index_emulation, host_arrays>(tolerance);
+}
 TEST_CASE("cuda kernels on the host: copy2d places blocks between strides") {
     testing::check_copy2d<per_index_emulation, host_arrays>();
 }

@@ -36,6 +36,9 @@ TEST_CASE("pooling, resampling and padding layers agree with the reference backe
 TEST_CASE("batch normalization agrees with the reference backend") {
     testing::check_batch_norm<cpu::simd, host_arrays>(tolerance);
 }
+TEST_CASE("affine_warp2d agrees with the reference backend") {
+    testing::check_affine_warp<cpu::simd, host_arrays>(tolerance);
+}
 TEST_CASE("merge layers agree with the reference backend") { testing::check_merges<cpu::simd, host_arrays>(tolerance); }
 
 namespace {

@@ -188,6 +188,7 @@ void uniform_kernel(const reference&, std::size_t n, T* out, Generator& gen) {
 #include "reference/recurrent.hpp"
 #include "reference/depthwise.hpp"
 #include "reference/resize.hpp"
+#include "reference/warp.hpp"
 #include "reference/permute.hpp"
 #include "reference/prelu.hpp"
 #include "reference/attention.hpp"

@@ -16,6 +16,7 @@
 #include "../depthwise.hpp"
 #include "../prelu.hpp"
 #include "../resize.hpp"
+#include "../warp.hpp"
 #include "../recurrent_cells.hpp"
 #include "../row_norms.hpp"
 
@@ -529,6 +530,28 @@ void upsample_bilinear2d_backward_kernel(const per_index_backend<E>&, std::size_
     E exec;
     exec.for_each(batch * h * w * channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
         dx[i] = upsample_bilinear_input_gradient_at(h, w, channels, factor_h, factor_w, dy, i);
+    });
+}
+
+template <class E, class T>
+void affine_warp2d_kernel(const per_index_backend<E>&, std::size_t batch, std::size_t h, std::size_t w,
+                          std::size_t channels, const T* transforms, ImageSampling sampling, const T* x, T* y) {
+    E exec;
+    exec.for_each(batch * h * w * channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        y[i] = affine_warp_output_at(batch, h, w, channels, transforms, sampling, x, i);
+    });
+}
+
+// A thread per sample and channel, each adding its outputs' gradients in the reference's order:
+// reflected and wrapped taps make the map from outputs to inputs many-to-one with no simple
+// inverse, and this keeps the sums deterministic without atomics (the work is one image's).
+template <class E, class T>
+void affine_warp2d_backward_kernel(const per_index_backend<E>&, std::size_t batch, std::size_t h, std::size_t w,
+                                   std::size_t channels, const T* transforms, ImageSampling sampling, const T* dy,
+                                   T* dx) {
+    E exec;
+    exec.for_each(batch * channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        affine_warp_input_gradient(batch, h, w, channels, transforms, sampling, dy, dx, i / channels, i % channels);
     });
 }
 
