@@ -1,6 +1,6 @@
 // Dot takes two vectors of one size; two feature maps must be flattened (or pooled) first.
 // EXPECT: merge_shape_mismatch<latent::Dot<(-1)?>, latent::expected<latent::same_size_vectors>, latent::got<latent::Shape<4, 4, 2> ?>, latent::got<latent::Shape<4, 4, 2> ?> ?>
-// EXPECT: Dot needs two vectors of one size
+// EXPECT: Dot and EuclideanDistance need two vectors of one size
 #include <latent/latent.hpp>
 using namespace latent;
 int main() {

@@ -189,8 +189,12 @@ std::vector<std::vector<float>> run_merge(const L& layer, const std::vector<std:
         x_pointers.push_back(xs[k].data());
         dx_pointers.push_back(dxs[k].data());
     }
-    layer.template forward<B, float, In...>({x_pointers.data(), xs.size(), y.data(), batch});
-    layer.template backward<B, float, In...>({x_pointers.data(), xs.size(), y.data(), dy.data(), dx_pointers.data(), batch});
+    auto workspace = Memory::upload(std::vector<float>(
+        batch * L::template workspace_per_sample<In...> + L::template workspace_fixed<In...> + 1, 0.0f));
+    layer.template forward<B, float, In...>({x_pointers.data(), xs.size(), y.data(), batch, nullptr, workspace.data()});
+    layer.template backward<B, float, In...>(
+        {x_pointers.data(), xs.size(), y.data(), dy.data(), dx_pointers.data(), batch, nullptr, nullptr,
+         workspace.data()});
     std::vector<std::vector<float>> out{Memory::download(y)};
     for (const auto& dx : dxs) out.push_back(Memory::download(dx));
     return out;
@@ -228,6 +232,7 @@ void check_merges(double tol) {
     check_merge_agreement<B, Memory, Shape<2, 3, 4>, Shape<2, 3, 4>>(Concatenate<1>{}, tol);
     check_merge_agreement<B, Memory, Shape<20>, Shape<20>>(Dot<>{}, tol);
     check_merge_agreement<B, Memory, Shape<20>, Shape<20>>(Dot<0>{true}, tol);
+    check_merge_agreement<B, Memory, Shape<20>, Shape<20>>(EuclideanDistance{}, tol);
 }
 
 }  // namespace latent::testing

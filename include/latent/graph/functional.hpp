@@ -409,10 +409,10 @@ struct merge_shape_mismatch {
                   "merge_shape_mismatch<Layer, expected<Need>, got<Shape>...> names the layer, what it needs and the "
                   "shapes it got. Add, Subtract, "
                   "Multiply, Average, Maximum and Minimum need identical shapes (Subtract exactly two); Concatenate "
-                  "needs equal shapes except along its axis; Dot needs two vectors of one size (Flatten feature maps "
-                  "first); MultiHeadAttention (query, value[, key]) needs (steps, features) sequences, the key of as "
-                  "many steps as the value (query_value_key_sequences), and Attention also a query and key of one "
-                  "width (query_key_of_one_width).");
+                  "needs equal shapes except along its axis; Dot and EuclideanDistance need two vectors of one size "
+                  "(Flatten feature maps first); MultiHeadAttention (query, value[, key]) needs (steps, features) "
+                  "sequences, the key of as many steps as the value (query_value_key_sequences), and Attention also "
+                  "a query and key of one width (query_key_of_one_width).");
 };
 template <class Network, class Got, class Expected>
 struct network_backend_mismatch {

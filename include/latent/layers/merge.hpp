@@ -1,6 +1,6 @@
-// Keras' merge layers (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot):
-// layers that combine N >= 2 tensors, and the multi-input extension of the layer contract they
-// follow.
+// Keras' merge layers (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot) and
+// EuclideanDistance (the Siamese pair's distance): layers that combine N >= 2 tensors, and the
+// multi-input extension of the layer contract they follow.
 #pragma once
 
 /* A merge layer L takes one sample of each of its N = sizeof...(In) inputs, of shapes In...; it
@@ -89,7 +89,7 @@ struct same_shapes {};      // every input of one shape
 // other axis.
 template <int Axis>
 struct concatenable_on {};
-struct same_size_vectors {};  // rank-1 samples of one size (Dot)
+struct same_size_vectors {};  // rank-1 samples of one size (Dot, EuclideanDistance)
 
 // The runtime part every merge layer shares, and the contract's defaults.
 class MergeLayerBase : public LayerBase {
@@ -578,6 +578,66 @@ public:
 
 private:
     bool normalize_ = false;
+};
+
+// EuclideanDistance: (x0, x1) -> || x0 - x1 ||, two vectors' distance as a Siamese network's
+// head: sqrt(max(sum((x0 - x1)^2), 1e-7)), the euclidean_distance of Keras' Siamese example with
+// the contrastive loss (keras.io/examples/vision/siamese_contrastive), the floor keeping the
+// gradient finite for two equal codes (it is 0 there). What loss::Contrastive takes.
+class EuclideanDistance : public MergeLayerBase, public callable_layer<EuclideanDistance> {
+public:
+    using MergeLayerBase::MergeLayerBase;
+    static constexpr std::string_view type_name = "EuclideanDistance";
+    static constexpr std::string_view default_name = "euclidean_distance";
+    static constexpr double epsilon = 1e-7;  // Keras' backend.epsilon(), on the squared distance
+
+    template <class... In>
+    static constexpr bool accepts_inputs =
+        sizeof...(In) == 2 && ((In::rank == 1) && ...) && detail::all_same_shape<In...>;
+    template <class... In>
+    using requirement_for = std::conditional_t<sizeof...(In) == 2, same_size_vectors, exactly_inputs<2>>;
+    template <class... In>
+    using output_shape = Shape<1>;
+    // x0 - x1, its squared norm, then backward's scale dy / distance.
+    template <class... In>
+    static constexpr std::size_t workspace_per_sample = detail::first_input_t<In...>::size + 2;
+    template <class... In>
+    static constexpr std::size_t flops_per_sample = 3 * detail::first_input_t<In...>::size;
+
+    template <backend_policy B, class T, class... In>
+    void forward(const MergeForwardArgs<T>& a) const {
+        constexpr std::size_t n = detail::first_input_t<In...>::size;
+        T* difference = a.workspace;                 // (batch, n)
+        T* squared = difference + a.batch * n;       // (batch)
+        ops::elementwise<B>(
+            a.batch * n, [] LATENT_HOST_DEVICE(T& d, const T& x0, const T& x1) { d = x0 - x1; }, difference,
+            a.xs[0], a.xs[1]);
+        ops::row_dot<B>(a.batch, n, static_cast<const T*>(difference), static_cast<const T*>(difference), false,
+                        squared);
+        const T floor = static_cast<T>(epsilon);
+        ops::elementwise<B>(
+            a.batch, [floor] LATENT_HOST_DEVICE(T& y, const T& s) { y = std::sqrt(s > floor ? s : floor); }, a.y,
+            static_cast<const T*>(squared));
+    }
+
+    // d||d|| / dx0 = (x0 - x1) / ||d||, and its negative for x1; nothing where the floor holds.
+    template <backend_policy B, class T, class... In>
+    void backward(const MergeBackwardArgs<T>& a) const {
+        constexpr std::size_t n = detail::first_input_t<In...>::size;
+        if (!a.dxs[0] && !a.dxs[1]) return;
+        const T* difference = a.workspace;
+        const T* squared = difference + a.batch * n;
+        T* scale = a.workspace + a.batch * n + a.batch;  // (batch)
+        const T floor = static_cast<T>(epsilon);
+        ops::elementwise<B>(
+            a.batch,
+            [floor] LATENT_HOST_DEVICE(T& g, const T& dy, const T& y, const T& s) { g = s > floor ? dy / y : T(0); },
+            scale, a.dy, a.y, squared);
+        const T* g = scale;
+        T* const none = nullptr;
+        if (a.dxs[0]) ops::row_dot_backward<B>(a.batch, n, difference, difference, false, g, T(1), a.dxs[0], none);
+        if (a.dxs[1]) ops::row_dot_backward<B>(a.batch, n, difference, difference, false, g, T(-1), a.dxs[1], none);
+    }
 };
 
 }  // namespace latent

@@ -492,6 +492,36 @@ TEST_CASE("a Siamese model trained with the contrastive loss on the cosine dista
                          doctest::Contains("Contrastive: margin must be a positive finite number"), value_error);
 }
 
+TEST_CASE("a Siamese model trained with the contrastive loss on the euclidean distance parts the two kinds of pair") {
+    // As above, with Keras' Siamese-contrastive head: EuclideanDistance of the two codes. Unlike
+    // a direction, a distance cannot tell the sign of a feature linearly, so the shared encoder
+    // has a tanh to saturate.
+    auto left = input<6>("left");
+    auto right = input<6>("right");
+    Dense<8> hidden{"hidden"};
+    Tanh squash{"squash"};
+    Dense<4> code{"code"};
+    auto distance = EuclideanDistance{}(code(squash(hidden(left))), code(squash(hidden(right))));
+    static_assert(std::is_same_v<decltype(distance)::shape, Shape<1>>);
+    Model model(std::tuple{left, right}, distance);
+    CHECK(model.layer_names() == std::vector<std::string>{"hidden", "squash", "code", "euclidean_distance"});
+    const auto x1 = random_batch(256, 33), x2 = random_batch(256, 34);
+    Tensor<Shape<1>> same(256);
+    for (std::size_t i = 0; i < 256; ++i) same[i] = (x1[6 * i] > 0) == (x2[6 * i] > 0) ? 1.0f : 0.0f;
+    const auto parted = [&] {  // the share of pairs on the right side of distance 0.5
+        const auto d = model.predict(std::tuple{x1, x2}, 64);
+        std::size_t right = 0;
+        for (std::size_t i = 0; i < 256; ++i) right += (d[i] < 0.5f) == (same[i] > 0);
+        return static_cast<double>(right) / 256.0;
+    };
+    const double before = parted();
+    model.compile(optim::Adam{.lr = 1e-2}, loss::Contrastive{.margin = 1.0});
+    const auto h = model.fit(std::tuple{x1, x2}, same, {.epochs = 40, .batch_size = 32, .verbose = Verbosity::silent});
+    CHECK(h.at("loss").back() < 0.5 * h.at("loss").front());
+    CHECK(parted() > 0.9);
+    CHECK(parted() > before + 0.2);
+}
+
 TEST_CASE("a Siamese model with a cosine head (Dot<>{true}) learns which pairs point the same way") {
     // Pairs (x, x + noise) should score +1 and (x, -x + noise) -1: the shared encoder must keep
     // directions, which the cosine of its two outputs reads.

@@ -1,6 +1,7 @@
-// The merge layers (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot): shape rules
-// as compile-time predicates, forward values against hand-computed Keras results, gradients of
-// every input, and the backward contract (null entries skipped, gradients overwritten).
+// The merge layers (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
+// EuclideanDistance): shape rules as compile-time predicates, forward values against
+// hand-computed Keras results, gradients of every input, and the backward contract (null entries
+// skipped, gradients overwritten).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -118,6 +119,14 @@ static_assert(std::is_same_v<Dot<>::requirement_for<Shape<5>, Shape<4>>, same_si
 static_assert(std::is_same_v<Dot<>::requirement_for<S23, S23>, same_size_vectors>);
 static_assert(std::is_same_v<Dot<>::requirement_for<Shape<5>>, exactly_inputs<2>>);
 static_assert(Dot<>::params<Shape<5>, Shape<5>>.empty() && Dot<>::flops_per_sample<Shape<5>, Shape<5>> == 10);
+// EuclideanDistance: as Dot, two vectors of one size, one number out.
+static_assert(is_merge_layer_v<EuclideanDistance>);
+static_assert(merge_accepts_v<EuclideanDistance, Shape<5>, Shape<5>>);
+static_assert(std::is_same_v<EuclideanDistance::output_shape<Shape<5>, Shape<5>>, Shape<1>>);
+static_assert(!merge_accepts_v<EuclideanDistance, Shape<5>, Shape<4>> && !merge_accepts_v<EuclideanDistance, S23, S23>);
+static_assert(!merge_accepts_v<EuclideanDistance, Shape<5>, Shape<5>, Shape<5>>);
+static_assert(std::is_same_v<EuclideanDistance::requirement_for<Shape<5>, Shape<4>>, same_size_vectors>);
+static_assert(EuclideanDistance::workspace_per_sample<Shape<5>, Shape<5>> == 7);
 
 // What a refusal is reported as.
 static_assert(std::is_same_v<Add::requirement_for<Shape<2>, Shape<3>>, same_shapes>);
@@ -264,6 +273,32 @@ TEST_CASE("Dot: the dot product of two vectors per sample; normalized, their cos
     }
 }
 
+TEST_CASE("EuclideanDistance: sqrt(max(sum((x0 - x1)^2), 1e-7)), Keras' Siamese example's distance") {
+    const std::vector<double> x0{3, 4, 1, 1, 0, 2}, x1{0, 0, 1, 1, 1, 0};  // three samples of 2
+    const double* xs[] = {x0.data(), x1.data()};
+    std::vector<double> y(3, -1.0), workspace(3 * EuclideanDistance::workspace_per_sample<Shape<2>, Shape<2>>);
+    const EuclideanDistance distance{"distance"};
+    CHECK(distance.name() == "distance");
+    CHECK(EuclideanDistance::default_name == "euclidean_distance");
+    distance.forward<B, double, Shape<2>, Shape<2>>({xs, 2, y.data(), 3, nullptr, workspace.data()});
+    // equal vectors: the floor's square root, not 0
+    check_values(y, {5, std::sqrt(1e-7), std::sqrt(5.0)});
+
+    // dx0 = dy (x0 - x1) / distance, dx1 = -dx0; nothing for the equal pair (the floor holds).
+    const std::vector<double> dy{2, 7, -1};
+    std::vector<double> dx0(6, 99.0), dx1(6, 99.0);
+    double* both[] = {dx0.data(), dx1.data()};
+    distance.backward<B, double, Shape<2>, Shape<2>>({xs, 2, y.data(), dy.data(), both, 3, nullptr, nullptr,
+                                                      workspace.data()});
+    check_values(dx0, {1.2, 1.6, 0, 0, 1 / std::sqrt(5.0), -2 / std::sqrt(5.0)});
+    check_values(dx1, {-1.2, -1.6, 0, 0, -1 / std::sqrt(5.0), 2 / std::sqrt(5.0)});
+    std::vector<double> only(6, 99.0);
+    double* second_only[] = {nullptr, only.data()};
+    distance.backward<B, double, Shape<2>, Shape<2>>({xs, 2, y.data(), dy.data(), second_only, 3, nullptr, nullptr,
+                                                      workspace.data()});
+    check_values(only, dx1);
+}
+
 // ---- gradients ---------------------------------------------------------------------------
 
 TEST_CASE("Add, Subtract and Average gradients") {
@@ -290,6 +325,11 @@ TEST_CASE("Maximum and Minimum gradients") {
 TEST_CASE("Dot gradients, plain and normalized") {
     CHECK(check_merge_gradients<Shape<5>, Shape<5>>(Dot<>{}) > 0);
     CHECK(check_merge_gradients<Shape<5>, Shape<5>>(Dot<>{true}) > 0);
+}
+
+TEST_CASE("EuclideanDistance gradients") {
+    CHECK(check_merge_gradients<Shape<5>, Shape<5>>(EuclideanDistance{}) > 0);
+    CHECK(check_merge_gradients<Shape<1>, Shape<1>>(EuclideanDistance{}, {.batch = 4}) > 0);
 }
 
 TEST_CASE("Concatenate gradients") {
