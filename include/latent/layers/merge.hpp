@@ -524,6 +524,16 @@ public:
     }
 };
 
+namespace detail {
+// Dot's and EuclideanDistance's inputs: two vectors of one size.
+template <class... In>
+inline constexpr bool two_same_size_vectors =
+    sizeof...(In) == 2 && ((In::rank == 1) && ...) && all_same_shape<In...>;
+template <class... In>
+using two_same_size_vectors_requirement =
+    std::conditional_t<sizeof...(In) == 2, same_size_vectors, exactly_inputs<2>>;
+}  // namespace detail
+
 // Dot<Axes = -1>: the dot product of two vectors (rank-1 samples of one size) along their axis,
 // one number per sample (Shape<1>), as Keras' Dot(axes=1); Dot<>(true), Keras' normalize=True,
 // L2-normalizes both first (squared norms floored at 1e-12, as Keras), giving their cosine
@@ -553,10 +563,9 @@ public:
     bool normalize() const noexcept { return normalize_; }
 
     template <class... In>
-    static constexpr bool accepts_inputs =
-        sizeof...(In) == 2 && ((In::rank == 1) && ...) && detail::all_same_shape<In...>;
+    static constexpr bool accepts_inputs = detail::two_same_size_vectors<In...>;
     template <class... In>
-    using requirement_for = std::conditional_t<sizeof...(In) == 2, same_size_vectors, exactly_inputs<2>>;
+    using requirement_for = detail::two_same_size_vectors_requirement<In...>;
     template <class... In>
     using output_shape = Shape<1>;
     // A multiply and an add per element (and as much again for the norms when normalizing).
@@ -592,10 +601,9 @@ public:
     static constexpr double epsilon = 1e-7;  // Keras' backend.epsilon(), on the squared distance
 
     template <class... In>
-    static constexpr bool accepts_inputs =
-        sizeof...(In) == 2 && ((In::rank == 1) && ...) && detail::all_same_shape<In...>;
+    static constexpr bool accepts_inputs = detail::two_same_size_vectors<In...>;
     template <class... In>
-    using requirement_for = std::conditional_t<sizeof...(In) == 2, same_size_vectors, exactly_inputs<2>>;
+    using requirement_for = detail::two_same_size_vectors_requirement<In...>;
     template <class... In>
     using output_shape = Shape<1>;
     // x0 - x1, its squared norm, then backward's scale dy / distance.
