@@ -38,6 +38,7 @@
 #include "layers/preprocessing.hpp"
 #include "layers/prelu.hpp"
 #include "layers/recurrent.hpp"
+#include "layers/resizing.hpp"
 #include "layers/time_distributed.hpp"
 #include "layers/regularization.hpp"
 #include "layers/reshape.hpp"

@@ -156,6 +156,9 @@ void check_pooling_and_resampling(double tol) {
     check_layer_agreement<B, Memory, Shape<3, 5, 3>>(UpSampling2D<Size2<4, 3>, Interpolation::bilinear>{}, tol);
     check_layer_agreement<B, Memory, Shape<4, 3, 2>>(ZeroPadding2D<1>{}, tol);
     check_layer_agreement<B, Memory, Shape<6, 5, 2>>(Cropping2D<1>{}, tol);
+    check_layer_agreement<B, Memory, Shape<7, 5, 3>>(Resizing<4, 9>{}, tol);
+    check_layer_agreement<B, Memory, Shape<7, 5, 3>>(Resizing<10, 3, Interpolation::nearest>{}, tol);
+    check_layer_agreement<B, Memory, Shape<7, 5, 3>>(CenterCrop<4, 2>{}, tol);
 }
 
 template <class B, class Memory>

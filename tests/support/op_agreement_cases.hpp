@@ -246,7 +246,8 @@ void check_batch_norm_backward(double tol) {
 }
 
 // affine_warp2d and its adjoint: transforms near the identity (turned, scaled, shifted beyond
-// the edges), every fill mode and both interpolations.
+// the edges), every fill mode and both interpolations, to an output of the input's size and of
+// another.
 template <class B, class Memory>
 void check_affine_warp(double tol) {
     const std::size_t batch = 5, h = 7, w = 9, channels = 3, n = batch * h * w * channels;
@@ -258,22 +259,28 @@ void check_affine_warp(double tol) {
                                         std::sin(turn),        zoom * std::cos(turn), g.uniform(-5.0, 5.0)};
         for (std::size_t k = 0; k < 6; ++k) transforms[k * batch + b] = static_cast<float>(coefficients[k]);
     }
-    const auto x = random_vector(n, 15), dy = random_vector(n, 16);
-    const auto d_t = Memory::upload(transforms), d_x = Memory::upload(x), d_dy = Memory::upload(dy);
-    for (const Interpolation interpolation : {Interpolation::bilinear, Interpolation::nearest})
-        for (const FillMode mode : {FillMode::reflect, FillMode::wrap, FillMode::constant, FillMode::nearest}) {
-            INFO("interpolation " << static_cast<int>(interpolation) << ", fill mode " << static_cast<int>(mode));
-            const ImageSampling sampling{interpolation, mode, 0.75};
-            std::vector<float> y0(n, -1.0f), dx0(n, -1.0f);
-            auto y1 = Memory::upload(y0), dx1 = Memory::upload(dx0);
-            ops::affine_warp2d<cpu::reference>(batch, h, w, channels, transforms.data(), sampling, x.data(), y0.data());
-            ops::affine_warp2d<B>(batch, h, w, channels, d_t.data(), sampling, d_x.data(), y1.data());
-            CHECK(relative_error(Memory::download(y1), y0) < tol);
-            ops::affine_warp2d_backward<cpu::reference>(batch, h, w, channels, transforms.data(), sampling, dy.data(),
-                                                        dx0.data());
-            ops::affine_warp2d_backward<B>(batch, h, w, channels, d_t.data(), sampling, d_dy.data(), dx1.data());
-            CHECK(relative_error(Memory::download(dx1), dx0) < tol);
-        }
+    const auto x = random_vector(n, 15);
+    const auto d_t = Memory::upload(transforms), d_x = Memory::upload(x);
+    const detail::WarpSizes same_size{h, w, h, w, channels}, other_size{h, w, 4, 11, channels};
+    for (const detail::WarpSizes size : {same_size, other_size})
+        for (const Interpolation interpolation : {Interpolation::bilinear, Interpolation::nearest})
+            for (const FillMode mode : {FillMode::reflect, FillMode::wrap, FillMode::constant, FillMode::nearest}) {
+                INFO("interpolation " << static_cast<int>(interpolation) << ", fill mode " << static_cast<int>(mode)
+                                      << ", output " << size.out_h << "x" << size.out_w);
+                const ImageSampling sampling{interpolation, mode, 0.75};
+                const std::size_t out = batch * size.out_h * size.out_w * channels;
+                const auto dy = random_vector(out, 16);
+                const auto d_dy = Memory::upload(dy);
+                std::vector<float> y0(out, -1.0f), dx0(n, -1.0f);
+                auto y1 = Memory::upload(y0), dx1 = Memory::upload(dx0);
+                ops::affine_warp2d<cpu::reference>(batch, size, transforms.data(), sampling, x.data(), y0.data());
+                ops::affine_warp2d<B>(batch, size, d_t.data(), sampling, d_x.data(), y1.data());
+                CHECK(relative_error(Memory::download(y1), y0) < tol);
+                ops::affine_warp2d_backward<cpu::reference>(batch, size, transforms.data(), sampling, dy.data(),
+                                                            dx0.data());
+                ops::affine_warp2d_backward<B>(batch, size, d_t.data(), sampling, d_dy.data(), dx1.data());
+                CHECK(relative_error(Memory::download(dx1), dx0) < tol);
+            }
 }
 
 template <class B, class Memory>

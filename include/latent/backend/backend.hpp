@@ -102,12 +102,12 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
                                              bilinearly at half-pixel centres (backend/resize.hpp)
    upsample_bilinear2d_backward(batch, h, w, channels, factor_h, factor_w, dy, dx)
                                              dx = its adjoint applied to dy (overwrites dx)
-   affine_warp2d(batch, h, w, channels, transforms, sampling, x, y)
-                                             y (batch, h, w, channels) = x read where each sample's affine
-                                             transform (6 coefficients a sample, laid out coefficient by
-                                             coefficient) sends each pixel, interpolated and filled as
-                                             `sampling` says (backend/warp.hpp)
-   affine_warp2d_backward(batch, h, w, channels, transforms, sampling, dy, dx)
+   affine_warp2d(batch, sizes, transforms, sampling, x, y)
+                                             y (batch, out_h, out_w, channels) = x (batch, h, w, channels)
+                                             read where each sample's affine transform (6 coefficients a
+                                             sample, laid out coefficient by coefficient) sends each pixel,
+                                             interpolated and filled as `sampling` says (backend/warp.hpp)
+   affine_warp2d_backward(batch, sizes, transforms, sampling, dy, dx)
                                              dx = its adjoint applied to dy (overwrites dx)
    pad2d(batch, h, w, channels, top, bottom, left, right, x, y)
                                              y (batch, h+top+bottom, w+left+right, channels): zeros with x

@@ -15,6 +15,7 @@
 #include "permute.hpp"
 #include "prelu.hpp"
 #include "recurrent_cells.hpp"
+#include "warp.hpp"
 
 namespace latent::ops {
 
@@ -398,23 +399,24 @@ void upsample_bilinear2d_backward(std::size_t batch, std::size_t h, std::size_t 
         (void)sizeof(missing_kernel<B, op::upsample_bilinear2d_backward>);
 }
 
-// y (batch, h, w, channels) = x sampled where each sample's affine transform sends each pixel
-// (transforms: 6 * batch coefficients, detail::affine_warp_output_at), by `sampling`.
+// y (batch, out_h, out_w, channels) = x (batch, h, w, channels) sampled where each sample's
+// affine transform sends each pixel (transforms: 6 * batch coefficients,
+// detail::affine_warp_output_at), by `sampling`.
 template <backend_policy B, class T>
-void affine_warp2d(std::size_t batch, std::size_t h, std::size_t w, std::size_t channels, const T* transforms,
-                   const ImageSampling& sampling, const T* x, T* y) {
-    if constexpr (requires { affine_warp2d_kernel(B{}, batch, h, w, channels, transforms, sampling, x, y); })
-        affine_warp2d_kernel(B{}, batch, h, w, channels, transforms, sampling, x, y);
+void affine_warp2d(std::size_t batch, const detail::WarpSizes& size, const T* transforms, const ImageSampling& sampling,
+                   const T* x, T* y) {
+    if constexpr (requires { affine_warp2d_kernel(B{}, batch, size, transforms, sampling, x, y); })
+        affine_warp2d_kernel(B{}, batch, size, transforms, sampling, x, y);
     else
         (void)sizeof(missing_kernel<B, op::affine_warp2d>);
 }
 
 // dx (batch, h, w, channels, overwritten) = the adjoint of affine_warp2d applied to dy.
 template <backend_policy B, class T>
-void affine_warp2d_backward(std::size_t batch, std::size_t h, std::size_t w, std::size_t channels,
-                            const T* transforms, const ImageSampling& sampling, const T* dy, T* dx) {
-    if constexpr (requires { affine_warp2d_backward_kernel(B{}, batch, h, w, channels, transforms, sampling, dy, dx); })
-        affine_warp2d_backward_kernel(B{}, batch, h, w, channels, transforms, sampling, dy, dx);
+void affine_warp2d_backward(std::size_t batch, const detail::WarpSizes& size, const T* transforms,
+                            const ImageSampling& sampling, const T* dy, T* dx) {
+    if constexpr (requires { affine_warp2d_backward_kernel(B{}, batch, size, transforms, sampling, dy, dx); })
+        affine_warp2d_backward_kernel(B{}, batch, size, transforms, sampling, dy, dx);
     else
         (void)sizeof(missing_kernel<B, op::affine_warp2d_backward>);
 }

@@ -1,5 +1,5 @@
-// The per-element work of the ops affine_warp2d and its gradient (the random image transforms'
-// sampling: RandomFlip, RandomRotation, RandomTranslation, RandomZoom), written once for every
+// The per-element work of the ops affine_warp2d and its gradient (the image transforms' sampling:
+// RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Resizing), written once for every
 // backend's kernels.
 #pragma once
 
@@ -83,14 +83,20 @@ LATENT_HOST_DEVICE WarpTaps warp_taps(const T* transforms, std::size_t batch, st
     return taps;
 }
 
-// Output element `i` of y (batch, h, w, channels): x (batch, h, w, channels) sampled where the
-// sample's transform sends the pixel.
+// The input and output sizes of an affine_warp2d.
+struct WarpSizes {
+    std::size_t h, w, out_h, out_w, channels;
+};
+
+// Output element `i` of y (batch, out_h, out_w, channels): x (batch, h, w, channels) sampled
+// where the sample's transform sends the pixel.
 template <class T>
-LATENT_HOST_DEVICE T affine_warp_output_at(std::size_t batch, std::size_t h, std::size_t w, std::size_t channels,
-                                           const T* transforms, const ImageSampling& sampling, const T* x,
-                                           std::size_t i) {
-    const std::size_t c = i % channels, ox = (i / channels) % w, oy = (i / (channels * w)) % h,
-                      n = i / (channels * w * h);
+LATENT_HOST_DEVICE T affine_warp_output_at(std::size_t batch, const WarpSizes& size, const T* transforms,
+                                           const ImageSampling& sampling, const T* x, std::size_t i) {
+    const std::size_t h = size.h, w = size.w, channels = size.channels;
+    const std::size_t out_w = size.out_w, out_h = size.out_h;
+    const std::size_t c = i % channels, ox = (i / channels) % out_w, oy = (i / (channels * out_w)) % out_h,
+                      n = i / (channels * out_w * out_h);
     const WarpTaps taps = warp_taps(transforms, batch, n, oy, ox, h, w, sampling);
     const T* image = x + n * h * w * channels + c;
     const auto fill = static_cast<T>(sampling.fill_value);
@@ -105,19 +111,19 @@ LATENT_HOST_DEVICE T affine_warp_output_at(std::size_t batch, std::size_t h, std
 // added to the pixels it read through their weights, outputs in order (so every backend adds
 // them in the same order; a fill tap reads no input). Overwrites that channel of dx.
 template <class T>
-LATENT_HOST_DEVICE void affine_warp_input_gradient(std::size_t batch, std::size_t h, std::size_t w,
-                                                   std::size_t channels, const T* transforms,
+LATENT_HOST_DEVICE void affine_warp_input_gradient(std::size_t batch, const WarpSizes& size, const T* transforms,
                                                    const ImageSampling& sampling, const T* dy, T* dx, std::size_t n,
                                                    std::size_t c) {
-    const std::size_t offset = n * h * w * channels + c;
-    for (std::size_t p = 0; p < h * w; ++p) dx[offset + p * channels] = T(0);
-    for (std::size_t oy = 0; oy < h; ++oy)
-        for (std::size_t ox = 0; ox < w; ++ox) {
-            const T g = dy[offset + (oy * w + ox) * channels];
+    const std::size_t h = size.h, w = size.w, channels = size.channels;
+    const std::size_t in_offset = n * h * w * channels + c, out_offset = n * size.out_h * size.out_w * channels + c;
+    for (std::size_t p = 0; p < h * w; ++p) dx[in_offset + p * channels] = T(0);
+    for (std::size_t oy = 0; oy < size.out_h; ++oy)
+        for (std::size_t ox = 0; ox < size.out_w; ++ox) {
+            const T g = dy[out_offset + (oy * size.out_w + ox) * channels];
             const WarpTaps taps = warp_taps(transforms, batch, n, oy, ox, h, w, sampling);
             for (int k = 0; k < taps.count; ++k)
                 if (taps.pixel[k] >= 0 && taps.weight[k] != 0.0)
-                    dx[offset + static_cast<std::size_t>(taps.pixel[k]) * channels] +=
+                    dx[in_offset + static_cast<std::size_t>(taps.pixel[k]) * channels] +=
                         static_cast<T>(taps.weight[k]) * g;
         }
 }

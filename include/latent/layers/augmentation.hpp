@@ -207,18 +207,21 @@ public:
         ops::uniform<B>(2 * n, draws, *a.rng);
         ops::elementwise<B>(n, self.template transform<T>(image.h, image.w), t, t + n, t + 2 * n, t + 3 * n,
                             t + 4 * n, t + 5 * n, static_cast<const T*>(draws), static_cast<const T*>(draws + n));
-        ops::affine_warp2d<B>(n, image.h, image.w, image.channels, static_cast<const T*>(t), self.image_sampling(),
-                              a.x, a.y);
+        ops::affine_warp2d<B>(n, sizes<In>, static_cast<const T*>(t), self.image_sampling(), a.x, a.y);
     }
 
     template <class In, backend_policy B, class T>
     void backward(const BackwardArgs<T>& a) const {
-        constexpr ImageDims image = image_dims<In>;
         if (!a.dx) return;
         const Derived& self = static_cast<const Derived&>(*this);
-        ops::affine_warp2d_backward<B>(a.batch, image.h, image.w, image.channels, static_cast<const T*>(a.workspace),
-                                       self.image_sampling(), a.dy, a.dx);
+        ops::affine_warp2d_backward<B>(a.batch, sizes<In>, static_cast<const T*>(a.workspace), self.image_sampling(),
+                                       a.dy, a.dx);
     }
+
+private:
+    template <class In>
+    static constexpr WarpSizes sizes{image_dims<In>.h, image_dims<In>.w, image_dims<In>.h, image_dims<In>.w,
+                                     image_dims<In>.channels};
 };
 
 // The settings of the interpolating transforms (rotation, translation, zoom): Keras'

@@ -1,5 +1,6 @@
-// The image layers without parameters (pooling, upsampling, zero padding, cropping): forward
-// values against hand-computed Keras results, shape rules, gradients, and use in a Sequential.
+// The image layers without parameters (pooling, upsampling, zero padding, cropping, resizing,
+// center crops): forward values against hand-computed Keras results, shape rules, gradients,
+// and use in a Sequential.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -28,8 +29,8 @@ template <class In, class L>
 std::vector<double> run(const L& layer, std::vector<double> x, std::size_t batch = 1) {
     using Out = typename L::template output_shape<In>;
     REQUIRE(x.size() == batch * In::size);
-    std::vector<double> y(batch * Out::size, -99.0);
-    ForwardArgs<double> a{x.data(), y.data(), nullptr, nullptr, batch, Mode::infer, nullptr};
+    std::vector<double> y(batch * Out::size, -99.0), workspace(batch * L::template workspace_per_sample<In> + 1);
+    ForwardArgs<double> a{x.data(), y.data(), nullptr, workspace.data(), batch, Mode::infer, nullptr};
     layer.template forward<In, B, double>(a);
     return y;
 }
@@ -362,4 +363,68 @@ TEST_CASE("a Sequential of image layers names them, counts no parameters for the
     // Max pooling passes the gradient to each window's winner only: some pixels, not all.
     CHECK(reached > 0);
     CHECK(reached < 72);
+}
+
+// ---- Resizing and CenterCrop ------------------------------------------------------------
+// Values against PyTorch's interpolate (bilinear and nearest-exact, align_corners=False, which
+// are TensorFlow's and Keras' half-pixel values).
+
+static_assert(std::is_same_v<Resizing<5, 3>::output_shape<Shape<3, 4, 2>>, Shape<5, 3, 2>>);
+static_assert(Resizing<5, 3>::interpolation == Interpolation::bilinear);
+static_assert(Resizing<5, 3>::accepts<Shape<3, 4, 2>> && !Resizing<5, 3>::accepts<Shape<12>>);
+static_assert(std::is_same_v<CenterCrop<2, 3>::output_shape<Shape<5, 4, 2>>, Shape<2, 3, 2>>);
+static_assert(CenterCrop<2, 3>::accepts<Shape<2, 3, 1>> && !CenterCrop<2, 3>::accepts<Shape<1, 9, 1>>);
+static_assert(!CenterCrop<2, 3>::accepts<Shape<9, 2, 1>> && !CenterCrop<2, 3>::accepts<Shape<6>>);
+static_assert(std::is_same_v<CenterCrop<2, 3>::requirement, image_at_least<2, 3>>);
+
+TEST_CASE("Resizing gives PyTorch's interpolate(align_corners=False) values, bilinear and nearest-exact") {
+    // torch.nn.functional.interpolate(torch.arange(1., 13.).reshape(1, 1, 3, 4), size=..., mode=...)
+    const auto x = counting(12);
+    check_values(run<Shape<3, 4, 1>>(Resizing<2, 6>{}, x),
+                 {2.0, 2.5, 3.1666665, 3.8333333, 4.5, 5.0, 8.0, 8.5, 9.1666660, 9.8333330, 10.5, 11.0});
+    check_values(run<Shape<3, 4, 1>>(Resizing<5, 3>{}, x),
+                 {1.1666667, 2.5, 3.8333335, 2.7666669, 4.1000004, 5.4333334, 5.1666670, 6.5, 7.8333335, 7.5666671,
+                  8.9000006, 10.233334, 9.1666670, 10.5, 11.833333});
+    check_values(run<Shape<3, 4, 1>>(Resizing<5, 3, Interpolation::nearest>{}, x),
+                 {1, 3, 4, 1, 3, 4, 5, 7, 8, 9, 11, 12, 9, 11, 12});
+    // 4 columns to 6: outputs 1 and 4 fall exactly between two pixels and take the later one.
+    check_values(run<Shape<3, 4, 1>>(Resizing<2, 6, Interpolation::nearest>{}, x),
+                 {1, 2, 2, 3, 4, 4, 9, 10, 10, 11, 12, 12});
+    // The same size is the identity; each channel and sample on its own.
+    check_values(run<Shape<3, 4, 2>>(Resizing<3, 4>{}, counting(48), 2), counting(48));
+}
+
+TEST_CASE("Resizing to twice the size is UpSampling2D's bilinear upsampling") {
+    const auto x = counting(2 * 3 * 5 * 2);
+    const auto resized = run<Shape<3, 5, 2>>(Resizing<6, 10>{}, x, 2);
+    std::vector<double> upsampled(resized.size());
+    ForwardArgs<double> a{x.data(), upsampled.data(), nullptr, nullptr, 2, Mode::infer, nullptr};
+    UpSampling2D<2, Interpolation::bilinear>{}.forward<Shape<3, 5, 2>, B, double>(a);
+    check_values(resized, upsampled);
+}
+
+TEST_CASE("CenterCrop keeps the middle, cutting the odd row or column below and right, as Keras") {
+    // 5 x 4 to 2 x 2: rows 1..2 (one above, two below), columns 1..2.
+    check_values(run<Shape<5, 4, 1>>(CenterCrop<2, 2>{}, counting(20)), {6, 7, 10, 11});
+    check_values(run<Shape<3, 3, 2>>(CenterCrop<1, 1>{}, counting(18)), {9, 10});
+    check_values(run<Shape<3, 3, 1>>(CenterCrop<3, 3>{}, counting(9)), counting(9));
+}
+
+TEST_CASE("Gradients of Resizing and CenterCrop against central differences (double)") {
+    CHECK(check_layer_gradients<Shape<4, 5, 2>>(Resizing<7, 3>{}) > 0);
+    CHECK(check_layer_gradients<Shape<4, 5, 2>>(Resizing<2, 9>{}) > 0);
+    CHECK(check_layer_gradients<Shape<4, 5, 2>>(Resizing<3, 3, Interpolation::nearest>{}) > 0);
+    CHECK(check_layer_gradients<Shape<5, 4, 2>>(CenterCrop<2, 3>{}) > 0);
+}
+
+TEST_CASE("Resizing and CenterCrop in a model: a 28 x 28 input for a network made for 32 x 32 and for 24 x 24") {
+    Sequential<cpu::simd, Input<28, 28, 1>, Resizing<32, 32>, Conv2D<4, 3>, CenterCrop<24, 24>, Flatten, Dense<2>>
+        model;
+    static_assert(decltype(model)::param_count == 4 * 10 + 24 * 24 * 4 * 2 + 2);
+    CHECK(model.layer<0>().name() == "resizing");
+    CHECK(model.layer<2>().name() == "center_crop");
+    Tensor<Shape<28, 28, 1>> x(3);
+    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(i % 17) / 17.0f;
+    const auto y = model.predict(x);
+    CHECK(y.batch() == 3);
 }

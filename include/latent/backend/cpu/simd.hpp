@@ -405,31 +405,29 @@ void upsample_bilinear2d_backward_kernel(const simd&, std::size_t batch, std::si
 // chunks' sums are the reference's. Batch offsets stay in the op's coordinates (the transforms
 // are laid out coefficient by coefficient over the whole batch), hence the loops over i and n.
 template <class T>
-void affine_warp2d_kernel(const simd&, std::size_t batch, std::size_t h, std::size_t w, std::size_t channels,
-                          const T* transforms, const ImageSampling& sampling, const T* x, T* y) {
-    const std::size_t image = h * w * channels;
+void affine_warp2d_kernel(const simd&, std::size_t batch, const latent::detail::WarpSizes& size, const T* transforms,
+                          const ImageSampling& sampling, const T* x, T* y) {
+    const std::size_t image = size.out_h * size.out_w * size.channels;
     detail::parallel_chunks(
         batch,
         [&](std::size_t b0, std::size_t b1) {
             for (std::size_t i = b0 * image; i < b1 * image; ++i)
-                y[i] = latent::detail::affine_warp_output_at(batch, h, w, channels, transforms, sampling, x, i);
+                y[i] = latent::detail::affine_warp_output_at(batch, size, transforms, sampling, x, i);
         },
         detail::samples_per_thread(8 * image));
 }
 
 template <class T>
-void affine_warp2d_backward_kernel(const simd&, std::size_t batch, std::size_t h, std::size_t w,
-                                   std::size_t channels, const T* transforms, const ImageSampling& sampling,
-                                   const T* dy, T* dx) {
+void affine_warp2d_backward_kernel(const simd&, std::size_t batch, const latent::detail::WarpSizes& size,
+                                   const T* transforms, const ImageSampling& sampling, const T* dy, T* dx) {
     detail::parallel_chunks(
         batch,
         [&](std::size_t b0, std::size_t b1) {
             for (std::size_t n = b0; n < b1; ++n)
-                for (std::size_t c = 0; c < channels; ++c)
-                    latent::detail::affine_warp_input_gradient(batch, h, w, channels, transforms, sampling, dy, dx,
-                                                               n, c);
+                for (std::size_t c = 0; c < size.channels; ++c)
+                    latent::detail::affine_warp_input_gradient(batch, size, transforms, sampling, dy, dx, n, c);
         },
-        detail::samples_per_thread(8 * h * w * channels));
+        detail::samples_per_thread(8 * size.out_h * size.out_w * size.channels));
 }
 
 }  // namespace latent::cpu

@@ -534,11 +534,11 @@ void upsample_bilinear2d_backward_kernel(const per_index_backend<E>&, std::size_
 }
 
 template <class E, class T>
-void affine_warp2d_kernel(const per_index_backend<E>&, std::size_t batch, std::size_t h, std::size_t w,
-                          std::size_t channels, const T* transforms, ImageSampling sampling, const T* x, T* y) {
+void affine_warp2d_kernel(const per_index_backend<E>&, std::size_t batch, WarpSizes size, const T* transforms,
+                          ImageSampling sampling, const T* x, T* y) {
     E exec;
-    exec.for_each(batch * h * w * channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
-        y[i] = affine_warp_output_at(batch, h, w, channels, transforms, sampling, x, i);
+    exec.for_each(batch * size.out_h * size.out_w * size.channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
+        y[i] = affine_warp_output_at(batch, size, transforms, sampling, x, i);
     });
 }
 
@@ -546,12 +546,12 @@ void affine_warp2d_kernel(const per_index_backend<E>&, std::size_t batch, std::s
 // reflected and wrapped taps make the map from outputs to inputs many-to-one with no simple
 // inverse, and this keeps the sums deterministic without atomics (the work is one image's).
 template <class E, class T>
-void affine_warp2d_backward_kernel(const per_index_backend<E>&, std::size_t batch, std::size_t h, std::size_t w,
-                                   std::size_t channels, const T* transforms, ImageSampling sampling, const T* dy,
-                                   T* dx) {
+void affine_warp2d_backward_kernel(const per_index_backend<E>&, std::size_t batch, WarpSizes size,
+                                   const T* transforms, ImageSampling sampling, const T* dy, T* dx) {
     E exec;
+    const std::size_t channels = size.channels;
     exec.for_each(batch * channels, [=] LATENT_HOST_DEVICE(std::size_t i) {
-        affine_warp_input_gradient(batch, h, w, channels, transforms, sampling, dy, dx, i / channels, i % channels);
+        affine_warp_input_gradient(batch, size, transforms, sampling, dy, dx, i / channels, i % channels);
     });
 }
 

@@ -1,0 +1,133 @@
+// Keras' image resizing layers: Resizing<Height, Width, Interpolation> scales an image to a new
+// size (bilinear at half-pixel centres by default, as Keras and PyTorch), CenterCrop<Height,
+// Width> keeps its middle; both in training and inference, so a network trained at one size
+// takes images of another.
+#pragma once
+
+#include <string>
+
+#include "../backend/warp.hpp"
+#include "../core/spatial.hpp"
+#include "layer.hpp"
+#include "padding.hpp"  // Edges2D
+#include "pool.hpp"     // detail::image_dims, shared by the image layers
+
+namespace latent {
+
+// Resizing<Height, Width, Interpolation = bilinear>: (h, w, c) -> (Height, Width, c), Keras'
+// Resizing without antialiasing: output pixel (y, x) reads the input at ((y + 0.5) h / Height -
+// 0.5, (x + 0.5) w / Width - 0.5), held inside the image at the edges, so its values are
+// tf.image.resize's and PyTorch's interpolate(align_corners=False)'s. Shrinking samples rather
+// than averages, as theirs do without antialias.
+template <std::size_t Height, std::size_t Width, Interpolation Mode = Interpolation::bilinear>
+class Resizing : public Layer<Resizing<Height, Width, Mode>> {
+public:
+    explicit Resizing(std::string name = {}) : Layer<Resizing>(std::move(name)) {
+        static_assert(Height > 0 && Width > 0, "latent: Resizing needs a height and a width of at least 1");
+    }
+    static constexpr std::string_view type_name = "Resizing";
+    static constexpr std::string_view default_name = "resizing";
+    static constexpr std::size_t height = Height, width = Width;
+    static constexpr Interpolation interpolation = Mode;
+
+    using requirement = rank<3>;
+    template <class In>
+    static constexpr bool accepts = In::rank == 3;
+    // A zero size is the constructor's error alone: the shape stays a valid one meanwhile.
+    template <class In>
+    using output_shape = Shape<(Height > 0 ? Height : 1), (Width > 0 ? Width : 1), detail::image_dims<In>.channels>;
+    // The (same) transform of every sample, laid out as affine_warp2d reads them.
+    template <class In>
+    static constexpr std::size_t workspace_per_sample = detail::affine_coefficients;
+    template <class In>
+    static constexpr std::size_t flops_per_sample = 8 * output_shape<In>::size;
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        write_transforms<In, B>(a.batch, a.workspace);
+        ops::affine_warp2d<B>(a.batch, sizes<In>, static_cast<const T*>(a.workspace), sampling, a.x, a.y);
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        if (a.dx)
+            ops::affine_warp2d_backward<B>(a.batch, sizes<In>, static_cast<const T*>(a.workspace), sampling, a.dy,
+                                           a.dx);
+    }
+
+    // Half-pixel centres: x_in = (x_out + 0.5) * scale - 0.5, scale = in / out. For nearest,
+    // shifted by 1e-4 of a pixel: whenever the scale is a simple fraction some outputs fall
+    // exactly between two pixels, and TensorFlow and PyTorch (floor((x_out + 0.5) * scale)) take
+    // the later one, which rounding the coefficients in float could otherwise turn either way.
+    template <class In, backend_policy B, class T>
+    static void write_transforms(std::size_t batch, T* t) {
+        constexpr double scale_x = static_cast<double>(detail::image_dims<In>.w) / Width;
+        constexpr double scale_y = static_cast<double>(detail::image_dims<In>.h) / Height;
+        constexpr double tie_break = Mode == Interpolation::nearest ? 1e-4 : 0.0;
+        ops::elementwise<B>(
+            batch,
+            [] LATENT_HOST_DEVICE(T& a0, T& a1, T& a2, T& b0, T& b1, T& b2) {
+                a0 = static_cast<T>(scale_x);
+                a1 = b0 = T(0);
+                a2 = static_cast<T>(0.5 * scale_x - 0.5 + tie_break);
+                b1 = static_cast<T>(scale_y);
+                b2 = static_cast<T>(0.5 * scale_y - 0.5 + tie_break);
+            },
+            t, t + batch, t + 2 * batch, t + 3 * batch, t + 4 * batch, t + 5 * batch);
+    }
+
+private:
+    // The edge held: each tap beyond the image reads the pixel at its edge.
+    static constexpr ImageSampling sampling{Mode, FillMode::nearest, 0.0};
+    template <class In>
+    static constexpr detail::WarpSizes sizes{detail::image_dims<In>.h, detail::image_dims<In>.w, Height, Width,
+                                             detail::image_dims<In>.channels};
+};
+
+// CenterCrop<Height, Width>: (h, w, c) -> (Height, Width, c), the middle of the image, as Keras'
+// CenterCrop: (h - Height) / 2 rows cut above (rounded down) and the rest below, columns alike.
+// An image smaller than the crop is a compile error (Keras would resize it first; put a
+// Resizing before the crop for that).
+template <std::size_t Height, std::size_t Width>
+class CenterCrop : public Layer<CenterCrop<Height, Width>> {
+public:
+    explicit CenterCrop(std::string name = {}) : Layer<CenterCrop>(std::move(name)) {
+        static_assert(Height > 0 && Width > 0, "latent: CenterCrop needs a height and a width of at least 1");
+    }
+    static constexpr std::string_view type_name = "CenterCrop";
+    static constexpr std::string_view default_name = "center_crop";
+    static constexpr std::size_t height = Height, width = Width;
+
+    using requirement = image_at_least<Height, Width>;
+    template <class In>
+    static constexpr bool accepts =
+        In::rank == 3 && detail::image_dims<In>.h >= Height && detail::image_dims<In>.w >= Width;
+    template <class In>
+    using output_shape = Shape<(Height > 0 ? Height : 1), (Width > 0 ? Width : 1), detail::image_dims<In>.channels>;
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        constexpr Edges2D cut = cuts<In>;
+        constexpr detail::ImageDims image = detail::image_dims<In>;
+        ops::crop2d<B>(a.batch, image.h, image.w, image.channels, cut.top, cut.bottom, cut.left, cut.right, a.x,
+                       a.y);
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        constexpr Edges2D cut = cuts<In>;
+        if (a.dx)  // dy where the crop kept pixels, zeros where it cut them
+            ops::pad2d<B>(a.batch, Height, Width, detail::image_dims<In>.channels, cut.top, cut.bottom, cut.left,
+                          cut.right, a.dy, a.dx);
+    }
+
+private:
+    template <class In>
+    static constexpr Edges2D cuts = [] {
+        constexpr detail::ImageDims image = detail::image_dims<In>;
+        constexpr std::size_t rows = image.h - Height, columns = image.w - Width;
+        return Edges2D{rows / 2, rows - rows / 2, columns / 2, columns - columns / 2};
+    }();
+};
+
+}  // namespace latent
