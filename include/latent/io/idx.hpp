@@ -370,6 +370,7 @@ std::uint64_t count_rest(Source& src, std::uint64_t cap) {
 // Parses one IDX stream. `known_size`, when >= 0, is the size of the whole file (raw files),
 // so a wrong payload length is reported before anything large is allocated.
 template <class = void>
+[[gnu::cold]]
 IdxArray parse(Source& src, const std::string& label, std::uint64_t max_bytes, std::int64_t known_size,
                bool gzip) {
     const std::string of_data = gzip ? " (decompressed)" : "";
@@ -464,6 +465,7 @@ IdxArray parse(Source& src, const std::string& label, std::uint64_t max_bytes, s
 // Parses an IDX file held in memory (raw, or gzip when it starts with 0x1f 0x8b); `name` is
 // what messages call it. Throws io_error "latent.io.idx.<gzip|magic|type|dims|length>".
 template <class = void>
+[[gnu::cold]]
 IdxArray parse_idx(std::span<const std::byte> file, const std::string& name = "<memory>",
                    std::uint64_t max_bytes = idx_default_max_bytes) {
     detail::idx::SpanSource raw(file);
@@ -478,6 +480,7 @@ IdxArray parse_idx(std::span<const std::byte> file, const std::string& name = "<
 // latent.io.idx.open/.read (file system), .gzip (corrupt or truncated compressed data), .magic,
 // .type, .dims (bad header) and .length (payload shorter or longer than the dims say).
 template <class = void>
+[[gnu::cold]]
 IdxArray read_idx(const std::filesystem::path& path, std::uint64_t max_bytes = idx_default_max_bytes) {
     const std::string label = detail::file_label(path);
     std::error_code ec;
@@ -507,6 +510,7 @@ IdxArray read_idx(const std::filesystem::path& path, std::uint64_t max_bytes = i
 // product(dims) elements of `type`, big-endian. Throws value_error "latent.io.idx.dims" for
 // dims that IDX cannot store and shape_error "latent.io.idx.length" for a wrong payload size.
 template <class = void>
+[[gnu::cold]]
 std::vector<std::byte> encode_idx(IdxType type, const std::vector<std::size_t>& dims,
                                   std::span<const std::byte> big_endian_payload, bool gzip = false) {
     const std::size_t esize = idx_element_size(type);
@@ -578,6 +582,7 @@ std::vector<std::byte> encode_idx(IdxType type, const std::vector<std::size_t>& 
 // Writes an IDX file (see encode_idx). Throws io_error "latent.io.idx.write" when the file
 // cannot be written; a partly written file is removed.
 template <class = void>
+[[gnu::cold]]
 void write_idx(const std::filesystem::path& path, IdxType type, const std::vector<std::size_t>& dims,
                std::span<const std::byte> big_endian_payload, bool gzip = false) {
     const std::vector<std::byte> bytes = encode_idx(type, dims, big_endian_payload, gzip);
@@ -599,6 +604,7 @@ void write_idx(const std::filesystem::path& path, IdxType type, const std::vecto
 
 // write_idx for unsigned bytes (images, labels).
 template <class = void>
+[[gnu::cold]]
 void write_idx_u8(const std::filesystem::path& path, const std::vector<std::size_t>& dims,
                   std::span<const std::uint8_t> values, bool gzip = false) {
     write_idx(path, IdxType::u8, dims, std::as_bytes(values), gzip);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../core/errors.hpp"
+#include "../core/order.hpp"
 
 namespace latent::io::detail {
 
@@ -25,14 +26,7 @@ inline constexpr std::size_t json_default_max_depth = 64;
 // real one (about 7 values per tensor) can still describe over 100,000 tensors.
 inline constexpr std::size_t json_default_max_values = std::size_t{1} << 20;
 
-// Joins message pieces by appending. Messages are built this way rather than with
-// `"text" + std::string(...)`, which makes GCC 12 at -O2 warn falsely (-Wrestrict).
-template <class... Parts>
-std::string concat(const Parts&... parts) {
-    std::string out;
-    (out.append(std::string_view(parts)), ...);
-    return out;
-}
+using latent::detail::concat;
 
 // A malformed document. `offset()` is the byte offset into the parsed text.
 class JsonError : public io_error {
@@ -331,10 +325,8 @@ private:
     // weights header that has them is refused. Sorting keeps this O(n log n) on hostile input.
     void reject_duplicate_keys(const JsonValue& v, const std::vector<std::size_t>& key_offsets) const {
         if (v.keys.size() < 2) return;
-        std::vector<std::size_t> order(v.keys.size());
-        for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-        std::sort(order.begin(), order.end(),
-                  [&](std::size_t a, std::size_t b) { return v.keys[a] != v.keys[b] ? v.keys[a] < v.keys[b] : a < b; });
+        const auto order = latent::detail::sorted_order(
+            v.keys.size(), [&](std::size_t a, std::size_t b) { return v.keys[a] < v.keys[b]; });
         for (std::size_t i = 1; i < order.size(); ++i) {
             if (v.keys[order[i]] == v.keys[order[i - 1]]) {
                 std::string shown;

@@ -23,6 +23,7 @@
 
 #include "../core/arena.hpp"
 #include "../core/errors.hpp"
+#include "../core/order.hpp"
 #include "../core/shape.hpp"
 #include "file.hpp"
 #include "json.hpp"
@@ -253,6 +254,7 @@ std::string offsets_text(const SafetensorsEntry& e) {
 // starting with '{'; an optional string->string "__metadata__"; tensor entries whose byte
 // ranges, sorted, tile [0, data_size) exactly: no holes, no overlaps, no spare bytes.
 template <class = void>
+[[gnu::cold]]
 SafetensorsHeader parse_safetensors_header(const std::string& label, std::string_view text,
                                            std::uint64_t data_size) {
     if (!is_valid_utf8(text)) safetensors_fail("header", label, "header is not valid UTF-8");
@@ -291,11 +293,13 @@ SafetensorsHeader parse_safetensors_header(const std::string& label, std::string
     }
 
     auto& entries = header.entries;
-    std::sort(entries.begin(), entries.end(), [](const SafetensorsEntry& a, const SafetensorsEntry& b) {
+    const auto by_offset = latent::detail::sorted_order(entries.size(), [&](std::size_t i, std::size_t j) {
+        const SafetensorsEntry &a = entries[i], &b = entries[j];
         if (a.begin != b.begin) return a.begin < b.begin;
         if (a.end != b.end) return a.end < b.end;
         return a.name < b.name;
     });
+    latent::detail::apply_order(entries, by_offset);
     std::uint64_t next = 0;  // where the next tensor must begin
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const SafetensorsEntry& e = entries[i];
@@ -336,6 +340,7 @@ SafetensorsHeader parse_safetensors_header(const std::string& label, std::string
 // The same validation as read_safetensors on a file already in memory (for fuzzing and
 // for bytes that did not come from disk); `label` stands in for the file name.
 template <class = void>
+[[gnu::cold]]
 SafetensorsFile parse_safetensors_bytes(std::span<const std::byte> file, const std::string& label) {
     const std::uint64_t size = file.size();
     const std::uint64_t header_size = check_safetensors_prefix(label, file.data(), size);
@@ -368,6 +373,7 @@ struct SafetensorsRecord {
 // reference writer likewise puts wide dtypes first), so every tensor's data is aligned
 // to its element size for readers that map the file.
 template <class = void>
+[[gnu::cold]]
 std::string build_safetensors_header(const std::string& label, const std::string& target,
                                      std::vector<SafetensorsRecord>& records,
                                      const std::map<std::string, std::string>& metadata) {
@@ -391,10 +397,13 @@ std::string build_safetensors_header(const std::string& label, const std::string
         if (!is_valid_utf8(key) || !is_valid_utf8(value))
             fail(concat("metadata entry ", quote(key), " is not valid UTF-8"));
 
-    std::stable_sort(records.begin(), records.end(), [](const SafetensorsRecord& a, const SafetensorsRecord& b) {
+    // (sorted_order keeps equal records in their order, as a stable sort)
+    const auto by_width = latent::detail::sorted_order(records.size(), [&](std::size_t i, std::size_t j) {
+        const SafetensorsRecord &a = records[i], &b = records[j];
         const std::size_t sa = safetensors_dtype_size(a.dtype), sb = safetensors_dtype_size(b.dtype);
         return sa != sb ? sa > sb : *a.name < *b.name;
     });
+    latent::detail::apply_order(records, by_width);
 
     std::string h = "{";
     if (!metadata.empty()) {
@@ -433,6 +442,7 @@ std::string build_safetensors_header(const std::string& label, const std::string
 
 // Writes the file crash-safely (AtomicFile: the old file or the new one, never a torn mix).
 template <class = void>
+[[gnu::cold]]
 void write_safetensors_records(const std::filesystem::path& path, std::vector<SafetensorsRecord> records,
                                const std::map<std::string, std::string>& metadata) {
     const std::string label = file_label(path);
@@ -454,6 +464,7 @@ void write_safetensors_records(const std::filesystem::path& path, std::vector<Sa
 // latent.io.safetensors.{open, truncated, header, dtype, offsets}; every message starts
 // with the file name.
 template <class = void>
+[[gnu::cold]]
 SafetensorsFile read_safetensors(const std::filesystem::path& path) {
     const std::string label = detail::file_label(path);
     const auto fail_open = [&](const std::string& why) {
@@ -510,6 +521,7 @@ SafetensorsFile read_safetensors(const std::filesystem::path& path) {
 // largest element size first, then by name; the header is space-padded to 8 bytes.
 // Throws io_error "latent.io.safetensors.write"; the previous file is untouched on failure.
 template <class = void>
+[[gnu::cold]]
 void write_safetensors(const std::filesystem::path& path, const SafetensorsFile& file) {
     std::vector<detail::SafetensorsRecord> records;
     records.reserve(file.tensors.size());
@@ -522,6 +534,7 @@ void write_safetensors(const std::filesystem::path& path, const SafetensorsFile&
 // "format": "latent" unless the caller gives its own "format" (e.g. "pt" for tools that
 // insist on it).
 template <class = void>
+[[gnu::cold]]
 void save_safetensors(const std::filesystem::path& path, const ParameterArena<float>& arena,
                       const std::map<std::string, std::string>& metadata = {}) {
     const std::string label = detail::file_label(path);
@@ -538,7 +551,6 @@ void save_safetensors(const std::filesystem::path& path, const ParameterArena<fl
     }
 
     std::vector<detail::SafetensorsRecord> records;
-    std::vector<std::string> names;
     for (const auto& slot : arena.slots()) {
         std::uint64_t count = 0;
         if (!detail::element_count(slot.dims, count) || count != slot.size || slot.offset > arena.size() ||
@@ -547,16 +559,16 @@ void save_safetensors(const std::filesystem::path& path, const ParameterArena<fl
                               detail::concat(label, ": arena slot ", detail::quote(slot.name), " has dims ",
                                              format_shape(slot.dims), " but ", std::to_string(slot.size),
                                              " elements at offset ", std::to_string(slot.offset)));
-        names.push_back(slot.name);
         records.push_back({&slot.name, "F32", &slot.dims, base ? base + slot.offset * sizeof(float) : nullptr,
                            slot.size * sizeof(float)});
     }
-    std::sort(names.begin(), names.end());
-    const auto dup = std::adjacent_find(names.begin(), names.end());
-    if (dup != names.end())
-        detail::safetensors_fail(
-            "write", label,
-            detail::concat("cannot write \"", path.string(), "\": two arena slots are named ", detail::quote(*dup)));
+    const auto by_name = latent::detail::sorted_order(
+        records.size(), [&](std::size_t i, std::size_t j) { return *records[i].name < *records[j].name; });
+    for (std::size_t k = 1; k < by_name.size(); ++k)
+        if (*records[by_name[k]].name == *records[by_name[k - 1]].name)
+            detail::safetensors_fail("write", label,
+                                     detail::concat("cannot write \"", path.string(), "\": two arena slots are named ",
+                                                    detail::quote(*records[by_name[k]].name)));
     detail::write_safetensors_records(path, std::move(records), meta);
 }
 
@@ -566,6 +578,7 @@ void save_safetensors(const std::filesystem::path& path, const ParameterArena<fl
 // Throws io_error (ids .missing, .dtype, .extra and those of read_safetensors) and
 // shape_error "latent.io.safetensors.shape".
 template <class = void>
+[[gnu::cold]]
 void load_safetensors(const std::filesystem::path& path, ParameterArena<float>& arena) {
     const std::string label = detail::file_label(path);
     const SafetensorsFile file = read_safetensors(path);

@@ -53,21 +53,23 @@ protected:
 };
 
 namespace detail {
+using latent::detail::concat;
+
 inline void check_positive(double v, const char* what, std::string_view optimizer) {
     if (!(v > 0.0) || !std::isfinite(v))
-        throw value_error("latent.optim.setting", std::string(optimizer) + ": " + what +
-                                                      " must be a positive finite number, got " + std::to_string(v));
+        throw value_error("latent.optim.setting",
+                          concat(optimizer, ": ", what, " must be a positive finite number, got ", std::to_string(v)));
 }
 inline void check_unit(double v, const char* what, std::string_view optimizer) {
     if (!(v >= 0.0 && v < 1.0))
         throw value_error("latent.optim.setting",
-                          std::string(optimizer) + ": " + what + " must be in [0, 1), got " + std::to_string(v));
+                          concat(optimizer, ": ", what, " must be in [0, 1), got ", std::to_string(v)));
 }
 
 inline void check_non_negative(double v, const char* what, std::string_view optimizer) {
     if (!(v >= 0.0) || !std::isfinite(v))
-        throw value_error("latent.optim.setting", std::string(optimizer) + ": " + what +
-                                                      " must be a finite number >= 0 (0: off), got " + std::to_string(v));
+        throw value_error("latent.optim.setting", concat(optimizer, ": ", what,
+                                                         " must be a finite number >= 0 (0: off), got ", std::to_string(v)));
 }
 
 // The settings every optimizer has, as Keras 3's: weight_decay, one of clipnorm, clipvalue and
@@ -82,18 +84,18 @@ void check_common_settings(const Settings& s) {
     for (const auto& name : s.exclude_from_weight_decay)
         if (name.empty())
             throw value_error("latent.optim.setting",
-                              std::string(Settings::name) +
-                                  ": exclude_from_weight_decay holds an empty name, which every weight's contains");
+                              concat(Settings::name,
+                                     ": exclude_from_weight_decay holds an empty name, which every weight's contains"));
     if (s.use_ema && !(s.ema_momentum >= 0.0 && s.ema_momentum <= 1.0))
-        throw value_error("latent.optim.setting", std::string(Settings::name) +
-                                                      ": ema_momentum must be in [0, 1] with use_ema, got " +
-                                                      std::to_string(s.ema_momentum));
+        throw value_error("latent.optim.setting", concat(Settings::name,
+                                                         ": ema_momentum must be in [0, 1] with use_ema, got ",
+                                                         std::to_string(s.ema_momentum)));
     if ((s.clipnorm > 0) + (s.clipvalue > 0) + (s.global_clipnorm > 0) > 1)
         throw value_error("latent.optim.setting",
-                          std::string(Settings::name) +
-                              ": only one of clipnorm, clipvalue and global_clipnorm can be set, got clipnorm " +
-                              std::to_string(s.clipnorm) + ", clipvalue " + std::to_string(s.clipvalue) +
-                              ", global_clipnorm " + std::to_string(s.global_clipnorm));
+                          concat(Settings::name,
+                                 ": only one of clipnorm, clipvalue and global_clipnorm can be set, got clipnorm ",
+                                 std::to_string(s.clipnorm), ", clipvalue ", std::to_string(s.clipvalue),
+                                 ", global_clipnorm ", std::to_string(s.global_clipnorm)));
 }
 
 // The settings of the optimizers that keep Adam's moments (Adam, AdamW, Adamax, Nadam): lr,
@@ -254,9 +256,9 @@ public:
         auto& self = static_cast<Derived&>(*this);
         if (needs_variable_names(ranges))
             throw value_error("latent.optim.names",
-                              std::string(Settings::name) +
-                                  ": exclude_from_weight_decay matches weights by name, and this step's weights have "
-                                  "none: train through fit or train_on_batch, or call set_variable_names first");
+                              concat(Settings::name,
+                                     ": exclude_from_weight_decay matches weights by name, and this step's weights have "
+                                     "none: train through fit or train_on_batch, or call set_variable_names first"));
         const double lr = s_.lr.checked_at(this->iterations_, Settings::name);
         self.before_step(size);
         if (s_.use_ema) average_.before_step(size);
@@ -293,8 +295,8 @@ public:
     }
     void set_variable_names(const std::vector<ArenaRange>& ranges, const std::vector<std::string>& names) final {
         if (names.size() != ranges.size())
-            throw value_error("latent.optim.names", std::string(Settings::name) + ": " + std::to_string(ranges.size()) +
-                                                        " weights but " + std::to_string(names.size()) + " names");
+            throw value_error("latent.optim.names", concat(Settings::name, ": ", std::to_string(ranges.size()),
+                                                           " weights but ", std::to_string(names.size()), " names"));
         named_ = ranges;
         undecayed_.clear();
         for (std::size_t k = 0; k < ranges.size(); ++k)
@@ -356,10 +358,11 @@ public:
     void set_learning_rate(double lr) override {
         if (s_.lr.scheduled())
             throw value_error("latent.optim.schedule",
-                              std::string(Settings::name) + ": the learning rate follows a schedule" +
-                                  (s_.lr.schedule_name().empty() ? "" : " (" + std::string(s_.lr.schedule_name()) + ")") +
-                                  " and cannot be set (callbacks that set it, ReduceLROnPlateau and "
-                                  "LearningRateScheduler, need a constant lr)");
+                              concat(Settings::name, ": the learning rate follows a schedule",
+                                     s_.lr.schedule_name().empty() ? "" : " (", s_.lr.schedule_name(),
+                                     s_.lr.schedule_name().empty() ? "" : ")",
+                                     " and cannot be set (callbacks that set it, ReduceLROnPlateau and "
+                                     "LearningRateScheduler, need a constant lr)"));
         Settings changed = s_;
         changed.lr = lr;
         changed.validate();

@@ -204,9 +204,9 @@ public:
         if (schedule_) {
             schedule_->validate();
         } else if (!(value_ > 0.0) || !std::isfinite(value_)) {
-            throw value_error("latent.optim.setting", std::string(optimizer) +
-                                                          ": lr must be a positive finite number, got " +
-                                                          std::to_string(value_));
+            throw value_error("latent.optim.setting",
+                              latent::detail::concat(optimizer, ": lr must be a positive finite number, got ",
+                                                     std::to_string(value_)));
         }
     }
     // The rate for `step`, checked: a schedule that gives a negative or non-finite rate stops
@@ -216,11 +216,11 @@ public:
     double checked_at(std::size_t step, std::string_view optimizer) const {
         const double lr = at(step);
         if (!(lr >= 0.0) || !std::isfinite(lr))
-            throw value_error("latent.optim.schedule", std::string(optimizer) + ": its learning-rate schedule" +
-                                                           (schedule_name().empty() ? "" : " ") +
-                                                           std::string(schedule_name()) + " gave " +
-                                                           std::to_string(lr) + " for step " + std::to_string(step) +
-                                                           "; a learning rate must be finite and not negative");
+            throw value_error("latent.optim.schedule",
+                              latent::detail::concat(optimizer, ": its learning-rate schedule",
+                                                     schedule_name().empty() ? "" : " ", schedule_name(), " gave ",
+                                                     std::to_string(lr), " for step ", std::to_string(step),
+                                                     "; a learning rate must be finite and not negative"));
         return lr;
     }
 

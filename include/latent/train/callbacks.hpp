@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../core/errors.hpp"
+#include "../core/order.hpp"
 #include "../io/file.hpp"
 #include "callback.hpp"
 
@@ -64,9 +65,10 @@ bool rises(const std::string& monitor, MonitorMode mode, const char* who) {
     if (monitor.find("acc") != std::string::npos) return true;
     if (monitor.size() >= 4 && monitor.compare(monitor.size() - 4, 4, "loss") == 0) return false;
     if (monitor == "learning_rate") return false;
-    throw value_error("latent.callbacks.mode", std::string(who) + ": MonitorMode::automatic cannot tell whether \"" +
-                                                   monitor + "\" improves by falling or rising; set .mode to "
-                                                             "MonitorMode::min or MonitorMode::max");
+    throw value_error("latent.callbacks.mode",
+                      latent::detail::concat(who, ": MonitorMode::automatic cannot tell whether \"", monitor,
+                                             "\" improves by falling or rising; set .mode to "
+                                             "MonitorMode::min or MonitorMode::max"));
 }
 
 // The monitored key is one that fit logs every epoch.
@@ -76,17 +78,20 @@ void check_monitor(const TrainingContext& context, const std::string& monitor, c
     std::string keys;
     for (const auto& k : context.log_keys()) keys += (keys.empty() ? "" : ", ") + k;
     throw value_error("latent.callbacks.monitor",
-                      std::string(who) + " monitors \"" + monitor + "\", which this fit does not log; it logs " + keys +
-                          (monitor.rfind("val_", 0) == 0 ? " (\"val_\" keys need validation data or validation_split)"
-                                                         : ""));
+                      latent::detail::concat(who, " monitors \"", monitor, "\", which this fit does not log; it logs ",
+                                             keys,
+                                             monitor.rfind("val_", 0) == 0
+                                                 ? " (\"val_\" keys need validation data or validation_split)"
+                                                 : ""));
 }
 
 // The monitored figure of an epoch's logs; `who` names the callback in the error.
 template <class = void>
 double monitored(const Logs& logs, const std::string& monitor, const char* who, std::size_t epoch) {
     if (const auto v = logs.get(monitor)) return *v;
-    throw value_error("latent.callbacks.monitor", std::string(who) + ": epoch " + std::to_string(epoch + 1) +
-                                                      " logged no \"" + monitor + "\"; it logged " + logs.keys());
+    throw value_error("latent.callbacks.monitor",
+                      latent::detail::concat(who, ": epoch ", std::to_string(epoch + 1), " logged no \"", monitor,
+                                             "\"; it logged ", logs.keys()));
 }
 
 // Fills Keras' placeholders in a file path: {epoch} (counted from 1), {epoch:02d}, and any
@@ -529,10 +534,10 @@ struct CSVLogger {
         std::string text;
         if (columns.empty()) {
             columns.push_back("epoch");
-            std::vector<std::string> keys;
-            for (const auto& [k, v] : logs.entries) keys.push_back(k);
-            std::sort(keys.begin(), keys.end());
-            columns.insert(columns.end(), keys.begin(), keys.end());
+            const auto& entries = logs.entries;
+            for (const std::size_t k : latent::detail::sorted_order(
+                     entries.size(), [&](std::size_t a, std::size_t b) { return entries[a].first < entries[b].first; }))
+                columns.push_back(entries[k].first);
             for (std::size_t i = 0; i < columns.size(); ++i) text += (i ? std::string(1, separator) : "") + columns[i];
             text += '\n';
         }
@@ -548,8 +553,9 @@ struct CSVLogger {
         text += '\n';
         io::detail::FileHandle out{io::detail::open_file(filename, "ab")};
         if (!out || std::fwrite(text.data(), 1, text.size(), out.get()) != text.size() || std::fflush(out.get()) != 0)
-            throw io_error("latent.callbacks.csv", filename + ": CSVLogger cannot write epoch " + std::to_string(epoch) +
-                                                       "'s row (" + io::detail::errno_text(errno) + ")");
+            throw io_error("latent.callbacks.csv",
+                           latent::detail::concat(filename, ": CSVLogger cannot write epoch ", std::to_string(epoch),
+                                                  "'s row (", io::detail::errno_text(errno), ")"));
     }
 };
 

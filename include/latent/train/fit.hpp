@@ -323,12 +323,14 @@ training_setup<Net>& setup_of(Net& net, const char* caller) {
 template <class Net, class YS>
 void check_labels_for(const training_setup<Net>& setup, std::size_t inputs, std::size_t labels, const char* caller) {
     if (YS::size != setup.loss->label_size())
-        throw shape_error("latent.train.labels", "loss " + std::string(setup.loss->name()) + " needs labels of " +
-                                                     std::to_string(setup.loss->label_size()) +
-                                                     " elements per sample, got " + YS::to_string());
+        throw shape_error("latent.train.labels",
+                          concat("loss ", setup.loss->name(), " needs labels of ",
+                                 std::to_string(setup.loss->label_size()), " elements per sample, got ",
+                                 YS::to_string()));
     if (inputs != labels)
-        throw shape_error("latent.train.batch", std::string(caller) + " got " + std::to_string(inputs) +
-                                                    " inputs but " + std::to_string(labels) + " labels");
+        throw shape_error("latent.train.batch",
+                          concat(caller, " got ", std::to_string(inputs), " inputs but ", std::to_string(labels),
+                                 " labels"));
 }
 
 // Labels of sample shape YS fit an output of shape Out (the model's one output by default):
@@ -346,9 +348,9 @@ inline void check_finite(const float* data, std::size_t count, std::size_t sampl
     for (std::size_t i = 0; i < count * sample_size; ++i)
         if (!std::isfinite(data[i]))
             throw value_error("latent.train.non_finite_data",
-                              std::string(what) + ": sample " + std::to_string(i / sample_size) + ", element " +
-                                  std::to_string(i % sample_size) + " is " + std::to_string(data[i]) +
-                                  "; training data must be finite");
+                              concat(what, ": sample ", std::to_string(i / sample_size), ", element ",
+                                     std::to_string(i % sample_size), " is ", std::to_string(data[i]),
+                                     "; training data must be finite"));
 }
 
 // What fit's callbacks act through: the compiled optimizer's learning rate and the model's
@@ -496,16 +498,18 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     if (options.batch_size == 0) throw value_error("latent.train.batch_size", "fit needs batch_size >= 1, got 0");
     if (!(options.validation_split >= 0.0 && options.validation_split < 1.0))
         throw value_error("latent.train.validation_split",
-                          "validation_split must be in [0, 1), got " + std::to_string(options.validation_split));
+                          detail::concat("validation_split must be in [0, 1), got ",
+                                         std::to_string(options.validation_split)));
 
     // Keras holds out the *last* fraction, before any shuffling.
     std::size_t n_train = x.batch();
     ValidationData validation = options.validation;
     if (validation.present() && !validation.x)
         throw shape_error("latent.train.validation",
-                          "validation data has " + std::to_string(validation.inputs.size()) + " input arrays and " +
-                              std::to_string(validation.labels.size()) +
-                              " label arrays; this model has one input and one output: give one tensor of each");
+                          detail::concat("validation data has ", std::to_string(validation.inputs.size()),
+                                         " input arrays and ", std::to_string(validation.labels.size()),
+                                         " label arrays; this model has one input and one output: give one tensor "
+                                         "of each"));
     if (!validation.present() && options.validation_split > 0.0) {
         n_train = static_cast<std::size_t>(std::floor(static_cast<double>(x.batch()) * (1.0 - options.validation_split)));
         validation.x = x.data() + n_train * In::size;
@@ -516,14 +520,16 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
     }
     if (validation.present() && (validation.x_sample_size != In::size || validation.y_sample_size != label))
         throw shape_error("latent.train.validation",
-                          "validation data has samples of " + std::to_string(validation.x_sample_size) + " and labels of " +
-                              std::to_string(validation.y_sample_size) + " elements; the model needs " +
-                              std::to_string(In::size) + " and " + std::to_string(label));
+                          detail::concat("validation data has samples of ", std::to_string(validation.x_sample_size),
+                                         " and labels of ", std::to_string(validation.y_sample_size),
+                                         " elements; the model needs ", std::to_string(In::size), " and ",
+                                         std::to_string(label)));
     if (n_train == 0) throw value_error("latent.train.empty", "fit has no training samples");
     if (validation.present() && validation.count == 0)
-        throw value_error("latent.train.validation", "the validation data has no samples (validation_split " +
-                                                         std::to_string(options.validation_split) + " of " +
-                                                         std::to_string(x.batch()) + " samples holds out none)");
+        throw value_error("latent.train.validation",
+                          detail::concat("the validation data has no samples (validation_split ",
+                                         std::to_string(options.validation_split), " of ", std::to_string(x.batch()),
+                                         " samples holds out none)"));
     detail::check_finite(x.data(), x.batch(), In::size, "fit: x");
     detail::check_finite(y.data(), y.batch(), YS::size, "fit: y");
     if (validation.present() && validation.x != x.data() + n_train * In::size) {
@@ -634,11 +640,11 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
                 loss = setup.loss->compute(net, labels, n, grad.data(), from_logits);
                 if (!std::isfinite(loss))
                     throw value_error("latent.train.non_finite_loss",
-                                      "epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
-                                          ": the loss is " + std::to_string(loss) + "; " +
-                                          net.describe_non_finite(n) +
-                                          "; lower the learning rate or check the data" +
-                                          (checkpointing ? " (the last checkpoint is intact)" : ""));
+                                      detail::concat("epoch ", std::to_string(epoch + 1), ", step ",
+                                                     std::to_string(step + 1), ": the loss is ", std::to_string(loss),
+                                                     "; ", net.describe_non_finite(n),
+                                                     "; lower the learning rate or check the data",
+                                                     checkpointing ? " (the last checkpoint is intact)" : ""));
                 net.backward_from_output(grad.data(), from_logits);
                 detail::optimizer_step(net, *setup.optimizer, [&] { return arena.data(); }, ranges);
             }
@@ -647,7 +653,8 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
             seen += n;
             if (!setup.metrics.empty()) out = detail::outputs_for_metrics<Net>(out, n * Out::size, out_here);
             for (auto& m : setup.metrics) m->update(out, yb.data(), n, Out::size, last, label);
-            shown.assign({{"loss", loss_sum / static_cast<double>(seen)}});
+            shown.clear();
+            shown.emplace_back("loss", loss_sum / static_cast<double>(seen));
             for (auto& m : setup.metrics) shown.emplace_back(m->name(), m->result());
             progress.step(step + 1, shown);
             callbacks.batch_end(step, shown);
@@ -655,7 +662,7 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
                 if (checkpointing) write_checkpoint(epoch, step + 1);
                 progress.end_epoch(shown);
                 callbacks.flush();
-                last_logs = shown;
+                last_logs = std::move(shown);  // (not read again this epoch)
                 return finish();
             }
         }
@@ -669,7 +676,7 @@ History fit_model(Net& net, TensorView<XS, const float> x, TensorView<YS, const 
         history.epochs = epoch + 1;
         progress.end_epoch(shown);
         callbacks.flush();
-        last_logs = shown;
+        last_logs = std::move(shown);  // (not read again this epoch)
         const bool stopping = stop_requested() || callbacks.stop_training();
         if (checkpointing && ((epoch + 1) % options.checkpoint_every == 0 || stopping || epoch + 1 == options.epochs))
             write_checkpoint(epoch + 1, 0);
@@ -705,10 +712,9 @@ double train_on_batch_step(Net& net, training_setup<Net>& setup, std::size_t n, 
     bool from_logits = false;
     const double loss = setup.loss->compute(net, labels, n, setup.batch_grad.data(), from_logits);
     if (!std::isfinite(loss))
-        throw value_error("latent.train.non_finite_loss", "train_on_batch: the loss is " + std::to_string(loss) + "; " +
-                                                              net.describe_non_finite(n) +
-                                                              "; lower the learning rate or check the data" +
-                                                              unchecked);
+        throw value_error("latent.train.non_finite_loss",
+                          concat("train_on_batch: the loss is ", std::to_string(loss), "; ", net.describe_non_finite(n),
+                                 "; lower the learning rate or check the data", unchecked));
     net.backward_from_output(setup.batch_grad.data(), from_logits);
     optimizer_step(net, *setup.optimizer, [&] { return net.parameters().data(); }, net.trainable_ranges());
     return loss;

@@ -1,14 +1,19 @@
 // Core vocabulary: Shape algebra, owning and viewing tensors, aligned buffers, the
-// parameter arena, the random generator and the error types.
+// parameter arena, the random generator, the error types and the shared index sort.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <numeric>
 #include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include <latent/core/arena.hpp>
 #include <latent/core/errors.hpp>
+#include <latent/core/order.hpp>
 #include <latent/core/random.hpp>
 #include <latent/core/shape.hpp>
 #include <latent/core/tensor.hpp>
@@ -125,4 +130,36 @@ TEST_CASE("errors carry a stable id in front of the message") {
     CHECK(e.id() == "latent.io.test");
     CHECK_THROWS_AS(throw shape_error("x", "y"), error);
     CHECK_THROWS_AS(throw value_error("x", "y"), std::runtime_error);
+}
+
+TEST_CASE("detail::concat joins strings, literals and views") {
+    const std::string name = "dense";
+    const std::string_view view = "kernel";
+    CHECK(detail::concat("layer \"", name, "\" has no ", view, "") == "layer \"dense\" has no kernel");
+    CHECK(detail::concat() == "");
+}
+
+TEST_CASE("detail::sorted_order is a stable sort's permutation, whatever it compares") {
+    const std::vector<std::string> names{"b", "a", "c", "a", "b"};
+    const auto by_name =
+        detail::sorted_order(names.size(), [&](std::size_t i, std::size_t j) { return names[i] < names[j]; });
+    CHECK(by_name == std::vector<std::size_t>{1, 3, 0, 4, 2});  // equal names keep their order
+
+    // Another element type and comparator through the same sort; apply_order moves the items.
+    std::vector<std::pair<int, std::string>> items{{3, "x"}, {1, "y"}, {2, "z"}, {1, "w"}};
+    const auto descending = detail::sorted_order(
+        items.size(), [&](std::size_t i, std::size_t j) { return items[i].first > items[j].first; });
+    detail::apply_order(items, descending);
+    CHECK(items == std::vector<std::pair<int, std::string>>{{3, "x"}, {2, "z"}, {1, "y"}, {1, "w"}});
+
+    CHECK(detail::sorted_order(0, [](std::size_t, std::size_t) { return false; }).empty());
+    // A larger shuffled input comes out sorted, ties in index order.
+    std::vector<int> keys(1000);
+    for (std::size_t i = 0; i < keys.size(); ++i) keys[i] = static_cast<int>((i * 7919) % 97);
+    const auto order =
+        detail::sorted_order(keys.size(), [&](std::size_t i, std::size_t j) { return keys[i] < keys[j]; });
+    for (std::size_t k = 1; k < order.size(); ++k) {
+        CHECK(keys[order[k - 1]] <= keys[order[k]]);
+        if (keys[order[k - 1]] == keys[order[k]]) CHECK(order[k - 1] < order[k]);
+    }
 }
