@@ -39,7 +39,7 @@ struct ValueRange {
 
 namespace detail {
 inline std::string range_text(double lower, double upper) {
-    return "[" + number_text(lower) + ", " + number_text(upper) + "]";
+    return concat("[", number_text(lower), ", ", number_text(upper), "]");
 }
 // A factor range that must be finite, ordered and inside [min, max]: returns it, or throws
 // value_error `id` naming the layer, the setting and what was given.
