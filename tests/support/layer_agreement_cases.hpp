@@ -77,7 +77,7 @@ void check_dense_and_activations(double tol, agreement_modes random_layers = agr
     check_layer_agreement<B, Memory, Shape<7, 6>>(SpatialDropout1D{0.3}, tol, 5, false, random_layers);
     check_layer_agreement<B, Memory, Shape<7, 12>>(MultiHeadAttention<3, 4>{}.dropout(0.2), tol, 4, false,
                                                    random_layers);
-    // The augmentation layers: each fill mode, both interpolations, the clipped colour jitters.
+    // The augmentation layers: each fill mode, both interpolations, crops, the clipped colour jitters.
     using In = Shape<7, 6, 3>;
     check_layer_agreement<B, Memory, In>(RandomFlip<>{}, tol, 5, false, random_layers);
     check_layer_agreement<B, Memory, In>(RandomRotation{0.2}, tol, 5, false, random_layers);
@@ -88,6 +88,7 @@ void check_dense_and_activations(double tol, agreement_modes random_layers = agr
                                          tol, 5, false, random_layers);
     check_layer_agreement<B, Memory, In>(
         RandomZoom{0.5, std::nullopt, {Interpolation::bilinear, FillMode::nearest, 0.0}}, tol, 5, false, random_layers);
+    check_layer_agreement<B, Memory, In>(RandomCrop<5, 3>{}, tol, 5, false, random_layers);
     check_layer_agreement<B, Memory, In>(RandomContrast{0.5, {-0.8, 0.8}}, tol, 5, false, random_layers);
     check_layer_agreement<B, Memory, In>(RandomBrightness{0.3, {-1.0, 1.0}}, tol, 5, false, random_layers);
 }

@@ -1,6 +1,7 @@
 // Keras' image augmentation layers: RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
-// RandomContrast and RandomBrightness. In training each draws a new transform for every image;
-// in inference each is the identity, so the augmentation can live inside the model.
+// RandomCrop, RandomContrast and RandomBrightness. In training each draws a new transform for
+// every image; in inference each is the identity (RandomCrop resizes), so the augmentation can
+// live inside the model.
 #pragma once
 
 #include <cmath>
@@ -138,6 +139,36 @@ struct zoom_transform {
         b2 = static_cast<T>((height - 1) / 2 * (1 - zoom_y));
     }
 };
+
+// RandomCrop's place in training: the top row and left column drawn uniformly among the `rows`
+// and `columns` places the window fits (from u0 and u1), as a whole-pixel shift.
+template <class T>
+struct crop_transform {
+    double rows, columns;
+    LATENT_HOST_DEVICE void operator()(T& a0, T& a1, T& a2, T& b0, T& b1, T& b2, const T& u0, const T& u1) const {
+        const double top = std::floor(static_cast<double>(u0) * rows);
+        const double left = std::floor(static_cast<double>(u1) * columns);
+        a0 = b1 = T(1);
+        a1 = b0 = T(0);
+        a2 = static_cast<T>(left < columns ? left : columns - 1);  // u < 1, but in float u * n may round to n
+        b2 = static_cast<T>(top < rows ? top : rows - 1);
+    }
+};
+
+// A window of an image: `rows` x `columns` pixels from (top, left).
+struct CropWindow {
+    std::size_t rows, columns, top, left;
+    friend constexpr bool operator==(const CropWindow&, const CropWindow&) = default;
+};
+// Keras' smart_resize window of an h x w image for a height x width target: the largest of the
+// target's aspect ratio, centred (the odd row or column cut below and right).
+constexpr CropWindow smart_resize_window(std::size_t h, std::size_t w, std::size_t height, std::size_t width) {
+    if (height == 0 || width == 0) return {h, w, 0, 0};  // the layer's own static_assert reports it
+    std::size_t rows = w * height / width, columns = h * width / height;
+    rows = rows < h ? (rows > 0 ? rows : 1) : h;
+    columns = columns < w ? (columns > 0 ? columns : 1) : w;
+    return {rows, columns, (h - rows) / 2, (w - columns) / 2};
+}
 
 // What every augmentation layer shares: (height, width, channels) images in and out, the
 // factors' checks, and errors named latent.layers.<default_name>.<setting>.
@@ -421,6 +452,94 @@ public:
 private:
     FactorRange height_{};
     std::optional<FactorRange> width_{};
+};
+
+// RandomCrop<Height, Width>: (h, w, c) -> (Height, Width, c), Keras' RandomCrop. In training a
+// window of the target size at a random whole-pixel place, each place equally likely; in
+// inference Keras' smart resize: the largest centred window of the target's aspect ratio, scaled
+// to the target bilinearly at half-pixel centres (tf.image.resize's values). Each image draws its
+// own place (Keras crops a whole batch at one place). An image smaller than the target is a
+// compile error, as for CenterCrop (Keras would resize it; put a Resizing before the crop).
+template <std::size_t Height, std::size_t Width>
+class RandomCrop : public detail::augmentation_layer<RandomCrop<Height, Width>> {
+public:
+    explicit RandomCrop(std::string name = {}) : detail::augmentation_layer<RandomCrop>(std::move(name)) {
+        static_assert(Height > 0 && Width > 0, "latent: RandomCrop needs a height and a width of at least 1");
+    }
+    static constexpr std::string_view type_name = "RandomCrop";
+    static constexpr std::string_view default_name = "random_crop";
+    static constexpr std::size_t height = Height, width = Width;
+
+    using requirement = image_at_least<Height, Width>;
+    template <class In>
+    static constexpr bool accepts =
+        In::rank == 3 && detail::image_dims<In>.h >= Height && detail::image_dims<In>.w >= Width;
+    template <class In>
+    using output_shape = Shape<(Height > 0 ? Height : 1), (Width > 0 ? Width : 1), detail::image_dims<In>.channels>;
+    // The transforms' coefficients, then the two draws.
+    template <class In>
+    static constexpr std::size_t workspace_per_sample = detail::affine_coefficients + 2;
+    template <class In>
+    static constexpr std::size_t flops_per_sample = 8 * output_shape<In>::size;
+
+    // Both modes sample through one affine warp, so backward needs no mode: a crop's transform
+    // is a whole-pixel shift, whose bilinear taps other than the pixel itself weigh 0.
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        constexpr detail::ImageDims image = detail::image_dims<In>;
+        const std::size_t n = a.batch;
+        T* t = a.workspace;
+        if (a.mode == Mode::train) {
+            this->require_generator(a.rng);
+            T* draws = t + detail::affine_coefficients * n;
+            ops::uniform<B>(2 * n, draws, *a.rng);
+            ops::elementwise<B>(n, detail::crop_transform<T>{double(image.h - Height + 1), double(image.w - Width + 1)},
+                                t, t + n, t + 2 * n, t + 3 * n, t + 4 * n, t + 5 * n, static_cast<const T*>(draws),
+                                static_cast<const T*>(draws + n));
+        } else {
+            write_inference_transforms<In, B>(n, t);
+        }
+        ops::affine_warp2d<B>(n, sizes<In>, static_cast<const T*>(t), sampling, a.x, a.y);
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        if (a.dx)
+            ops::affine_warp2d_backward<B>(a.batch, sizes<In>, static_cast<const T*>(a.workspace), sampling, a.dy,
+                                           a.dx);
+    }
+
+    // Keras' smart resize of an image of In's size: the window (rows, columns, top, left).
+    template <class In>
+    static constexpr detail::CropWindow inference_window =
+        detail::smart_resize_window(detail::image_dims<In>.h, detail::image_dims<In>.w, Height, Width);
+
+    // The window scaled to the target at half-pixel centres. It is never smaller than the target,
+    // so every tap lies inside it, as tf.image.resize's on the cut-out window. (Public: nvcc
+    // refuses device lambdas in private member functions.)
+    template <class In, backend_policy B, class T>
+    static void write_inference_transforms(std::size_t batch, T* t) {
+        constexpr detail::CropWindow window = inference_window<In>;
+        constexpr double scale_x = static_cast<double>(window.columns) / Width;
+        constexpr double scale_y = static_cast<double>(window.rows) / Height;
+        constexpr double left = static_cast<double>(window.left), top = static_cast<double>(window.top);
+        ops::elementwise<B>(
+            batch,
+            [] LATENT_HOST_DEVICE(T& a0, T& a1, T& a2, T& b0, T& b1, T& b2) {
+                a0 = static_cast<T>(scale_x);
+                a1 = b0 = T(0);
+                a2 = static_cast<T>(left + 0.5 * scale_x - 0.5);
+                b1 = static_cast<T>(scale_y);
+                b2 = static_cast<T>(top + 0.5 * scale_y - 0.5);
+            },
+            t, t + batch, t + 2 * batch, t + 3 * batch, t + 4 * batch, t + 5 * batch);
+    }
+
+private:
+    static constexpr ImageSampling sampling{Interpolation::bilinear, FillMode::nearest, 0.0};
+    template <class In>
+    static constexpr detail::WarpSizes sizes{detail::image_dims<In>.h, detail::image_dims<In>.w, Height, Width,
+                                             detail::image_dims<In>.channels};
 };
 
 // RandomContrast: scales each image's distance from its channels' means by a random factor in

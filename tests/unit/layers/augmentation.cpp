@@ -1,9 +1,11 @@
 // The image augmentation layers (RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
-// RandomContrast, RandomBrightness): hand-worked transforms and fill modes, the ranges their
+// RandomCrop, RandomContrast, RandomBrightness): hand-worked transforms and fill modes, the ranges their
 // draws keep to, the identity in inference, gradients, bad settings, and use in a model.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <set>
 #include <string>
@@ -178,6 +180,139 @@ TEST_CASE("The random transforms keep to their ranges and differ from image to i
     for (double v : zoom.y) CHECK(v == doctest::Approx(0.5));
 }
 
+// ---- RandomCrop --------------------------------------------------------------------------
+
+static_assert(std::is_same_v<RandomCrop<3, 4>::output_shape<Shape<5, 6, 2>>, Shape<3, 4, 2>>);
+static_assert(RandomCrop<3, 4>::accepts<Shape<3, 4, 1>> && !RandomCrop<3, 4>::accepts<Shape<2, 9, 1>>);
+static_assert(!RandomCrop<3, 4>::accepts<Shape<9, 3, 1>> && !RandomCrop<3, 4>::accepts<Shape<12>>);
+static_assert(std::is_same_v<RandomCrop<3, 4>::requirement, image_at_least<3, 4>>);
+// Keras' smart_resize windows (rows, columns, top, left), worked by hand from its formulas:
+// crop_height = min(h, int(w * height / width)), crop_width = min(w, int(h * width / height)).
+static_assert(RandomCrop<2, 2>::inference_window<Shape<4, 6, 1>> == detail::CropWindow{4, 4, 0, 1});
+static_assert(RandomCrop<3, 3>::inference_window<Shape<7, 5, 1>> == detail::CropWindow{5, 5, 1, 0});
+static_assert(RandomCrop<4, 6>::inference_window<Shape<10, 20, 3>> == detail::CropWindow{10, 15, 0, 2});
+static_assert(RandomCrop<24, 24>::inference_window<Shape<28, 28, 1>> == detail::CropWindow{28, 28, 0, 0});
+static_assert(RandomCrop<3, 3>::inference_window<Shape<3, 7, 1>> == detail::CropWindow{3, 3, 0, 2});
+
+namespace {
+
+template <class In, std::size_t H, std::size_t W>
+LayerRun run_crop(const RandomCrop<H, W>& layer, const std::vector<double>& x, std::size_t batch, Mode mode) {
+    using Out = RandomCrop<H, W>::template output_shape<In>;
+    LayerRun r{std::vector<double>(batch * Out::size, -99.0),
+               std::vector<double>(batch * RandomCrop<H, W>::template workspace_per_sample<In>, -77.0)};
+    Generator rng(5);
+    ForwardArgs<double> a{x.data(), r.y.data(), nullptr, r.workspace.data(), batch, mode, &rng};
+    layer.template forward<In, B, double>(a);
+    return r;
+}
+
+// tf.image.resize(image[top:top + rows, left:left + columns], (height, width)), bilinear with
+// half-pixel centres and no antialiasing, written out as TensorFlow's kernel computes it.
+std::vector<double> tf_resize_window(const std::vector<double>& x, std::size_t w, std::size_t channels,
+                                     detail::CropWindow window, std::size_t height, std::size_t width) {
+    auto taps = [](std::size_t out, std::size_t in, std::size_t size) {
+        const double scale = static_cast<double>(in) / static_cast<double>(size);
+        const double source = (static_cast<double>(out) + 0.5) * scale - 0.5;
+        const double lower = std::floor(source);
+        const auto low = static_cast<std::size_t>(std::max(lower, 0.0));
+        const auto high = static_cast<std::size_t>(std::min(std::ceil(source), static_cast<double>(in - 1)));
+        return std::tuple{low, high, source - lower};
+    };
+    std::vector<double> y;
+    for (std::size_t oy = 0; oy < height; ++oy)
+        for (std::size_t ox = 0; ox < width; ++ox)
+            for (std::size_t c = 0; c < channels; ++c) {
+                const auto [y0, y1, fy] = taps(oy, window.rows, height);
+                const auto [x0, x1, fx] = taps(ox, window.columns, width);
+                auto at = [&](std::size_t r, std::size_t col) {
+                    return x[((window.top + r) * w + window.left + col) * channels + c];
+                };
+                const double top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * fx;
+                const double bottom = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * fx;
+                y.push_back(top + (bottom - top) * fy);
+            }
+    return y;
+}
+
+std::vector<double> wavy(std::size_t n) {
+    std::vector<double> v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = std::sin(0.7 * static_cast<double>(i)) + 0.01 * static_cast<double>(i);
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("RandomCrop in training: a window at a whole-pixel place drawn per image, every place in reach") {
+    using In = Shape<5, 6, 2>;  // a 3 x 4 window fits at 3 x 3 places
+    constexpr std::size_t batch = 360;
+    const std::vector<double> x = counting(batch * In::size);
+    const LayerRun r = run_crop<In>(RandomCrop<3, 4>{}, x, batch, Mode::train);
+    std::map<std::pair<double, double>, int> places;
+    for (std::size_t n = 0; n < batch; ++n) {
+        const double top = r.workspace[5 * batch + n], left = r.workspace[2 * batch + n];
+        REQUIRE(top == std::floor(top));
+        REQUIRE(left == std::floor(left));
+        REQUIRE(top >= 0.0);
+        REQUIRE(top <= 2.0);
+        REQUIRE(left >= 0.0);
+        REQUIRE(left <= 2.0);
+        ++places[{top, left}];
+        const auto t = static_cast<std::size_t>(top), l = static_cast<std::size_t>(left);
+        for (std::size_t row = 0; row < 3; ++row)
+            for (std::size_t col = 0; col < 4; ++col)
+                for (std::size_t c = 0; c < 2; ++c)
+                    REQUIRE(r.y[((n * 3 + row) * 4 + col) * 2 + c] == x[((n * 5 + t + row) * 6 + l + col) * 2 + c]);
+    }
+    CHECK(places.size() == 9);
+    for (const auto& [place, count] : places) {
+        INFO("place " << place.first << ", " << place.second);
+        CHECK(count > 20);  // 40 expected of each
+        CHECK(count < 60);
+    }
+}
+
+TEST_CASE("RandomCrop in inference: Keras' smart resize, the largest centred window of the target's aspect") {
+    auto check_inference = [](auto in, auto layer, detail::CropWindow window) {
+        using In = decltype(in);
+        using L = decltype(layer);
+        const std::vector<double> x = wavy(2 * In::size);
+        const LayerRun r = run_crop<In>(layer, x, 2, Mode::infer);
+        constexpr detail::ImageDims image = detail::image_dims<In>;
+        std::vector<double> expected;
+        for (std::size_t n = 0; n < 2; ++n) {
+            const std::vector<double> one(x.begin() + static_cast<long>(n * In::size),
+                                          x.begin() + static_cast<long>((n + 1) * In::size));
+            const auto resized = tf_resize_window(one, image.w, image.channels, window, L::height, L::width);
+            expected.insert(expected.end(), resized.begin(), resized.end());
+        }
+        check_values(r.y, expected, 1e-12);
+    };
+    check_inference(Shape<7, 5, 2>{}, RandomCrop<3, 3>{}, {5, 5, 1, 0});     // a 5 x 5 window shrunk by 5/3
+    check_inference(Shape<10, 20, 3>{}, RandomCrop<4, 6>{}, {10, 15, 0, 2});  // 10 x 15 to 4 x 6
+    check_inference(Shape<4, 6, 1>{}, RandomCrop<2, 2>{}, {4, 4, 0, 1});      // halved: means of 2 x 2 blocks
+    // A window of the target's size is the centre crop itself.
+    const std::vector<double> x = wavy(Shape<3, 7, 1>::size);
+    check_values(run_crop<Shape<3, 7, 1>>(RandomCrop<3, 3>{}, x, 1, Mode::infer).y,
+                 {x[2], x[3], x[4], x[9], x[10], x[11], x[16], x[17], x[18]}, 1e-15);
+    // Halving averages each 2 x 2 block of the 4 x 4 window: rows 0-1 and columns 1-2 first.
+    const std::vector<double> counted = counting(24);
+    CHECK(run_crop<Shape<4, 6, 1>>(RandomCrop<2, 2>{}, counted, 1, Mode::infer).y[0] ==
+          doctest::Approx((2 + 3 + 8 + 9) / 4.0));
+}
+
+TEST_CASE("RandomCrop: gradients against central differences in training and inference (double)") {
+    CHECK(check_layer_gradients<Shape<5, 6, 2>>(RandomCrop<3, 4>{}, {.batch = 6}) > 0);
+    CHECK(check_layer_gradients<Shape<7, 5, 2>>(RandomCrop<3, 3>{}, {.mode = Mode::infer}) > 0);
+    CHECK(check_layer_gradients<Shape<6, 9, 1>>(RandomCrop<4, 5>{}, {.mode = Mode::infer}) > 0);
+    // Training needs a generator.
+    RandomCrop<2, 2> crop("patch");
+    std::vector<double> x(9, 1.0), y(4), workspace(8);
+    ForwardArgs<double> a{x.data(), y.data(), nullptr, workspace.data(), 1, Mode::train, nullptr};
+    LATENT_CHECK_ERROR(value_error, (crop.forward<Shape<3, 3, 1>, B, double>(a)), "latent.layers.random_crop.rng",
+                       "RandomCrop \"patch\" in training mode needs a random generator");
+}
+
 TEST_CASE("RandomContrast and RandomBrightness: Keras' formulas with the draws the generator gives") {
     using In = Shape<2, 2, 2>;
     const std::vector<double> x{0, 10, 1, 20, 2, 30, 3, 40};  // channel means 1.5 and 25
@@ -286,8 +421,8 @@ TEST_CASE("Bad augmentation settings are refused, naming the layer, the setting 
 
 TEST_CASE("Augmentation inside a model: new images each step in training, the images themselves in predict") {
     using Net = Sequential<cpu::simd, Input<6, 6, 1>, RandomFlip<FlipMode::vertical>, RandomRotation, RandomZoom,
-                           RandomContrast, Flatten, Dense<2>, Softmax>;
-    static_assert(Net::param_count == 36 * 2 + 2);
+                           RandomContrast, RandomCrop<5, 5>, Flatten, Dense<2>, Softmax>;
+    static_assert(Net::param_count == 25 * 2 + 2);
     Net model;
     model.layer<1>().factor(0.05).fill_mode(FillMode::nearest);
     model.layer<2>().height_factor(0.1);
@@ -295,8 +430,8 @@ TEST_CASE("Augmentation inside a model: new images each step in training, the im
     CHECK(model.layer<1>().fill_mode() == FillMode::nearest);
     CHECK(model.layer<0>().name() == "random_flip");
 
-    // Two classes: the left half bright or the right half; flips top to bottom, small turns and
-    // zooms keep the class.
+    // Two classes: the left half bright or the right half; flips top to bottom, small turns,
+    // zooms and crops by a pixel keep the class.
     Generator g(3);
     Tensor<Shape<6, 6, 1>> x(128);
     Tensor<Shape<2>> y(128);
