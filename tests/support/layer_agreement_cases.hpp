@@ -159,6 +159,8 @@ void check_pooling_and_resampling(double tol) {
     check_layer_agreement<B, Memory, Shape<6, 5, 2>>(Cropping2D<1>{}, tol);
     check_layer_agreement<B, Memory, Shape<7, 5, 3>>(Resizing<4, 9>{}, tol);
     check_layer_agreement<B, Memory, Shape<7, 5, 3>>(Resizing<10, 3, Interpolation::nearest>{}, tol);
+    check_layer_agreement<B, Memory, Shape<7, 5, 3>>(Resizing<4, 9>{}.crop_to_aspect_ratio(true), tol);
+    check_layer_agreement<B, Memory, Shape<7, 5, 3>>(Resizing<2, 2>{}.crop_to_aspect_ratio(true), tol);
     check_layer_agreement<B, Memory, Shape<7, 5, 3>>(CenterCrop<4, 2>{}, tol);
 }
 

@@ -101,6 +101,24 @@ constexpr std::size_t dilated_span(std::size_t taps, std::size_t dilation) {
 
 // A length that a mistake made zero, as 1, so that Shape<...> (which forbids 0) stays valid.
 constexpr std::size_t zero_as_one(std::size_t n) { return n == 0 ? 1 : n; }
+
+// A window of an image: `rows` x `columns` pixels from (top, left).
+struct CropWindow {
+    std::size_t rows, columns, top, left;
+    friend constexpr bool operator==(const CropWindow&, const CropWindow&) = default;
+};
+// Keras' smart_resize window of an h x w image for a height x width target (Resizing's
+// crop_to_aspect_ratio, RandomCrop in inference): the largest of the target's aspect ratio,
+// centred, the odd row or column cut below and right. int(w * height / width) as Keras computes
+// it in float is the integer quotient for any image size a model can hold.
+constexpr CropWindow smart_resize_window(std::size_t h, std::size_t w, std::size_t height, std::size_t width) {
+    if (height == 0 || width == 0) return {h, w, 0, 0};  // the layers' own static_asserts report it
+    std::size_t rows = w * height / width, columns = h * width / height;
+    rows = rows < h ? (rows > 0 ? rows : 1) : h;
+    columns = columns < w ? (columns > 0 ? columns : 1) : w;
+    return {rows, columns, (h - rows) / 2, (w - columns) / 2};
+}
+
 }  // namespace detail
 
 // A kernel_h x kernel_w window sliding with stride over an in_h x in_w x channels image that

@@ -150,25 +150,10 @@ struct crop_transform {
         const double left = std::floor(static_cast<double>(u1) * columns);
         a0 = b1 = T(1);
         a1 = b0 = T(0);
-        a2 = static_cast<T>(left < columns ? left : columns - 1);  // u < 1, but in float u * n may round to n
+        a2 = static_cast<T>(left < columns ? left : columns - 1);  // a guard: u < 1 keeps it below
         b2 = static_cast<T>(top < rows ? top : rows - 1);
     }
 };
-
-// A window of an image: `rows` x `columns` pixels from (top, left).
-struct CropWindow {
-    std::size_t rows, columns, top, left;
-    friend constexpr bool operator==(const CropWindow&, const CropWindow&) = default;
-};
-// Keras' smart_resize window of an h x w image for a height x width target: the largest of the
-// target's aspect ratio, centred (the odd row or column cut below and right).
-constexpr CropWindow smart_resize_window(std::size_t h, std::size_t w, std::size_t height, std::size_t width) {
-    if (height == 0 || width == 0) return {h, w, 0, 0};  // the layer's own static_assert reports it
-    std::size_t rows = w * height / width, columns = h * width / height;
-    rows = rows < h ? (rows > 0 ? rows : 1) : h;
-    columns = columns < w ? (columns > 0 ? columns : 1) : w;
-    return {rows, columns, (h - rows) / 2, (w - columns) / 2};
-}
 
 // What every augmentation layer shares: (height, width, channels) images in and out, the
 // factors' checks, and errors named latent.layers.<default_name>.<setting>.

@@ -1,7 +1,7 @@
 // Keras' image resizing layers: Resizing<Height, Width, Interpolation> scales an image to a new
-// size (bilinear at half-pixel centres by default, as Keras and PyTorch), CenterCrop<Height,
-// Width> keeps its middle; both in training and inference, so a network trained at one size
-// takes images of another.
+// size (bilinear at half-pixel centres by default, as Keras and PyTorch; optionally cropped to
+// the target's aspect ratio first), CenterCrop<Height, Width> keeps its middle; both in training
+// and inference, so a network trained at one size takes images of another.
 #pragma once
 
 #include <string>
@@ -18,12 +18,19 @@ namespace latent {
 // Resizing without antialiasing: output pixel (y, x) reads the input at ((y + 0.5) h / Height -
 // 0.5, (x + 0.5) w / Width - 0.5), held inside the image at the edges, so its values are
 // tf.image.resize's and PyTorch's interpolate(align_corners=False)'s. Shrinking samples rather
-// than averages, as theirs do without antialias.
+// than averages, as theirs do without antialias. With crop_to_aspect_ratio(true) (Keras'
+// argument, off by default) it first cuts the largest centred window of the target's aspect
+// ratio, so nothing is stretched, and scales that, its edges held as the window's own.
 template <std::size_t Height, std::size_t Width, Interpolation Mode = Interpolation::bilinear>
 class Resizing : public Layer<Resizing<Height, Width, Mode>> {
 public:
     explicit Resizing(std::string name = {}) : Layer<Resizing>(std::move(name)) {
         static_assert(Height > 0 && Width > 0, "latent: Resizing needs a height and a width of at least 1");
+    }
+    bool crop_to_aspect_ratio() const noexcept { return crop_to_aspect_ratio_; }
+    Resizing& crop_to_aspect_ratio(bool crop) noexcept {
+        crop_to_aspect_ratio_ = crop;
+        return *this;
     }
     static constexpr std::string_view type_name = "Resizing";
     static constexpr std::string_view default_name = "resizing";
@@ -36,23 +43,62 @@ public:
     // A zero size is the constructor's error alone: the shape stays a valid one meanwhile.
     template <class In>
     using output_shape = Shape<(Height > 0 ? Height : 1), (Width > 0 ? Width : 1), detail::image_dims<In>.channels>;
-    // The (same) transform of every sample, laid out as affine_warp2d reads them.
+    // The window crop_to_aspect_ratio cuts from an image of In's size (Keras' smart resize):
+    // rows, columns, top, left.
     template <class In>
-    static constexpr std::size_t workspace_per_sample = detail::affine_coefficients;
+    static constexpr detail::CropWindow aspect_window =
+        detail::smart_resize_window(detail::image_dims<In>.h, detail::image_dims<In>.w, Height, Width);
+    template <class In>
+    using window_shape = Shape<aspect_window<In>.rows, aspect_window<In>.columns, detail::image_dims<In>.channels>;
+    // Whether crop_to_aspect_ratio cuts anything from an image of In's size.
+    template <class In>
+    static constexpr bool cuts =
+        aspect_window<In>.rows != detail::image_dims<In>.h || aspect_window<In>.columns != detail::image_dims<In>.w;
+    // The (same) transform of every sample, laid out as affine_warp2d reads them; then, where
+    // crop_to_aspect_ratio would cut something, room for the window cut out.
+    template <class In>
+    static constexpr std::size_t workspace_per_sample =
+        detail::affine_coefficients + (cuts<In> ? window_shape<In>::size : 0);
     template <class In>
     static constexpr std::size_t flops_per_sample = 8 * output_shape<In>::size;
 
     template <class In, backend_policy B, class T>
     void forward(const ForwardArgs<T>& a) const {
+        if constexpr (cuts<In>) {
+            if (crop_to_aspect_ratio_) {
+                constexpr detail::CropWindow window = aspect_window<In>;
+                constexpr detail::ImageDims image = detail::image_dims<In>;
+                T* cut = a.workspace + detail::affine_coefficients * a.batch;
+                ops::crop2d<B>(a.batch, image.h, image.w, image.channels, window.top,
+                               image.h - window.rows - window.top, window.left,
+                               image.w - window.columns - window.left, a.x, cut);
+                write_transforms<window_shape<In>, B>(a.batch, a.workspace);
+                ops::affine_warp2d<B>(a.batch, sizes<window_shape<In>>, static_cast<const T*>(a.workspace), sampling,
+                                      static_cast<const T*>(cut), a.y);
+                return;
+            }
+        }
         write_transforms<In, B>(a.batch, a.workspace);
         ops::affine_warp2d<B>(a.batch, sizes<In>, static_cast<const T*>(a.workspace), sampling, a.x, a.y);
     }
 
     template <class In, backend_policy B, class T>
     void backward(const BackwardArgs<T>& a) const {
-        if (a.dx)
-            ops::affine_warp2d_backward<B>(a.batch, sizes<In>, static_cast<const T*>(a.workspace), sampling, a.dy,
-                                           a.dx);
+        if (!a.dx) return;
+        if constexpr (cuts<In>) {
+            if (crop_to_aspect_ratio_) {  // the window's gradient, then zeros where the crop cut
+                constexpr detail::CropWindow window = aspect_window<In>;
+                constexpr detail::ImageDims image = detail::image_dims<In>;
+                T* cut = a.workspace + detail::affine_coefficients * a.batch;
+                ops::affine_warp2d_backward<B>(a.batch, sizes<window_shape<In>>, static_cast<const T*>(a.workspace),
+                                               sampling, a.dy, cut);
+                ops::pad2d<B>(a.batch, window.rows, window.columns, image.channels, window.top,
+                              image.h - window.rows - window.top, window.left, image.w - window.columns - window.left,
+                              static_cast<const T*>(cut), a.dx);
+                return;
+            }
+        }
+        ops::affine_warp2d_backward<B>(a.batch, sizes<In>, static_cast<const T*>(a.workspace), sampling, a.dy, a.dx);
     }
 
     // Half-pixel centres: x_in = (x_out + 0.5) * scale - 0.5, scale = in / out. For nearest,
@@ -82,6 +128,8 @@ private:
     template <class In>
     static constexpr detail::WarpSizes sizes{detail::image_dims<In>.h, detail::image_dims<In>.w, Height, Width,
                                              detail::image_dims<In>.channels};
+
+    bool crop_to_aspect_ratio_ = false;
 };
 
 // CenterCrop<Height, Width>: (h, w, c) -> (Height, Width, c), the middle of the image, as Keras'

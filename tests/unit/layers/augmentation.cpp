@@ -3,7 +3,6 @@
 // draws keep to, the identity in inference, gradients, bad settings, and use in a model.
 #include <doctest/doctest.h>
 
-#include <algorithm>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -16,9 +15,11 @@
 
 #include "support/gradient_check.hpp"
 #include "support/messages.hpp"
+#include "support/tf_resize.hpp"
 
 using namespace latent;
 using latent::testing::check_layer_gradients;
+using latent::testing::tf_resize_window;
 
 namespace {
 
@@ -205,34 +206,6 @@ LayerRun run_crop(const RandomCrop<H, W>& layer, const std::vector<double>& x, s
     ForwardArgs<double> a{x.data(), r.y.data(), nullptr, r.workspace.data(), batch, mode, &rng};
     layer.template forward<In, B, double>(a);
     return r;
-}
-
-// tf.image.resize(image[top:top + rows, left:left + columns], (height, width)), bilinear with
-// half-pixel centres and no antialiasing, written out as TensorFlow's kernel computes it.
-std::vector<double> tf_resize_window(const std::vector<double>& x, std::size_t w, std::size_t channels,
-                                     detail::CropWindow window, std::size_t height, std::size_t width) {
-    auto taps = [](std::size_t out, std::size_t in, std::size_t size) {
-        const double scale = static_cast<double>(in) / static_cast<double>(size);
-        const double source = (static_cast<double>(out) + 0.5) * scale - 0.5;
-        const double lower = std::floor(source);
-        const auto low = static_cast<std::size_t>(std::max(lower, 0.0));
-        const auto high = static_cast<std::size_t>(std::min(std::ceil(source), static_cast<double>(in - 1)));
-        return std::tuple{low, high, source - lower};
-    };
-    std::vector<double> y;
-    for (std::size_t oy = 0; oy < height; ++oy)
-        for (std::size_t ox = 0; ox < width; ++ox)
-            for (std::size_t c = 0; c < channels; ++c) {
-                const auto [y0, y1, fy] = taps(oy, window.rows, height);
-                const auto [x0, x1, fx] = taps(ox, window.columns, width);
-                auto at = [&](std::size_t r, std::size_t col) {
-                    return x[((window.top + r) * w + window.left + col) * channels + c];
-                };
-                const double top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * fx;
-                const double bottom = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * fx;
-                y.push_back(top + (bottom - top) * fy);
-            }
-    return y;
 }
 
 std::vector<double> wavy(std::size_t n) {

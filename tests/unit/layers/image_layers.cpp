@@ -17,9 +17,11 @@
 #include <latent/layers/upsample.hpp>
 
 #include "support/gradient_check.hpp"
+#include "support/tf_resize.hpp"
 
 using namespace latent;
 using latent::testing::check_layer_gradients;
+using latent::testing::tf_resize_window;
 
 namespace {
 
@@ -394,6 +396,47 @@ TEST_CASE("Resizing gives PyTorch's interpolate(align_corners=False) values, bil
     check_values(run<Shape<3, 4, 2>>(Resizing<3, 4>{}, counting(48), 2), counting(48));
 }
 
+// Keras' smart-resize windows, worked by hand: rows = min(h, w * Height / Width), columns =
+// min(w, h * Width / Height), centred.
+static_assert(Resizing<6, 6>::aspect_window<Shape<4, 8, 1>> == detail::CropWindow{4, 4, 0, 2});
+static_assert(Resizing<3, 6>::aspect_window<Shape<5, 5, 2>> == detail::CropWindow{2, 5, 1, 0});
+static_assert(Resizing<32, 32>::aspect_window<Shape<28, 28, 1>> == detail::CropWindow{28, 28, 0, 0});
+static_assert(Resizing<3, 6>::workspace_per_sample<Shape<5, 5, 2>> == 6 + 2 * 5 * 2);
+static_assert(Resizing<32, 32>::workspace_per_sample<Shape<28, 28, 1>> == 6);  // nothing to cut: no room
+
+TEST_CASE("Resizing with crop_to_aspect_ratio: tf.image.resize of the largest centred window of the target's aspect") {
+    auto check_crop = [](auto in, auto layer, detail::CropWindow window, bool nearest = false) {
+        using In = decltype(in);
+        using L = decltype(layer);
+        INFO(In::to_string() << " to " << L::height << " x " << L::width);
+        CHECK_FALSE(layer.crop_to_aspect_ratio());
+        layer.crop_to_aspect_ratio(true);
+        REQUIRE(layer.crop_to_aspect_ratio());
+        std::vector<double> x(2 * In::size);
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.7 * static_cast<double>(i)) + 0.01 * i;
+        constexpr detail::ImageDims image = detail::image_dims<In>;
+        std::vector<double> expected;
+        for (std::size_t n = 0; n < 2; ++n) {
+            const std::vector<double> one(x.begin() + static_cast<long>(n * In::size),
+                                          x.begin() + static_cast<long>((n + 1) * In::size));
+            const auto resized = tf_resize_window(one, image.w, image.channels, window, L::height, L::width, nearest);
+            expected.insert(expected.end(), resized.begin(), resized.end());
+        }
+        check_values(run<In>(layer, x, 2), expected);
+    };
+    // Enlarged: the window's edges are held as its own, not blended with the pixels cut away.
+    check_crop(Shape<4, 8, 1>{}, Resizing<6, 6>{}, {4, 4, 0, 2});
+    check_crop(Shape<4, 8, 1>{}, Resizing<6, 6, Interpolation::nearest>{}, {4, 4, 0, 2}, true);
+    check_crop(Shape<5, 5, 2>{}, Resizing<3, 6>{}, {2, 5, 1, 0});         // rows cut, columns stretched
+    check_crop(Shape<10, 20, 3>{}, Resizing<4, 6>{}, {10, 15, 0, 2});     // shrunk
+    check_crop(Shape<3, 4, 2>{}, Resizing<6, 8>{}, {3, 4, 0, 0});         // the same aspect: nothing cut
+    // Without it the image is stretched: the same 4 x 8 image differs.
+    const auto x = counting(32);
+    const Resizing<6, 6> stretched;
+    CHECK(run<Shape<4, 8, 1>>(stretched, x)[0] != doctest::Approx(3.0));
+    CHECK(run<Shape<4, 8, 1>>(Resizing<6, 6>{}.crop_to_aspect_ratio(true), x)[0] == doctest::Approx(3.0));
+}
+
 TEST_CASE("Resizing to twice the size is UpSampling2D's bilinear upsampling") {
     const auto x = counting(2 * 3 * 5 * 2);
     const auto resized = run<Shape<3, 5, 2>>(Resizing<6, 10>{}, x, 2);
@@ -415,6 +458,10 @@ TEST_CASE("Gradients of Resizing and CenterCrop against central differences (dou
     CHECK(check_layer_gradients<Shape<4, 5, 2>>(Resizing<2, 9>{}) > 0);
     CHECK(check_layer_gradients<Shape<4, 5, 2>>(Resizing<3, 3, Interpolation::nearest>{}) > 0);
     CHECK(check_layer_gradients<Shape<5, 4, 2>>(CenterCrop<2, 3>{}) > 0);
+    CHECK(check_layer_gradients<Shape<4, 8, 2>>(Resizing<6, 6>{}.crop_to_aspect_ratio(true)) > 0);
+    CHECK(check_layer_gradients<Shape<9, 4, 1>>(Resizing<2, 3>{}.crop_to_aspect_ratio(true)) > 0);
+    CHECK(check_layer_gradients<Shape<4, 8, 2>>(Resizing<5, 5, Interpolation::nearest>{}.crop_to_aspect_ratio(true)) >
+          0);
 }
 
 TEST_CASE("Resizing and CenterCrop in a model: a 28 x 28 input for a network made for 32 x 32 and for 24 x 24") {
