@@ -194,23 +194,32 @@ void check_functional_device_outputs(double tol) {
     }
 }
 
-// Cross-attention (MultiHeadAttention on two inputs), self-attention with the causal mask and
+// Cross-attention (MultiHeadAttention on several inputs), self-attention with the causal mask and
 // positions, and Keras' dot-product Attention, trained in one functional model: the multi-input layer contract's weights and
-// workspace on the device. (No dropout: a device draws its own random numbers.)
+// workspace on the device, and attention masks given as inputs (some query steps masked from
+// every key). (No dropout: a device draws its own random numbers.)
 template <class B>
 std::pair<History, std::vector<float>> train_attention() {
     ToyData d;
+    const std::size_t n = d.x.batch();
+    Tensor<Shape<3, 2>> cross_mask(n);
+    Tensor<Shape<3, 3>> dot_mask(n);
+    for (std::size_t i = 0; i < cross_mask.size(); ++i) cross_mask[i] = (i % 7) % 3 != 0 ? 1.0f : 0.0f;
+    for (std::size_t i = 0; i < dot_mask.size(); ++i) dot_mask[i] = (i % 11) % 4 != 1 ? 1.0f : 0.0f;
     auto inputs = input<B, 6>("inputs", 5);
+    auto cross_allowed = input<B, 3, 2>("cross_mask");
+    auto dot_allowed = input<B, 3, 3>("dot_mask");
     auto sequence = Reshape<3, 2>{}(inputs);
     auto positioned = Add{}(sequence, PositionEmbedding<3>{}(sequence));
     auto self = MultiHeadAttention<2, 3>{true}(positioned);
     auto other = Reshape<2, 3>{}(inputs);
-    auto cross = MultiHeadAttention<2, 4, 3>{"cross"}(self, other);
-    auto dot = Attention{true}(positioned, self);  // Keras' Attention: no weights of its own
+    auto cross = MultiHeadAttention<2, 4, 3>{"cross"}(self, other, other, cross_allowed);
+    auto dot = Attention{true}(positioned, self, self, dot_allowed);  // Keras' Attention: no weights of its own
     auto out = Softmax{}(Dense<3>{}(Flatten{}(Add{}(cross, dot))));
-    Model model(inputs, out);
+    Model model(std::tuple{inputs, cross_allowed, dot_allowed}, out);
     model.compile(optim::Adam{.lr = 1e-2}, loss::SparseCategoricalCrossentropy{}, metrics::Accuracy{});
-    auto history = model.fit(d.x, d.y, {.epochs = 3, .batch_size = 16, .seed = 2, .verbose = Verbosity::silent});
+    auto history = model.fit(std::tuple{d.x, cross_mask, dot_mask}, d.y,
+                             {.epochs = 3, .batch_size = 16, .seed = 2, .verbose = Verbosity::silent});
     const auto values = model.parameters().values();
     return {std::move(history), std::vector<float>(values.begin(), values.end())};
 }

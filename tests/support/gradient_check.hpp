@@ -31,6 +31,9 @@ struct GradientCheck {
     // as indices (Embedding); such a layer's input gradient is not compared (differentiate_inputs).
     std::function<void(std::vector<double>&)> prepare_inputs{};
     bool differentiate_inputs = true;
+    // For a merge check: sets input k (default: uniform in [input_low, input_high]), e.g. an
+    // attention mask of zeros and ones.
+    std::function<void(std::size_t, std::vector<double>&)> prepare_merge_input{};
 };
 
 inline void check_close(double analytic, double numeric, double tolerance, const char* what, std::size_t index) {
@@ -140,6 +143,7 @@ std::size_t check_merge_gradients(const L& layer, const GradientCheck& opt = {})
     for (std::size_t k = 0; k < count; ++k) {
         xs[k].resize(opt.batch * sizes[k]);
         for (auto& v : xs[k]) v = gen.uniform(opt.input_low, opt.input_high);
+        if (opt.prepare_merge_input) opt.prepare_merge_input(k, xs[k]);
         dxs[k].assign(xs[k].size(), 0.0);
         x_ptrs[k] = xs[k].data();
         dx_ptrs[k] = dxs[k].data();

@@ -412,7 +412,8 @@ struct merge_shape_mismatch {
                   "needs equal shapes except along its axis; Dot and EuclideanDistance need two vectors of one size "
                   "(Flatten feature maps first); MultiHeadAttention (query, value[, key]) needs (steps, features) "
                   "sequences, the key of as many steps as the value (query_value_key_sequences), and Attention also "
-                  "a query and key of one width (query_key_of_one_width).");
+                  "a query and key of one width (query_key_of_one_width); their fourth input, the attention mask, is "
+                  "(query steps, key steps) (query_value_key_and_attention_mask).");
 };
 template <class Network, class Got, class Expected>
 struct network_backend_mismatch {

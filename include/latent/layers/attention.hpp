@@ -1,12 +1,13 @@
 // MultiHeadAttention<NumHeads, KeyDim, ValueDim>: Keras' MultiHeadAttention over sequences
 // (steps, features): self-attention mha(x) (Keras' mha(x, x), a Transformer encoder's block), and
-// in a functional model cross-attention mha(query, value) and mha(query, value, key).
+// in a functional model cross-attention mha(query, value[, key[, attention_mask]]); Attention.
 #pragma once
 
 #include <array>
 #include <cmath>
 #include <cstddef>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "dropout.hpp"
@@ -20,6 +21,9 @@ namespace latent {
 struct query_value_key_sequences {};
 // What Attention needs: that, and a query and key of one width (their dot products are the scores).
 struct query_key_of_one_width {};
+// What either needs called on four inputs: query, value and key sequences as above, then the
+// attention mask, (query steps, key steps).
+struct query_value_key_and_attention_mask {};
 
 namespace detail {
 // Inverted dropout by a mask of uniform draws: the mask becomes each element's multiplier (0, or
@@ -35,6 +39,28 @@ struct drop_with_mask {
 template <class T>
 struct multiply_by {
     LATENT_HOST_DEVICE void operator()(T& x, const T& by) const { x *= by; }
+};
+// Keras' attention_mask: a score where the mask is 0 becomes -1e9 (Keras' large negative, as the
+// causal mask's), and passes no gradient back.
+template <class T>
+struct mask_score {
+    LATENT_HOST_DEVICE void operator()(T& score, const T& allowed) const {
+        if (allowed == T(0)) score = T(-1e9);
+    }
+};
+template <class T>
+struct zero_where_masked {
+    LATENT_HOST_DEVICE void operator()(T& gradient, const T& allowed) const {
+        if (allowed == T(0)) gradient = T(0);
+    }
+};
+template <class T>
+struct one_where_positive {
+    LATENT_HOST_DEVICE void operator()(T& x) const { x = x > T(0) ? T(1) : T(0); }
+};
+template <class T>
+struct one_where_nonzero {
+    LATENT_HOST_DEVICE void operator()(T& x) const { x = x != T(0) ? T(1) : T(0); }
 };
 
 // Where scaled dot-product attention finds its operands: per sample and head, q (lq, key_dim),
@@ -52,13 +78,15 @@ struct AttentionShape {
     std::size_t p_at(std::size_t b, std::size_t h) const { return (b * heads + h) * lq * lk; }
 };
 // What forward keeps for backward: the weights after the softmax, and with dropout the mask's
-// multipliers and the weights dropped.
+// multipliers and the weights dropped; `allowed`, the attention mask laid out as the weights
+// (nonzero: the query step may attend to the key step), or null for none.
 template <class T>
 struct AttentionWeights {
     T *p, *mask, *dropped;
+    const T* allowed = nullptr;
 };
 
-// o = dropout(softmax(scale * q k^T, masked causally)) v, as Keras' Attention and
+// o = dropout(softmax(scale * q k^T, masked causally and by w.allowed)) v, as Keras' Attention and
 // MultiHeadAttention compute it (the dropout in training only; with dropout > 0 the mask is of
 // ones in inference, as Dropout's, so that backward reads the same arrays in either mode).
 template <backend_policy B, class T>
@@ -69,6 +97,7 @@ void attention_forward(const AttentionShape& g, const T* q, const T* k, const T*
             ops::gemm<B>(false, true, g.lq, g.lk, g.key_dim, scale, q + g.q_at(b, h), g.q_stride, k + g.k_at(b, h),
                          g.k_stride, T(0), w.p + g.p_at(b, h), g.lk);
     if (causal) ops::causal_mask<B>(g.batch * g.heads, g.lq, g.lk, w.p);
+    if (w.allowed) ops::elementwise<B>(g.weights(), mask_score<T>{}, w.p, w.allowed);
     ops::softmax<B>(g.batch * g.heads * g.lq, g.lk, w.p, w.p);
     const T* weights = w.p;
     if (dropout > 0.0) {
@@ -92,6 +121,19 @@ void attention_forward(const AttentionShape& g, const T* q, const T* k, const T*
                          g.v_stride, T(0), o + g.o_at(b, h), g.o_stride);
 }
 
+// The attention mask (batch, lq, lk) laid out as the weights in `allowed` (repeated for every
+// head), 1 where a query step may attend to a key step and 0 where not, the causal mask's zeros
+// included: backward zeroes the masked scores' gradient by it, which matters where a query step
+// is masked from every key (its weights are then even, not 0).
+template <backend_policy B, class T>
+void combine_attention_masks(const AttentionShape& g, bool causal, const T* mask, T* allowed) {
+    ops::upsample_nearest2d<B>(g.batch, 1, 1, g.lq * g.lk, g.heads, 1, mask, allowed);
+    ops::elementwise<B>(g.weights(), one_where_nonzero<T>{}, allowed);
+    if (!causal) return;
+    ops::causal_mask<B>(g.batch * g.heads, g.lq, g.lk, allowed);  // -1e9 where causally masked
+    ops::elementwise<B>(g.weights(), one_where_positive<T>{}, allowed);
+}
+
 // Given do, the gradients of q, k and v (each skipped where null) in their layouts; d_p is room
 // for the weights' gradient. dk and dv are overwritten, except that dv is added to dk where they
 // are one array (Keras' Attention called on [query, value]: the value is the key).
@@ -105,8 +147,10 @@ void attention_backward(const AttentionShape& g, const T* q, const T* k, const T
                          g.v_stride, T(0), d_p + g.p_at(b, h), g.lk);
     if (dropped)  // through the dropout: the weights' gradient times the mask's multipliers
         ops::elementwise<B>(g.weights(), multiply_by<T>{}, d_p, w.mask);
-    // the scores' gradient, in place (masked scores have weight 0, so theirs is 0)
+    // the scores' gradient, in place (masked scores have weight 0, so theirs is 0; but where a
+    // query step's every key is masked the weights are even, so the mask's are zeroed)
     ops::softmax_backward<B>(g.batch * g.heads * g.lq, g.lk, w.p, d_p, d_p);
+    if (w.allowed) ops::elementwise<B>(g.weights(), zero_where_masked<T>{}, d_p, w.allowed);
     for (std::size_t b = 0; b < g.batch; ++b)
         for (std::size_t h = 0; h < g.heads; ++h) {
             if (dq)
@@ -150,6 +194,24 @@ template <class S>
 inline constexpr std::size_t steps_of = S::rank == 2 ? S::dims[0] : 1;
 template <class S>
 inline constexpr std::size_t features_of = S::rank == 2 ? S::dims[1] : 1;
+// Whether In... are query, value and key sequences (the key of the value's steps), and with a
+// fourth input an attention mask of (query steps, key steps).
+template <class... In>
+inline constexpr bool attention_inputs = [] {
+    constexpr std::size_t count = sizeof...(In);
+    if constexpr (count >= 2 && count <= 4 && ((In::rank == 2) && ...)) {
+        using R = attention_roles<In...>;
+        using Mask = std::tuple_element_t<count - 1, std::tuple<In...>>;
+        constexpr bool mask_fits =
+            count < 4 || (Mask::dims[0] == steps_of<typename R::query> && Mask::dims[1] == steps_of<typename R::key>);
+        return steps_of<typename R::key> == steps_of<typename R::value> && mask_fits;
+    } else {
+        return false;
+    }
+}();
+template <class... In>
+using attention_requirement =
+    std::conditional_t<sizeof...(In) == 4, query_value_key_and_attention_mask, query_value_key_sequences>;
 }  // namespace detail
 
 // Keras' MultiHeadAttention(num_heads, key_dim, value_dim): each query step attends to the key
@@ -160,7 +222,11 @@ inline constexpr std::size_t features_of = S::rank == 2 ? S::dims[1] : 1;
 // KeyDim), the same for key and value (ValueDim), attention_output/kernel (NumHeads, ValueDim,
 // query features) and attention_output/bias (query features); kernels Glorot-uniform, biases
 // zeros. Called on one sequence (in a Sequential, or mha(x) in a functional model) query, value
-// and key are that sequence; mha(query, value) uses the value as the key.
+// and key are that sequence; mha(query, value) uses the value as the key. mha(query, value, key,
+// attention_mask) takes Keras' attention_mask as a fourth input, (query steps, key steps) per
+// sample: where it is 0 the query step does not attend to the key step (nonzero: it does; with
+// use_causal_mask both apply). A query step masked from every key attends to all alike, as
+// Keras' (its scores all become the same large negative).
 template <std::size_t NumHeads, std::size_t KeyDim, std::size_t ValueDim = KeyDim>
 class MultiHeadAttention : public Layer<MultiHeadAttention<NumHeads, KeyDim, ValueDim>> {
     using Base = Layer<MultiHeadAttention<NumHeads, KeyDim, ValueDim>>;
@@ -204,14 +270,12 @@ public:
     using requirement = rank<2>;
     template <class In>
     static constexpr bool accepts = In::rank == 2;
-    // Two or three inputs (query, value, key), in a functional model.
+    // Two to four inputs (query, value, key, attention mask), in a functional model.
     template <class... In>
-    static constexpr bool accepts_inputs =
-        (sizeof...(In) == 2 || sizeof...(In) == 3) && ((In::rank == 2) && ...) &&
-        detail::steps_of<typename roles<In...>::key> == detail::steps_of<typename roles<In...>::value>;
+    static constexpr bool accepts_inputs = detail::attention_inputs<In...>;
     template <class... In>
-    using requirement_for = std::conditional_t<sizeof...(In) == 2 || sizeof...(In) == 3, query_value_key_sequences,
-                                               exactly_inputs<2>>;
+    using requirement_for = std::conditional_t<sizeof...(In) >= 2 && sizeof...(In) <= 4,
+                                               detail::attention_requirement<In...>, exactly_inputs<2>>;
     template <class... In>
     using output_shape = typename roles<In...>::query;
 
@@ -241,8 +305,13 @@ public:
         constexpr std::size_t Lk = detail::steps_of<typename roles<In...>::key>;
         return Lq * HK + Lk * HK + Lk * HV + 3 * NumHeads * Lq * Lk + Lq * HV;
     }();
+    // Then, given an attention mask, the mask repeated for every head.
     template <class... In>
-    static constexpr std::size_t workspace_per_sample = 2 * kept_per_sample<In...>;
+    static constexpr std::size_t workspace_per_sample =
+        2 * kept_per_sample<In...> +
+        (sizeof...(In) == 4 ? NumHeads * detail::steps_of<typename roles<In...>::query> *
+                                  detail::steps_of<typename roles<In...>::key>
+                            : 0);
     template <class... In>
     static constexpr std::size_t workspace_fixed = 0;
     template <class... In>
@@ -257,15 +326,16 @@ public:
     // Self-attention: query, value and key are x.
     template <class In, backend_policy B, class T>
     void forward(const ForwardArgs<T>& a) const {
-        attend<B, T, In, In, In>(Inputs<T>{a.x, a.x, a.x}, a.params, a.workspace, a.batch, a.mode, a.rng, a.y);
+        attend<B, T, In, In, In>(Inputs<T>{a.x, a.x, a.x, nullptr}, a.params, a.workspace, a.batch, a.mode, a.rng,
+                                 a.y);
     }
     template <class In, backend_policy B, class T>
     void backward(const BackwardArgs<T>& a) const {
-        attend_backward<B, T, In, In, In>(Inputs<T>{a.x, a.x, a.x}, a.params, a.dparams, a.workspace, a.batch, a.dy,
-                                          a.dx, a.dx, a.dx);
+        attend_backward<B, T, In, In, In>(Inputs<T>{a.x, a.x, a.x, nullptr}, a.params, a.dparams, a.workspace, a.batch,
+                                          a.dy, a.dx, a.dx, a.dx);
     }
 
-    // Cross-attention: xs = (query, value) or (query, value, key).
+    // Cross-attention: xs = (query, value), (query, value, key) or (query, value, key, mask).
     template <backend_policy B, class T, class... In>
     void forward(const MergeForwardArgs<T>& a) const {
         using R = roles<In...>;
@@ -277,17 +347,26 @@ public:
         using R = roles<In...>;
         attend_backward<B, T, typename R::query, typename R::value, typename R::key>(
             inputs_of(a.xs, a.count), a.params, a.dparams, a.workspace, a.batch, a.dy, a.dxs[0], a.dxs[1],
-            a.count == 3 ? a.dxs[2] : a.dxs[1]);
+            a.count >= 3 ? a.dxs[2] : a.dxs[1]);
+        if (a.count == 4 && a.dxs[3])  // the mask only selects: no gradient
+            ops::fill_zero<B>(a.batch * detail::steps_of<typename R::query> * detail::steps_of<typename R::key>,
+                              a.dxs[3]);
     }
 
 private:
     template <class T>
     struct Inputs {
-        const T *query, *value, *key;
+        const T *query, *value, *key, *attention_mask;
     };
     template <class T>
     static Inputs<T> inputs_of(const T* const* xs, std::size_t count) {
-        return {xs[0], xs[1], count == 3 ? xs[2] : xs[1]};
+        return {xs[0], xs[1], count >= 3 ? xs[2] : xs[1], count == 4 ? xs[3] : nullptr};
+    }
+    // Where forward lays the attention mask out for every head (combine_attention_masks), after
+    // what it keeps and its gradients' room.
+    template <class T, class Q, class V, class K>
+    static T* repeated_mask(T* workspace, std::size_t batch) {
+        return workspace + 2 * batch * kept_per_sample<Q, V, K>;
     }
 
     // The weights (or their gradients) in params' order; all null when p is.
@@ -345,9 +424,12 @@ private:
         ops::bias_add<B>(batch * Lk, HK, w.key_bias, kept.k);
         ops::gemm<B>(false, false, batch * Lk, HV, Dv, T(1), x.value, Dv, w.value, HV, T(0), kept.v, HV);
         ops::bias_add<B>(batch * Lk, HV, w.value_bias, kept.v);
+        T* allowed = x.attention_mask ? repeated_mask<T, Q, V, K>(workspace, batch) : nullptr;
+        if (allowed) detail::combine_attention_masks<B>(geometry<Q, K>(batch), causal_, x.attention_mask, allowed);
         // Keras scales the query by 1 / sqrt(KeyDim); here the product of q and k is.
         detail::attention_forward<B>(geometry<Q, K>(batch), kept.q, kept.k, kept.v, key_scale<T>(), causal_, dropout_,
-                                     mode, rng, detail::AttentionWeights<T>{kept.p, kept.mask, kept.dropped}, kept.o);
+                                     mode, rng, detail::AttentionWeights<T>{kept.p, kept.mask, kept.dropped, allowed},
+                                     kept.o);
         ops::gemm<B>(false, false, batch * Lq, Dq, HV, T(1), kept.o, HV, w.output, Dq, T(0), y, Dq);
         ops::bias_add<B>(batch * Lq, Dq, w.output_bias, y);
     }
@@ -369,9 +451,10 @@ private:
             ops::column_sum<B>(batch * Lq, Dq, dy, dw.output_bias, true);
         }
         ops::gemm<B>(false, true, batch * Lq, HV, Dq, T(1), dy, Dq, w.output, Dq, T(0), d.o, HV);
+        const T* allowed = x.attention_mask ? repeated_mask<T, Q, V, K>(workspace, batch) : nullptr;
         detail::attention_backward<B>(geometry<Q, K>(batch), kept.q, kept.k, kept.v, key_scale<T>(), dropout_ > 0.0,
-                                      detail::AttentionWeights<T>{kept.p, kept.mask, kept.dropped}, d.o, d.p, d.q, d.k,
-                                      d.v);
+                                      detail::AttentionWeights<T>{kept.p, kept.mask, kept.dropped, allowed}, d.o, d.p,
+                                      d.q, d.k, d.v);
         if (dparams) {
             ops::gemm<B>(true, false, Dq, HK, batch * Lq, T(1), x.query, Dq, d.q, HK, T(1), dw.query, HK);
             ops::column_sum<B>(batch * Lq, HK, d.q, dw.query_bias, true);
@@ -398,8 +481,10 @@ private:
 // sequences, with no weights of its own. Attention{}(query, value) or (query, value, key) in a
 // functional model: each query step gets softmax(query . key) over the key's steps (not scaled, as
 // Keras' dot score), those weights summing the value's steps; the output is (query steps, value
-// features). Keras' use_causal_mask and dropout (on the weights, in training) as in
-// MultiHeadAttention; its learned scale (use_scale) and "concat" score are not here.
+// features). Keras' use_causal_mask, dropout (on the weights, in training) and an attention mask
+// as a fourth input (query, value, key, mask) as in MultiHeadAttention (Keras' Attention takes the
+// value's mask instead: a mask whose every row is that). Its learned scale (use_scale) and
+// "concat" score are not here.
 class Attention : public MergeLayerBase, public callable_layer<Attention> {
 public:
     Attention() = default;
@@ -425,25 +510,29 @@ public:
     using roles = detail::attention_roles<In...>;
     template <class... In>
     static constexpr bool accepts_inputs = [] {
-        if constexpr ((sizeof...(In) == 2 || sizeof...(In) == 3) && ((In::rank == 2) && ...)) {
+        if constexpr (detail::attention_inputs<In...>) {
             using R = roles<In...>;
-            return detail::steps_of<typename R::key> == detail::steps_of<typename R::value> &&
-                   detail::features_of<typename R::key> == detail::features_of<typename R::query>;
+            return detail::features_of<typename R::key> == detail::features_of<typename R::query>;
         } else {
             return false;
         }
     }();
     template <class... In>
-    using requirement_for =
-        std::conditional_t<sizeof...(In) == 2 || sizeof...(In) == 3, query_key_of_one_width, exactly_inputs<2>>;
+    using requirement_for = std::conditional_t<
+        sizeof...(In) >= 2 && sizeof...(In) <= 4,
+        std::conditional_t<detail::attention_inputs<In...>, query_key_of_one_width,
+                           detail::attention_requirement<In...>>,
+        exactly_inputs<2>>;
     template <class... In>
     using output_shape = Shape<detail::steps_of<typename roles<In...>::query>,
                                detail::features_of<typename roles<In...>::value>>;
 
-    // the attention weights, the dropout mask and the weights dropped, then their gradient
+    // the attention weights, the dropout mask and the weights dropped, then their gradient; and
+    // given an attention mask, that combined with the causal one (combine_attention_masks)
     template <class... In>
-    static constexpr std::size_t workspace_per_sample =
-        4 * detail::steps_of<typename roles<In...>::query> * detail::steps_of<typename roles<In...>::key>;
+    static constexpr std::size_t workspace_per_sample = (sizeof...(In) == 4 ? 5 : 4) *
+                                                        detail::steps_of<typename roles<In...>::query> *
+                                                        detail::steps_of<typename roles<In...>::key>;
     template <class... In>
     static constexpr std::size_t flops_per_sample =
         2 * detail::steps_of<typename roles<In...>::query> * detail::steps_of<typename roles<In...>::key> *
@@ -452,15 +541,18 @@ public:
     template <backend_policy B, class T, class... In>
     void forward(const MergeForwardArgs<T>& a) const {
         const auto g = shape<In...>(a.batch);
-        detail::attention_forward<B>(g, a.xs[0], a.xs[a.count == 3 ? 2 : 1], a.xs[1], T(1), causal_, dropout_, a.mode,
-                                     a.rng, weights(a.workspace, g), a.y);
+        const auto w = weights(a.workspace, g, a.count == 4);
+        if (w.allowed) detail::combine_attention_masks<B>(g, causal_, a.xs[3], a.workspace + 4 * g.weights());
+        detail::attention_forward<B>(g, a.xs[0], a.xs[a.count >= 3 ? 2 : 1], a.xs[1], T(1), causal_, dropout_, a.mode,
+                                     a.rng, w, a.y);
     }
     template <backend_policy B, class T, class... In>
     void backward(const MergeBackwardArgs<T>& a) const {
         const auto g = shape<In...>(a.batch);
-        detail::attention_backward<B>(g, a.xs[0], a.xs[a.count == 3 ? 2 : 1], a.xs[1], T(1), dropout_ > 0.0,
-                                      weights(a.workspace, g), a.dy, a.workspace + 3 * g.weights(), a.dxs[0],
-                                      a.dxs[a.count == 3 ? 2 : 1], a.dxs[1]);
+        detail::attention_backward<B>(g, a.xs[0], a.xs[a.count >= 3 ? 2 : 1], a.xs[1], T(1), dropout_ > 0.0,
+                                      weights(a.workspace, g, a.count == 4), a.dy, a.workspace + 3 * g.weights(),
+                                      a.dxs[0], a.dxs[a.count >= 3 ? 2 : 1], a.dxs[1]);
+        if (a.count == 4 && a.dxs[3]) ops::fill_zero<B>(g.weights(), a.dxs[3]);  // the mask only selects
     }
 
 private:
@@ -472,8 +564,9 @@ private:
                 width, dv, dv};
     }
     template <class T>
-    static detail::AttentionWeights<T> weights(T* workspace, const detail::AttentionShape& g) {
-        return {workspace, workspace + g.weights(), workspace + 2 * g.weights()};
+    static detail::AttentionWeights<T> weights(T* workspace, const detail::AttentionShape& g, bool masked) {
+        return {workspace, workspace + g.weights(), workspace + 2 * g.weights(),
+                masked ? workspace + 4 * g.weights() : nullptr};
     }
 
     bool causal_ = false;

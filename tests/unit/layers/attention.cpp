@@ -1,5 +1,6 @@
 // MultiHeadAttention: Keras' weights and formula (against a direct computation in double),
-// the causal mask, finite-difference gradients, and learning a task only attention can do.
+// the causal mask and attention masks, finite-difference gradients, and learning a task only
+// attention can do.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -20,7 +21,7 @@ namespace {
 std::vector<double> attend(const std::vector<double>& query, const std::vector<double>& value,
                            const std::vector<double>& key, const std::vector<double>& w, std::size_t Lq,
                            std::size_t Lk, std::size_t Dq, std::size_t Dv, std::size_t Dk, std::size_t H, std::size_t K,
-                           std::size_t V, bool causal) {
+                           std::size_t V, bool causal, const double* mask = nullptr) {
     const double* wq = w.data();
     const double* bq = wq + Dq * H * K;
     const double* wk = bq + H * K;
@@ -51,7 +52,7 @@ std::vector<double> attend(const std::vector<double>& query, const std::vector<d
                 double s = 0;
                 for (std::size_t c = 0; c < K; ++c)
                     s += q[(i * H + h) * K + c] / std::sqrt(double(K)) * k[(j * H + h) * K + c];
-                score[j] = causal && j > i ? -1e9 : s;
+                score[j] = (causal && j > i) || (mask && mask[i * Lk + j] == 0.0) ? -1e9 : s;
                 max = std::max(max, score[j]);
             }
             double total = 0;
@@ -260,6 +261,113 @@ TEST_CASE("MultiHeadAttention on several inputs is Keras' cross-attention mha(qu
     CHECK(check_merge_gradients<Shape<4, 3>, Shape<4, 3>>(MultiHeadAttention<1, 2>{true}, {.batch = 2}) > 0);
 }
 
+namespace {
+// Zeros and ones, (batch, Lq, Lk): sample 0's query step 1 masked from every key.
+std::vector<double> attention_mask(std::size_t batch, std::size_t Lq, std::size_t Lk, std::uint64_t seed) {
+    Generator g(seed);
+    std::vector<double> mask(batch * Lq * Lk);
+    for (auto& m : mask) m = g.uniform_float() < 0.6 ? 1.0 : 0.0;
+    for (std::size_t j = 0; j < Lk; ++j) mask[1 * Lk + j] = 0.0;
+    return mask;
+}
+}  // namespace
+
+TEST_CASE("MultiHeadAttention takes Keras' attention_mask as a fourth input: 0 keeps a query step from a key step") {
+    constexpr std::size_t Lq = 3, Lk = 5, Dq = 4, Dv = 6, Dk = 2, H = 2, K = 3, V = 4, batch = 2;
+    using Q = Shape<Lq, Dq>;
+    using Val = Shape<Lk, Dv>;
+    using Key = Shape<Lk, Dk>;
+    using Mask = Shape<Lq, Lk>;
+    using Layer = MultiHeadAttention<H, K, V>;
+    static_assert(Layer::accepts_inputs<Q, Val, Key, Mask> && Layer::accepts_inputs<Q, Val, Val, Mask>);
+    static_assert(!Layer::accepts_inputs<Q, Val, Key, Shape<Lk, Lq>>);  // (query steps, key steps)
+    static_assert(!Layer::accepts_inputs<Q, Val, Key, Shape<Lq * Lk>>);
+    static_assert(
+        std::is_same_v<Layer::requirement_for<Q, Val, Key, Shape<Lk, Lq>>, query_value_key_and_attention_mask>);
+    static_assert(std::is_same_v<Layer::output_shape<Q, Val, Key, Mask>, Q>);
+    static_assert(Layer::params<Q, Val, Key, Mask>[2].size() == Layer::params<Q, Val, Key>[2].size());
+
+    std::size_t count = 0;
+    for (const auto& s : Layer::params<Q, Val, Key>) count += s.size();
+    Generator g(23);
+    std::vector<double> q(batch * Lq * Dq), v(batch * Lk * Dv), k(batch * Lk * Dk), w(count);
+    for (auto* x : {&q, &v, &k})
+        for (auto& e : *x) e = g.uniform(-1.0, 1.0);
+    for (auto& e : w) e = g.normal() * 0.6;
+    const std::vector<double> mask = attention_mask(batch, Lq, Lk, 3);
+    auto forward = [&](const Layer& layer, const double* m) {
+        std::vector<double> y(batch * Lq * Dq), ws(batch * Layer::workspace_per_sample<Q, Val, Key, Mask> + 1);
+        const double* xs[4] = {q.data(), v.data(), k.data(), m};
+        if (m)
+            layer.forward<cpu::reference, double, Q, Val, Key, Mask>(
+                MergeForwardArgs<double>{xs, 4, y.data(), batch, w.data(), ws.data(), Mode::infer, nullptr});
+        else
+            layer.forward<cpu::reference, double, Q, Val, Key>(
+                MergeForwardArgs<double>{xs, 3, y.data(), batch, w.data(), ws.data(), Mode::infer, nullptr});
+        return y;
+    };
+    for (const bool causal : {false, true}) {
+        CAPTURE(causal);
+        const auto y = forward(Layer{causal}, mask.data());
+        for (std::size_t b = 0; b < batch; ++b) {
+            auto part = [&](const std::vector<double>& x, std::size_t n) {
+                return std::vector<double>(x.begin() + b * n, x.begin() + (b + 1) * n);
+            };
+            const auto want = attend(part(q, Lq * Dq), part(v, Lk * Dv), part(k, Lk * Dk), w, Lq, Lk, Dq, Dv, Dk, H,
+                                     K, V, causal, mask.data() + b * Lq * Lk);
+            for (std::size_t i = 0; i < Lq * Dq; ++i)
+                CHECK(y[b * Lq * Dq + i] == doctest::Approx(want[i]).epsilon(1e-12));
+        }
+    }
+    // A mask of ones is no mask; a lower-triangular one is use_causal_mask.
+    const std::vector<double> ones(batch * Lq * Lk, 1.0);
+    CHECK(forward(Layer{}, ones.data()) == forward(Layer{}, nullptr));
+    std::vector<double> lower(batch * Lq * Lk);
+    for (std::size_t i = 0; i < lower.size(); ++i) lower[i] = (i % Lk) <= (i / Lk) % Lq ? 1.0 : 0.0;
+    CHECK(forward(Layer{}, lower.data()) == forward(Layer{true}, nullptr));
+
+    // Gradients: the mask's own is zero (it only selects); the fully masked query step has none
+    // through its scores.
+    const testing::GradientCheck with_mask{.prepare_merge_input = [](std::size_t input, std::vector<double>& x) {
+        if (input == 3) x = attention_mask(x.size() / (Lq * Lk), Lq, Lk, 5);
+    }};
+    CHECK(check_merge_gradients<Q, Val, Key, Mask>(Layer{}, with_mask) > 0);
+    CHECK(check_merge_gradients<Q, Val, Key, Mask>(Layer{true}, with_mask) > 0);  // rows masked by both together
+    CHECK(check_merge_gradients<Q, Val, Key, Mask>(Layer{true}.dropout(0.25), with_mask) > 0);
+    CHECK(check_merge_gradients<Q, Val, Val, Mask>(Layer{}, with_mask) > 0);
+}
+
+TEST_CASE("An attention mask in a functional model: padded steps change nothing the mask keeps from them") {
+    // A padding mask: sequences of 6 steps, the last 2 padding that no step may attend to.
+    constexpr std::size_t L = 6, D = 3, n = 64;
+    auto tokens = input<L, D>("tokens");
+    auto allowed = input<L, L>("attention_mask");
+    auto attended = MultiHeadAttention<2, 4>{"self"}(tokens, tokens, tokens, allowed);
+    auto out = TimeDistributed<Dense<1>>{}(attended);
+    Model model(std::tuple{tokens, allowed}, out);
+    Tensor<Shape<L, D>> x(n);
+    Tensor<Shape<L, L>> mask(n);
+    Tensor<Shape<L, 1>> y(n);
+    Generator g(8);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(g.uniform(-1.0, 1.0));
+    for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = (i % L) < L - 2 ? 1.0f : 0.0f;
+    for (std::size_t i = 0; i < y.size(); ++i) y[i] = x[i * D];
+    const auto before = model.predict(std::tuple{x, mask});
+    Tensor<Shape<L, D>> repadded = x;
+    for (std::size_t s = 0; s < n; ++s)
+        for (std::size_t t = L - 2; t < L; ++t)
+            for (std::size_t d = 0; d < D; ++d)
+                repadded[(s * L + t) * D + d] = static_cast<float>(g.uniform(-5.0, 5.0));
+    const auto after = model.predict(std::tuple{repadded, mask});
+    for (std::size_t s = 0; s < n; ++s)
+        for (std::size_t t = 0; t < L - 2; ++t) REQUIRE(after[s * L + t] == before[s * L + t]);
+    CHECK(after[L - 1] != before[L - 1]);  // a padded step's own query changed
+    model.compile(optim::Adam{.lr = 0.01}, loss::MeanSquaredError{});
+    const auto history =
+        model.fit(std::tuple{x, mask}, y, {.epochs = 3, .batch_size = 16, .seed = 1, .verbose = Verbosity::silent});
+    CHECK(history["loss"].back() < history["loss"].front());
+}
+
 TEST_CASE("MultiHeadAttention in a functional model learns to look a query's position up in another sequence") {
     // value: 5 steps of (value, one-hot position); query: 2 steps naming a position each (one-hot).
     // The target at each query step is the value at the position it names: a lookup across
@@ -336,6 +444,44 @@ TEST_CASE("Attention is Keras' dot-product Attention()([query, value, key]): sof
     CHECK(check_merge_gradients<Q, Val, Key>(Attention{true}.dropout(0.3)) > 0);
     CHECK(check_merge_gradients<Q, Shape<Lk, D>>(Attention{}) > 0);  // the value's gradient has the key's part
     CHECK(check_merge_gradients<Shape<4, 3>, Shape<4, 3>>(Attention{true}, {.batch = 2}) > 0);
+
+    // With an attention mask: masked keys get no weight; a query step masked from every key
+    // averages the value's steps alike (sample 0, step 1).
+    using Mask = Shape<Lq, Lk>;
+    static_assert(Attention::accepts_inputs<Q, Val, Key, Mask>);
+    static_assert(!Attention::accepts_inputs<Q, Val, Key, Shape<Lk, Lq>>);
+    static_assert(std::is_same_v<Attention::requirement_for<Q, Val, Key, Shape<Lk, Lq>>,
+                                 query_value_key_and_attention_mask>);
+    static_assert(std::is_same_v<Attention::requirement_for<Q, Val, Val, Mask>, query_key_of_one_width>);
+    const std::vector<double> mask = attention_mask(batch, Lq, Lk, 7);
+    std::vector<double> y(batch * Lq * Dv), ws(batch * Attention::workspace_per_sample<Q, Val, Key, Mask> + 1);
+    const double* xs[4] = {q.data(), v.data(), k.data(), mask.data()};
+    Attention{}.forward<cpu::reference, double, Q, Val, Key, Mask>(
+        MergeForwardArgs<double>{xs, 4, y.data(), batch, nullptr, ws.data(), Mode::infer, nullptr});
+    for (std::size_t b = 0; b < batch; ++b)
+        for (std::size_t i = 0; i < Lq; ++i) {
+            std::vector<double> w(Lk);
+            double total = 0;
+            bool any = false;
+            for (std::size_t j = 0; j < Lk; ++j) any = any || mask[(b * Lq + i) * Lk + j] != 0.0;
+            for (std::size_t j = 0; j < Lk; ++j) {
+                double s = 0;
+                for (std::size_t c = 0; c < D; ++c) s += q[(b * Lq + i) * D + c] * k[(b * Lk + j) * D + c];
+                w[j] = !any ? 1.0 : (mask[(b * Lq + i) * Lk + j] == 0.0 ? 0.0 : std::exp(s));
+                total += w[j];
+            }
+            for (std::size_t c = 0; c < Dv; ++c) {
+                double want = 0;
+                for (std::size_t j = 0; j < Lk; ++j) want += w[j] / total * v[(b * Lk + j) * Dv + c];
+                CHECK(y[(b * Lq + i) * Dv + c] == doctest::Approx(want).epsilon(1e-12));
+            }
+        }
+    const testing::GradientCheck with_mask{.prepare_merge_input = [](std::size_t input, std::vector<double>& x) {
+        if (input == 3) x = attention_mask(x.size() / (Lq * Lk), Lq, Lk, 9);
+    }};
+    CHECK(check_merge_gradients<Q, Val, Key, Mask>(Attention{}, with_mask) > 0);
+    CHECK(check_merge_gradients<Q, Val, Key, Mask>(Attention{true}, with_mask) > 0);
+    CHECK(check_merge_gradients<Q, Val, Key, Mask>(Attention{true}.dropout(0.3), with_mask) > 0);
     CHECK(Attention{}.dropout() == 0.0);
     CHECK_FALSE(Attention{}.use_causal_mask());
     CHECK(Attention{"attn"}.name() == "attn");
