@@ -134,6 +134,9 @@ BENCHMARK_TEMPLATE(BM_Layer, reference, Maps, ReLU, true);
 BENCHMARK_TEMPLATE(BM_Layer, simd, Maps, ReLU, true);
 BENCHMARK_TEMPLATE(BM_Layer, reference, Shape<10>, Softmax, true);
 BENCHMARK_TEMPLATE(BM_Layer, simd, Shape<10>, Softmax, true);
+// The Transformer example's attention: 4 heads of 16 over 28 steps of 64 features.
+BENCHMARK_TEMPLATE(BM_Layer, reference, Shape<28, 64>, MultiHeadAttention<4, 16>, true)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Layer, simd, Shape<28, 64>, MultiHeadAttention<4, 16>, true)->UseRealTime();
 
 // Whole models: a training step (forward, loss, backward, optimizer) and inference.
 BENCHMARK_TEMPLATE(BM_MlpTrain, reference)->Arg(64)->Arg(256)->UseRealTime();

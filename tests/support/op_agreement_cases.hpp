@@ -1,6 +1,6 @@
-// The ops every per-index backend is checked on against cpu::reference: GEMM in every transpose,
-// reductions over several chunks, the fused losses, batch norm's backward, copy2d, gather_rows and
-// the random fills. Memory says where the backend's arrays live (support/layer_agreement.hpp).
+// The ops every per-index backend is checked on against cpu::reference: GEMM in every transpose
+// (and batched), reductions over several chunks, the fused losses, batch norm's backward, copy2d,
+// gather_rows and the random fills. Memory says where the backend's arrays live (support/layer_agreement.hpp).
 #pragma once
 
 #include <doctest/doctest.h>
@@ -55,6 +55,42 @@ void check_gemm(double tol) {
         ops::gemm<cpu::reference>(c.ta, c.tb, c.M, c.N, c.K, c.alpha, a.data(), lda, b.data(), ldb, c.beta, want.data(), c.N);
         ops::gemm<B>(c.ta, c.tb, c.M, c.N, c.K, c.alpha, da.data(), lda, db.data(), ldb, c.beta, got.data(), c.N);
         CHECK(relative_error(Memory::download(got), want) < tol);
+    }
+    // gemm_batched: products at strides with gaps, as attention's per head over a batch; tiny
+    // ones, and attention-sized ones (28 steps, 16 wide) that cpu::simd spreads over its threads.
+    struct Batched {
+        bool ta, tb;
+        std::size_t count, M, N, K;
+    };
+    for (const Batched c : {Batched{false, true, 5, 7, 5, 3}, Batched{true, false, 64, 28, 16, 28},
+                            Batched{false, false, 64, 28, 16, 28}, Batched{false, true, 64, 28, 28, 16}}) {
+        INFO("batched: trans " << c.ta << c.tb << ", count M N K = " << c.count << " " << c.M << " " << c.N << " "
+                               << c.K);
+        const std::size_t lda = (c.ta ? c.M : c.K) + 2, ldb = (c.tb ? c.K : c.N) + 1, ldc = c.N + 3;
+        const std::size_t sa = (c.ta ? c.K : c.M) * lda + 5, sb = (c.tb ? c.N : c.K) * ldb, sc = c.M * ldc + 1;
+        const auto a = random_vector(c.count * sa, 4), b = random_vector(c.count * sb, 5);
+        std::vector<float> want = random_vector(c.count * sc, 6);
+        auto got = Memory::upload(want), da = Memory::upload(a), db = Memory::upload(b);
+        for (std::size_t i = 0; i < c.count; ++i)
+            ops::gemm<cpu::reference>(c.ta, c.tb, c.M, c.N, c.K, 0.5f, a.data() + i * sa, lda, b.data() + i * sb, ldb,
+                                      0.75f, want.data() + i * sc, ldc);
+        ops::gemm_batched<B>(c.count, c.ta, c.tb, c.M, c.N, c.K, 0.5f, da.data(), lda, sa, db.data(), ldb, sb, 0.75f,
+                             got.data(), ldc, sc);
+        CHECK(relative_error(Memory::download(got), want) < tol);
+    }
+    {
+        INFO("softmax over attention's rows (batch 64 x 4 heads x 28 steps), spread over threads");
+        const std::size_t rows = 64 * 4 * 28, cols = 28;
+        const auto x = random_vector(rows * cols, 7, -4.0, 4.0), dy = random_vector(rows * cols, 8);
+        std::vector<float> y(rows * cols), dx(rows * cols);
+        auto d_y = Memory::upload(y), d_dx = Memory::upload(dx);
+        const auto d_x = Memory::upload(x), d_dy = Memory::upload(dy);
+        ops::softmax<cpu::reference>(rows, cols, x.data(), y.data());
+        ops::softmax<B>(rows, cols, d_x.data(), d_y.data());
+        CHECK(relative_error(Memory::download(d_y), y) < tol);
+        ops::softmax_backward<cpu::reference>(rows, cols, y.data(), dy.data(), dx.data());
+        ops::softmax_backward<B>(rows, cols, d_y.data(), d_dy.data(), d_dx.data());
+        CHECK(relative_error(Memory::download(d_dx), dx) < tol);
     }
 }
 

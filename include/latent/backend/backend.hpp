@@ -30,6 +30,11 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
    gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
        C (M, N) = alpha * op(A) (M, K) * op(B) (K, N) + beta * C, op = transpose when asked.
        beta == 0 overwrites C without reading it (NaNs in C do not propagate).
+   gemm_batched(count, trans_a, trans_b, M, N, K, alpha, A, lda, stride_a, B, ldb, stride_b, beta, C, ldc,
+                stride_c)
+       gemm on A + i * stride_a, B + i * stride_b, C + i * stride_c for i in [0, count) (the C's do
+       not overlap): many small products at once (attention's, per sample). Optional: without a
+       kernel, ops::gemm_batched calls gemm count times.
    bias_add(rows, cols, bias, y)            y[r, c] += bias[c]
    column_sum(rows, cols, x, out, accumulate)   out[c] = (accumulate ? out[c] : 0) + sum_r x[r, c]
    sum_of_squares(n, x, out, accumulate)     out[0] = (accumulate ? out[0] : 0) + sum_i x[i]^2, deterministic

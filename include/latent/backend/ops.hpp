@@ -71,6 +71,23 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
         (void)sizeof(missing_kernel<B, op::gemm>);
 }
 
+// Optional: a backend without the kernel gets one gemm per product.
+template <backend_policy B, class T>
+void gemm_batched(std::size_t count, bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, T alpha,
+                  const T* A, std::size_t lda, std::size_t stride_a, const T* Bm, std::size_t ldb, std::size_t stride_b,
+                  T beta, T* C, std::size_t ldc, std::size_t stride_c) {
+    if constexpr (requires {
+                      gemm_batched_kernel(B{}, count, trans_a, trans_b, M, N, K, alpha, A, lda, stride_a, Bm, ldb,
+                                          stride_b, beta, C, ldc, stride_c);
+                  })
+        gemm_batched_kernel(B{}, count, trans_a, trans_b, M, N, K, alpha, A, lda, stride_a, Bm, ldb, stride_b, beta, C,
+                            ldc, stride_c);
+    else
+        for (std::size_t i = 0; i < count; ++i)
+            gemm<B>(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, Bm + i * stride_b, ldb, beta,
+                    C + i * stride_c, ldc);
+}
+
 template <backend_policy B, class T>
 void bias_add(std::size_t rows, std::size_t cols, const T* bias, T* y) {
     if constexpr (requires { bias_add_kernel(B{}, rows, cols, bias, y); })

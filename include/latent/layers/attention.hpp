@@ -41,7 +41,7 @@ struct multiply_by {
     LATENT_HOST_DEVICE void operator()(T& x, const T& by) const { x *= by; }
 };
 // Keras' attention_mask: a score where the mask is 0 becomes -1e9 (Keras' large negative, as the
-// causal mask's), and passes no gradient back.
+// causal mask's), and backward zeroes its gradient (zero_where_masked).
 template <class T>
 struct mask_score {
     LATENT_HOST_DEVICE void operator()(T& score, const T& allowed) const {
@@ -76,10 +76,16 @@ struct AttentionShape {
     std::size_t v_at(std::size_t b, std::size_t h) const { return b * lk * v_stride + h * value_dim; }
     std::size_t o_at(std::size_t b, std::size_t h) const { return b * lq * o_stride + h * value_dim; }
     std::size_t p_at(std::size_t b, std::size_t h) const { return (b * heads + h) * lq * lk; }
+    // From one sample's block to the next (a head's products over the batch are one gemm_batched).
+    std::size_t q_step() const { return lq * q_stride; }
+    std::size_t k_step() const { return lk * k_stride; }
+    std::size_t v_step() const { return lk * v_stride; }
+    std::size_t o_step() const { return lq * o_stride; }
+    std::size_t p_step() const { return heads * lq * lk; }
 };
 // What forward keeps for backward: the weights after the softmax, and with dropout the mask's
-// multipliers and the weights dropped; `allowed`, the attention mask laid out as the weights
-// (nonzero: the query step may attend to the key step), or null for none.
+// multipliers and the weights dropped; `allowed`, the attention mask laid out as the weights (1:
+// the query step may attend to the key step, 0: not; combine_attention_masks), or null for none.
 template <class T>
 struct AttentionWeights {
     T *p, *mask, *dropped;
@@ -92,10 +98,10 @@ struct AttentionWeights {
 template <backend_policy B, class T>
 void attention_forward(const AttentionShape& g, const T* q, const T* k, const T* v, T scale, bool causal,
                        double dropout, Mode mode, Generator* rng, const AttentionWeights<T>& w, T* o) {
-    for (std::size_t b = 0; b < g.batch; ++b)
-        for (std::size_t h = 0; h < g.heads; ++h)
-            ops::gemm<B>(false, true, g.lq, g.lk, g.key_dim, scale, q + g.q_at(b, h), g.q_stride, k + g.k_at(b, h),
-                         g.k_stride, T(0), w.p + g.p_at(b, h), g.lk);
+    for (std::size_t h = 0; h < g.heads; ++h)
+        ops::gemm_batched<B>(g.batch, false, true, g.lq, g.lk, g.key_dim, scale, q + g.q_at(0, h), g.q_stride,
+                             g.q_step(), k + g.k_at(0, h), g.k_stride, g.k_step(), T(0), w.p + g.p_at(0, h), g.lk,
+                             g.p_step());
     if (causal) ops::causal_mask<B>(g.batch * g.heads, g.lq, g.lk, w.p);
     if (w.allowed) ops::elementwise<B>(g.weights(), mask_score<T>{}, w.p, w.allowed);
     ops::softmax<B>(g.batch * g.heads * g.lq, g.lk, w.p, w.p);
@@ -115,10 +121,10 @@ void attention_forward(const AttentionShape& g, const T* q, const T* k, const T*
         ops::elementwise<B>(g.weights(), drop_with_mask<T>{rate, keep_scale}, w.dropped, w.mask, w.p);
         weights = w.dropped;
     }
-    for (std::size_t b = 0; b < g.batch; ++b)
-        for (std::size_t h = 0; h < g.heads; ++h)
-            ops::gemm<B>(false, false, g.lq, g.value_dim, g.lk, T(1), weights + g.p_at(b, h), g.lk, v + g.v_at(b, h),
-                         g.v_stride, T(0), o + g.o_at(b, h), g.o_stride);
+    for (std::size_t h = 0; h < g.heads; ++h)
+        ops::gemm_batched<B>(g.batch, false, false, g.lq, g.value_dim, g.lk, T(1), weights + g.p_at(0, h), g.lk,
+                             g.p_step(), v + g.v_at(0, h), g.v_stride, g.v_step(), T(0), o + g.o_at(0, h), g.o_stride,
+                             g.o_step());
 }
 
 // The attention mask (batch, lq, lk) laid out as the weights in `allowed` (repeated for every
@@ -141,28 +147,30 @@ template <backend_policy B, class T>
 void attention_backward(const AttentionShape& g, const T* q, const T* k, const T* v, T scale, bool dropped,
                         const AttentionWeights<T>& w, const T* d_o, T* d_p, T* dq, T* dk, T* dv) {
     const T* weights = dropped ? w.dropped : w.p;
-    for (std::size_t b = 0; b < g.batch; ++b)
-        for (std::size_t h = 0; h < g.heads; ++h)
-            ops::gemm<B>(false, true, g.lq, g.lk, g.value_dim, T(1), d_o + g.o_at(b, h), g.o_stride, v + g.v_at(b, h),
-                         g.v_stride, T(0), d_p + g.p_at(b, h), g.lk);
+    for (std::size_t h = 0; h < g.heads; ++h)
+        ops::gemm_batched<B>(g.batch, false, true, g.lq, g.lk, g.value_dim, T(1), d_o + g.o_at(0, h), g.o_stride,
+                             g.o_step(), v + g.v_at(0, h), g.v_stride, g.v_step(), T(0), d_p + g.p_at(0, h), g.lk,
+                             g.p_step());
     if (dropped)  // through the dropout: the weights' gradient times the mask's multipliers
         ops::elementwise<B>(g.weights(), multiply_by<T>{}, d_p, w.mask);
     // the scores' gradient, in place (masked scores have weight 0, so theirs is 0; but where a
     // query step's every key is masked the weights are even, so the mask's are zeroed)
     ops::softmax_backward<B>(g.batch * g.heads * g.lq, g.lk, w.p, d_p, d_p);
     if (w.allowed) ops::elementwise<B>(g.weights(), zero_where_masked<T>{}, d_p, w.allowed);
-    for (std::size_t b = 0; b < g.batch; ++b)
-        for (std::size_t h = 0; h < g.heads; ++h) {
-            if (dq)
-                ops::gemm<B>(false, false, g.lq, g.key_dim, g.lk, scale, d_p + g.p_at(b, h), g.lk, k + g.k_at(b, h),
-                             g.k_stride, T(0), dq + g.q_at(b, h), g.q_stride);
-            if (dk)
-                ops::gemm<B>(true, false, g.lk, g.key_dim, g.lq, scale, d_p + g.p_at(b, h), g.lk, q + g.q_at(b, h),
-                             g.q_stride, T(0), dk + g.k_at(b, h), g.k_stride);
-            if (dv)
-                ops::gemm<B>(true, false, g.lk, g.value_dim, g.lq, T(1), weights + g.p_at(b, h), g.lk,
-                             d_o + g.o_at(b, h), g.o_stride, dv == dk ? T(1) : T(0), dv + g.v_at(b, h), g.v_stride);
-        }
+    for (std::size_t h = 0; h < g.heads; ++h) {
+        if (dq)
+            ops::gemm_batched<B>(g.batch, false, false, g.lq, g.key_dim, g.lk, scale, d_p + g.p_at(0, h), g.lk,
+                                 g.p_step(), k + g.k_at(0, h), g.k_stride, g.k_step(), T(0), dq + g.q_at(0, h),
+                                 g.q_stride, g.q_step());
+        if (dk)
+            ops::gemm_batched<B>(g.batch, true, false, g.lk, g.key_dim, g.lq, scale, d_p + g.p_at(0, h), g.lk,
+                                 g.p_step(), q + g.q_at(0, h), g.q_stride, g.q_step(), T(0), dk + g.k_at(0, h),
+                                 g.k_stride, g.k_step());
+        if (dv)
+            ops::gemm_batched<B>(g.batch, true, false, g.lk, g.value_dim, g.lq, T(1), weights + g.p_at(0, h), g.lk,
+                                 g.p_step(), d_o + g.o_at(0, h), g.o_stride, g.o_step(), dv == dk ? T(1) : T(0),
+                                 dv + g.v_at(0, h), g.v_stride, g.v_step());
+    }
 }
 
 // The query, value and key shapes of a call: mha(x) is mha(x, x, x), mha(q, v) is mha(q, v, v).

@@ -143,6 +143,29 @@ TEST_CASE("cpu::simd gives bit-identical results for any thread count") {
     }
 }
 
+TEST_CASE("cpu::simd's batched GEMM and row softmax (attention's) agree with the reference, for any thread count") {
+    testing::check_gemm<cpu::simd, host_arrays>(1e-5);
+    const int before = cpu::threads();
+    // One head's scores over a batch of 64 (28 steps, 16 wide), then their softmax.
+    constexpr std::size_t count = 64, L = 28, K = 16, rows = count * L;
+    Generator g(6);
+    std::vector<float> q(count * L * K), k(count * L * K);
+    for (auto& v : q) v = static_cast<float>(g.uniform(-1.0, 1.0));
+    for (auto& v : k) v = static_cast<float>(g.uniform(-1.0, 1.0));
+    std::vector<std::vector<float>> results;
+    for (int threads : {1, 2, 3}) {
+        cpu::set_threads(threads);
+        std::vector<float> scores(rows * L);
+        ops::gemm_batched<cpu::simd>(count, false, true, L, L, K, 0.25f, q.data(), K, L * K, k.data(), K, L * K, 0.0f,
+                                     scores.data(), L, L * L);
+        ops::softmax<cpu::simd>(rows, L, scores.data(), scores.data());
+        results.push_back(scores);
+    }
+    cpu::set_threads(before);
+    CHECK(results[1] == results[0]);
+    CHECK(results[2] == results[0]);
+}
+
 namespace {
 struct conv_case {
     std::size_t h, w, channels, filters, kernel, stride;

@@ -89,9 +89,12 @@ T sum_kernel(const reference&, std::size_t n, const T* x) {
     return acc;
 }
 
+namespace detail {
+// Rows [begin, end) of softmax and its gradient, each row on its own (cpu::simd runs row ranges
+// on its threads with the same arithmetic).
 template <class T>
-void softmax_kernel(const reference&, std::size_t rows, std::size_t cols, const T* x, T* y) {
-    for (std::size_t r = 0; r < rows; ++r) {
+void softmax_rows(std::size_t begin, std::size_t end, std::size_t cols, const T* x, T* y) {
+    for (std::size_t r = begin; r < end; ++r) {
         const T* in = x + r * cols;  // (cols)
         T* out = y + r * cols;       // (cols)
         const T max = *std::max_element(in, in + cols);
@@ -100,16 +103,26 @@ void softmax_kernel(const reference&, std::size_t rows, std::size_t cols, const 
         for (std::size_t c = 0; c < cols; ++c) out[c] /= total;
     }
 }
-
 template <class T>
-void softmax_backward_kernel(const reference&, std::size_t rows, std::size_t cols, const T* y, const T* dy, T* dx) {
-    for (std::size_t r = 0; r < rows; ++r) {
+void softmax_backward_rows(std::size_t begin, std::size_t end, std::size_t cols, const T* y, const T* dy, T* dx) {
+    for (std::size_t r = begin; r < end; ++r) {
         const T* yr = y + r * cols;
         const T* dyr = dy + r * cols;
         T dot = 0;
         for (std::size_t c = 0; c < cols; ++c) dot += dyr[c] * yr[c];
         for (std::size_t c = 0; c < cols; ++c) dx[r * cols + c] = yr[c] * (dyr[c] - dot);
     }
+}
+}  // namespace detail
+
+template <class T>
+void softmax_kernel(const reference&, std::size_t rows, std::size_t cols, const T* x, T* y) {
+    detail::softmax_rows(0, rows, cols, x, y);
+}
+
+template <class T>
+void softmax_backward_kernel(const reference&, std::size_t rows, std::size_t cols, const T* y, const T* dy, T* dx) {
+    detail::softmax_backward_rows(0, rows, cols, y, dy, dx);
 }
 
 namespace detail {

@@ -160,6 +160,47 @@ void parallel_chunks(std::size_t n, const Body& body, std::size_t grain = std::s
 inline std::size_t samples_per_thread(std::size_t size) { return std::max<std::size_t>(1, (std::size_t{1} << 15) / std::max<std::size_t>(1, size)); }
 }  // namespace detail
 
+// Many small products (attention's, per sample and head): spread over the threads, one product
+// at a time on each. Products of 2 MFLOP or more run one after another, each on every thread, as
+// gemm spreads them (and gemm_blocked is not called from inside a team then).
+template <class T>
+void gemm_batched_kernel(const simd&, std::size_t count, bool trans_a, bool trans_b, std::size_t M, std::size_t N,
+                         std::size_t K, T alpha, const T* A, std::size_t lda, std::size_t stride_a, const T* B,
+                         std::size_t ldb, std::size_t stride_b, T beta, T* C, std::size_t ldc, std::size_t stride_c) {
+    const auto one = [&](std::size_t i) {
+        gemm_kernel(simd{}, trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb, beta,
+                    C + i * stride_c, ldc);
+    };
+    const double flops = 2.0 * double(M) * double(N) * double(K);
+    if (!std::is_same_v<T, float> || flops >= 2e6 || count < 2) {
+        for (std::size_t i = 0; i < count; ++i) one(i);
+        return;
+    }
+    // About 0.2 MFLOP a thread repays waking it: a few products each.
+    const auto grain = static_cast<std::size_t>(std::max(1.0, 2e5 / std::max(1.0, flops)));
+    detail::parallel_chunks(
+        count,
+        [&](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i) one(i);
+        },
+        grain);
+}
+
+// Softmax rows (attention's: batch x heads x steps of them) spread over the threads, each row
+// as cpu::reference computes it.
+template <class T>
+void softmax_kernel(const simd&, std::size_t rows, std::size_t cols, const T* x, T* y) {
+    detail::parallel_chunks(
+        rows, [&](std::size_t begin, std::size_t end) { detail::softmax_rows(begin, end, cols, x, y); },
+        detail::samples_per_thread(cols));
+}
+template <class T>
+void softmax_backward_kernel(const simd&, std::size_t rows, std::size_t cols, const T* y, const T* dy, T* dx) {
+    detail::parallel_chunks(
+        rows, [&](std::size_t begin, std::size_t end) { detail::softmax_backward_rows(begin, end, cols, y, dy, dx); },
+        detail::samples_per_thread(cols));
+}
+
 // Elementwise maps (activation gradients, optimizer updates, loss gradients) on every thread:
 // f works on one index at a time (the op's contract), so chunks may run in parallel.
 template <class F, class... P>
