@@ -166,6 +166,27 @@ TEST_CASE("cpu::simd's batched GEMM and row softmax (attention's) agree with the
     CHECK(results[2] == results[0]);
 }
 
+TEST_CASE("cpu::simd's GEMM called from a thread of a team (as gemm_batched's products are) sums every k block") {
+    // One column panel, a long sum (4.4 MFLOP): outside a team the k blocks are split over the
+    // threads; from inside one the calling thread takes them all.
+    const int before = cpu::threads();
+    constexpr std::size_t M = 5, N = 4, K = 110000;
+    Generator g(8);
+    std::vector<float> a(M * K), b(K * N);
+    for (auto& v : a) v = static_cast<float>(g.uniform(-1.0, 1.0));
+    for (auto& v : b) v = static_cast<float>(g.uniform(-1.0, 1.0));
+    cpu::set_threads(2);
+    std::vector<float> nested(M * N, 0.5f), outside(M * N, 0.5f), want(M * N, 0.5f);
+    cpu::detail::parallel_for_threads(2, [&](int id, int) {
+        if (id == 0) ops::gemm<cpu::simd>(false, false, M, N, K, 1.0f, a.data(), K, b.data(), N, 0.5f, nested.data(), N);
+    });
+    ops::gemm<cpu::simd>(false, false, M, N, K, 1.0f, a.data(), K, b.data(), N, 0.5f, outside.data(), N);
+    cpu::set_threads(before);
+    CHECK(nested == outside);
+    ops::gemm<cpu::reference>(false, false, M, N, K, 1.0f, a.data(), K, b.data(), N, 0.5f, want.data(), N);
+    CHECK(relative_error(nested, want) < 1e-5);
+}
+
 namespace {
 struct conv_case {
     std::size_t h, w, channels, filters, kernel, stride;

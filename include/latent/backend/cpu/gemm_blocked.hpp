@@ -268,16 +268,20 @@ inline void gemm_panels(std::size_t M, std::size_t N, std::size_t K, float alpha
         if (partials.size() < MN * static_cast<std::size_t>(team)) partials.resize_discard(MN * static_cast<std::size_t>(team));
         for (std::size_t w = 0; w < k_blocks; w += static_cast<std::size_t>(team)) {
             const std::size_t count = std::min(static_cast<std::size_t>(team), k_blocks - w);
-            parallel_for_threads(static_cast<int>(count), [&](int id, int) {
-                const std::size_t k0 = (w + static_cast<std::size_t>(id)) * kc_max, kc = std::min(kc_max, K - k0);
-                AlignedBuffer<float>& own_b = packed_b_buffer();
-                if (own_b.size() < b_size) own_b.resize_discard(b_size);
-                pack_b(B, b_rs, b_cs, k0, kc, 0, N, own_b.data());
-                float* ap = packed_a_for_thread();
-                float* out = partials.data() + static_cast<std::size_t>(id) * MN;
-                for (std::size_t m0 = 0; m0 < M; m0 += mc_max)
-                    block_into(m0, std::min(mc_max, M - m0), k0, kc, 0, n_panels, own_b.data(), ap, out, N, 1, 0.0f,
-                               true);
+            // Each thread its share of the blocks: all of them when this runs inline (called from
+            // a thread of a team already, as gemm_batched's products are).
+            parallel_for_threads(static_cast<int>(count), [&](int id, int threads_here) {
+                for (auto j = static_cast<std::size_t>(id); j < count; j += static_cast<std::size_t>(threads_here)) {
+                    const std::size_t k0 = (w + j) * kc_max, kc = std::min(kc_max, K - k0);
+                    AlignedBuffer<float>& own_b = packed_b_buffer();
+                    if (own_b.size() < b_size) own_b.resize_discard(b_size);
+                    pack_b(B, b_rs, b_cs, k0, kc, 0, N, own_b.data());
+                    float* ap = packed_a_for_thread();
+                    float* out = partials.data() + j * MN;
+                    for (std::size_t m0 = 0; m0 < M; m0 += mc_max)
+                        block_into(m0, std::min(mc_max, M - m0), k0, kc, 0, n_panels, own_b.data(), ap, out, N, 1,
+                                   0.0f, true);
+                }
             });
             for (std::size_t id = 0; id < count; ++id) {
                 const float* p = partials.data() + id * MN;
