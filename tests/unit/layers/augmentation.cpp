@@ -199,7 +199,7 @@ namespace {
 
 template <class In, std::size_t H, std::size_t W>
 LayerRun run_crop(const RandomCrop<H, W>& layer, const std::vector<double>& x, std::size_t batch, Mode mode) {
-    using Out = RandomCrop<H, W>::template output_shape<In>;
+    using Out = typename RandomCrop<H, W>::template output_shape<In>;
     LayerRun r{std::vector<double>(batch * Out::size, -99.0),
                std::vector<double>(batch * RandomCrop<H, W>::template workspace_per_sample<In>, -77.0)};
     Generator rng(5);
@@ -238,10 +238,10 @@ TEST_CASE("RandomCrop in training: a window at a whole-pixel place drawn per ima
                     REQUIRE(r.y[((n * 3 + row) * 4 + col) * 2 + c] == x[((n * 5 + t + row) * 6 + l + col) * 2 + c]);
     }
     CHECK(places.size() == 9);
-    for (const auto& [place, count] : places) {
-        INFO("place " << place.first << ", " << place.second);
-        CHECK(count > 20);  // 40 expected of each
-        CHECK(count < 60);
+    for (const auto& entry : places) {
+        INFO("place " << entry.first.first << ", " << entry.first.second);
+        CHECK(entry.second > 20);  // 40 expected of each
+        CHECK(entry.second < 60);
     }
 }
 
