@@ -14,7 +14,8 @@
 #include "../core/errors.hpp"
 #include "../core/spatial.hpp"
 #include "layer.hpp"
-#include "pool.hpp"  // detail::image_dims, shared by the image layers
+#include "pool.hpp"      // detail::image_dims, shared by the image layers
+#include "resizing.hpp"  // detail::write_scale_transforms, shared with RandomCrop
 
 namespace latent {
 
@@ -499,28 +500,17 @@ public:
     static constexpr detail::CropWindow inference_window =
         detail::smart_resize_window(detail::image_dims<In>.h, detail::image_dims<In>.w, Height, Width);
 
+private:
     // The window scaled to the target at half-pixel centres. It is never smaller than the target,
-    // so every tap lies inside it, as tf.image.resize's on the cut-out window. (Public: nvcc
-    // refuses device lambdas in private member functions.)
+    // so every tap lies inside it, as tf.image.resize's on the cut-out window.
     template <class In, backend_policy B, class T>
     static void write_inference_transforms(std::size_t batch, T* t) {
         constexpr detail::CropWindow window = inference_window<In>;
-        constexpr double scale_x = static_cast<double>(window.columns) / Width;
-        constexpr double scale_y = static_cast<double>(window.rows) / Height;
-        constexpr double left = static_cast<double>(window.left), top = static_cast<double>(window.top);
-        ops::elementwise<B>(
-            batch,
-            [] LATENT_HOST_DEVICE(T& a0, T& a1, T& a2, T& b0, T& b1, T& b2) {
-                a0 = static_cast<T>(scale_x);
-                a1 = b0 = T(0);
-                a2 = static_cast<T>(left + 0.5 * scale_x - 0.5);
-                b1 = static_cast<T>(scale_y);
-                b2 = static_cast<T>(top + 0.5 * scale_y - 0.5);
-            },
-            t, t + batch, t + 2 * batch, t + 3 * batch, t + 4 * batch, t + 5 * batch);
+        detail::write_scale_transforms<B>(batch, t, static_cast<double>(window.columns) / Width,
+                                          static_cast<double>(window.rows) / Height, static_cast<double>(window.left),
+                                          static_cast<double>(window.top));
     }
 
-private:
     static constexpr ImageSampling sampling{Interpolation::bilinear, FillMode::nearest, 0.0};
     template <class In>
     static constexpr detail::WarpSizes sizes{detail::image_dims<In>.h, detail::image_dims<In>.w, Height, Width,

@@ -14,6 +14,27 @@
 
 namespace latent {
 
+namespace detail {
+// One scaling at half-pixel centres for every sample of the batch, laid out as affine_warp2d
+// reads its transforms: output column x reads input column (x + 0.5) scale_x - 0.5 + left, rows
+// alike (Resizing's, and RandomCrop's of a window from (top, left)).
+template <backend_policy B, class T>
+void write_scale_transforms(std::size_t batch, T* t, double scale_x, double scale_y, double left, double top) {
+    const auto a0 = static_cast<T>(scale_x), a2 = static_cast<T>(0.5 * scale_x - 0.5 + left);
+    const auto b1 = static_cast<T>(scale_y), b2 = static_cast<T>(0.5 * scale_y - 0.5 + top);
+    ops::elementwise<B>(
+        batch,
+        [a0, a2, b1, b2] LATENT_HOST_DEVICE(T& c0, T& c1, T& c2, T& d0, T& d1, T& d2) {
+            c0 = a0;
+            c1 = d0 = T(0);
+            c2 = a2;
+            d1 = b1;
+            d2 = b2;
+        },
+        t, t + batch, t + 2 * batch, t + 3 * batch, t + 4 * batch, t + 5 * batch);
+}
+}  // namespace detail
+
 // Resizing<Height, Width, Interpolation = bilinear>: (h, w, c) -> (Height, Width, c), Keras'
 // Resizing without antialiasing: output pixel (y, x) reads the input at ((y + 0.5) h / Height -
 // 0.5, (x + 0.5) w / Width - 0.5), held inside the image at the edges, so its values are
@@ -110,16 +131,7 @@ public:
         constexpr double scale_x = static_cast<double>(detail::image_dims<In>.w) / Width;
         constexpr double scale_y = static_cast<double>(detail::image_dims<In>.h) / Height;
         constexpr double tie_break = Mode == Interpolation::nearest ? 1e-4 : 0.0;
-        ops::elementwise<B>(
-            batch,
-            [] LATENT_HOST_DEVICE(T& a0, T& a1, T& a2, T& b0, T& b1, T& b2) {
-                a0 = static_cast<T>(scale_x);
-                a1 = b0 = T(0);
-                a2 = static_cast<T>(0.5 * scale_x - 0.5 + tie_break);
-                b1 = static_cast<T>(scale_y);
-                b2 = static_cast<T>(0.5 * scale_y - 0.5 + tie_break);
-            },
-            t, t + batch, t + 2 * batch, t + 3 * batch, t + 4 * batch, t + 5 * batch);
+        detail::write_scale_transforms<B>(batch, t, scale_x, scale_y, tie_break, tie_break);
     }
 
 private:
