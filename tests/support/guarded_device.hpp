@@ -166,6 +166,12 @@ public:
         device_scope open;
         host_executor::gemm_col_major(args...);
     }
+    template <class... A>
+    void gemm_batched_col_major(A... args) const {
+        require_context("a GEMM ran");
+        device_scope open;
+        host_executor::gemm_batched_col_major(args...);
+    }
 };
 
 // Bytes copied to the guarded device so far (tests count a call's copies by difference), and

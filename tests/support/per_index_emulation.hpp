@@ -45,6 +45,15 @@ public:
                 c = beta == T(0) ? alpha * acc : alpha * acc + beta * c;
             }
     }
+    template <class T>
+    void gemm_batched_col_major(std::size_t count, bool trans_a, bool trans_b, std::size_t m, std::size_t n,
+                                std::size_t k, T alpha, const T* A, std::size_t lda, std::size_t stride_a, const T* B,
+                                std::size_t ldb, std::size_t stride_b, T beta, T* C, std::size_t ldc,
+                                std::size_t stride_c) const {
+        for (std::size_t i = 0; i < count; ++i)
+            gemm_col_major(trans_a, trans_b, m, n, k, alpha, A + i * stride_a, lda, B + i * stride_b, ldb, beta,
+                           C + i * stride_c, ldc);
+    }
 
 private:
     std::vector<double> scratch_;

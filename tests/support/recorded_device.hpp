@@ -106,13 +106,16 @@ private:
     static void gemm(const detail::gemm_call& c) {
         device_scope open;
         if (c.is_double)
-            host_executor{}.gemm_col_major(c.trans_a, c.trans_b, c.m, c.n, c.k, c.alpha, static_cast<const double*>(c.A),
-                                           c.lda, static_cast<const double*>(c.B), c.ldb, c.beta,
-                                           static_cast<double*>(c.C), c.ldc);
+            host_executor{}.gemm_batched_col_major(c.count, c.trans_a, c.trans_b, c.m, c.n, c.k, c.alpha,
+                                                   static_cast<const double*>(c.A), c.lda, c.stride_a,
+                                                   static_cast<const double*>(c.B), c.ldb, c.stride_b, c.beta,
+                                                   static_cast<double*>(c.C), c.ldc, c.stride_c);
         else
-            host_executor{}.gemm_col_major(c.trans_a, c.trans_b, c.m, c.n, c.k, static_cast<float>(c.alpha),
-                                           static_cast<const float*>(c.A), c.lda, static_cast<const float*>(c.B), c.ldb,
-                                           static_cast<float>(c.beta), static_cast<float*>(c.C), c.ldc);
+            host_executor{}.gemm_batched_col_major(c.count, c.trans_a, c.trans_b, c.m, c.n, c.k,
+                                                   static_cast<float>(c.alpha), static_cast<const float*>(c.A), c.lda,
+                                                   c.stride_a, static_cast<const float*>(c.B), c.ldb, c.stride_b,
+                                                   static_cast<float>(c.beta), static_cast<float*>(c.C), c.ldc,
+                                                   c.stride_c);
     }
 };
 
@@ -192,6 +195,17 @@ public:
         if (!context_->recorder.active())
             return guarded_executor::gemm_col_major(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
         context_->recorder.gemm(detail::make_gemm_call(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc));
+    }
+    template <class T>
+    void gemm_batched_col_major(std::size_t count, bool trans_a, bool trans_b, std::size_t m, std::size_t n,
+                                std::size_t k, T alpha, const T* A, std::size_t lda, std::size_t stride_a, const T* B,
+                                std::size_t ldb, std::size_t stride_b, T beta, T* C, std::size_t ldc,
+                                std::size_t stride_c) const {
+        if (!context_->recorder.active())
+            return guarded_executor::gemm_batched_col_major(count, trans_a, trans_b, m, n, k, alpha, A, lda, stride_a,
+                                                            B, ldb, stride_b, beta, C, ldc, stride_c);
+        context_->recorder.gemm(detail::make_batched_gemm_call(count, trans_a, trans_b, m, n, k, alpha, A, lda,
+                                                               stride_a, B, ldb, stride_b, beta, C, ldc, stride_c));
     }
 
 private:

@@ -134,6 +134,44 @@ TEST_CASE("step recorder: the first step runs eagerly, the second is recorded, l
     CHECK(stats.node_updates == counts.node_updates);
 }
 
+// y's blocks = x's: `count` products I(2x2) * (x's 2x2 block) at `stride` elements apart, as one
+// batched GEMM in a step of key 3.
+void copy_blocks(detail::step_recorder<host_graph_driver>& r, const float* x, float* y, std::size_t count,
+                 std::size_t stride) {
+    static const float identity[4] = {1, 0, 0, 1};
+    r.begin_step(3);
+    if (r.active())
+        r.gemm(detail::make_batched_gemm_call(count, false, false, 2, 2, 2, 1.0f, identity, 2, 0, x, 2, stride, 0.0f,
+                                              y, 2, stride));
+    else
+        testing::host_executor{}.gemm_batched_col_major(count, false, false, 2, 2, 2, 1.0f, identity, 2, 0, x, 2,
+                                                        stride, 0.0f, y, 2, stride);
+    r.end_step();
+}
+
+TEST_CASE("step recorder: a batched GEMM is one node, replayed while its count and strides stay the same") {
+    detail::step_recorder<host_graph_driver> r;
+    std::vector<float> x(15);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i + 1);
+    auto check = [&](std::size_t count, std::size_t stride) {
+        std::vector<float> y(15, -1.0f);
+        copy_blocks(r, x.data(), y.data(), count, stride);
+        for (std::size_t i = 0; i < y.size(); ++i) {
+            INFO("count " << count << ", stride " << stride << ", element " << i);
+            const bool written = i / stride < count && i % stride < 4;
+            CHECK(y[i] == (written ? x[i] : -1.0f));  // the gaps between blocks are left alone
+        }
+    };
+    for (int s = 0; s < 3; ++s) check(3, 5);  // eager, recorded, replayed
+    CHECK(r.driver().counts.graph_gemms == 2);
+    CHECK(r.driver().counts.eager_gemms == 0);
+    CHECK(r.stats().replayed == 1);
+    check(2, 6);  // other strides and count: not the recorded call
+    CHECK(r.stats().diverged == 1);
+    check(3, 4);
+    CHECK(r.stats().diverged == 1);
+}
+
 TEST_CASE("step recorder: forgetting the recordings between steps keeps the counts; the next steps record anew") {
     detail::step_recorder<host_graph_driver> r;
     std::vector<float> x(8, 0.5f), want(8, 0.5f);

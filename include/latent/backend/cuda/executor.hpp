@@ -97,6 +97,16 @@ public:
                       "latent: the cuda backend's GEMM takes float or double");
         context_->gemm(make_gemm_call(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc));
     }
+    template <class T>
+    void gemm_batched_col_major(std::size_t count, bool trans_a, bool trans_b, std::size_t m, std::size_t n,
+                                std::size_t k, T alpha, const T* A, std::size_t lda, std::size_t stride_a, const T* B,
+                                std::size_t ldb, std::size_t stride_b, T beta, T* C, std::size_t ldc,
+                                std::size_t stride_c) const {
+        static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
+                      "latent: the cuda backend's GEMM takes float or double");
+        context_->gemm(make_batched_gemm_call(count, trans_a, trans_b, m, n, k, alpha, A, lda, stride_a, B, ldb,
+                                              stride_b, beta, C, ldc, stride_c));
+    }
 
 private:
     CudaContext* context_;

@@ -31,14 +31,32 @@ inline void run_cublas_gemm(cublasHandle_t blas, const gemm_call& c) {
     // cuBLAS wants leading dimensions >= 1 even when a matrix is empty.
     const int LDA = blas_dimension(c.lda > 0 ? c.lda : 1, "lda"), LDB = blas_dimension(c.ldb > 0 ? c.ldb : 1, "ldb"),
               LDC = blas_dimension(c.ldc > 0 ? c.ldc : 1, "ldc");
+    // One product is a plain GEMM; more are one strided-batched call (one launch for all of them).
+    if (c.count == 1) {
+        if (c.is_double) {
+            const double alpha = c.alpha, beta = c.beta;
+            LATENT_CUDA_CHECK(cublasDgemm(blas, op_a, op_b, M, N, K, &alpha, static_cast<const double*>(c.A), LDA,
+                                          static_cast<const double*>(c.B), LDB, &beta, static_cast<double*>(c.C), LDC));
+        } else {
+            const float alpha = static_cast<float>(c.alpha), beta = static_cast<float>(c.beta);
+            LATENT_CUDA_CHECK(cublasSgemm(blas, op_a, op_b, M, N, K, &alpha, static_cast<const float*>(c.A), LDA,
+                                          static_cast<const float*>(c.B), LDB, &beta, static_cast<float*>(c.C), LDC));
+        }
+        return;
+    }
+    const int count = blas_dimension(c.count, "the batch count");
+    const auto SA = static_cast<long long>(c.stride_a), SB = static_cast<long long>(c.stride_b),
+               SC = static_cast<long long>(c.stride_c);
     if (c.is_double) {
         const double alpha = c.alpha, beta = c.beta;
-        LATENT_CUDA_CHECK(cublasDgemm(blas, op_a, op_b, M, N, K, &alpha, static_cast<const double*>(c.A), LDA,
-                                      static_cast<const double*>(c.B), LDB, &beta, static_cast<double*>(c.C), LDC));
+        LATENT_CUDA_CHECK(cublasDgemmStridedBatched(blas, op_a, op_b, M, N, K, &alpha, static_cast<const double*>(c.A),
+                                                    LDA, SA, static_cast<const double*>(c.B), LDB, SB, &beta,
+                                                    static_cast<double*>(c.C), LDC, SC, count));
     } else {
         const float alpha = static_cast<float>(c.alpha), beta = static_cast<float>(c.beta);
-        LATENT_CUDA_CHECK(cublasSgemm(blas, op_a, op_b, M, N, K, &alpha, static_cast<const float*>(c.A), LDA,
-                                      static_cast<const float*>(c.B), LDB, &beta, static_cast<float*>(c.C), LDC));
+        LATENT_CUDA_CHECK(cublasSgemmStridedBatched(blas, op_a, op_b, M, N, K, &alpha, static_cast<const float*>(c.A),
+                                                    LDA, SA, static_cast<const float*>(c.B), LDB, SB, &beta,
+                                                    static_cast<float*>(c.C), LDC, SC, count));
     }
 }
 

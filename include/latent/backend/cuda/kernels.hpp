@@ -33,6 +33,10 @@ namespace latent::detail {
      read(const T* p) -> T        one element of the backend's memory, brought to the host
      gemm_col_major(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
                                   BLAS' column-major GEMM (beta == 0 does not read C)
+     gemm_batched_col_major(count, trans_a, trans_b, m, n, k, alpha, A, lda, stride_a, B, ldb, stride_b,
+                            beta, C, ldc, stride_c)
+                                  `count` of those GEMMs, the i-th at A + i * stride_a, B + i * stride_b
+                                  and C + i * stride_c, as one call
    Reductions run in fixed chunks of rows whose partial sums are then added in order, so their
    results do not depend on the launch configuration: every run gives the same bits. */
 template <class Executor>
@@ -185,6 +189,17 @@ void gemm_kernel(const per_index_backend<E>&, bool trans_a, bool trans_b, std::s
     // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T over the same memory.
     E exec;
     exec.gemm_col_major(trans_b, trans_a, N, M, K, alpha, B, ldb, A, lda, beta, C, ldc);
+}
+
+template <class E, class T>
+void gemm_batched_kernel(const per_index_backend<E>&, std::size_t count, bool trans_a, bool trans_b, std::size_t M,
+                         std::size_t N, std::size_t K, T alpha, const T* A, std::size_t lda, std::size_t stride_a,
+                         const T* B, std::size_t ldb, std::size_t stride_b, T beta, T* C, std::size_t ldc,
+                         std::size_t stride_c) {
+    if (count == 0 || M == 0 || N == 0) return;
+    E exec;
+    exec.gemm_batched_col_major(count, trans_b, trans_a, N, M, K, alpha, B, ldb, stride_b, A, lda, stride_a, beta, C,
+                                ldc, stride_c);
 }
 
 template <class E, class T>

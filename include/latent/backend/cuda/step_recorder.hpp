@@ -122,7 +122,8 @@ struct kernel_launch {
     }
 };
 
-// One column-major GEMM call, as the executor hands it to BLAS.
+// One column-major GEMM call, as the executor hands it to BLAS: `count` products, the i-th at
+// A + i * stride_a, B + i * stride_b, C + i * stride_c (elements).
 struct gemm_call {
     bool trans_a = false, trans_b = false, is_double = false;
     std::size_t m = 0, n = 0, k = 0;
@@ -133,6 +134,7 @@ struct gemm_call {
     std::size_t ldb = 0;
     void* C = nullptr;
     std::size_t ldc = 0;
+    std::size_t count = 1, stride_a = 0, stride_b = 0, stride_c = 0;
     bool operator==(const gemm_call&) const = default;
 };
 
@@ -154,6 +156,19 @@ gemm_call make_gemm_call(bool trans_a, bool trans_b, std::size_t m, std::size_t 
     call.ldb = ldb;
     call.C = C;
     call.ldc = ldc;
+    return call;
+}
+
+template <class T>
+gemm_call make_batched_gemm_call(std::size_t count, bool trans_a, bool trans_b, std::size_t m, std::size_t n,
+                                 std::size_t k, T alpha, const T* A, std::size_t lda, std::size_t stride_a, const T* B,
+                                 std::size_t ldb, std::size_t stride_b, T beta, T* C, std::size_t ldc,
+                                 std::size_t stride_c) {
+    gemm_call call = make_gemm_call(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    call.count = count;
+    call.stride_a = stride_a;
+    call.stride_b = stride_b;
+    call.stride_c = stride_c;
     return call;
 }
 
