@@ -43,6 +43,7 @@
 #include "layers/regularization.hpp"
 #include "layers/reshape.hpp"
 #include "layers/sampling.hpp"
+#include "layers/spectral_normalization.hpp"
 #include "layers/temporal.hpp"
 #include "layers/upsample.hpp"
 

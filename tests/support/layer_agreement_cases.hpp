@@ -175,6 +175,9 @@ void check_batch_norm(double tol) {
     check_layer_agreement<B, Memory, Shape<6, 5, 8>>(GroupNormalization<4>{}, tol, 5);
     check_layer_agreement<B, Memory, Shape<10>>(GroupNormalization<1>{}, tol, 7);
     check_layer_agreement<B, Memory, Shape<6, 5, 4>>(UnitNormalization{}, tol, 5);
+    // Training normalizes the kernel and vector_u in the state, which is compared too.
+    check_layer_agreement<B, Memory, Shape<12>>(SpectralNormalization<Dense<7>>{}, tol, 5);
+    check_layer_agreement<B, Memory, Shape<6, 5, 3>>(SpectralNormalization<Conv2D<4, 3>>{Conv2D<4, 3>{}, 3}, tol, 3);
 }
 
 // A merge layer's forward and backward over N inputs: y, then every input's gradient.

@@ -151,6 +151,7 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
    group_norm_backward(batch, positions, channels, groups, x_hat, inv_std, gamma, dy, dx)
                                              layer_norm_backward over each such block, gamma per channel
    l2_normalize(rows, cols, x, y, inv_norm)  inv_norm[r] = 1 / sqrt(max(sum_c x[r, c]^2, 1e-12)), y = x * inv_norm[r]
+                                             (y may be x)
    l2_normalize_backward(rows, cols, y, inv_norm, dy, dx)
                                              dx = inv_norm[r] * (dy - y * sum_c(dy * y)), or inv_norm[r] * dy in a
                                              row the 1e-12 floor held (its y is shorter than 1)

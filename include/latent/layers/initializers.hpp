@@ -61,6 +61,13 @@ inline void initialize_parameter(const ParamSpec& spec, std::span<float> values,
         case Init::random_uniform:
             for (auto& v : values) v = static_cast<float>(gen.uniform(-0.05, 0.05));
             break;
+        case Init::truncated_normal:
+            for (auto& v : values) {
+                double z = gen.normal();
+                while (z < -2.0 || z > 2.0) z = gen.normal();
+                v = static_cast<float>(0.02 * z);
+            }
+            break;
         case Init::orthogonal:
             orthogonal_values(spec, values, gen);
             break;

@@ -56,8 +56,10 @@ namespace latent {
 // How a parameter is initialized (Keras' names and rules).
 // random_uniform: uniform in [-0.05, 0.05] (Keras' RandomUniform() defaults; Embedding's).
 // orthogonal: Keras' Orthogonal() (recurrent kernels); unit_forget_bias: an LSTM's bias, ones
-// for its forget gate (layers/initializers.hpp draws them all).
-enum class Init { zeros, ones, glorot_uniform, random_uniform, orthogonal, unit_forget_bias };
+// for its forget gate; truncated_normal: Keras' TruncatedNormal(stddev=0.02), normal draws
+// beyond two standard deviations drawn again (SpectralNormalization's vector_u).
+// layers/initializers.hpp draws them all.
+enum class Init { zeros, ones, glorot_uniform, random_uniform, orthogonal, unit_forget_bias, truncated_normal };
 
 struct ParamSpec {
     std::string_view name;                 // "kernel", "bias", ...

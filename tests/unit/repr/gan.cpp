@@ -1,5 +1,6 @@
 // The GAN: which weights each step moves (the discriminator is frozen while the generator
-// learns, and only then), and that the alternating game pulls the generator to the data.
+// learns, and only then), and that the alternating game pulls the generator to the data, also
+// with a spectrally normalized discriminator.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -93,4 +94,30 @@ TEST_CASE("adversarial training pulls the generator's samples to the data's dist
     const double p_real = mean_of(gan.discriminate(real_data(500)));
     const double p_fake = mean_of(gan.discriminate(samples));
     CHECK(std::abs(p_real - p_fake) < 0.25);
+}
+
+TEST_CASE("a spectrally normalized discriminator: frozen for the generator's step, and the game still converges") {
+    using CriticNet =
+        Sequential<Input<1>, SpectralNormalization<Dense<8>>, Tanh, SpectralNormalization<Dense<1>>, Sigmoid>;
+    repr::GAN<GeneratorNet, CriticNet> gan(GeneratorNet(4), CriticNet(5));
+    gan.compile(optim::Adam{.lr = 2e-2, .beta_1 = 0.5}, optim::Adam{.lr = 2e-2, .beta_1 = 0.5});
+    Generator rng(9);
+    {
+        // The generator's step goes through the frozen discriminator: its kernels and vector_u stay.
+        const auto d0 = weights_of(gan.discriminator());
+        Tensor<Shape<2>> z(16);
+        for (auto& v : z.values()) v = static_cast<float>(rng.normal());
+        gan.discriminator().set_trainable(false);
+        Tensor<Shape<1>> ones(16);
+        std::fill(ones.values().begin(), ones.values().end(), 1.0f);
+        gan.combined().train_on_batch(z, ones);
+        gan.discriminator().set_trainable(true);
+        CHECK(weights_of(gan.discriminator()) == d0);
+    }
+    const double before = mean_of(gan.generate(2000, rng));
+    gan.fit(real_data(512), {.epochs = 40, .batch_size = 64, .seed = 1, .verbose = Verbosity::silent});
+    const double after = mean_of(gan.generate(2000, rng));
+    MESSAGE("generated mean " << before << " -> " << after << " (data: 3)");
+    CHECK(std::abs(before - 3.0) > 1.5);
+    CHECK(std::abs(after - 3.0) < 0.5);
 }
