@@ -161,6 +161,7 @@ void check_pooling_and_resampling(double tol) {
     check_layer_agreement<B, Memory, Shape<7, 5, 3>>(Resizing<10, 3, Interpolation::nearest>{}, tol);
     check_layer_agreement<B, Memory, Shape<7, 5, 3>>(Resizing<4, 9>{}.crop_to_aspect_ratio(true), tol);
     check_layer_agreement<B, Memory, Shape<7, 5, 3>>(Resizing<2, 2>{}.crop_to_aspect_ratio(true), tol);
+    check_layer_agreement<B, Memory, Shape<7, 5, 3>>(Resizing<4, 9>{}.pad_to_aspect_ratio(true).fill_value(0.5), tol);
     check_layer_agreement<B, Memory, Shape<7, 5, 3>>(CenterCrop<4, 2>{}, tol);
 }
 
@@ -172,6 +173,8 @@ void check_batch_norm(double tol) {
     check_layer_agreement<B, Memory, Shape<16, 16, 8>>(BatchNorm{}, tol, 4, true);  // rows over one chunk
     check_layer_agreement<B, Memory, Shape<6, 5, 4>>(LayerNormalization{}, tol, 5);
     check_layer_agreement<B, Memory, Shape<12>>(LayerNormalization{}, tol, 7);
+    check_layer_agreement<B, Memory, Shape<6, 5, 4>>(RMSNormalization{}, tol, 5);
+    check_layer_agreement<B, Memory, Shape<12>>(RMSNormalization{1e-3}, tol, 7);
     check_layer_agreement<B, Memory, Shape<6, 5, 8>>(GroupNormalization<4>{}, tol, 5);
     check_layer_agreement<B, Memory, Shape<10>>(GroupNormalization<1>{}, tol, 7);
     check_layer_agreement<B, Memory, Shape<6, 5, 4>>(UnitNormalization{}, tol, 5);

@@ -144,6 +144,12 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
    layer_norm_backward(rows, cols, x_hat, inv_std, gamma, dy, dx)
                                              the adjoint of y = gamma * x_hat + beta with respect to x; with
                                              g = dy * gamma[c]: dx = inv_std[r] * (g - mean_c g - x_hat * mean_c(g * x_hat))
+   rms_norm(rows, cols, x, epsilon, x_hat, inv_rms)
+                                             per row r, over its cols: inv_rms[r] = 1 / sqrt(mean_c x[r, c]^2 +
+                                             epsilon), x_hat[r, c] = x[r, c] * inv_rms[r] (no centring)
+   rms_norm_backward(rows, cols, x_hat, inv_rms, scale, dy, dx)
+                                             the adjoint of y = scale * x_hat with respect to x; with
+                                             g = dy * scale[c]: dx = inv_rms[r] * (g - x_hat * mean_c(g * x_hat))
    group_norm(batch, positions, channels, groups, x, epsilon, x_hat, inv_std)
                                              x (batch, positions, channels), its channels in `groups` blocks of
                                              channels / groups: layer_norm over each sample's block (all positions),

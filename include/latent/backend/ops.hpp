@@ -53,6 +53,8 @@ struct channel_affine {};
 struct batch_norm_backward {};
 struct layer_norm {};
 struct layer_norm_backward {};
+struct rms_norm {};
+struct rms_norm_backward {};
 struct group_norm {};
 struct group_norm_backward {};
 struct l2_normalize {};
@@ -512,6 +514,24 @@ void layer_norm_backward(std::size_t rows, std::size_t cols, const T* x_hat, con
         layer_norm_backward_kernel(B{}, rows, cols, x_hat, inv_std, gamma, dy, dx);
     else
         (void)sizeof(missing_kernel<B, op::layer_norm_backward>);
+}
+
+// The same without centring (RMSNormalization).
+template <backend_policy B, class T>
+void rms_norm(std::size_t rows, std::size_t cols, const T* x, T epsilon, T* x_hat, T* inv_rms) {
+    if constexpr (requires { rms_norm_kernel(B{}, rows, cols, x, epsilon, x_hat, inv_rms); })
+        rms_norm_kernel(B{}, rows, cols, x, epsilon, x_hat, inv_rms);
+    else
+        (void)sizeof(missing_kernel<B, op::rms_norm>);
+}
+
+template <backend_policy B, class T>
+void rms_norm_backward(std::size_t rows, std::size_t cols, const T* x_hat, const T* inv_rms, const T* scale,
+                       const T* dy, T* dx) {
+    if constexpr (requires { rms_norm_backward_kernel(B{}, rows, cols, x_hat, inv_rms, scale, dy, dx); })
+        rms_norm_backward_kernel(B{}, rows, cols, x_hat, inv_rms, scale, dy, dx);
+    else
+        (void)sizeof(missing_kernel<B, op::rms_norm_backward>);
 }
 
 template <backend_policy B, class T>

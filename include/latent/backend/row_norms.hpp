@@ -1,8 +1,8 @@
-// The per-row work of the ops layer_norm, group_norm, l2_normalize and row_dot and their
-// backwards (normalizing a row of `cols` over itself, as LayerNormalization and UnitNormalization
-// do, or a block of channels over all positions, as GroupNormalization; the dot product or
-// cosine of two rows, as Dot and CosineSimilarity), written once for every backend's kernels:
-// the CPU backends run it row after row, a GPU one row per thread.
+// The per-row work of the ops layer_norm, rms_norm, group_norm, l2_normalize and row_dot and their
+// backwards (normalizing a row of `cols` over itself, as LayerNormalization, RMSNormalization
+// and UnitNormalization do, or a block of channels over all positions, as GroupNormalization;
+// the dot product or cosine of two rows, as Dot and CosineSimilarity), written once for every
+// backend's kernels: the CPU backends run it row after row, a GPU one row per thread.
 #pragma once
 
 #include <cmath>
@@ -39,6 +39,28 @@ LATENT_HOST_DEVICE void layer_norm_backward_row(const T* x_hat, T inv_std, const
     }
     const T n = static_cast<T>(cols);
     for (std::size_t c = 0; c < cols; ++c) dx[c] = inv_std * (dy[c] * gamma[c] - s1 / n - x_hat[c] * s2 / n);
+}
+
+// x_hat = x * inv_rms over one row, inv_rms = 1 / sqrt(mean(x^2) + epsilon) (no centring: RMS
+// normalization); returns inv_rms.
+template <class T>
+LATENT_HOST_DEVICE T rms_norm_row(const T* x, std::size_t cols, T epsilon, T* x_hat) {
+    T squares = T(0);
+    for (std::size_t c = 0; c < cols; ++c) squares += x[c] * x[c];
+    const T inv_rms = T(1) / std::sqrt(squares / static_cast<T>(cols) + epsilon);
+    for (std::size_t c = 0; c < cols; ++c) x_hat[c] = x[c] * inv_rms;
+    return inv_rms;
+}
+
+// dx = inv_rms * (g - x_hat * mean(g * x_hat)) over one row, g = dy * scale (the gradient at
+// x_hat of y = scale * x_hat).
+template <class T>
+LATENT_HOST_DEVICE void rms_norm_backward_row(const T* x_hat, T inv_rms, const T* scale, const T* dy,
+                                              std::size_t cols, T* dx) {
+    T s = T(0);
+    for (std::size_t c = 0; c < cols; ++c) s += dy[c] * scale[c] * x_hat[c];
+    const T n = static_cast<T>(cols);
+    for (std::size_t c = 0; c < cols; ++c) dx[c] = inv_rms * (dy[c] * scale[c] - x_hat[c] * s / n);
 }
 
 // layer_norm_row over a block: the `width` values from x at each of `positions` positions

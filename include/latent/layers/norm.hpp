@@ -1,7 +1,7 @@
 // The normalization layers, as Keras': BatchNormalization (alias BatchNorm) normalizes each
 // channel over the batch (moving averages in inference); LayerNormalization each sample's last
-// axis over itself; GroupNormalization each sample's groups of channels over all positions;
-// UnitNormalization scales each sample's last axis to unit L2 norm.
+// axis over itself (RMSNormalization without centring); GroupNormalization each sample's groups
+// of channels over all positions; UnitNormalization scales the last axis to unit L2 norm.
 #pragma once
 
 #include <cmath>
@@ -225,6 +225,75 @@ public:
 
 private:
     double epsilon_ = 1e-3;
+};
+
+// Keras' RMSNormalization(axis=-1, epsilon=1e-6): each position's last axis divided by its root
+// mean square, x * rsqrt(mean(x^2) + epsilon), then scaled per feature by `scale` (ones at
+// first). LayerNormalization without the centring and the shift, as modern Transformers use it.
+class RMSNormalization : public Layer<RMSNormalization> {
+public:
+    explicit RMSNormalization(double epsilon = 1e-6, std::string name = {}) : Layer(std::move(name)) {
+        this->epsilon(epsilon);
+    }
+    explicit RMSNormalization(std::string name) : Layer(std::move(name)) {}
+
+    static constexpr std::string_view type_name = "RMSNormalization";
+    static constexpr std::string_view default_name = "rms_normalization";
+
+    using requirement = min_rank<1>;
+    template <class In>
+    static constexpr bool accepts = In::rank >= 1;
+    template <class In>
+    using output_shape = In;
+
+    template <class In>
+    static constexpr std::size_t channels = last_axis_v<In>;
+
+    template <class In>
+    static constexpr std::array<ParamSpec, 1> params{ParamSpec{"scale", {channels<In>}, 1, Init::ones, true}};
+    // x_hat, then room for dy * x_hat in backward, then each row's inv_rms; and a zero shift.
+    template <class In>
+    static constexpr std::size_t workspace_per_sample = 2 * In::size + In::size / channels<In>;
+    template <class In>
+    static constexpr std::size_t workspace_fixed = channels<In>;
+    // Squares and their mean (2 per element), normalize (1), scale (1).
+    template <class In>
+    static constexpr std::size_t flops_per_sample = 4 * In::size;
+
+    double epsilon() const noexcept { return epsilon_; }
+    RMSNormalization& epsilon(double e) {
+        epsilon_ = detail::checked_epsilon(e, "latent.layers.rms_normalization.epsilon", type_name, name());
+        return *this;
+    }
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        constexpr std::size_t C = channels<In>;
+        const std::size_t rows = a.batch * (In::size / C);
+        T* x_hat = a.workspace;                             // (rows, C)
+        T* inv_rms = a.workspace + 2 * a.batch * In::size;  // (rows)
+        T* no_shift = inv_rms + rows;                       // (C)
+        ops::rms_norm<B>(rows, C, a.x, static_cast<T>(epsilon_), x_hat, inv_rms);
+        ops::fill_zero<B>(C, no_shift);
+        ops::channel_affine<B>(rows, C, x_hat, a.params, no_shift, a.y);
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        constexpr std::size_t C = channels<In>;
+        const std::size_t rows = a.batch * (In::size / C);
+        const T* x_hat = a.workspace;                             // (rows, C)
+        T* product = a.workspace + a.batch * In::size;            // (rows, C)
+        const T* inv_rms = a.workspace + 2 * a.batch * In::size;  // (rows)
+        if (a.dparams) {
+            ops::elementwise<B>(rows * C, detail::product_with_normalized{}, product, a.dy, x_hat);
+            ops::column_sum<B>(rows, C, product, a.dparams, true);
+        }
+        if (a.dx) ops::rms_norm_backward<B>(rows, C, x_hat, inv_rms, a.params, a.dy, a.dx);
+    }
+
+private:
+    double epsilon_ = 1e-6;
 };
 
 // Keras' GroupNormalization(groups=Groups, axis=-1, epsilon=1e-3): each sample's channels (the

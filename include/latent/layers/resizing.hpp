@@ -1,9 +1,10 @@
 // Keras' image resizing layers: Resizing<Height, Width, Interpolation> scales an image to a new
-// size (bilinear at half-pixel centres by default, as Keras and PyTorch; optionally cropped to
-// the target's aspect ratio first), CenterCrop<Height, Width> keeps its middle; both in training
-// and inference, so a network trained at one size takes images of another.
+// size (bilinear at half-pixel centres by default, as Keras and PyTorch; optionally cropped or
+// padded to the target's aspect ratio first), CenterCrop<Height, Width> keeps its middle; both
+// in training and inference, so a network trained at one size takes images of another.
 #pragma once
 
+#include <algorithm>
 #include <string>
 
 #include "../backend/warp.hpp"
@@ -41,7 +42,10 @@ void write_scale_transforms(std::size_t batch, T* t, double scale_x, double scal
 // tf.image.resize's and PyTorch's interpolate(align_corners=False)'s. Shrinking samples rather
 // than averages, as theirs do without antialias. With crop_to_aspect_ratio(true) (Keras'
 // argument, off by default) it first cuts the largest centred window of the target's aspect
-// ratio, so nothing is stretched, and scales that, its edges held as the window's own.
+// ratio, so nothing is stretched, and scales that, its edges held as the window's own. With
+// pad_to_aspect_ratio(true) (Keras' other argument) it first pads the image evenly on both sides
+// with fill_value (0 by default) towards the target's aspect ratio, so nothing is cut or
+// stretched, and scales the padded image. At most one of the two is on, as Keras requires.
 template <std::size_t Height, std::size_t Width, Interpolation Mode = Interpolation::bilinear>
 class Resizing : public Layer<Resizing<Height, Width, Mode>> {
 public:
@@ -49,8 +53,22 @@ public:
         static_assert(Height > 0 && Width > 0, "latent: Resizing needs a height and a width of at least 1");
     }
     bool crop_to_aspect_ratio() const noexcept { return crop_to_aspect_ratio_; }
-    Resizing& crop_to_aspect_ratio(bool crop) noexcept {
+    Resizing& crop_to_aspect_ratio(bool crop) {
+        if (crop && pad_to_aspect_ratio_) refuse_both();
         crop_to_aspect_ratio_ = crop;
+        return *this;
+    }
+    bool pad_to_aspect_ratio() const noexcept { return pad_to_aspect_ratio_; }
+    Resizing& pad_to_aspect_ratio(bool pad) {
+        if (pad && crop_to_aspect_ratio_) refuse_both();
+        pad_to_aspect_ratio_ = pad;
+        return *this;
+    }
+    // What pad_to_aspect_ratio pads with (Keras' fill_value; its fill_mode is "constant" only).
+    double fill_value() const noexcept { return fill_value_; }
+    Resizing& fill_value(double value) {
+        fill_value_ = detail::finite_setting(value, type_name, this->name(), "fill_value",
+                                             "latent.layers.resizing.fill_value");
         return *this;
     }
     static constexpr std::string_view type_name = "Resizing";
@@ -75,11 +93,34 @@ public:
     template <class In>
     static constexpr bool cuts =
         aspect_window<In>.rows != detail::image_dims<In>.h || aspect_window<In>.columns != detail::image_dims<In>.w;
-    // The (same) transform of every sample, laid out as affine_warp2d reads them; then, where
-    // crop_to_aspect_ratio would cut something, room for the window cut out.
+    // The padding pad_to_aspect_ratio adds, as Keras computes it: towards rows = max(h, int(w *
+    // Height / Width)) and columns likewise, (rows - h) / 2 (rounded down) above and as many below,
+    // columns alike, so an odd difference ends one short of the aspect ratio (Keras' result).
+    template <class In>
+    static constexpr std::size_t pad_rows = [] {
+        constexpr std::size_t h = detail::image_dims<In>.h, w = detail::image_dims<In>.w;
+        constexpr std::size_t rows = w * Height / (Width > 0 ? Width : 1);
+        return rows > h ? (rows - h) / 2 : 0;
+    }();
+    template <class In>
+    static constexpr std::size_t pad_columns = [] {
+        constexpr std::size_t h = detail::image_dims<In>.h, w = detail::image_dims<In>.w;
+        constexpr std::size_t columns = h * Width / (Height > 0 ? Height : 1);
+        return columns > w ? (columns - w) / 2 : 0;
+    }();
+    template <class In>
+    using padded_shape = Shape<detail::image_dims<In>.h + 2 * pad_rows<In>,
+                               detail::image_dims<In>.w + 2 * pad_columns<In>, detail::image_dims<In>.channels>;
+    // Whether pad_to_aspect_ratio pads anything around an image of In's size.
+    template <class In>
+    static constexpr bool pads = pad_rows<In> > 0 || pad_columns<In> > 0;
+    // The (same) transform of every sample, laid out as affine_warp2d reads them; then room for
+    // the window crop_to_aspect_ratio cuts out, or for the padded image and the image less the
+    // fill value, where those change anything.
     template <class In>
     static constexpr std::size_t workspace_per_sample =
-        detail::affine_coefficients + (cuts<In> ? window_shape<In>::size : 0);
+        detail::affine_coefficients + std::max<std::size_t>(cuts<In> ? window_shape<In>::size : 0,
+                                                            pads<In> ? padded_shape<In>::size + In::size : 0);
     template <class In>
     static constexpr std::size_t flops_per_sample = 8 * output_shape<In>::size;
 
@@ -96,6 +137,31 @@ public:
                 write_transforms<window_shape<In>, B>(a.batch, a.workspace);
                 ops::affine_warp2d<B>(a.batch, sizes<window_shape<In>>, static_cast<const T*>(a.workspace), sampling,
                                       static_cast<const T*>(cut), a.y);
+                return;
+            }
+        }
+        if constexpr (pads<In>) {
+            if (pad_to_aspect_ratio_) {
+                // resize(pad(x, fill)) = resize(pad(x - fill, 0)) + fill: the taps' weights sum to 1.
+                constexpr detail::ImageDims image = detail::image_dims<In>;
+                T* padded = a.workspace + detail::affine_coefficients * a.batch;
+                T* shifted = padded + a.batch * padded_shape<In>::size;
+                const auto fill = static_cast<T>(fill_value_);
+                const T* source = a.x;
+                if (fill != T(0)) {
+                    ops::elementwise<B>(
+                        a.batch * In::size, [fill] LATENT_HOST_DEVICE(T& s, const T& x) { s = x - fill; }, shifted,
+                        a.x);
+                    source = shifted;
+                }
+                ops::pad2d<B>(a.batch, image.h, image.w, image.channels, pad_rows<In>, pad_rows<In>, pad_columns<In>,
+                              pad_columns<In>, source, padded);
+                write_transforms<padded_shape<In>, B>(a.batch, a.workspace);
+                ops::affine_warp2d<B>(a.batch, sizes<padded_shape<In>>, static_cast<const T*>(a.workspace), sampling,
+                                      static_cast<const T*>(padded), a.y);
+                if (fill != T(0))
+                    ops::elementwise<B>(
+                        a.batch * output_shape<In>::size, [fill] LATENT_HOST_DEVICE(T& y) { y += fill; }, a.y);
                 return;
             }
         }
@@ -116,6 +182,18 @@ public:
                 ops::pad2d<B>(a.batch, window.rows, window.columns, image.channels, window.top,
                               image.h - window.rows - window.top, window.left, image.w - window.columns - window.left,
                               static_cast<const T*>(cut), a.dx);
+                return;
+            }
+        }
+        if constexpr (pads<In>) {
+            if (pad_to_aspect_ratio_) {  // the padded image's gradient, less the padding
+                constexpr detail::ImageDims image = detail::image_dims<In>;
+                T* padded = a.workspace + detail::affine_coefficients * a.batch;
+                ops::affine_warp2d_backward<B>(a.batch, sizes<padded_shape<In>>, static_cast<const T*>(a.workspace),
+                                               sampling, a.dy, padded);
+                ops::crop2d<B>(a.batch, padded_shape<In>::dims[0], padded_shape<In>::dims[1], image.channels,
+                               pad_rows<In>, pad_rows<In>, pad_columns<In>, pad_columns<In>,
+                               static_cast<const T*>(padded), a.dx);
                 return;
             }
         }
@@ -141,7 +219,15 @@ private:
     static constexpr detail::WarpSizes sizes{detail::image_dims<In>.h, detail::image_dims<In>.w, Height, Width,
                                              detail::image_dims<In>.channels};
 
+    [[noreturn]] void refuse_both() const {
+        throw value_error("latent.layers.resizing.aspect_ratio",
+                          detail::describe_layer(type_name, this->name()) +
+                              ": only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be on, as in Keras");
+    }
+
     bool crop_to_aspect_ratio_ = false;
+    bool pad_to_aspect_ratio_ = false;
+    double fill_value_ = 0.0;
 };
 
 // CenterCrop<Height, Width>: (h, w, c) -> (Height, Width, c), the middle of the image, as Keras'

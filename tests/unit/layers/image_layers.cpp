@@ -401,8 +401,9 @@ TEST_CASE("Resizing gives PyTorch's interpolate(align_corners=False) values, bil
 static_assert(Resizing<6, 6>::aspect_window<Shape<4, 8, 1>> == detail::CropWindow{4, 4, 0, 2});
 static_assert(Resizing<3, 6>::aspect_window<Shape<5, 5, 2>> == detail::CropWindow{2, 5, 1, 0});
 static_assert(Resizing<32, 32>::aspect_window<Shape<28, 28, 1>> == detail::CropWindow{28, 28, 0, 0});
-static_assert(Resizing<3, 6>::workspace_per_sample<Shape<5, 5, 2>> == 6 + 2 * 5 * 2);
-static_assert(Resizing<32, 32>::workspace_per_sample<Shape<28, 28, 1>> == 6);  // nothing to cut: no room
+// Room for the larger of the window cut (2 x 5) and the padded image (5 x 9) with a shifted copy.
+static_assert(Resizing<3, 6>::workspace_per_sample<Shape<5, 5, 2>> == 6 + std::max(2 * 5 * 2, 5 * 9 * 2 + 5 * 5 * 2));
+static_assert(Resizing<32, 32>::workspace_per_sample<Shape<28, 28, 1>> == 6);  // nothing to cut or pad: no room
 
 TEST_CASE("Resizing with crop_to_aspect_ratio: tf.image.resize of the largest centred window of the target's aspect") {
     auto check_crop = [](auto in, auto layer, detail::CropWindow window, bool nearest = false) {
@@ -437,6 +438,62 @@ TEST_CASE("Resizing with crop_to_aspect_ratio: tf.image.resize of the largest ce
     CHECK(run<Shape<4, 8, 1>>(Resizing<6, 6>{}.crop_to_aspect_ratio(true), x)[0] == doctest::Approx(3.0));
 }
 
+// Keras' padding, worked by hand: towards rows = max(h, w * Height / Width), half of the
+// difference (rounded down) on each side, columns alike.
+static_assert(Resizing<6, 6>::pad_rows<Shape<4, 8, 1>> == 2 && Resizing<6, 6>::pad_columns<Shape<4, 8, 1>> == 0);
+static_assert(std::is_same_v<Resizing<32, 48>::padded_shape<Shape<28, 28, 1>>, Shape<28, 42, 1>>);
+static_assert(std::is_same_v<Resizing<6, 6>::padded_shape<Shape<3, 8, 2>>, Shape<7, 8, 2>>);  // one short, as Keras
+static_assert(!Resizing<6, 6>::pads<Shape<4, 5, 1>>);  // 5 - 4 = 1: nothing on either side
+static_assert(Resizing<32, 48>::workspace_per_sample<Shape<28, 28, 1>> == 6 + 28 * 42 + 28 * 28);
+
+TEST_CASE("Resizing with pad_to_aspect_ratio: tf.image.resize of the image padded evenly with fill_value") {
+    auto check_pad = [](auto in, auto layer, std::size_t top, std::size_t left, double fill, bool nearest = false) {
+        using In = decltype(in);
+        using L = decltype(layer);
+        INFO(In::to_string() << " to " << L::height << " x " << L::width << ", fill " << fill);
+        CHECK_FALSE(layer.pad_to_aspect_ratio());
+        layer.pad_to_aspect_ratio(true).fill_value(fill);
+        REQUIRE(layer.pad_to_aspect_ratio());
+        constexpr detail::ImageDims image = detail::image_dims<In>;
+        const std::size_t rows = image.h + 2 * top, columns = image.w + 2 * left;
+        std::vector<double> x(2 * In::size), expected;
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.7 * static_cast<double>(i)) + 0.01 * i;
+        for (std::size_t n = 0; n < 2; ++n) {
+            // The padded image, by hand.
+            std::vector<double> padded(rows * columns * image.channels, fill);
+            for (std::size_t r = 0; r < image.h; ++r)
+                for (std::size_t c = 0; c < image.w * image.channels; ++c)
+                    padded[((r + top) * columns + left) * image.channels + c] =
+                        x[n * In::size + r * image.w * image.channels + c];
+            const auto resized = tf_resize_window(padded, columns, image.channels, {rows, columns, 0, 0}, L::height,
+                                                  L::width, nearest);
+            expected.insert(expected.end(), resized.begin(), resized.end());
+        }
+        check_values(run<In>(layer, x, 2), expected);
+    };
+    check_pad(Shape<4, 8, 1>{}, Resizing<6, 6>{}, 2, 0, 0.0);  // rows added above and below
+    check_pad(Shape<4, 8, 1>{}, Resizing<6, 6>{}, 2, 0, 0.5);
+    check_pad(Shape<4, 8, 1>{}, Resizing<6, 6, Interpolation::nearest>{}, 2, 0, -1.0, true);
+    check_pad(Shape<5, 3, 2>{}, Resizing<4, 8>{}, 0, 3, 0.25);  // columns; shrunk rows, stretched columns
+    check_pad(Shape<3, 8, 2>{}, Resizing<6, 6>{}, 2, 0, 1.0);   // an odd difference: 7 rows, not 8
+    check_pad(Shape<4, 5, 1>{}, Resizing<6, 6>{}, 0, 0, 1.0);   // nothing to pad: plain resizing
+
+    // One of the two, as Keras requires; the fill value a finite number.
+    Resizing<6, 6> both("resize");
+    both.crop_to_aspect_ratio(true);
+    CHECK_THROWS_WITH_AS(both.pad_to_aspect_ratio(true),
+                         doctest::Contains("Resizing \"resize\": only one of crop_to_aspect_ratio and "
+                                           "pad_to_aspect_ratio can be on"),
+                         value_error);
+    CHECK_FALSE(both.pad_to_aspect_ratio());
+    both.crop_to_aspect_ratio(false).pad_to_aspect_ratio(true);
+    CHECK_THROWS_AS(both.crop_to_aspect_ratio(true), value_error);
+    CHECK_FALSE(both.crop_to_aspect_ratio());
+    CHECK_THROWS_WITH_AS(both.fill_value(std::nan("")), doctest::Contains("fill_value must be a finite number"),
+                         value_error);
+    CHECK(both.fill_value() == 0.0);
+}
+
 TEST_CASE("Resizing to twice the size is UpSampling2D's bilinear upsampling") {
     const auto x = counting(2 * 3 * 5 * 2);
     const auto resized = run<Shape<3, 5, 2>>(Resizing<6, 10>{}, x, 2);
@@ -462,6 +519,8 @@ TEST_CASE("Gradients of Resizing and CenterCrop against central differences (dou
     CHECK(check_layer_gradients<Shape<9, 4, 1>>(Resizing<2, 3>{}.crop_to_aspect_ratio(true)) > 0);
     CHECK(check_layer_gradients<Shape<4, 8, 2>>(Resizing<5, 5, Interpolation::nearest>{}.crop_to_aspect_ratio(true)) >
           0);
+    CHECK(check_layer_gradients<Shape<4, 8, 2>>(Resizing<6, 6>{}.pad_to_aspect_ratio(true).fill_value(0.25)) > 0);
+    CHECK(check_layer_gradients<Shape<5, 3, 1>>(Resizing<4, 8>{}.pad_to_aspect_ratio(true)) > 0);
 }
 
 TEST_CASE("Resizing and CenterCrop in a model: a 28 x 28 input for a network made for 32 x 32 and for 24 x 24") {

@@ -391,7 +391,7 @@ TEST_CASE("GaussianNoise in a Sequential: identity in predict, noise in fit once
     CHECK(!std::equal(before.values().begin(), before.values().end(), net.predict(data.x).values().begin()));
 }
 
-// ---- LayerNormalization, GroupNormalization and UnitNormalization --------------------------
+// ---- LayerNormalization, RMSNormalization, GroupNormalization and UnitNormalization --------
 
 TEST_CASE("LayerNormalization normalizes each sample's last axis over itself, then scales and shifts") {
     Sequential<Input<4>, LayerNormalization> net;
@@ -413,6 +413,37 @@ TEST_CASE("LayerNormalization normalizes each sample's last axis over itself, th
     CHECK(LayerNormalization{}.epsilon() == 1e-3);
     CHECK_THROWS_WITH_AS(LayerNormalization{0.0}, doctest::Contains("LayerNormalization: epsilon"), value_error);
     CHECK_THROWS_WITH_AS(LayerNormalization{"ln"}.epsilon(-1), doctest::Contains("LayerNormalization \"ln\""),
+                         value_error);
+}
+
+TEST_CASE("RMSNormalization divides each sample's last axis by its root mean square, then scales") {
+    Sequential<Input<4>, RMSNormalization> net;
+    static_assert(decltype(net)::param_count == 4);  // Keras: scale, ones at first
+    CHECK(net.parameters().slots()[0].name == "rms_normalization/scale");
+    CHECK(RMSNormalization::params<Shape<4>>[0].init == Init::ones);
+    const std::vector<float> scale{1.5f, -1.0f, 0.5f, 2.0f};
+    std::copy(scale.begin(), scale.end(), net.parameters().values().begin());
+    // A zero row stays zero; in the small row epsilon (Keras' 1e-6) weighs as much as the squares.
+    Tensor<Shape<4>> x(3, {1.0f, -2.0f, 0.5f, 4.0f, 0, 0, 0, 0, 1e-3f, -2e-3f, 0.0f, 3e-3f});
+    const auto y = net.predict(x);
+    // x / sqrt(mean(x^2) + 1e-6) * scale (Keras' ops.rms_normalization), in double
+    const double want[12] = {0.6507913122050244, 0.8677217496066991, 0.10846521870083739, 3.4708869984267965, 0, 0,
+                             0, 0, 0.7071067811865476, 0.9428090415820635, 0.0, 2.8284271247461903};
+    for (std::size_t i = 0; i < 12; ++i) {
+        CAPTURE(i);
+        CHECK(y[i] == doctest::Approx(want[i]).epsilon(1e-5));
+    }
+    net.forward(x.data(), 3, Mode::train);  // no batch statistics: training gives the same
+    for (std::size_t i = 0; i < 12; ++i) CHECK(net.output(0)[i] == y[i]);
+    // Per position of a sequence, over its features.
+    const auto per_step = Sequential<Input<2, 4>, RMSNormalization>{}.predict(
+        Tensor<Shape<2, 4>>(1, {1.0f, -2.0f, 0.5f, 4.0f, 3.0f, 3.0f, -3.0f, 3.0f}));
+    CHECK(per_step[0] == doctest::Approx(0.6507913122050244 / 1.5).epsilon(1e-5));
+    for (std::size_t i = 4; i < 8; ++i) CHECK(std::abs(per_step[i]) == doctest::Approx(1.0).epsilon(1e-5));
+
+    CHECK(RMSNormalization{}.epsilon() == 1e-6);
+    CHECK_THROWS_WITH_AS(RMSNormalization{0.0}, doctest::Contains("RMSNormalization: epsilon"), value_error);
+    CHECK_THROWS_WITH_AS(RMSNormalization{"rms"}.epsilon(-1), doctest::Contains("RMSNormalization \"rms\""),
                          value_error);
 }
 
@@ -466,10 +497,12 @@ TEST_CASE("UnitNormalization scales each sample's last axis to unit L2 norm") {
     static_assert(Sequential<Input<2, 4>, UnitNormalization>::param_count == 0);
 }
 
-TEST_CASE("LayerNormalization, GroupNormalization and UnitNormalization gradients") {
+TEST_CASE("LayerNormalization, RMSNormalization, GroupNormalization and UnitNormalization gradients") {
     CHECK(check_layer_gradients<Shape<5>>(LayerNormalization{}, {.batch = 3, .mode = Mode::train}) > 0);
     CHECK(check_layer_gradients<Shape<3, 4>>(LayerNormalization{1e-2}, {.batch = 2, .mode = Mode::infer}) > 0);
     CHECK(check_layer_gradients<Shape<6>>(UnitNormalization{}, {.batch = 3}) > 0);
+    CHECK(check_layer_gradients<Shape<5>>(RMSNormalization{}, {.batch = 3}) > 0);
+    CHECK(check_layer_gradients<Shape<3, 4>>(RMSNormalization{1e-2}, {.batch = 2}) > 0);
     CHECK(check_layer_gradients<Shape<3, 2, 6>>(GroupNormalization<3>{}, {.batch = 2, .mode = Mode::train}) > 0);
     CHECK(check_layer_gradients<Shape<4, 4>>(GroupNormalization<1>{1e-2}, {.batch = 2}) > 0);
     CHECK(check_layer_gradients<Shape<5, 4>>(GroupNormalization<4>{}, {.batch = 3}) > 0);  // instance norm

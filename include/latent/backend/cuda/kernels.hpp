@@ -654,6 +654,24 @@ void layer_norm_backward_kernel(const per_index_backend<E>&, std::size_t rows, s
 }
 
 template <class E, class T>
+void rms_norm_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* x, T epsilon,
+                     T* x_hat, T* inv_rms) {
+    E exec;
+    exec.for_each(rows, [=] LATENT_HOST_DEVICE(std::size_t r) {
+        inv_rms[r] = rms_norm_row(x + r * cols, cols, epsilon, x_hat + r * cols);
+    });
+}
+
+template <class E, class T>
+void rms_norm_backward_kernel(const per_index_backend<E>&, std::size_t rows, std::size_t cols, const T* x_hat,
+                              const T* inv_rms, const T* scale, const T* dy, T* dx) {
+    E exec;
+    exec.for_each(rows, [=] LATENT_HOST_DEVICE(std::size_t r) {
+        rms_norm_backward_row(x_hat + r * cols, inv_rms[r], scale, dy + r * cols, cols, dx + r * cols);
+    });
+}
+
+template <class E, class T>
 void group_norm_kernel(const per_index_backend<E>&, std::size_t batch, std::size_t positions, std::size_t channels,
                        std::size_t groups, const T* x, T epsilon, T* x_hat, T* inv_std) {
     E exec;

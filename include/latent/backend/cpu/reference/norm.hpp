@@ -91,6 +91,20 @@ void layer_norm_backward_kernel(const reference&, std::size_t rows, std::size_t 
 }
 
 template <class T>
+void rms_norm_kernel(const reference&, std::size_t rows, std::size_t cols, const T* x, T epsilon, T* x_hat,
+                     T* inv_rms) {
+    for (std::size_t r = 0; r < rows; ++r)
+        inv_rms[r] = latent::detail::rms_norm_row(x + r * cols, cols, epsilon, x_hat + r * cols);
+}
+
+template <class T>
+void rms_norm_backward_kernel(const reference&, std::size_t rows, std::size_t cols, const T* x_hat, const T* inv_rms,
+                              const T* scale, const T* dy, T* dx) {
+    for (std::size_t r = 0; r < rows; ++r)
+        latent::detail::rms_norm_backward_row(x_hat + r * cols, inv_rms[r], scale, dy + r * cols, cols, dx + r * cols);
+}
+
+template <class T>
 void group_norm_kernel(const reference&, std::size_t batch, std::size_t positions, std::size_t channels,
                        std::size_t groups, const T* x, T epsilon, T* x_hat, T* inv_std) {
     const std::size_t width = channels / groups, sample = positions * channels;
