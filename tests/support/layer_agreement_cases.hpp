@@ -73,6 +73,7 @@ void check_dense_and_activations(double tol, agreement_modes random_layers = agr
     noise.stddev(0.2);
     check_layer_agreement<B, Memory, Shape<50>>(noise, tol, 5, false, random_layers);
     check_layer_agreement<B, Memory, Shape<50>>(GaussianDropout{0.3}, tol, 5, false, random_layers);
+    check_layer_agreement<B, Memory, Shape<50>>(AlphaDropout{0.3}, tol, 5, false, random_layers);
     check_layer_agreement<B, Memory, Shape<5, 4, 6>>(SpatialDropout2D{0.3}, tol, 5, false, random_layers);
     check_layer_agreement<B, Memory, Shape<7, 6>>(SpatialDropout1D{0.3}, tol, 5, false, random_layers);
     check_layer_agreement<B, Memory, Shape<7, 12>>(MultiHeadAttention<3, 4>{}.dropout(0.2), tol, 4, false,

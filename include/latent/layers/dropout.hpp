@@ -1,6 +1,7 @@
 // Dropout: in training, zeroes each input with probability `rate` and scales the rest by
 // 1 / (1 - rate) (inverted dropout, as Keras); in inference it is the identity. SpatialDropout1D
-// and SpatialDropout2D do so to whole channels of a sequence or an image, as Keras'.
+// and SpatialDropout2D do so to whole channels of a sequence or an image, as Keras'; GaussianDropout
+// multiplies by noise, AlphaDropout keeps a SELU network's mean and variance.
 #pragma once
 
 #include <cmath>
@@ -194,10 +195,74 @@ public:
         const std::size_t n = a.batch * In::size;
         if (a.mode != Mode::train || rate_ == 0.0) return detail::pass_through<B>(n, a.x, a.y, a.workspace);
         if (!a.rng)
-            throw value_error("latent.layers.gaussian_dropout.rng", "GaussianDropout in training mode needs a random generator");
+            throw value_error("latent.layers.gaussian_dropout.rng",
+                              "GaussianDropout in training mode needs a random generator");
         ops::normal<B>(n, a.workspace, *a.rng, 1.0, std::sqrt(rate_ / (1.0 - rate_)));
         ops::elementwise<B>(n, [] LATENT_HOST_DEVICE(T& y, const T& x, const T& m) { y = x * m; }, a.y, a.x,
                             a.workspace);
+    }
+
+    template <class In, backend_policy B, class T>
+    void backward(const BackwardArgs<T>& a) const {
+        if (a.dx) detail::backward_through_mask<B>(a.batch * In::size, a.dy, a.workspace, a.dx);
+    }
+
+private:
+    double rate_ = 0.5;
+};
+
+// Keras' AlphaDropout(rate): dropout for self-normalizing networks (SELU, Klambauer et al.
+// 2017). In training each input is kept with probability 1 - rate or set to SELU's negative
+// saturation -scale * alpha, then all go through a * x + b, with a and b chosen so that inputs of
+// zero mean and unit variance keep them; in inference it is the identity.
+class AlphaDropout : public Layer<AlphaDropout> {
+public:
+    explicit AlphaDropout(double rate = 0.5, std::string name = {}) : Layer(std::move(name)) { this->rate(rate); }
+    explicit AlphaDropout(std::string name) : Layer(std::move(name)) {}
+
+    static constexpr std::string_view type_name = "AlphaDropout";
+    static constexpr std::string_view default_name = "alpha_dropout";
+
+    using requirement = any_shape;
+    template <class In>
+    static constexpr bool accepts = true;
+    template <class In>
+    using output_shape = In;
+    template <class In>
+    static constexpr std::size_t workspace_per_sample = In::size;  // d y / d x of each element: a or 0
+    template <class In>
+    static constexpr std::size_t flops_per_sample = 2 * In::size;
+
+    // SELU's negative saturation, -scale * alpha (Keras' alpha_p).
+    static constexpr double saturation = -1.6732632423543772848170429916717 * 1.0507009873554804934193349852946;
+
+    double rate() const noexcept { return rate_; }
+    AlphaDropout& rate(double r) {
+        rate_ = detail::dropout_rate(r, type_name, name(), "latent.layers.alpha_dropout.rate");
+        return *this;
+    }
+
+    template <class In, backend_policy B, class T>
+    void forward(const ForwardArgs<T>& a) const {
+        const std::size_t n = a.batch * In::size;
+        if (a.mode != Mode::train || rate_ == 0.0) return detail::pass_through<B>(n, a.x, a.y, a.workspace);
+        if (!a.rng)
+            throw value_error("latent.layers.alpha_dropout.rng",
+                              "AlphaDropout in training mode needs a random generator");
+        ops::uniform<B>(n, a.workspace, *a.rng);
+        // Keras' a = ((1 - rate) (1 + rate alpha_p^2))^-1/2 and b = -a alpha_p rate.
+        const double scale = 1.0 / std::sqrt((1.0 - rate_) * (1.0 + rate_ * saturation * saturation));
+        const T rate = static_cast<T>(rate_), a_scale = static_cast<T>(scale);
+        const T kept_shift = static_cast<T>(-scale * saturation * rate_);
+        const T dropped = static_cast<T>(scale * saturation - scale * saturation * rate_);
+        ops::elementwise<B>(
+            n,
+            [rate, a_scale, kept_shift, dropped] LATENT_HOST_DEVICE(T& y, T& mask, const T& x) {
+                const bool keep = mask >= rate;
+                y = keep ? a_scale * x + kept_shift : dropped;
+                mask = keep ? a_scale : T(0);
+            },
+            a.y, a.workspace, a.x);
     }
 
     template <class In, backend_policy B, class T>

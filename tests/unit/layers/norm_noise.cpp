@@ -511,7 +511,7 @@ TEST_CASE("LayerNormalization, RMSNormalization, GroupNormalization and UnitNorm
     CHECK(check_layer_gradients<Shape<3>>(UnitNormalization{}, {.batch = 2, .step = 1e-12, .input_low = -1e-9, .input_high = 1e-9}) > 0);
 }
 
-// ---- GaussianDropout, SpatialDropout1D and SpatialDropout2D -------------------------------
+// ---- GaussianDropout, AlphaDropout, SpatialDropout1D and SpatialDropout2D -----------------
 
 TEST_CASE("GaussianDropout multiplies by N(1, rate / (1 - rate)) in training, nothing in inference") {
     Sequential<Input<4000>, GaussianDropout> net(1);
@@ -533,6 +533,45 @@ TEST_CASE("GaussianDropout multiplies by N(1, rate / (1 - rate)) in training, no
     CHECK(check_layer_gradients<Shape<6>>(GaussianDropout{0.3}, {.mode = Mode::train}) > 0);
     CHECK(check_layer_gradients<Shape<6>>(GaussianDropout{0.3}, {.mode = Mode::infer}) > 0);
     CHECK_THROWS_WITH_AS(GaussianDropout{1.0}, doctest::Contains("GaussianDropout: rate must be in [0, 1)"),
+                         value_error);
+}
+
+TEST_CASE("AlphaDropout: kept inputs through a x + b, dropped ones SELU's saturation, mean and variance kept") {
+    Sequential<Input<5000>, AlphaDropout> net(1);
+    net.layer<0>().rate(0.2);
+    Tensor<Shape<5000>> x(4);
+    Generator g(6);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(g.normal());
+    CHECK(std::equal(x.data(), x.data() + x.size(), net.predict(x).data()));  // inference: the identity
+    Generator rng(3);
+    net.forward(x.data(), 4, Mode::train, &rng);
+    // Keras' constants: alpha_p = -1.6732632423543772 * 1.0507009873554805,
+    // a = ((1 - rate) (1 + rate alpha_p^2))^-1/2, b = -a alpha_p rate.
+    const double alpha_p = -1.7580993408473766, rate = 0.2;
+    const double a = 1.0 / std::sqrt((1 - rate) * (1 + rate * alpha_p * alpha_p)), b = -a * alpha_p * rate;
+    std::size_t dropped = 0;
+    double sum = 0, squares = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        const double y = net.output(0)[i];
+        sum += y;
+        squares += y * y;
+        if (y == doctest::Approx(a * alpha_p + b).epsilon(1e-6) && std::abs(x[i] - alpha_p) > 1e-3) {
+            ++dropped;
+        } else {
+            INFO("element " << i);
+            CHECK(y == doctest::Approx(a * x[i] + b).epsilon(1e-5));
+        }
+    }
+    CHECK(static_cast<double>(dropped) / 20000 == doctest::Approx(rate).epsilon(0.05));
+    const double mean = sum / 20000, variance = squares / 20000 - mean * mean;
+    CHECK(std::abs(mean) < 0.03);  // N(0, 1) in, N(0, 1) out: the point of alpha dropout
+    CHECK(variance == doctest::Approx(1.0).epsilon(0.03));
+    CHECK(check_layer_gradients<Shape<6>>(AlphaDropout{0.3}, {.mode = Mode::train}) > 0);
+    CHECK(check_layer_gradients<Shape<6>>(AlphaDropout{0.3}, {.mode = Mode::infer}) > 0);
+    CHECK_THROWS_WITH_AS(AlphaDropout{1.0}, doctest::Contains("AlphaDropout: rate must be in [0, 1)"), value_error);
+    Sequential<Input<3>, AlphaDropout> no_rng;
+    Tensor<Shape<3>> small(1);
+    CHECK_THROWS_WITH_AS(no_rng.forward(small.data(), 1, Mode::train), doctest::Contains("needs a random generator"),
                          value_error);
 }
 
