@@ -195,9 +195,10 @@ void check_functional_device_outputs(double tol) {
 }
 
 // Cross-attention (MultiHeadAttention on several inputs), self-attention with the causal mask and
-// positions, and Keras' dot-product Attention, trained in one functional model: the multi-input layer contract's weights and
-// workspace on the device, and attention masks given as inputs (some query steps masked from
-// every key). (No dropout: a device draws its own random numbers.)
+// positions, Keras' dot-product Attention and AdditiveAttention, trained in one functional model:
+// the multi-input layer contract's weights and workspace on the device, and attention masks given
+// as inputs (some query steps masked from every key). (No dropout: a device draws its own random
+// numbers.)
 template <class B>
 std::pair<History, std::vector<float>> train_attention() {
     ToyData d;
@@ -215,7 +216,8 @@ std::pair<History, std::vector<float>> train_attention() {
     auto other = Reshape<2, 3>{}(inputs);
     auto cross = MultiHeadAttention<2, 4, 3>{"cross"}(self, other, other, cross_allowed);
     auto dot = Attention{true}(positioned, self, self, dot_allowed);  // Keras' Attention: no weights of its own
-    auto out = Softmax{}(Dense<3>{}(Flatten{}(Add{}(cross, dot))));
+    auto additive = AdditiveAttention<>{}(positioned, self, positioned);  // Bahdanau's: a scale per feature
+    auto out = Softmax{}(Dense<3>{}(Flatten{}(Add{}(cross, dot, additive))));
     Model model(std::tuple{inputs, cross_allowed, dot_allowed}, out);
     model.compile(optim::Adam{.lr = 1e-2}, loss::SparseCategoricalCrossentropy{}, metrics::Accuracy{});
     auto history = model.fit(std::tuple{d.x, cross_mask, dot_mask}, d.y,

@@ -198,6 +198,13 @@ concept backend_policy = std::is_empty_v<B> && std::is_default_constructible_v<B
                                              dx[detail::permuted_source(permutation, i)] = dy[i]
    causal_mask(matrices, rows, cols, scores) scores (matrices, rows, cols): every [m, i, j] with j > i set to
                                              -1e9 (Keras' large negative), so that a softmax over j gives it 0
+   additive_scores(batch, lq, lk, dim, q, k, scale, scores)
+                                             scores (batch, lq, lk) [b, i, j] = sum_d scale[d] * tanh(q[b, i, d] +
+                                             k[b, j, d]) for q (batch, lq, dim) and k (batch, lk, dim); a null scale
+                                             is ones (Keras' AdditiveAttention)
+   additive_scores_backward(batch, lq, lk, dim, q, k, scale, d_scores, dq, dk, dscale)
+                                             its adjoint: dq and dk overwritten, dscale (dim) added to; any of the
+                                             three may be null (skipped); every sum in a fixed order
    prelu(batch, layout, x, alpha, y)         y[i] = x[i] > 0 ? x[i] : alpha[a] * x[i], a = detail::alpha_index(layout,
                                              i): PReLU, alpha shared along some axes (backend/prelu.hpp)
    prelu_backward(batch, layout, x, alpha, dy, dx)

@@ -686,7 +686,30 @@ void permute_backward(std::size_t batch, const detail::Permutation& p, const T* 
 
 namespace op {
 struct causal_mask {};
+struct additive_scores {};
+struct additive_scores_backward {};
 }  // namespace op
+
+// Bahdanau's scores (Keras' AdditiveAttention): [b, i, j] = sum_d scale[d] tanh(q[b, i, d] + k[b, j, d]).
+template <backend_policy B, class T>
+void additive_scores(std::size_t batch, std::size_t lq, std::size_t lk, std::size_t dim, const T* q, const T* k,
+                     const T* scale, T* scores) {
+    if constexpr (requires { additive_scores_kernel(B{}, batch, lq, lk, dim, q, k, scale, scores); })
+        additive_scores_kernel(B{}, batch, lq, lk, dim, q, k, scale, scores);
+    else
+        (void)sizeof(missing_kernel<B, op::additive_scores>);
+}
+
+template <backend_policy B, class T>
+void additive_scores_backward(std::size_t batch, std::size_t lq, std::size_t lk, std::size_t dim, const T* q,
+                              const T* k, const T* scale, const T* d_scores, T* dq, T* dk, T* dscale) {
+    if constexpr (requires {
+                      additive_scores_backward_kernel(B{}, batch, lq, lk, dim, q, k, scale, d_scores, dq, dk, dscale);
+                  })
+        additive_scores_backward_kernel(B{}, batch, lq, lk, dim, q, k, scale, d_scores, dq, dk, dscale);
+    else
+        (void)sizeof(missing_kernel<B, op::additive_scores_backward>);
+}
 
 // scores (matrices, rows, cols): the entries above each matrix's diagonal (a query step i
 // attending to a later key step j) set to -1e9, Keras' large negative, before a row softmax.

@@ -1,6 +1,7 @@
 // MultiHeadAttention<NumHeads, KeyDim, ValueDim>: Keras' MultiHeadAttention over sequences
 // (steps, features): self-attention mha(x) (Keras' mha(x, x), a Transformer encoder's block), and
-// in a functional model cross-attention mha(query, value[, key[, attention_mask]]); Attention.
+// in a functional model cross-attention mha(query, value[, key[, attention_mask]]); Keras'
+// Attention and AdditiveAttention.
 #pragma once
 
 #include <array>
@@ -92,16 +93,12 @@ struct AttentionWeights {
     const T* allowed = nullptr;
 };
 
-// o = dropout(softmax(scale * q k^T, masked causally and by w.allowed)) v, as Keras' Attention and
-// MultiHeadAttention compute it (the dropout in training only; with dropout > 0 the mask is of
-// ones in inference, as Dropout's, so that backward reads the same arrays in either mode).
+// o = dropout(softmax(scores, masked causally and by w.allowed)) v for the scores in w.p, which
+// become the weights (the dropout in training only; with dropout > 0 the mask is of ones in
+// inference, as Dropout's, so that backward reads the same arrays in either mode).
 template <backend_policy B, class T>
-void attention_forward(const AttentionShape& g, const T* q, const T* k, const T* v, T scale, bool causal,
-                       double dropout, Mode mode, Generator* rng, const AttentionWeights<T>& w, T* o) {
-    for (std::size_t h = 0; h < g.heads; ++h)
-        ops::gemm_batched<B>(g.batch, false, true, g.lq, g.lk, g.key_dim, scale, q + g.q_at(0, h), g.q_stride,
-                             g.q_step(), k + g.k_at(0, h), g.k_stride, g.k_step(), T(0), w.p + g.p_at(0, h), g.lk,
-                             g.p_step());
+void attend(const AttentionShape& g, const T* v, bool causal, double dropout, Mode mode, Generator* rng,
+            const AttentionWeights<T>& w, T* o) {
     if (causal) ops::causal_mask<B>(g.batch * g.heads, g.lq, g.lk, w.p);
     if (w.allowed) ops::elementwise<B>(g.weights(), mask_score<T>{}, w.p, w.allowed);
     ops::softmax<B>(g.batch * g.heads * g.lq, g.lk, w.p, w.p);
@@ -127,6 +124,18 @@ void attention_forward(const AttentionShape& g, const T* q, const T* k, const T*
                              g.o_step());
 }
 
+// o = dropout(softmax(scale * q k^T, masked causally and by w.allowed)) v, as Keras' Attention and
+// MultiHeadAttention compute it.
+template <backend_policy B, class T>
+void attention_forward(const AttentionShape& g, const T* q, const T* k, const T* v, T scale, bool causal,
+                       double dropout, Mode mode, Generator* rng, const AttentionWeights<T>& w, T* o) {
+    for (std::size_t h = 0; h < g.heads; ++h)
+        ops::gemm_batched<B>(g.batch, false, true, g.lq, g.lk, g.key_dim, scale, q + g.q_at(0, h), g.q_stride,
+                             g.q_step(), k + g.k_at(0, h), g.k_stride, g.k_step(), T(0), w.p + g.p_at(0, h), g.lk,
+                             g.p_step());
+    attend<B>(g, v, causal, dropout, mode, rng, w, o);
+}
+
 // The attention mask (batch, lq, lk) laid out as the weights in `allowed` (repeated for every
 // head), 1 where a query step may attend to a key step and 0 where not, the causal mask's zeros
 // included: backward zeroes the masked scores' gradient by it, which matters where a query step
@@ -140,13 +149,10 @@ void combine_attention_masks(const AttentionShape& g, bool causal, const T* mask
     ops::elementwise<B>(g.weights(), one_where_positive<T>{}, allowed);
 }
 
-// Given do, the gradients of q, k and v (each skipped where null) in their layouts; d_p is room
-// for the weights' gradient. dk and dv are overwritten, except that dv is added to dk where they
-// are one array (Keras' Attention called on [query, value]: the value is the key).
+// attend's backward to its scores: given d_o, d_p becomes the scores' gradient.
 template <backend_policy B, class T>
-void attention_backward(const AttentionShape& g, const T* q, const T* k, const T* v, T scale, bool dropped,
-                        const AttentionWeights<T>& w, const T* d_o, T* d_p, T* dq, T* dk, T* dv) {
-    const T* weights = dropped ? w.dropped : w.p;
+void scores_gradient(const AttentionShape& g, const T* v, bool dropped, const AttentionWeights<T>& w, const T* d_o,
+                     T* d_p) {
     for (std::size_t h = 0; h < g.heads; ++h)
         ops::gemm_batched<B>(g.batch, false, true, g.lq, g.lk, g.value_dim, T(1), d_o + g.o_at(0, h), g.o_stride,
                              g.o_step(), v + g.v_at(0, h), g.v_stride, g.v_step(), T(0), d_p + g.p_at(0, h), g.lk,
@@ -157,6 +163,26 @@ void attention_backward(const AttentionShape& g, const T* q, const T* k, const T
     // query step's every key is masked the weights are even, so the mask's are zeroed)
     ops::softmax_backward<B>(g.batch * g.heads * g.lq, g.lk, w.p, d_p, d_p);
     if (w.allowed) ops::elementwise<B>(g.weights(), zero_where_masked<T>{}, d_p, w.allowed);
+}
+
+// attend's backward to v: dv = weights^T d_o, overwritten, or added to where `accumulate`.
+template <backend_policy B, class T>
+void value_gradient(const AttentionShape& g, bool dropped, const AttentionWeights<T>& w, const T* d_o, T* dv,
+                    bool accumulate) {
+    const T* weights = dropped ? w.dropped : w.p;
+    for (std::size_t h = 0; h < g.heads; ++h)
+        ops::gemm_batched<B>(g.batch, true, false, g.lk, g.value_dim, g.lq, T(1), weights + g.p_at(0, h), g.lk,
+                             g.p_step(), d_o + g.o_at(0, h), g.o_stride, g.o_step(), accumulate ? T(1) : T(0),
+                             dv + g.v_at(0, h), g.v_stride, g.v_step());
+}
+
+// Given do, the gradients of q, k and v (each skipped where null) in their layouts; d_p is room
+// for the weights' gradient. dk and dv are overwritten, except that dv is added to dk where they
+// are one array (Keras' Attention called on [query, value]: the value is the key).
+template <backend_policy B, class T>
+void attention_backward(const AttentionShape& g, const T* q, const T* k, const T* v, T scale, bool dropped,
+                        const AttentionWeights<T>& w, const T* d_o, T* d_p, T* dq, T* dk, T* dv) {
+    scores_gradient<B>(g, v, dropped, w, d_o, d_p);
     for (std::size_t h = 0; h < g.heads; ++h) {
         if (dq)
             ops::gemm_batched<B>(g.batch, false, false, g.lq, g.key_dim, g.lk, scale, d_p + g.p_at(0, h), g.lk,
@@ -166,11 +192,8 @@ void attention_backward(const AttentionShape& g, const T* q, const T* k, const T
             ops::gemm_batched<B>(g.batch, true, false, g.lk, g.key_dim, g.lq, scale, d_p + g.p_at(0, h), g.lk,
                                  g.p_step(), q + g.q_at(0, h), g.q_stride, g.q_step(), T(0), dk + g.k_at(0, h),
                                  g.k_stride, g.k_step());
-        if (dv)
-            ops::gemm_batched<B>(g.batch, true, false, g.lk, g.value_dim, g.lq, T(1), weights + g.p_at(0, h), g.lk,
-                                 g.p_step(), d_o + g.o_at(0, h), g.o_stride, g.o_step(), dv == dk ? T(1) : T(0),
-                                 dv + g.v_at(0, h), g.v_stride, g.v_step());
     }
+    if (dv) value_gradient<B>(g, dropped, w, d_o, dv, dv == dk);
 }
 
 // The query, value and key shapes of a call: mha(x) is mha(x, x, x), mha(q, v) is mha(q, v, v).
@@ -485,6 +508,24 @@ private:
     double dropout_ = 0.0;
 };
 
+namespace detail {
+// Attention and AdditiveAttention: one head over whole rows of query (steps, width), key (steps,
+// width) and value (steps, value width).
+template <class... In>
+AttentionShape single_head_shape(std::size_t batch) {
+    using R = attention_roles<In...>;
+    constexpr std::size_t width = features_of<typename R::key>, dv = features_of<typename R::value>;
+    return {batch, 1, steps_of<typename R::query>, steps_of<typename R::key>, width, dv, width, width, dv, dv};
+}
+// Their workspace: the weights, the dropout mask, the weights dropped, the weights' gradient,
+// then given an attention mask, that combined with the causal one.
+template <class T>
+AttentionWeights<T> single_head_weights(T* workspace, const AttentionShape& g, bool masked) {
+    return {workspace, workspace + g.weights(), workspace + 2 * g.weights(),
+            masked ? workspace + 4 * g.weights() : nullptr};
+}
+}  // namespace detail
+
 // Keras' Attention(use_scale=False, score_mode="dot", dropout): dot-product attention between
 // sequences, with no weights of its own. Attention{}(query, value) or (query, value, key) in a
 // functional model: each query step gets softmax(query . key) over the key's steps (not scaled, as
@@ -548,35 +589,107 @@ public:
 
     template <backend_policy B, class T, class... In>
     void forward(const MergeForwardArgs<T>& a) const {
-        const auto g = shape<In...>(a.batch);
-        const auto w = weights(a.workspace, g, a.count == 4);
+        const auto g = detail::single_head_shape<In...>(a.batch);
+        const auto w = detail::single_head_weights(a.workspace, g, a.count == 4);
         if (w.allowed) detail::combine_attention_masks<B>(g, causal_, a.xs[3], a.workspace + 4 * g.weights());
         detail::attention_forward<B>(g, a.xs[0], a.xs[a.count >= 3 ? 2 : 1], a.xs[1], T(1), causal_, dropout_, a.mode,
                                      a.rng, w, a.y);
     }
     template <backend_policy B, class T, class... In>
     void backward(const MergeBackwardArgs<T>& a) const {
-        const auto g = shape<In...>(a.batch);
+        const auto g = detail::single_head_shape<In...>(a.batch);
         detail::attention_backward<B>(g, a.xs[0], a.xs[a.count >= 3 ? 2 : 1], a.xs[1], T(1), dropout_ > 0.0,
-                                      weights(a.workspace, g, a.count == 4), a.dy, a.workspace + 3 * g.weights(),
+                                      detail::single_head_weights(a.workspace, g, a.count == 4), a.dy,
+                                      a.workspace + 3 * g.weights(),
                                       a.dxs[0], a.dxs[a.count >= 3 ? 2 : 1], a.dxs[1]);
         if (a.count == 4 && a.dxs[3]) ops::fill_zero<B>(g.weights(), a.dxs[3]);  // the mask only selects
     }
 
 private:
-    template <class... In>
-    static detail::AttentionShape shape(std::size_t batch) {
-        using R = roles<In...>;
-        constexpr std::size_t width = detail::features_of<typename R::key>, dv = detail::features_of<typename R::value>;
-        return {batch, 1, detail::steps_of<typename R::query>, detail::steps_of<typename R::key>, width, dv, width,
-                width, dv, dv};
+    bool causal_ = false;
+    double dropout_ = 0.0;
+};
+
+// Keras' AdditiveAttention(use_scale=True, dropout): Bahdanau-style attention, called as
+// Attention is (query, value), (query, value, key) or with an attention mask, query and key of
+// one width. The score of query step i and key step j is sum_d scale[d] tanh(q[i, d] + k[j, d])
+// (a learned `scale` per feature, Glorot-uniform as Keras'; AdditiveAttention<false> is
+// use_scale=False, no weights), then softmax, dropout and the value's steps weighted, as
+// Attention's.
+template <bool UseScale = true>
+class AdditiveAttention : public MergeLayerBase, public callable_layer<AdditiveAttention<UseScale>> {
+public:
+    AdditiveAttention() = default;
+    explicit AdditiveAttention(bool use_causal_mask, std::string name = {})
+        : MergeLayerBase(std::move(name)), causal_(use_causal_mask) {}
+    explicit AdditiveAttention(std::string name) : MergeLayerBase(std::move(name)) {}
+    explicit AdditiveAttention(const char* name) : MergeLayerBase(std::string(name)) {}  // not (bool)
+
+    static constexpr std::string_view type_name = "AdditiveAttention";
+    static constexpr std::string_view default_name = "additive_attention";
+    static constexpr bool use_scale = UseScale;
+    double dropout() const noexcept { return dropout_; }
+    AdditiveAttention& dropout(double rate) {
+        dropout_ = detail::dropout_rate(rate, type_name, this->name(), "latent.layers.additive_attention.dropout");
+        return *this;
     }
-    template <class T>
-    static detail::AttentionWeights<T> weights(T* workspace, const detail::AttentionShape& g, bool masked) {
-        return {workspace, workspace + g.weights(), workspace + 2 * g.weights(),
-                masked ? workspace + 4 * g.weights() : nullptr};
+    bool use_causal_mask() const noexcept { return causal_; }
+    AdditiveAttention& use_causal_mask(bool on) noexcept {
+        causal_ = on;
+        return *this;
     }
 
+    // Inputs, shapes and workspace as Attention's.
+    template <class... In>
+    static constexpr bool accepts_inputs = Attention::accepts_inputs<In...>;
+    template <class... In>
+    using requirement_for = typename Attention::template requirement_for<In...>;
+    template <class... In>
+    using output_shape = typename Attention::template output_shape<In...>;
+    template <class... In>
+    static constexpr std::size_t workspace_per_sample = Attention::workspace_per_sample<In...>;
+
+    template <class... In>
+    static constexpr std::size_t width = detail::features_of<typename detail::attention_roles<In...>::key>;
+    template <class... In>
+    static constexpr auto params = [] {
+        if constexpr (UseScale)
+            return std::array<ParamSpec, 1>{ParamSpec{"scale", {width<In...>}, 1, Init::glorot_uniform, true}};
+        else
+            return std::array<ParamSpec, 0>{};
+    }();
+    // Per score: width sums, tanhs and products; then the weights times the value.
+    template <class... In>
+    static constexpr std::size_t flops_per_sample = [] {
+        using R = detail::attention_roles<In...>;
+        constexpr std::size_t scores = detail::steps_of<typename R::query> * detail::steps_of<typename R::key>;
+        return scores * (4 * width<In...> + 2 * detail::features_of<typename R::value>);
+    }();
+
+    template <backend_policy B, class T, class... In>
+    void forward(const MergeForwardArgs<T>& a) const {
+        const auto g = detail::single_head_shape<In...>(a.batch);
+        const auto w = detail::single_head_weights(a.workspace, g, a.count == 4);
+        if (w.allowed) detail::combine_attention_masks<B>(g, causal_, a.xs[3], a.workspace + 4 * g.weights());
+        ops::additive_scores<B>(g.batch, g.lq, g.lk, g.key_dim, a.xs[0], a.xs[a.count >= 3 ? 2 : 1],
+                                UseScale ? a.params : nullptr, w.p);
+        detail::attend<B>(g, a.xs[1], causal_, dropout_, a.mode, a.rng, w, a.y);
+    }
+    template <backend_policy B, class T, class... In>
+    void backward(const MergeBackwardArgs<T>& a) const {
+        const auto g = detail::single_head_shape<In...>(a.batch);
+        const auto w = detail::single_head_weights(a.workspace, g, a.count == 4);
+        T* d_scores = a.workspace + 3 * g.weights();
+        T* dk = a.dxs[a.count >= 3 ? 2 : 1];
+        detail::scores_gradient<B>(g, a.xs[1], dropout_ > 0.0, w, a.dy, d_scores);
+        ops::additive_scores_backward<B>(g.batch, g.lq, g.lk, g.key_dim, a.xs[0], a.xs[a.count >= 3 ? 2 : 1],
+                                         UseScale ? a.params : nullptr, static_cast<const T*>(d_scores), a.dxs[0],
+                                         dk, UseScale ? a.dparams : nullptr);
+        if (a.dxs[1]) detail::value_gradient<B>(g, dropout_ > 0.0, w, a.dy, a.dxs[1], a.dxs[1] == dk);
+        if (a.count == 4 && a.dxs[3]) ops::fill_zero<B>(g.weights(), a.dxs[3]);  // the mask only selects
+    }
+
+private:
     bool causal_ = false;
     double dropout_ = 0.0;
 };

@@ -82,6 +82,29 @@ std::vector<double> run(const L& layer, const std::vector<double>& x, const std:
     layer.template forward<In, cpu::reference, double>(a);
     return y;
 }
+// value: 5 steps of (value, one-hot position); query: 2 steps naming a position each (one-hot).
+// The target at each query step is the value at the position it names: a lookup across
+// sequences, cross-attention's job.
+struct LookupData {
+    static constexpr std::size_t n = 1024, Lk = 5, Lq = 2;
+    Tensor<Shape<Lq, Lk>> queries{n};
+    Tensor<Shape<Lk, 1 + Lk>> values{n};
+    Tensor<Shape<Lq, 1>> targets{n};
+    LookupData() {
+        Generator g(9);
+        for (std::size_t i = 0; i < n; ++i) {
+            for (std::size_t t = 0; t < Lk; ++t) {
+                values[(i * Lk + t) * (1 + Lk)] = static_cast<float>(g.uniform(-1.0, 1.0));
+                values[(i * Lk + t) * (1 + Lk) + 1 + t] = 1.0f;
+            }
+            for (std::size_t s = 0; s < Lq; ++s) {
+                const std::size_t at = g.below(Lk);
+                queries[(i * Lq + s) * Lk + at] = 1.0f;
+                targets[i * Lq + s] = values[(i * Lk + at) * (1 + Lk)];
+            }
+        }
+    }
+};
 }  // namespace
 
 TEST_CASE("MultiHeadAttention computes Keras' mha(x, x): per head softmax(q k^T / sqrt(key_dim)) v, then projected") {
@@ -369,25 +392,10 @@ TEST_CASE("An attention mask in a functional model: padded steps change nothing 
 }
 
 TEST_CASE("MultiHeadAttention in a functional model learns to look a query's position up in another sequence") {
-    // value: 5 steps of (value, one-hot position); query: 2 steps naming a position each (one-hot).
-    // The target at each query step is the value at the position it names: a lookup across
-    // sequences, cross-attention's job.
-    constexpr std::size_t n = 1024, Lk = 5, Lq = 2;
-    Tensor<Shape<Lq, Lk>> queries(n);
-    Tensor<Shape<Lk, 1 + Lk>> values(n);
-    Tensor<Shape<Lq, 1>> targets(n);
-    Generator g(9);
-    for (std::size_t i = 0; i < n; ++i) {
-        for (std::size_t t = 0; t < Lk; ++t) {
-            values[(i * Lk + t) * (1 + Lk)] = static_cast<float>(g.uniform(-1.0, 1.0));
-            values[(i * Lk + t) * (1 + Lk) + 1 + t] = 1.0f;
-        }
-        for (std::size_t s = 0; s < Lq; ++s) {
-            const std::size_t at = g.below(Lk);
-            queries[(i * Lq + s) * Lk + at] = 1.0f;
-            targets[i * Lq + s] = values[(i * Lk + at) * (1 + Lk)];
-        }
-    }
+    // (LookupData: a lookup across sequences.)
+    constexpr std::size_t Lk = LookupData::Lk, Lq = LookupData::Lq;
+    const LookupData data;
+    const auto& [queries, values, targets] = data;
     auto query = input<Lq, Lk>("query");
     auto value = input<Lk, 1 + Lk>("value");
     auto attended = MultiHeadAttention<2, 8>{"cross"}(query, value);
@@ -486,4 +494,87 @@ TEST_CASE("Attention is Keras' dot-product Attention()([query, value, key]): sof
     CHECK_FALSE(Attention{}.use_causal_mask());
     CHECK(Attention{"attn"}.name() == "attn");
     CHECK_THROWS_AS(Attention{}.dropout(1.5), value_error);
+}
+
+TEST_CASE("AdditiveAttention is Keras': softmax over key steps of sum_d scale[d] tanh(query + key) weights the value") {
+    constexpr std::size_t Lq = 3, Lk = 4, D = 2, Dv = 5, batch = 2;
+    using Q = Shape<Lq, D>;
+    using Val = Shape<Lk, Dv>;
+    using Key = Shape<Lk, D>;
+    using Layer = AdditiveAttention<>;
+    static_assert(std::is_same_v<Layer::output_shape<Q, Val, Key>, Shape<Lq, Dv>>);
+    static_assert(Layer::accepts_inputs<Q, Val, Key> && !Layer::accepts_inputs<Q, Val>);
+    static_assert(std::is_same_v<Layer::requirement_for<Q, Val>, query_key_of_one_width>);
+    // Keras' use_scale=True: one learned scale per feature, Glorot-uniform; use_scale=False: no weights.
+    static_assert(Layer::params<Q, Val, Key>.size() == 1 && Layer::params<Q, Val, Key>[0].name == "scale");
+    static_assert(Layer::params<Q, Val, Key>[0].size() == D);
+    static_assert(Layer::params<Q, Val, Key>[0].init == Init::glorot_uniform);
+    static_assert(AdditiveAttention<false>::params<Q, Val, Key>.empty());
+    Generator g(4);
+    std::vector<double> q(batch * Lq * D), v(batch * Lk * Dv), k(batch * Lk * D);
+    for (auto* x : {&q, &v, &k})
+        for (auto& e : *x) e = g.uniform(-2.0, 2.0);
+    const std::vector<double> scale{0.7, -1.3};
+    for (const bool causal : {false, true})
+        for (const bool scaled : {true, false}) {
+            CAPTURE(causal);
+            CAPTURE(scaled);
+            std::vector<double> y(batch * Lq * Dv), ws(batch * Layer::workspace_per_sample<Q, Val, Key> + 1);
+            const double* xs[3] = {q.data(), v.data(), k.data()};
+            const MergeForwardArgs<double> args{xs, 3, y.data(), batch, scale.data(), ws.data(), Mode::infer, nullptr};
+            if (scaled)
+                AdditiveAttention<>{causal}.forward<cpu::reference, double, Q, Val, Key>(args);
+            else
+                AdditiveAttention<false>{causal}.forward<cpu::reference, double, Q, Val, Key>(args);
+            for (std::size_t b = 0; b < batch; ++b)
+                for (std::size_t i = 0; i < Lq; ++i) {
+                    std::vector<double> w(Lk);
+                    double total = 0;
+                    for (std::size_t j = 0; j < Lk; ++j) {
+                        double s = 0;
+                        for (std::size_t c = 0; c < D; ++c)
+                            s += (scaled ? scale[c] : 1.0) *
+                                 std::tanh(q[(b * Lq + i) * D + c] + k[(b * Lk + j) * D + c]);
+                        w[j] = causal && j > i ? 0.0 : std::exp(s);
+                        total += w[j];
+                    }
+                    for (std::size_t c = 0; c < Dv; ++c) {
+                        double want = 0;
+                        for (std::size_t j = 0; j < Lk; ++j) want += w[j] / total * v[(b * Lk + j) * Dv + c];
+                        CHECK(y[(b * Lq + i) * Dv + c] == doctest::Approx(want).epsilon(1e-12));
+                    }
+                }
+        }
+    CHECK(check_merge_gradients<Q, Val, Key>(Layer{}) > 0);
+    CHECK(check_merge_gradients<Q, Val, Key>(Layer{true}.dropout(0.3)) > 0);
+    CHECK(check_merge_gradients<Q, Shape<Lk, D>>(Layer{}) > 0);  // the value's gradient has the key's part
+    CHECK(check_merge_gradients<Q, Val, Key>(AdditiveAttention<false>{true}) > 0);
+    using Mask = Shape<Lq, Lk>;
+    const testing::GradientCheck with_mask{.prepare_merge_input = [](std::size_t input, std::vector<double>& x) {
+        if (input == 3) x = attention_mask(x.size() / (Lq * Lk), Lq, Lk, 9);
+    }};
+    CHECK(check_merge_gradients<Q, Val, Key, Mask>(Layer{true}, with_mask) > 0);
+    CHECK(Layer{}.dropout() == 0.0);
+    CHECK(Layer{"bahdanau"}.name() == "bahdanau");
+    CHECK_THROWS_AS(Layer{}.dropout(1.5), value_error);
+}
+
+TEST_CASE("AdditiveAttention in a functional model learns to look a query's position up in another sequence") {
+    // As the MultiHeadAttention lookup above, with Bahdanau's projections of query and key.
+    constexpr std::size_t Lk = LookupData::Lk, Lq = LookupData::Lq;
+    const LookupData data;
+    const auto& [queries, values, targets] = data;
+    auto query = input<Lq, Lk>("query");
+    auto value = input<Lk, 1 + Lk>("value");
+    auto q = TimeDistributed<Dense<8>>{}(query);
+    auto k = TimeDistributed<Dense<8>>{}(value);
+    auto attended = AdditiveAttention<>{"bahdanau"}(q, value, k);
+    auto out = TimeDistributed<Dense<1>>{}(attended);
+    Model model(std::tuple{query, value}, out);
+    CHECK(model.get_layer("bahdanau").param_count() == 8);
+    model.compile(optim::Adam{.lr = 0.01}, loss::MeanSquaredError{});
+    const auto history = model.fit(std::tuple{queries, values}, targets,
+                                   {.epochs = 40, .batch_size = 32, .seed = 1, .verbose = Verbosity::silent});
+    MESSAGE("additive-attention lookup MSE " << history["loss"].back() << " (the values' variance: 1/3)");
+    CHECK(history["loss"].back() < 0.02);
 }

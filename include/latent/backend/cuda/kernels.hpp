@@ -843,6 +843,63 @@ void causal_mask_kernel(const per_index_backend<E>&, std::size_t matrices, std::
     });
 }
 
+// ---- additive scores: a thread per score, per (b, i, d) of dq and (b, j, d) of dk ---------------
+
+template <class E, class T>
+void additive_scores_kernel(const per_index_backend<E>&, std::size_t batch, std::size_t lq, std::size_t lk,
+                            std::size_t dim, const T* q, const T* k, const T* scale, T* scores) {
+    E exec;
+    exec.for_each(batch * lq * lk, [=] LATENT_HOST_DEVICE(std::size_t n) {
+        const std::size_t b = n / (lq * lk), i = n / lk % lq, j = n % lk;
+        const T* qi = q + (b * lq + i) * dim;
+        const T* kj = k + (b * lk + j) * dim;
+        T s = T(0);
+        for (std::size_t d = 0; d < dim; ++d) s += (scale ? scale[d] : T(1)) * std::tanh(qi[d] + kj[d]);
+        scores[n] = s;
+    });
+}
+
+template <class E, class T>
+void additive_scores_backward_kernel(const per_index_backend<E>&, std::size_t batch, std::size_t lq, std::size_t lk,
+                                     std::size_t dim, const T* q, const T* k, const T* scale, const T* d_scores, T* dq,
+                                     T* dk, T* dscale) {
+    E exec;
+    if (dq)
+        exec.for_each(batch * lq * dim, [=] LATENT_HOST_DEVICE(std::size_t n) {
+            const std::size_t b = n / (lq * dim), i = n / dim % lq, d = n % dim;
+            const T s = scale ? scale[d] : T(1);
+            T sum = T(0);
+            for (std::size_t j = 0; j < lk; ++j) {
+                const T t = std::tanh(q[n] + k[(b * lk + j) * dim + d]);
+                sum += d_scores[(b * lq + i) * lk + j] * s * (T(1) - t * t);
+            }
+            dq[n] = sum;
+        });
+    if (dk)
+        exec.for_each(batch * lk * dim, [=] LATENT_HOST_DEVICE(std::size_t n) {
+            const std::size_t b = n / (lk * dim), j = n / dim % lk, d = n % dim;
+            const T s = scale ? scale[d] : T(1);
+            T sum = T(0);
+            for (std::size_t i = 0; i < lq; ++i) {
+                const T t = std::tanh(q[(b * lq + i) * dim + d] + k[n]);
+                sum += d_scores[(b * lq + i) * lk + j] * s * (T(1) - t * t);
+            }
+            dk[n] = sum;
+        });
+    if (dscale) {
+        // Over rows r = (b, i, j) in fixed chunks, as every column reduction here.
+        const std::size_t rows = batch * lq * lk;
+        column_reduce(
+            exec, rows, dim,
+            [=] LATENT_HOST_DEVICE(std::size_t r, std::size_t d) {
+                const std::size_t b = r / (lq * lk), i = r / lk % lq, j = r % lk;
+                return d_scores[r] * std::tanh(q[(b * lq + i) * dim + d] + k[(b * lk + j) * dim + d]);
+            },
+            exec.template scratch<T>(chunks_of(rows) * dim),
+            [=] LATENT_HOST_DEVICE(std::size_t d, T sum) { dscale[d] += sum; });
+    }
+}
+
 // ---- prelu: one thread per element ------------------------------------------------------------
 
 template <class E, class T>
