@@ -266,3 +266,26 @@ TEST_CASE("a network of spectrally normalized layers trains, keeps its kernels' 
     const auto loaded = copy.parameters().values();
     CHECK(std::vector<float>(loaded.begin(), loaded.end()) == std::vector<float>(p.begin(), p.end()));
 }
+
+TEST_CASE("SpectralNormalization in a functional model: a training step normalizes, predict does not") {
+    auto in = input<4>("in");
+    auto out = Softmax{}(SpectralNormalization<Dense<3>>{Dense<3>{}, 40, "critic"}(in));
+    Model model(in, out);
+    auto weights = model.get_layer("critic").get_weights();
+    REQUIRE(weights.size() == 3);  // kernel, bias, vector_u
+    CHECK(weights[2].size() == 3);
+    for (auto& w : weights[0]) w *= 5.0f;  // a kernel far from norm 1
+    model.get_layer("critic").set_weights(weights);
+    const testing::ThreeClassData data;
+    model.predict(data.x);
+    CHECK(model.get_layer("critic").get_weights()[0] == weights[0]);  // inference leaves it
+    model.compile(optim::SGD{.lr = 1e-6}, loss::SparseCategoricalCrossentropy{});
+    Tensor<Shape<4>> x(8);
+    Tensor<Shape<1>> y(8);
+    std::copy(data.x.data(), data.x.data() + x.size(), x.data());
+    model.train_on_batch(x, y);
+    const auto after = model.get_layer("critic").get_weights()[0];
+    const std::vector<double> kernel(after.begin(), after.end());
+    // Normalized, then moved by one step of 1e-6 at most per weight.
+    CHECK(largest_singular_value(kernel.data(), 4, 3) == doctest::Approx(1.0).epsilon(1e-4));
+}
