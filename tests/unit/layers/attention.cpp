@@ -105,6 +105,23 @@ struct LookupData {
         }
     }
 };
+// y (batch, lq, dv) against each query step's mix of the value's steps: weight(b, i, j), an
+// unnormalized weight (0 for a key it may not attend to), normalized over j.
+template <class Weight>
+void check_weighted_values(const std::vector<double>& y, const std::vector<double>& v, std::size_t batch,
+                           std::size_t lq, std::size_t lk, std::size_t dv, Weight weight) {
+    for (std::size_t b = 0; b < batch; ++b)
+        for (std::size_t i = 0; i < lq; ++i) {
+            std::vector<double> w(lk);
+            double total = 0;
+            for (std::size_t j = 0; j < lk; ++j) total += w[j] = weight(b, i, j);
+            for (std::size_t c = 0; c < dv; ++c) {
+                double want = 0;
+                for (std::size_t j = 0; j < lk; ++j) want += w[j] / total * v[(b * lk + j) * dv + c];
+                CHECK(y[(b * lq + i) * dv + c] == doctest::Approx(want).epsilon(1e-12));
+            }
+        }
+}
 }  // namespace
 
 TEST_CASE("MultiHeadAttention computes Keras' mha(x, x): per head softmax(q k^T / sqrt(key_dim)) v, then projected") {
@@ -431,22 +448,11 @@ TEST_CASE("Attention is Keras' dot-product Attention()([query, value, key]): sof
         const double* xs[3] = {q.data(), v.data(), k.data()};
         Attention{causal}.forward<cpu::reference, double, Q, Val, Key>(
             MergeForwardArgs<double>{xs, 3, y.data(), batch, nullptr, ws.data(), Mode::infer, nullptr});
-        for (std::size_t b = 0; b < batch; ++b)
-            for (std::size_t i = 0; i < Lq; ++i) {
-                std::vector<double> w(Lk);
-                double total = 0;
-                for (std::size_t j = 0; j < Lk; ++j) {
-                    double s = 0;
-                    for (std::size_t c = 0; c < D; ++c) s += q[(b * Lq + i) * D + c] * k[(b * Lk + j) * D + c];
-                    w[j] = causal && j > i ? 0.0 : std::exp(s);
-                    total += w[j];
-                }
-                for (std::size_t c = 0; c < Dv; ++c) {
-                    double want = 0;
-                    for (std::size_t j = 0; j < Lk; ++j) want += w[j] / total * v[(b * Lk + j) * Dv + c];
-                    CHECK(y[(b * Lq + i) * Dv + c] == doctest::Approx(want).epsilon(1e-12));
-                }
-            }
+        check_weighted_values(y, v, batch, Lq, Lk, Dv, [&](std::size_t b, std::size_t i, std::size_t j) {
+            double s = 0;
+            for (std::size_t c = 0; c < D; ++c) s += q[(b * Lq + i) * D + c] * k[(b * Lk + j) * D + c];
+            return causal && j > i ? 0.0 : std::exp(s);
+        });
     }
     CHECK(check_merge_gradients<Q, Val, Key>(Attention{}) > 0);
     CHECK(check_merge_gradients<Q, Val, Key>(Attention{true}.dropout(0.3)) > 0);
@@ -466,24 +472,13 @@ TEST_CASE("Attention is Keras' dot-product Attention()([query, value, key]): sof
     const double* xs[4] = {q.data(), v.data(), k.data(), mask.data()};
     Attention{}.forward<cpu::reference, double, Q, Val, Key, Mask>(
         MergeForwardArgs<double>{xs, 4, y.data(), batch, nullptr, ws.data(), Mode::infer, nullptr});
-    for (std::size_t b = 0; b < batch; ++b)
-        for (std::size_t i = 0; i < Lq; ++i) {
-            std::vector<double> w(Lk);
-            double total = 0;
-            bool any = false;
-            for (std::size_t j = 0; j < Lk; ++j) any = any || mask[(b * Lq + i) * Lk + j] != 0.0;
-            for (std::size_t j = 0; j < Lk; ++j) {
-                double s = 0;
-                for (std::size_t c = 0; c < D; ++c) s += q[(b * Lq + i) * D + c] * k[(b * Lk + j) * D + c];
-                w[j] = !any ? 1.0 : (mask[(b * Lq + i) * Lk + j] == 0.0 ? 0.0 : std::exp(s));
-                total += w[j];
-            }
-            for (std::size_t c = 0; c < Dv; ++c) {
-                double want = 0;
-                for (std::size_t j = 0; j < Lk; ++j) want += w[j] / total * v[(b * Lk + j) * Dv + c];
-                CHECK(y[(b * Lq + i) * Dv + c] == doctest::Approx(want).epsilon(1e-12));
-            }
-        }
+    check_weighted_values(y, v, batch, Lq, Lk, Dv, [&](std::size_t b, std::size_t i, std::size_t j) {
+        bool any = false;
+        for (std::size_t t = 0; t < Lk; ++t) any = any || mask[(b * Lq + i) * Lk + t] != 0.0;
+        double s = 0;
+        for (std::size_t c = 0; c < D; ++c) s += q[(b * Lq + i) * D + c] * k[(b * Lk + j) * D + c];
+        return !any ? 1.0 : (mask[(b * Lq + i) * Lk + j] == 0.0 ? 0.0 : std::exp(s));
+    });
     const testing::GradientCheck with_mask{.prepare_merge_input = [](std::size_t input, std::vector<double>& x) {
         if (input == 3) x = attention_mask(x.size() / (Lq * Lk), Lq, Lk, 9);
     }};
@@ -526,24 +521,12 @@ TEST_CASE("AdditiveAttention is Keras': softmax over key steps of sum_d scale[d]
                 AdditiveAttention<>{causal}.forward<cpu::reference, double, Q, Val, Key>(args);
             else
                 AdditiveAttention<false>{causal}.forward<cpu::reference, double, Q, Val, Key>(args);
-            for (std::size_t b = 0; b < batch; ++b)
-                for (std::size_t i = 0; i < Lq; ++i) {
-                    std::vector<double> w(Lk);
-                    double total = 0;
-                    for (std::size_t j = 0; j < Lk; ++j) {
-                        double s = 0;
-                        for (std::size_t c = 0; c < D; ++c)
-                            s += (scaled ? scale[c] : 1.0) *
-                                 std::tanh(q[(b * Lq + i) * D + c] + k[(b * Lk + j) * D + c]);
-                        w[j] = causal && j > i ? 0.0 : std::exp(s);
-                        total += w[j];
-                    }
-                    for (std::size_t c = 0; c < Dv; ++c) {
-                        double want = 0;
-                        for (std::size_t j = 0; j < Lk; ++j) want += w[j] / total * v[(b * Lk + j) * Dv + c];
-                        CHECK(y[(b * Lq + i) * Dv + c] == doctest::Approx(want).epsilon(1e-12));
-                    }
-                }
+            check_weighted_values(y, v, batch, Lq, Lk, Dv, [&](std::size_t b, std::size_t i, std::size_t j) {
+                double s = 0;
+                for (std::size_t c = 0; c < D; ++c)
+                    s += (scaled ? scale[c] : 1.0) * std::tanh(q[(b * Lq + i) * D + c] + k[(b * Lk + j) * D + c]);
+                return causal && j > i ? 0.0 : std::exp(s);
+            });
         }
     CHECK(check_merge_gradients<Q, Val, Key>(Layer{}) > 0);
     CHECK(check_merge_gradients<Q, Val, Key>(Layer{true}.dropout(0.3)) > 0);
