@@ -153,8 +153,9 @@ TEST_CASE("step recorder: a batched GEMM is one node, replayed while its count a
     detail::step_recorder<host_graph_driver> r;
     std::vector<float> x(15);
     for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i + 1);
+    std::vector<float> y(15);  // one array for every step: a replay needs the recorded addresses
     auto check = [&](std::size_t count, std::size_t stride) {
-        std::vector<float> y(15, -1.0f);
+        std::fill(y.begin(), y.end(), -1.0f);
         copy_blocks(r, x.data(), y.data(), count, stride);
         for (std::size_t i = 0; i < y.size(); ++i) {
             INFO("count " << count << ", stride " << stride << ", element " << i);
