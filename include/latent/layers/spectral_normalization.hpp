@@ -84,20 +84,22 @@ public:
     template <class In>
     using output_shape = typename L::template output_shape<In>;
 
-    // Which of L's parameters is the kernel; a layer without one is a compile error.
+    // Whether L has a kernel, and which of its parameters it is; a layer without one is a
+    // compile error.
+    template <class In>
+    static constexpr bool has_kernel = detail::spectral_kernel_index<L, In>() < L::template params<In>.size();
     template <class In>
     static constexpr std::size_t kernel_index = [] {
-        constexpr std::size_t i = detail::spectral_kernel_index<L, In>();
-        static_assert(i < L::template params<In>.size(),
+        static_assert(has_kernel<In>,
                       "latent: SpectralNormalization wraps a layer with a kernel or embeddings parameter "
                       "(Dense, Conv2D, Conv2DTranspose, Embedding, ...), as Keras does");
-        return i < L::template params<In>.size() ? i : 0;
+        return has_kernel<In> ? detail::spectral_kernel_index<L, In>() : 0;
     }();
     // The kernel seen as a matrix, as Keras reshapes it: (all its dims but the last, the last)
     // ((1, 1) without a kernel, so that the error above stays the only one).
     template <class In>
     static constexpr std::size_t kernel_cols = [] {
-        if constexpr (detail::spectral_kernel_index<L, In>() < L::template params<In>.size()) {
+        if constexpr (has_kernel<In>) {
             constexpr auto spec = L::template params<In>[kernel_index<In>];
             return spec.rank == 0 ? std::size_t{1} : spec.dims[spec.rank - 1];
         } else {
@@ -106,7 +108,7 @@ public:
     }();
     template <class In>
     static constexpr std::size_t kernel_rows = [] {
-        if constexpr (detail::spectral_kernel_index<L, In>() < L::template params<In>.size())
+        if constexpr (has_kernel<In>)
             return L::template params<In>[kernel_index<In>].size() / kernel_cols<In>;
         else
             return std::size_t{1};
